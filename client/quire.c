@@ -1,0 +1,870 @@
+/*
+ * quire.c -- `quire`, the command-line client: search, show a document, check health.
+ *
+ * Two sources, one printer. By default quire asks the quired daemon (127.0.0.1:7070, or
+ * --connect / --socket) through libquire-client; with --db DIR it opens the index itself
+ * through lib/search.h, the very functions the daemon calls. Both give the same JSON
+ * object, so everything after fetching (the human output, --json, the exit status) is
+ * written once and cannot differ between the two.
+ *
+ * Options are collected into one ordered list of search parameters (q, limit, offset,
+ * snippet, op, sort, ...): sent as the query string to the daemon, or fed one by one to
+ * search_request_set() with --db. Validation of values and their ranges therefore lives in
+ * one place, lib/search.c, and reads the same either way.
+ *
+ * Human output is for people, so it is made safe for a terminal: indexed text is not
+ * trusted, and control characters in titles, snippets or documents (an ESC could rewrite
+ * the screen) are replaced before printing. Snippets come HTML-escaped with <b>..</b>
+ * around matched terms; they become ANSI bold on a terminal and are dropped otherwise.
+ *
+ * Exit status follows grep: 0 hits found (or the command worked), 1 no hits, 2 error.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "quire/client.h"
+#include "search.h"
+#include "util.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+#define EXIT_HITS 0
+#define EXIT_NO_HITS 1
+#define EXIT_ERROR 2
+
+/* More than any real command line needs; keeps the parameter list a fixed array. */
+#define MAX_PARAMS 32
+
+#define BOLD "\033[1m"
+#define RESET "\033[0m"
+
+enum command { CMD_SEARCH, CMD_DOC, CMD_HEALTH };
+
+struct options {
+    const char *connect; /* --connect HOST:PORT */
+    const char *socket;  /* --socket PATH */
+    const char *db;      /* --db DIR */
+    long timeout_ms;
+    int json;
+    int bold;                    /* resolved from --color and isatty(stdout) */
+    const char *search_only;     /* the first search option given, to refuse it elsewhere */
+    qc_param params[MAX_PARAMS]; /* search parameters other than q, in command-line order */
+    size_t nparams;
+};
+
+/* Where results come from: exactly one of these is set. */
+struct source {
+    qc_client *qc;
+    struct search_index *ix;
+};
+
+/* ---- usage ----------------------------------------------------------------------------- */
+
+/* The full --help text, on stdout. */
+static void usage(void)
+{
+    printf("Usage: quire [TARGET] [OPTIONS] COMMAND [ARGS...]\n"
+           "\n"
+           "Searches a Quire index, through the quired daemon or directly.\n"
+           "\n"
+           "Commands:\n"
+           "  search QUERY...     rank articles matching QUERY (the words are joined by spaces)\n"
+           "  doc ID              show one article: title, date, source, url, category, id, text\n"
+           "  health              show the index's status (documents, revision, generation)\n"
+           "\n"
+           "Target (at most one; default: the daemon at %s:%u):\n"
+           "  --connect HOST:PORT ask quired over TCP (also [IPV6]:PORT, http://HOST:PORT,\n"
+           "                      unix:PATH)\n"
+           "  --socket PATH       ask quired over its Unix socket\n"
+           "  --db DIR            search the index in DIR directly, without a daemon\n"
+           "  --timeout MS        give the daemon MS milliseconds per request (default %ld;\n"
+           "                      0: no limit)\n"
+           "\n"
+           "Output:\n"
+           "  --json              print the JSON result as the daemon returns it\n"
+           "  --color WHEN        bold titles and matched terms: auto (on a terminal, the\n"
+           "                      default), always or never\n"
+           "\n"
+           "Search options:\n"
+           "  -n, --limit N       show N hits (default %d, at most %d)\n"
+           "  --offset K          skip the first K hits (paging; at most %d)\n"
+           "  --no-snippet        no text excerpts (faster)\n"
+           "  --op and|or         combine plain words with AND (default) or OR\n"
+           "  --sort relevance|date|date:asc\n"
+           "                      order by relevance (default), newest first, or oldest first\n"
+           "  --facets LIST       count hits per value of the comma-separated fields in LIST\n"
+           "  --dedup 0|1         collapse articles with identical text (default 1)\n"
+           "  --explain           show how the query was understood\n"
+           "  --param KEY=VALUE   send any other search parameter as is\n"
+           "\n"
+           "Queries are at most %d bytes. Query syntax: words (stemmed), \"exact phrases\",\n"
+           "AND, OR, NOT, -word, title:word, source:name, category:name. Put `--` before a\n"
+           "query that starts with '-'.\n"
+           "\n"
+           "Other options:\n"
+           "  -h, --help          show this help and exit\n"
+           "  -V, --version       show the version and exit\n"
+           "\n"
+           "Options may appear anywhere on the line.\n"
+           "\n"
+           "Exit status: 0 when the search found hits (or doc/health worked), 1 when it found\n"
+           "nothing, 2 on any error (usage, connection, an error from the server); errors are\n"
+           "printed on stderr as \"quire: MESSAGE\".\n"
+           "\n"
+           "Examples:\n"
+           "  quire search muse\n"
+           "  quire --db /var/lib/quire search -n 5 --sort date 'title:election'\n"
+           "  quire --socket /run/quire/quired.sock doc business/001\n"
+           "  quire health --json\n",
+           QC_DEFAULT_HOST, QC_DEFAULT_PORT, QC_DEFAULT_TIMEOUT_MS, SEARCH_DEFAULT_LIMIT,
+           SEARCH_MAX_LIMIT, SEARCH_MAX_OFFSET, SEARCH_MAX_QUERY_BYTES);
+}
+
+/* A usage error: one line saying what was wrong, a pointer to --help, exit status 2. */
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("quire: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs(" (see quire --help)\n", stderr);
+    return EXIT_ERROR;
+}
+
+/* ---- safe printing ----------------------------------------------------------------------- */
+
+/* Writes n bytes of untrusted text, replacing control characters (C0, DEL, and C1 encoded
+ * as UTF-8: U+0080..U+009F, which some terminals obey like ESC [) by spaces. multiline
+ * keeps newlines and tabs; otherwise they become spaces too. */
+static void put_clean(FILE *f, const char *s, size_t n, int multiline)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == 0xC2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
+            (unsigned char)s[i + 1] <= 0x9F) {
+            putc(' ', f);
+            i++;
+        } else if ((c == '\n' || c == '\t') && multiline) {
+            putc(c, f);
+        } else if (c < 0x20 || c == 0x7F) {
+            putc(' ', f);
+        } else {
+            putc(c, f);
+        }
+    }
+}
+
+/* put_clean for a NUL-terminated string; NULL prints nothing. */
+static void puts_clean(FILE *f, const char *s)
+{
+    if (s)
+        put_clean(f, s, strlen(s), 0);
+}
+
+/* Writes code point cp as UTF-8, or a space when it is a control character or invalid. */
+static void put_codepoint(FILE *f, uint32_t cp)
+{
+    if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || (cp >= 0xD800 && cp <= 0xDFFF) ||
+        cp > 0x10FFFF) {
+        putc(' ', f);
+    } else if (cp < 0x80) {
+        putc((int)cp, f);
+    } else if (cp < 0x800) {
+        putc((int)(0xC0 | (cp >> 6)), f);
+        putc((int)(0x80 | (cp & 0x3F)), f);
+    } else if (cp < 0x10000) {
+        putc((int)(0xE0 | (cp >> 12)), f);
+        putc((int)(0x80 | ((cp >> 6) & 0x3F)), f);
+        putc((int)(0x80 | (cp & 0x3F)), f);
+    } else {
+        putc((int)(0xF0 | (cp >> 18)), f);
+        putc((int)(0x80 | ((cp >> 12) & 0x3F)), f);
+        putc((int)(0x80 | ((cp >> 6) & 0x3F)), f);
+        putc((int)(0x80 | (cp & 0x3F)), f);
+    }
+}
+
+/* Decodes the HTML entity at s ("&amp;", "&#39;", "&#x27;", ...). Returns the bytes it
+ * spans with *cp set, or 0 when s does not start with an entity we know. */
+static size_t decode_entity(const char *s, uint32_t *cp)
+{
+    static const struct {
+        const char *name;
+        uint32_t cp;
+    } named[] = {{"&amp;", '&'},  {"&lt;", '<'},    {"&gt;", '>'},
+                 {"&quot;", '"'}, {"&apos;", '\''}, {"&nbsp;", 0xA0}};
+    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
+        size_t n = strlen(named[i].name);
+        if (strncmp(s, named[i].name, n) == 0) {
+            *cp = named[i].cp;
+            return n;
+        }
+    }
+    if (s[1] != '#')
+        return 0;
+    int hex = s[2] == 'x' || s[2] == 'X';
+    size_t i = hex ? 3 : 2;
+    uint32_t v = 0;
+    size_t digits = 0;
+    for (;; i++, digits++) {
+        char c = s[i];
+        int d;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (hex && c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else if (hex && c >= 'A' && c <= 'F')
+            d = c - 'A' + 10;
+        else
+            break;
+        if (digits >= 7) /* past U+10FFFF in any base: not an entity we print */
+            return 0;
+        v = v * (hex ? 16 : 10) + (uint32_t)d;
+    }
+    if (digits == 0 || s[i] != ';')
+        return 0;
+    *cp = v;
+    return i + 1;
+}
+
+/* Prints a snippet: HTML-escaped text with <b>..</b> around matched terms. The tags become
+ * bold on a terminal (bold) and vanish otherwise; entities are decoded. */
+static void put_snippet(FILE *f, const char *s, int bold)
+{
+    int in_bold = 0;
+    while (*s) {
+        size_t run = strcspn(s, "<&");
+        put_clean(f, s, run, 0);
+        s += run;
+        if (!*s)
+            break;
+        uint32_t cp;
+        size_t n;
+        if (strncmp(s, "<b>", 3) == 0) {
+            if (bold && !in_bold)
+                fputs(BOLD, f);
+            in_bold = 1;
+            s += 3;
+        } else if (strncmp(s, "</b>", 4) == 0) {
+            if (bold && in_bold)
+                fputs(RESET, f);
+            in_bold = 0;
+            s += 4;
+        } else if (*s == '&' && (n = decode_entity(s, &cp)) > 0) {
+            put_codepoint(f, cp);
+            s += n;
+        } else {
+            putc(*s, f);
+            s++;
+        }
+    }
+    if (bold && in_bold)
+        fputs(RESET, f);
+}
+
+/* Prints a JSON scalar for people: strings without quotes, numbers and booleans as JSON,
+ * anything else compact. */
+static void put_scalar(FILE *f, json_t *v)
+{
+    if (json_is_string(v)) {
+        put_clean(f, json_string_value(v), json_string_length(v), 0);
+        return;
+    }
+    char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    puts_clean(f, s ? s : "?");
+    free(s);
+}
+
+/* A string member of obj, or NULL when absent, null or not a non-empty string. */
+static const char *get_str(json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s && *s ? s : NULL;
+}
+
+/* ---- human output ------------------------------------------------------------------------ */
+
+/* Prints a search result for people and returns the number of hits in it. */
+static size_t print_search(json_t *res, int bold)
+{
+    json_t *hits = json_object_get(res, "hits");
+    size_t nhits = json_array_size(hits);
+
+    const char *parsed = get_str(res, "parsed_query");
+    if (parsed) {
+        fputs("Query: ", stdout);
+        puts_clean(stdout, parsed);
+        putchar('\n');
+    }
+    const char *suggestion = get_str(res, "suggestion");
+    if (suggestion) {
+        fputs("Did you mean: ", stdout);
+        if (bold)
+            fputs(BOLD, stdout);
+        puts_clean(stdout, suggestion);
+        if (bold)
+            fputs(RESET, stdout);
+        fputs("?\n", stdout);
+    }
+    if (parsed || suggestion)
+        putchar('\n');
+
+    /* Indent continuation lines under the title, past the widest "RANK. ". */
+    json_int_t last_rank =
+        json_integer_value(json_object_get(json_array_get(hits, nhits - 1), "rank"));
+    int width =
+        snprintf(NULL, 0, "%lld", (long long)(last_rank > 0 ? last_rank : (json_int_t)nhits));
+    for (size_t i = 0; i < nhits; i++) {
+        json_t *h = json_array_get(hits, i);
+        json_int_t rank = json_integer_value(json_object_get(h, "rank"));
+        printf("%*lld. ", width, (long long)(rank > 0 ? rank : (json_int_t)(i + 1)));
+        const char *title = get_str(h, "title");
+        if (bold)
+            fputs(BOLD, stdout);
+        puts_clean(stdout, title ? title : "(untitled)");
+        if (bold)
+            fputs(RESET, stdout);
+        putchar('\n');
+
+        /* Second line: when and where from; the id stands in for a missing source. */
+        const char *date = get_str(h, "date");
+        const char *source = get_str(h, "source");
+        const char *where = source ? source : get_str(h, "id");
+        printf("%*s", width + 2, "");
+        puts_clean(stdout, date);
+        if (date && where)
+            fputs(" - ", stdout);
+        puts_clean(stdout, where);
+        json_int_t dups = json_integer_value(json_object_get(h, "duplicates"));
+        if (dups > 0)
+            printf(" (+%lld identical)", (long long)dups);
+        putchar('\n');
+
+        const char *snippet = get_str(h, "snippet");
+        if (snippet) {
+            printf("%*s", width + 2, "");
+            put_snippet(stdout, snippet, bold);
+            putchar('\n');
+        }
+        json_t *explain = json_object_get(h, "explain");
+        if (explain) {
+            printf("%*sexplain: ", width + 2, "");
+            put_scalar(stdout, explain);
+            putchar('\n');
+        }
+        putchar('\n');
+    }
+
+    /* Facets, one line per field: "category: sport (511), business (300)". */
+    json_t *facets = json_object_get(res, "facets");
+    const char *field;
+    json_t *values;
+    json_object_foreach (facets, field, values) {
+        puts_clean(stdout, field);
+        fputs(":", stdout);
+        size_t i;
+        json_t *fv;
+        json_array_foreach (values, i, fv) {
+            fputs(i ? ", " : " ", stdout);
+            put_scalar(stdout, json_object_get(fv, "value"));
+            printf(" (%lld)", (long long)json_integer_value(json_object_get(fv, "count")));
+        }
+        putchar('\n');
+    }
+
+    json_int_t est =
+        json_integer_value(json_object_get(json_object_get(res, "total"), "estimated"));
+    printf("%zu of about %lld results (%.2f ms)\n", nhits, (long long)est,
+           json_number_value(json_object_get(res, "took_ms")));
+    return nhits;
+}
+
+/* Prints one article for people: the title, the fields that are present, then the text. */
+static void print_doc(json_t *doc, int bold)
+{
+    const char *title = get_str(doc, "title");
+    if (bold)
+        fputs(BOLD, stdout);
+    puts_clean(stdout, title ? title : "(untitled)");
+    if (bold)
+        fputs(RESET, stdout);
+    putchar('\n');
+    static const char *fields[] = {"date", "source", "url", "category", "id"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        const char *v = get_str(doc, fields[i]);
+        if (v) {
+            printf("%-9s ", fields[i]);
+            puts_clean(stdout, v);
+            putchar('\n');
+        }
+    }
+    json_t *text = json_object_get(doc, "text");
+    size_t n = json_string_length(text);
+    if (n > 0) {
+        const char *s = json_string_value(text);
+        putchar('\n');
+        put_clean(stdout, s, n, 1);
+        if (s[n - 1] != '\n')
+            putchar('\n');
+    }
+}
+
+/* Prints health on one line: "ok: 1234 docs, revision 5, generation gen-000042, ...". */
+static void print_health(json_t *h)
+{
+    const char *status = get_str(h, "status");
+    puts_clean(stdout, status ? status : "unknown");
+    const char *key;
+    json_t *v;
+    int first = 1;
+    json_object_foreach (h, key, v) {
+        if (strcmp(key, "status") == 0 || json_is_null(v))
+            continue;
+        fputs(first ? ": " : ", ", stdout);
+        first = 0;
+        if (strcmp(key, "docs") == 0) {
+            put_scalar(stdout, v);
+            fputs(" docs", stdout);
+        } else {
+            puts_clean(stdout, key);
+            putchar(' ');
+            put_scalar(stdout, v);
+        }
+    }
+    putchar('\n');
+}
+
+/* --json: the object, indented, UTF-8 as is. */
+static void print_json(json_t *j)
+{
+    json_dumpf(j, stdout, JSON_INDENT(2));
+    putchar('\n');
+}
+
+/* ---- fetching ------------------------------------------------------------------------------ */
+
+/* Turns a daemon answer into the JSON object to print, or prints why there is none. Returns
+ * a new reference, or NULL after the error went to stderr. */
+static json_t *from_daemon(qc_client *c, qc_code rc, qc_response *r)
+{
+    if (rc != QC_OK) {
+        fputs("quire: ", stderr);
+        puts_clean(stderr, qc_client_error(c));
+        putc('\n', stderr);
+        if (rc == QC_ERR_CONNECT)
+            fputs("quire: is quired running there? (--db DIR searches an index without it)\n",
+                  stderr);
+        return NULL;
+    }
+    long status = qc_response_status(r);
+    if (status < 200 || status > 299) {
+        const char *msg = qc_response_error_message(r);
+        fputs("quire: ", stderr);
+        if (msg) {
+            puts_clean(stderr, msg);
+        } else {
+            /* Not quired's error shape (a proxy?): show the status and the start of the body. */
+            size_t len = 0;
+            const char *body = qc_response_body(r, &len);
+            fprintf(stderr, "%s answered HTTP %ld", qc_client_target(c), status);
+            if (len > 0) {
+                fputs(": ", stderr);
+                put_clean(stderr, body, len < 200 ? len : 200, 0);
+            }
+        }
+        putc('\n', stderr);
+        return NULL;
+    }
+    json_t *j = qc_response_json(r);
+    if (!json_is_object(j)) {
+        fprintf(stderr,
+                "quire: %s answered HTTP %ld with something that is not a JSON object "
+                "(is it quired?)\n",
+                qc_client_target(c), status);
+        return NULL;
+    }
+    return json_incref(j);
+}
+
+/* Prints a search_error from lib/ and returns NULL, for --db. */
+static json_t *local_error(const struct search_error *err)
+{
+    fputs("quire: ", stderr);
+    puts_clean(stderr, err->message);
+    putc('\n', stderr);
+    return NULL;
+}
+
+/* Runs a search against either source. Returns the result (caller decrefs) or NULL after
+ * printing the error. */
+static json_t *fetch_search(struct source *src, const struct options *o, const char *query)
+{
+    if (src->qc) {
+        qc_search_opts so;
+        qc_search_opts_init(&so);
+        so.query = query;
+        so.params = o->params;
+        so.nparams = o->nparams;
+        qc_response *r = NULL;
+        qc_code rc = qc_search(src->qc, &so, &r);
+        json_t *j = from_daemon(src->qc, rc, r);
+        qc_response_free(r);
+        return j;
+    }
+    struct search_request req;
+    struct search_error err = {0};
+    json_t *j = NULL;
+    search_request_init(&req);
+    int ok = search_request_set(&req, "q", query, &err) == 0;
+    for (size_t i = 0; ok && i < o->nparams; i++)
+        ok = search_request_set(&req, o->params[i].key, o->params[i].value, &err) == 0;
+    if (ok && search_request_validate(&req, &err) == 0)
+        j = search_run(src->ix, &req, &err);
+    search_request_clear(&req);
+    return j ? j : local_error(&err);
+}
+
+/* Fetches one document from either source. */
+static json_t *fetch_doc(struct source *src, const char *id)
+{
+    if (src->qc) {
+        qc_response *r = NULL;
+        qc_code rc = qc_doc(src->qc, id, &r);
+        json_t *j = from_daemon(src->qc, rc, r);
+        qc_response_free(r);
+        return j;
+    }
+    struct search_error err = {0};
+    json_t *j = search_doc(src->ix, id, &err);
+    return j ? j : local_error(&err);
+}
+
+/* Fetches the health object from either source. */
+static json_t *fetch_health(struct source *src)
+{
+    if (src->qc) {
+        qc_response *r = NULL;
+        qc_code rc = qc_health(src->qc, &r);
+        json_t *j = from_daemon(src->qc, rc, r);
+        qc_response_free(r);
+        return j;
+    }
+    return search_health(src->ix);
+}
+
+/* Opens the source the options name. Returns 0, or -1 after printing why. */
+static int source_open(struct source *src, const struct options *o)
+{
+    if (o->db) {
+        struct search_error err = {0};
+        src->ix = search_index_open(o->db, &err);
+        if (!src->ix) {
+            local_error(&err);
+            return -1;
+        }
+        return 0;
+    }
+    char *msg = NULL;
+    if (o->socket)
+        src->qc = qc_client_new_unix(o->socket, &msg);
+    else if (o->connect)
+        src->qc = qc_client_new_target(o->connect, &msg);
+    else
+        src->qc = qc_client_new_tcp(QC_DEFAULT_HOST, QC_DEFAULT_PORT, &msg);
+    if (!src->qc) {
+        fprintf(stderr, "quire: %s\n", msg ? msg : "out of memory");
+        free(msg);
+        return -1;
+    }
+    qc_client_set_timeout_ms(src->qc, o->timeout_ms);
+    return 0;
+}
+
+/* ---- command line ------------------------------------------------------------------------ */
+
+/* Adds a search parameter (both strings borrowed from argv or static). */
+static int add_param(struct options *o, const char *key, const char *value)
+{
+    if (o->nparams == MAX_PARAMS)
+        return usage_error("too many search options (the limit is %d)", MAX_PARAMS);
+    o->params[o->nparams].key = key;
+    o->params[o->nparams].value = value;
+    o->nparams++;
+    return 0;
+}
+
+/* Checks that s is a whole number, for -n and --offset; the range is checked by the
+ * search module, the same way for the daemon and --db. */
+static int is_number(const char *s)
+{
+    if (!*s || strlen(s) > 18)
+        return 0;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return 0;
+    return 1;
+}
+
+enum {
+    OPT_CONNECT = 256,
+    OPT_SOCKET,
+    OPT_DB,
+    OPT_TIMEOUT,
+    OPT_JSON,
+    OPT_COLOR,
+    OPT_OFFSET,
+    OPT_NO_SNIPPET,
+    OPT_OP,
+    OPT_SORT,
+    OPT_FACETS,
+    OPT_DEDUP,
+    OPT_EXPLAIN,
+    OPT_PARAM
+};
+
+static const struct option long_options[] = {
+    {"connect", required_argument, NULL, OPT_CONNECT},
+    {"socket", required_argument, NULL, OPT_SOCKET},
+    {"db", required_argument, NULL, OPT_DB},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"color", required_argument, NULL, OPT_COLOR},
+    {"colour", required_argument, NULL, OPT_COLOR},
+    {"limit", required_argument, NULL, 'n'},
+    {"offset", required_argument, NULL, OPT_OFFSET},
+    {"no-snippet", no_argument, NULL, OPT_NO_SNIPPET},
+    {"op", required_argument, NULL, OPT_OP},
+    {"sort", required_argument, NULL, OPT_SORT},
+    {"facets", required_argument, NULL, OPT_FACETS},
+    {"dedup", required_argument, NULL, OPT_DEDUP},
+    {"explain", no_argument, NULL, OPT_EXPLAIN},
+    {"param", required_argument, NULL, OPT_PARAM},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Parses every option wherever it appears (GNU getopt permutes them to the front);
+ * operands stay in argv[optind..]. Returns -1 to go on, or an exit status. */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    const char *color = "auto";
+    int targets = 0;
+    opterr = 0; /* our own messages */
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":n:hV", long_options, NULL)) != -1) {
+        int rc = 0;
+        const char *name = NULL; /* a search option's name, for search_only */
+        switch (ch) {
+        case OPT_CONNECT:
+            o->connect = optarg;
+            targets++;
+            break;
+        case OPT_SOCKET:
+            o->socket = optarg;
+            targets++;
+            break;
+        case OPT_DB:
+            o->db = optarg;
+            targets++;
+            break;
+        case OPT_TIMEOUT:
+            if (!is_number(optarg))
+                return usage_error("--timeout needs a number of milliseconds, not '%s'", optarg);
+            o->timeout_ms = strtol(optarg, NULL, 10);
+            break;
+        case OPT_JSON: o->json = 1; break;
+        case OPT_COLOR:
+            if (strcmp(optarg, "auto") && strcmp(optarg, "always") && strcmp(optarg, "never"))
+                return usage_error("--color must be auto, always or never, not '%s'", optarg);
+            color = optarg;
+            break;
+        case 'n':
+            if (!is_number(optarg))
+                return usage_error("-n needs a whole number of hits, not '%s'", optarg);
+            rc = add_param(o, "limit", optarg);
+            name = "-n";
+            break;
+        case OPT_OFFSET:
+            if (!is_number(optarg))
+                return usage_error("--offset needs a whole number, not '%s'", optarg);
+            rc = add_param(o, "offset", optarg);
+            name = "--offset";
+            break;
+        case OPT_NO_SNIPPET:
+            rc = add_param(o, "snippet", "0");
+            name = "--no-snippet";
+            break;
+        case OPT_OP:
+            rc = add_param(o, "op", optarg);
+            name = "--op";
+            break;
+        case OPT_SORT:
+            rc = add_param(o, "sort", optarg);
+            name = "--sort";
+            break;
+        case OPT_FACETS:
+            rc = add_param(o, "facets", optarg);
+            name = "--facets";
+            break;
+        case OPT_DEDUP:
+            rc = add_param(o, "dedup", optarg);
+            name = "--dedup";
+            break;
+        case OPT_EXPLAIN:
+            rc = add_param(o, "explain", "1");
+            name = "--explain";
+            break;
+        case OPT_PARAM: {
+            char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg)
+                return usage_error("--param needs KEY=VALUE, not '%s'", optarg);
+            *eq = '\0'; /* argv is ours to split */
+            rc = add_param(o, optarg, eq + 1);
+            name = "--param";
+            break;
+        }
+        case 'h': usage(); return EXIT_HITS;
+        case 'V':
+            printf("quire %s (libquire-client %s, jansson %s)\n", PACKAGE_VERSION, qc_version(),
+                   JANSSON_VERSION);
+            return EXIT_HITS;
+        case ':': return usage_error("option %s needs a value", argv[optind - 1]);
+        default:
+            if (optopt && optopt < 256)
+                return usage_error("unknown option '-%c'", optopt);
+            return usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+        if (rc)
+            return rc;
+        if (name && !o->search_only)
+            o->search_only = name;
+    }
+    if (targets > 1)
+        return usage_error("give at most one of --connect, --socket and --db");
+    o->bold = strcmp(color, "always") == 0 || (strcmp(color, "auto") == 0 && isatty(STDOUT_FILENO));
+    return -1;
+}
+
+/* Joins the query words with spaces, refusing more than SEARCH_MAX_QUERY_BYTES before
+ * anything is sent. Returns 0 with sb filled, or an exit status. */
+static int join_query(int n, char **words, struct strbuf *sb)
+{
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += strlen(words[i]) + (i ? 1 : 0);
+    if (total > SEARCH_MAX_QUERY_BYTES) {
+        fprintf(stderr, "quire: the query is %zu bytes, longer than the limit of %d\n", total,
+                SEARCH_MAX_QUERY_BYTES);
+        return EXIT_ERROR;
+    }
+    for (int i = 0; i < n; i++) {
+        if (i)
+            sb_putc(sb, ' ');
+        sb_puts(sb, words[i]);
+    }
+    if (sb->failed) {
+        fputs("quire: out of memory\n", stderr);
+        return EXIT_ERROR;
+    }
+    if (total == 0)
+        return usage_error("search needs a query");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o = {.timeout_ms = QC_DEFAULT_TIMEOUT_MS};
+    int rc = parse_options(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+
+    char **args = argv + optind;
+    int nargs = argc - optind;
+    if (nargs == 0)
+        return usage_error("no command given: search, doc or health");
+    enum command cmd;
+    if (strcmp(args[0], "search") == 0)
+        cmd = CMD_SEARCH;
+    else if (strcmp(args[0], "doc") == 0)
+        cmd = CMD_DOC;
+    else if (strcmp(args[0], "health") == 0)
+        cmd = CMD_HEALTH;
+    else
+        return usage_error("unknown command '%s': expected search, doc or health", args[0]);
+    if (cmd != CMD_SEARCH && o.search_only)
+        return usage_error("%s applies to search only", o.search_only);
+    if (cmd == CMD_DOC && nargs != 2)
+        return usage_error("doc needs exactly one document id");
+    if (cmd == CMD_HEALTH && nargs != 1)
+        return usage_error("health takes no arguments");
+
+    struct strbuf query;
+    sb_init(&query);
+    if (cmd == CMD_SEARCH && (rc = join_query(nargs - 1, args + 1, &query)) != 0) {
+        sb_free(&query);
+        return rc;
+    }
+
+    struct source src = {0};
+    if (source_open(&src, &o) < 0) {
+        sb_free(&query);
+        return EXIT_ERROR;
+    }
+    json_t *j = NULL;
+    switch (cmd) {
+    case CMD_SEARCH: j = fetch_search(&src, &o, sb_cstr(&query)); break;
+    case CMD_DOC: j = fetch_doc(&src, args[1]); break;
+    case CMD_HEALTH: j = fetch_health(&src); break;
+    }
+
+    rc = EXIT_ERROR;
+    if (j) {
+        if (cmd == CMD_SEARCH) {
+            size_t hits =
+                o.json ? json_array_size(json_object_get(j, "hits")) : print_search(j, o.bold);
+            if (o.json)
+                print_json(j);
+            rc = hits > 0 ? EXIT_HITS : EXIT_NO_HITS;
+        } else if (cmd == CMD_DOC) {
+            if (o.json)
+                print_json(j);
+            else
+                print_doc(j, o.bold);
+            rc = EXIT_HITS;
+        } else {
+            const char *status = get_str(j, "status");
+            int ok = status && strcmp(status, "ok") == 0;
+            if (o.json)
+                print_json(j);
+            else
+                print_health(j);
+            rc = ok ? EXIT_HITS : EXIT_ERROR;
+        }
+        json_decref(j);
+    }
+    qc_client_free(src.qc);
+    search_index_close(src.ix);
+    sb_free(&query);
+    /* A full disk or a closed pipe is an error too, not a silent success. */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fputs("quire: cannot write the output\n", stderr);
+        return EXIT_ERROR;
+    }
+    return rc;
+}

@@ -1,0 +1,221 @@
+/*
+ * routes.c -- quired's HTTP endpoints (see routes.h).
+ *
+ * A handler decodes its input into the shared search_request (lib/search.c does the
+ * validation), calls the shared search code and sends its JSON. Handlers run on the
+ * worker's own thread with the worker's own index handle, synchronously: search calls
+ * are short and bounded, and this keeps every request on one database view.
+ */
+#include "routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "search.h"
+#include "server.h"
+#include "util.h"
+
+/* Sends obj (stolen) as the response body with status. */
+static void send_json(struct evhttp_request *req, int status, json_t *obj)
+{
+    struct evbuffer *out = evhttp_request_get_output_buffer(req);
+    char *text = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    if (text) {
+        evbuffer_add(out, text, strlen(text));
+        evbuffer_add(out, "\n", 1);
+        free(text);
+    }
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", "application/json; charset=utf-8");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    const char *reason = status == 200   ? "OK"
+                         : status == 400 ? "Bad Request"
+                         : status == 404 ? "Not Found"
+                         : status == 405 ? "Method Not Allowed"
+                         : status == 413 ? "Payload Too Large"
+                         : status == 503 ? "Service Unavailable"
+                                         : "Error";
+    evhttp_send_reply(req, status, reason, NULL);
+}
+
+/* Sends {"error": {"code", "message"}}. */
+static void send_error(struct evhttp_request *req, int status, const char *code,
+                       const char *message)
+{
+    json_t *e = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message);
+    send_json(req, status, e);
+}
+
+static void send_search_error(struct evhttp_request *req, const struct search_error *err)
+{
+    send_error(req, err->status, err->code, err->message);
+}
+
+/* 405 with the Allow header listing what the endpoint takes. */
+static void send_not_allowed(struct evhttp_request *req, const char *allow)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+    char msg[128];
+    snprintf(msg, sizeof msg, "method not allowed here; use %s", allow);
+    send_error(req, 405, "method_not_allowed", msg);
+}
+
+/* Decodes the query string into req. Returns 0, or -1 with err filled. */
+static int decode_query_string(const char *qs, struct search_request *sr,
+                               struct search_error *err)
+{
+    if (!qs)
+        return 0;
+    if (strlen(qs) > SEARCH_MAX_QUERY_BYTES * 3 + 1024) {
+        search_error_set(err, 400, "query_too_long", "query string is %zu bytes; the most allowed is %d",
+                         strlen(qs), SEARCH_MAX_QUERY_BYTES * 3 + 1024);
+        return -1;
+    }
+    /* evhttp's decoder would silently cut a value at an encoded NUL. */
+    if (strstr(qs, "%00")) {
+        search_error_set(err, 400, "bad_parameter", "query string contains a NUL byte (%%00)");
+        return -1;
+    }
+    struct evkeyvalq params;
+    TAILQ_INIT(&params);
+    if (evhttp_parse_query_str(qs, &params) < 0) {
+        search_error_set(err, 400, "bad_parameter", "query string cannot be decoded");
+        return -1;
+    }
+    int rc = 0;
+    struct evkeyval *kv;
+    TAILQ_FOREACH(kv, &params, next) {
+        if (search_request_set(sr, kv->key, kv->value, err) < 0) {
+            rc = -1;
+            break;
+        }
+    }
+    evhttp_clear_headers(&params);
+    return rc;
+}
+
+static void handle_search(struct evhttp_request *req, struct worker *w, const char *qs)
+{
+    struct search_request sr;
+    struct search_error err;
+    search_request_init(&sr);
+    enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    if (method == EVHTTP_REQ_POST) {
+        struct evbuffer *in = evhttp_request_get_input_buffer(req);
+        size_t len = evbuffer_get_length(in);
+        if (len > w->srv->cfg.max_body) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "request body is %zu bytes; the most allowed is %zu", len,
+                     w->srv->cfg.max_body);
+            send_error(req, 413, "body_too_large", msg);
+            return;
+        }
+        const char *body = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+        if (decode_query_string(qs, &sr, &err) < 0 ||
+            search_request_from_json(&sr, body ? body : "", len, &err) < 0) {
+            send_search_error(req, &err);
+            search_request_clear(&sr);
+            return;
+        }
+    } else if (method == EVHTTP_REQ_GET || method == EVHTTP_REQ_HEAD) {
+        if (decode_query_string(qs, &sr, &err) < 0) {
+            send_search_error(req, &err);
+            search_request_clear(&sr);
+            return;
+        }
+    } else {
+        send_not_allowed(req, "GET, POST");
+        return;
+    }
+    json_t *res = search_run(w->ix, &sr, &err);
+    search_request_clear(&sr);
+    if (!res) {
+        send_search_error(req, &err);
+        return;
+    }
+    send_json(req, 200, res);
+}
+
+static void handle_doc(struct evhttp_request *req, struct worker *w, const char *raw_id)
+{
+    enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
+        send_not_allowed(req, "GET");
+        return;
+    }
+    size_t len = 0;
+    char *id = evhttp_uridecode(raw_id, 0, &len);
+    if (!id) {
+        send_error(req, 400, "bad_parameter", "document id cannot be decoded");
+        return;
+    }
+    if (len != strlen(id)) {
+        free(id);
+        send_error(req, 400, "bad_parameter", "document id contains a NUL byte");
+        return;
+    }
+    struct search_error err;
+    json_t *doc = search_doc(w->ix, id, &err);
+    free(id);
+    if (!doc) {
+        send_search_error(req, &err);
+        return;
+    }
+    send_json(req, 200, doc);
+}
+
+static void handle_health(struct evhttp_request *req, struct worker *w)
+{
+    enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
+        send_not_allowed(req, "GET");
+        return;
+    }
+    send_json(req, 200, search_health(w->ix));
+}
+
+/* Logs one line per request: method, path, status, milliseconds. */
+static void log_request(struct worker *w, struct evhttp_request *req, double t0)
+{
+    if (w->srv->cfg.quiet)
+        return;
+    static const char *names[] = {"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE",
+                                  "CONNECT", "PATCH"};
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    const char *mn = "?";
+    for (int i = 0; i < 9; i++) {
+        if (m == (enum evhttp_cmd_type)(1 << i))
+            mn = names[i];
+    }
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    fprintf(stderr, "%s %.200s %d %.2fms\n", mn, path ? path : "?",
+            evhttp_request_get_response_code(req), util_now_ms() - t0);
+}
+
+void routes_dispatch(struct evhttp_request *req, void *arg)
+{
+    struct worker *w = arg;
+    double t0 = util_now_ms();
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    const char *qs = uri ? evhttp_uri_get_query(uri) : NULL;
+    if (!path || !*path) {
+        send_error(req, 400, "bad_request", "request has no path");
+    } else if (strcmp(path, "/search") == 0) {
+        handle_search(req, w, qs);
+    } else if (strncmp(path, "/doc/", 5) == 0 && path[5]) {
+        handle_doc(req, w, path + 5);
+    } else if (strcmp(path, "/health") == 0) {
+        handle_health(req, w);
+    } else {
+        send_error(req, 404, "not_found", "no such endpoint; try /search, /doc/{id} or /health");
+    }
+    log_request(w, req, t0);
+}

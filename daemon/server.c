@@ -1,0 +1,292 @@
+/*
+ * server.c -- quired's listeners, worker threads and their event loops (see server.h).
+ *
+ * Listening sockets are made here (not by evhttp_bind_socket) so that port 0 can be
+ * resolved once and the same socket shared by every worker: each worker hands its own
+ * dup() of the fd to evhttp, because evhttp closes the fd it was given when freed.
+ *
+ * A worker refreshes its index view on a timer (every refresh_ms): the timer runs in the
+ * worker's own loop, so it never interrupts a request, and a request always finishes on
+ * the database it started on.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/thread.h>
+
+#include "routes.h"
+
+/* Makes a listening TCP socket for "ADDR:PORT" ("[v6]:PORT" too). */
+static int listen_tcp(const char *spec, int *port_out)
+{
+    char host[256];
+    const char *colon = strrchr(spec, ':');
+    if (!colon || colon == spec || !colon[1]) {
+        fprintf(stderr, "quired: --listen wants ADDR:PORT, got '%s'\n", spec);
+        return -1;
+    }
+    size_t hlen = (size_t)(colon - spec);
+    if (spec[0] == '[' && hlen >= 2 && spec[hlen - 1] == ']') {
+        spec++;
+        hlen -= 2;
+    }
+    if (hlen >= sizeof host) {
+        fprintf(stderr, "quired: address too long: %s\n", spec);
+        return -1;
+    }
+    memcpy(host, spec, hlen);
+    host[hlen] = '\0';
+    const char *port = colon + 1;
+
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int rc = getaddrinfo(host, port, &hints, &ai);
+    if (rc != 0) {
+        fprintf(stderr, "quired: cannot resolve %s: %s\n", spec, gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        fprintf(stderr, "quired: socket: %s\n", strerror(errno));
+        freeaddrinfo(ai);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
+        fprintf(stderr, "quired: cannot listen on %s: %s\n", spec, strerror(errno));
+        freeaddrinfo(ai);
+        close(fd);
+        return -1;
+    }
+    freeaddrinfo(ai);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET)
+            *port_out = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        else if (ss.ss_family == AF_INET6)
+            *port_out = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    }
+    return fd;
+}
+
+/* Makes a listening Unix socket at path, replacing a stale socket file but never a live
+ * one (another daemon answering there) or a file that is not a socket. */
+static int listen_unix(const char *path)
+{
+    struct sockaddr_un sun = {0};
+    sun.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof sun.sun_path) {
+        fprintf(stderr, "quired: socket path too long (at most %zu bytes): %s\n",
+                sizeof sun.sun_path - 1, path);
+        return -1;
+    }
+    strcpy(sun.sun_path, path);
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            fprintf(stderr, "quired: %s exists and is not a socket\n", path);
+            return -1;
+        }
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (probe >= 0 && connect(probe, (struct sockaddr *)&sun, sizeof sun) == 0) {
+            close(probe);
+            fprintf(stderr, "quired: another process is listening on %s\n", path);
+            return -1;
+        }
+        if (probe >= 0)
+            close(probe);
+        unlink(path);
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        fprintf(stderr, "quired: socket: %s\n", strerror(errno));
+        return -1;
+    }
+    /* Owner and group only: other local users cannot query the index. */
+    mode_t old = umask(0117);
+    int rc = bind(fd, (struct sockaddr *)&sun, sizeof sun);
+    umask(old);
+    if (rc < 0 || listen(fd, 1024) < 0) {
+        fprintf(stderr, "quired: cannot listen on %s: %s\n", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Timer: pick up new commits and swapped generations between requests. */
+static void worker_refresh(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct worker *w = arg;
+    struct search_error err;
+    if (search_index_refresh(w->ix, &err) < 0 && !w->srv->cfg.quiet)
+        fprintf(stderr, "quired: worker %d: %s\n", w->id, err.message);
+}
+
+/* Stop event: stop accepting, then leave the loop once replies have been flushed. */
+static void worker_stop(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct worker *w = arg;
+    /* Freeing evhttp's bound sockets closes the worker's dup()s of the listeners. Requests
+     * are handled synchronously, so none is half-done here; a short grace lets queued
+     * replies reach their clients. */
+    struct timeval grace = {0, 200 * 1000};
+    evhttp_free(w->http);
+    w->http = NULL;
+    event_base_loopexit(w->base, &grace);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    event_base_dispatch(w->base);
+    return NULL;
+}
+
+int server_init(struct server *s, const struct server_config *cfg)
+{
+    memset(s, 0, sizeof *s);
+    s->cfg = *cfg;
+    for (int i = 0; i < SERVER_MAX_LISTENERS; i++)
+        s->fds[i] = -1;
+    if (evthread_use_pthreads() < 0) {
+        fprintf(stderr, "quired: libevent has no pthreads support\n");
+        return -1;
+    }
+    if (cfg->threads < 1 || cfg->threads > SERVER_MAX_THREADS) {
+        fprintf(stderr, "quired: --threads must be from 1 to %d\n", SERVER_MAX_THREADS);
+        return -1;
+    }
+    if (cfg->listen) {
+        int fd = listen_tcp(cfg->listen, &s->tcp_port);
+        if (fd < 0)
+            return -1;
+        s->fds[s->nfds++] = fd;
+    }
+    if (cfg->socket_path) {
+        int fd = listen_unix(cfg->socket_path);
+        if (fd < 0)
+            return -1;
+        s->fds[s->nfds++] = fd;
+    }
+    for (int i = 0; i < cfg->threads; i++) {
+        struct worker *w = &s->workers[i];
+        struct search_error err;
+        w->srv = s;
+        w->id = i;
+        w->ix = search_index_open(cfg->db, &err);
+        if (!w->ix) {
+            fprintf(stderr, "quired: %s\n", err.message);
+            return -1;
+        }
+        w->base = event_base_new();
+        w->http = w->base ? evhttp_new(w->base) : NULL;
+        if (!w->http) {
+            fprintf(stderr, "quired: cannot create event loop\n");
+            return -1;
+        }
+        s->nworkers++;
+        /* Bodies a little over our limit still reach the handler, which answers with a
+         * JSON 413; far larger ones are cut off by evhttp itself. */
+        evhttp_set_max_body_size(w->http, (ev_ssize_t)(cfg->max_body * 4));
+        evhttp_set_max_headers_size(w->http, 64 * 1024);
+        evhttp_set_timeout(w->http, 30);
+        evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                                EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                                EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+        evhttp_set_gencb(w->http, routes_dispatch, w);
+        for (int k = 0; k < s->nfds; k++) {
+            int dfd = fcntl(s->fds[k], F_DUPFD_CLOEXEC, 0);
+            if (dfd < 0 || !evhttp_accept_socket_with_handle(w->http, dfd)) {
+                fprintf(stderr, "quired: cannot accept on listener: %s\n", strerror(errno));
+                return -1;
+            }
+        }
+        struct timeval tv = {cfg->refresh_ms / 1000, (cfg->refresh_ms % 1000) * 1000};
+        w->refresh_ev = event_new(w->base, -1, EV_PERSIST, worker_refresh, w);
+        w->stop_ev = event_new(w->base, -1, 0, worker_stop, w);
+        w->reload_ev = event_new(w->base, -1, 0, worker_refresh, w);
+        if (!w->refresh_ev || !w->stop_ev || !w->reload_ev || event_add(w->refresh_ev, &tv) < 0) {
+            fprintf(stderr, "quired: cannot create events\n");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int server_start(struct server *s)
+{
+    for (int i = 0; i < s->nworkers; i++) {
+        if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]) != 0) {
+            fprintf(stderr, "quired: cannot start worker thread\n");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void server_reload(struct server *s)
+{
+    for (int i = 0; i < s->nworkers; i++)
+        event_active(s->workers[i].reload_ev, EV_TIMEOUT, 0);
+}
+
+void server_stop(struct server *s)
+{
+    atomic_store(&s->stopping, 1);
+    for (int i = 0; i < s->nworkers; i++)
+        event_active(s->workers[i].stop_ev, EV_TIMEOUT, 0);
+    for (int i = 0; i < s->nworkers; i++)
+        pthread_join(s->workers[i].thread, NULL);
+    for (int i = 0; i < s->nfds; i++) {
+        close(s->fds[i]);
+        s->fds[i] = -1;
+    }
+    if (s->cfg.socket_path)
+        unlink(s->cfg.socket_path);
+}
+
+void server_free(struct server *s)
+{
+    for (int i = 0; i < s->nworkers; i++) {
+        struct worker *w = &s->workers[i];
+        if (w->refresh_ev)
+            event_free(w->refresh_ev);
+        if (w->stop_ev)
+            event_free(w->stop_ev);
+        if (w->reload_ev)
+            event_free(w->reload_ev);
+        if (w->http)
+            evhttp_free(w->http);
+        if (w->base)
+            event_base_free(w->base);
+        search_index_close(w->ix);
+    }
+    for (int i = 0; i < s->nfds; i++) {
+        if (s->fds[i] >= 0)
+            close(s->fds[i]);
+    }
+    s->nworkers = 0;
+    s->nfds = 0;
+}

@@ -1,0 +1,67 @@
+/*
+ * server.h -- quired's threads and event loops.
+ *
+ * Modelled on memcached's thread design: N worker threads, each with its own event_base,
+ * its own evhttp and its own read-only index handle, so the query path takes no locks.
+ * The listening sockets are shared (each worker accepts on its own dup of the fd). The
+ * main thread owns the signals.
+ */
+#ifndef QUIRE_SERVER_H
+#define QUIRE_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "search.h"
+
+#define SERVER_MAX_THREADS 64
+#define SERVER_MAX_LISTENERS 8
+
+struct server_config {
+    const char *db;          /* index directory */
+    const char *listen;      /* "ADDR:PORT" for TCP, or NULL */
+    const char *socket_path; /* Unix socket path, or NULL */
+    int threads;
+    int quiet;               /* no per-request log lines */
+    size_t max_body;         /* bytes of a POST body */
+    unsigned refresh_ms;     /* how often a worker checks for a new commit or generation */
+};
+
+struct server;
+
+struct worker {
+    struct server *srv;
+    int id;
+    pthread_t thread;
+    struct event_base *base;
+    struct evhttp *http;
+    struct search_index *ix;
+    struct event *refresh_ev;
+    struct event *stop_ev;
+    struct event *reload_ev;
+};
+
+struct server {
+    struct server_config cfg;
+    struct worker workers[SERVER_MAX_THREADS];
+    int nworkers;
+    int fds[SERVER_MAX_LISTENERS]; /* listening sockets, owned by the server */
+    int nfds;
+    int tcp_port; /* the port actually bound (when the config asked for port 0) */
+    atomic_int stopping;
+};
+
+/* Binds the listeners and opens one index handle per worker; nothing runs yet.
+ * Returns 0, or -1 after printing why to stderr. */
+int server_init(struct server *s, const struct server_config *cfg);
+/* Starts the worker threads. */
+int server_start(struct server *s);
+/* Asks every worker to reopen its index now (SIGHUP). Thread-safe. */
+void server_reload(struct server *s);
+/* Stops accepting, lets in-flight requests finish, joins the workers. */
+void server_stop(struct server *s);
+/* Frees everything server_init made (after server_stop). */
+void server_free(struct server *s);
+
+#endif

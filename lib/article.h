@@ -1,0 +1,89 @@
+/*
+ * article.h -- parsing input files into `struct article`.
+ *
+ * Formats: plain text (.txt), Markdown (.md, .markdown), HTML (.html, .htm, parsed with
+ * gumbo) and JSON Lines (.jsonl, .jsonl.gz: one article per line). The indexer decides
+ * the format from the file name (article_format_for_path) and calls the matching parser.
+ * Parsers never abort the caller: on bad input they return -1 and write a one-line reason.
+ */
+#ifndef QUIRE_ARTICLE_H
+#define QUIRE_ARTICLE_H
+
+#include <stddef.h>
+
+/* One article. All strings are owned by the article (malloc'd, NUL-terminated, valid
+ * UTF-8 after parsing: invalid sequences are replaced by U+FFFD) and freed by
+ * article_clear. Optional fields are NULL when absent. */
+struct article {
+    char *id;       /* stable id: JSON "id", or set by the caller from the path */
+    char *title;    /* never NULL after a successful parse (may be "") */
+    char *body;     /* full text; never NULL after a successful parse */
+    size_t body_len;
+    char *date;     /* "YYYY-MM-DD" or NULL */
+    char *source;
+    char *url;
+    char *category;
+};
+
+typedef enum article_format {
+    ARTICLE_UNKNOWN = 0,
+    ARTICLE_TEXT,
+    ARTICLE_MARKDOWN,
+    ARTICLE_HTML,
+    ARTICLE_JSONL
+} article_format;
+
+/* Limits that keep one bad input from exhausting the indexer. */
+#define ARTICLE_MAX_FILE_BYTES (64u << 20)   /* a .txt/.md/.html file larger is refused */
+#define ARTICLE_MAX_LINE_BYTES (16u << 20)   /* a JSON line longer is skipped */
+#define ARTICLE_MAX_TITLE_BYTES 1024         /* titles are cut (at a UTF-8 boundary) */
+#define ARTICLE_MAX_ID_BYTES 1024            /* a longer JSON id is an error */
+
+/* The format for a file name, by extension (case-insensitive); ARTICLE_UNKNOWN otherwise. */
+article_format article_format_for_path(const char *path);
+
+/* Frees every field and zeroes the struct. */
+void article_clear(struct article *a);
+
+/* Parses a whole .txt (markdown = 0) or .md (markdown = 1) file held in buf.
+ * Title: a "# " heading or a "Title:" line when present, otherwise the first line that
+ * reads like a headline (navigation lines such as "Back to Live Signals", "Pull to
+ * refresh", "Logo" are passed over). Date: the first date written in the text.
+ * Does not set id. Returns 0, or -1 with a reason in why (size whylen). */
+int article_parse_text(const char *buf, size_t len, int markdown, struct article *out,
+                       char *why, size_t whylen);
+
+/* Parses an HTML document: title from <title> or the first <h1>; body text of
+ * <article>, else <main>, else <body>, without script, style, nav, header, footer,
+ * aside, form. Date: <meta> article:published_time/date or <time datetime>, else the first
+ * date written in the text. Does not set id. */
+int article_parse_html(const char *buf, size_t len, struct article *out, char *why,
+                       size_t whylen);
+
+/* Parses one JSON Lines record: an object with string "id", "title", "body" (id and body
+ * required, non-empty id) and optional string "date" (normalised to YYYY-MM-DD when it
+ * is a date; otherwise dropped), "source", "url", "category". */
+int article_parse_json(const char *line, size_t len, struct article *out, char *why,
+                       size_t whylen);
+
+/* Finds the first date written in text ("Apr 10, 2026", "April 10, 2026", "2026-04-10",
+ * "10 April 2026", "April 2026" is not a date) and writes "YYYY-MM-DD" into out.
+ * Returns 1 when found, 0 when not. */
+int article_find_date(const char *text, size_t len, char out[11]);
+
+/* Reads JSON Lines from a plain or gzip-compressed file, a line at a time. */
+typedef struct article_lines article_lines;
+/* Opens path; NULL with a reason on failure. Caller frees with article_lines_close. */
+article_lines *article_lines_open(const char *path, char *why, size_t whylen);
+/* Next line (without its newline) into *line and *len, borrowed until the next call; *lineno
+ * is 1-based. Returns 1 for a line, 0 at end of file, -1 on a read error (reason in why),
+ * -2 for a line longer than ARTICLE_MAX_LINE_BYTES (skipped; *lineno says which). */
+int article_lines_next(article_lines *r, const char **line, size_t *len, unsigned long *lineno,
+                       char *why, size_t whylen);
+void article_lines_close(article_lines *r);
+
+/* Replaces invalid UTF-8 in buf (len bytes) by U+FFFD and NUL bytes by spaces; returns a
+ * new NUL-terminated string the caller frees, and its length in *outlen. */
+char *article_utf8_clean(const char *buf, size_t len, size_t *outlen);
+
+#endif

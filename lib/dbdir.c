@@ -1,0 +1,214 @@
+/*
+ * dbdir.c -- the index directory layout (see dbdir.h).
+ */
+#include "dbdir.h"
+
+#include "xapian-c/xc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Joins dir and name into out; returns 0, or -1 when it does not fit. */
+static int join(char *out, size_t outlen, const char *dir, const char *name)
+{
+    int n = snprintf(out, outlen, "%s/%s", dir, name);
+    return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+void dbdir_reader_path(const char *dir, char *out, size_t outlen)
+{
+    char cur[4096];
+    struct stat st;
+    if (join(cur, sizeof cur, dir, DBDIR_CURRENT) == 0 && stat(cur, &st) == 0 &&
+        S_ISREG(st.st_mode)) {
+        snprintf(out, outlen, "%s", cur);
+        return;
+    }
+    snprintf(out, outlen, "%s", dir);
+}
+
+int dbdir_stamp_of(const char *path, struct dbdir_stamp *st)
+{
+    struct stat s;
+    if (stat(path, &s) < 0)
+        return -1;
+    st->dev = s.st_dev;
+    st->ino = s.st_ino;
+    st->mtime_ns = (long long)s.st_mtim.tv_sec * 1000000000LL + s.st_mtim.tv_nsec;
+    return 0;
+}
+
+int dbdir_stamp_equal(const struct dbdir_stamp *a, const struct dbdir_stamp *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->mtime_ns == b->mtime_ns;
+}
+
+int dbdir_generation(const char *dir, char *out, size_t outlen)
+{
+    char cur[4096];
+    if (join(cur, sizeof cur, dir, DBDIR_CURRENT) < 0)
+        return -1;
+    FILE *f = fopen(cur, "r");
+    if (!f) {
+        out[0] = '\0';
+        return errno == ENOENT ? 0 : -1;
+    }
+    char line[512];
+    int found = -1;
+    while (fgets(line, sizeof line, f)) {
+        char kind[32], name[256];
+        if (sscanf(line, "%31s %255s", kind, name) == 2 && strncmp(name, "gen-", 4) == 0 &&
+            !strchr(name, '/')) {
+            snprintf(out, outlen, "%s", name);
+            found = 0;
+            break;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+int dbdir_lock(const char *dir, int wait_seconds, char *why, size_t whylen)
+{
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+        snprintf(why, whylen, "cannot create %s: %s", dir, strerror(errno));
+        return -2;
+    }
+    char path[4096];
+    if (join(path, sizeof path, dir, DBDIR_LOCK) < 0) {
+        snprintf(why, whylen, "path too long: %s", dir);
+        return -2;
+    }
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(why, whylen, "cannot open %s: %s", path, strerror(errno));
+        return -2;
+    }
+    /* Poll rather than block so the wait is bounded and the process stays killable. */
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            char pid[32];
+            int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+            if (ftruncate(fd, 0) == 0 && write(fd, pid, (size_t)n) < 0) {
+                /* The pid is informational only. */
+            }
+            return fd;
+        }
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            snprintf(why, whylen, "cannot lock %s: %s", path, strerror(errno));
+            close(fd);
+            return -2;
+        }
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (wait_seconds < 0 || now.tv_sec - start.tv_sec >= wait_seconds) {
+            snprintf(why, whylen, "index %s is locked by another quire-index", dir);
+            close(fd);
+            errno = EWOULDBLOCK;
+            return -1;
+        }
+        struct timespec pause = {0, 100 * 1000000L};
+        nanosleep(&pause, NULL);
+    }
+}
+
+void dbdir_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
+int dbdir_set_current(const char *dir, const char *name, char *why, size_t whylen)
+{
+    char tmp[4096], cur[4096];
+    if (join(tmp, sizeof tmp, dir, DBDIR_CURRENT ".tmp") < 0 ||
+        join(cur, sizeof cur, dir, DBDIR_CURRENT) < 0) {
+        snprintf(why, whylen, "path too long: %s", dir);
+        return -1;
+    }
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        snprintf(why, whylen, "cannot write %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    int ok = fprintf(f, "auto %s\n", name) > 0;
+    ok = fflush(f) == 0 && ok;
+    ok = fsync(fileno(f)) == 0 && ok;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, cur) < 0) {
+        snprintf(why, whylen, "cannot update %s: %s", cur, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    /* Make the rename itself durable. */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return 0;
+}
+
+int dbdir_writer_path(const char *dir, int create, char *out, size_t outlen, char *why,
+                      size_t whylen)
+{
+    char gen[256], probe[4096];
+    if (dbdir_generation(dir, gen, sizeof gen) < 0) {
+        snprintf(why, whylen, "%s/%s names no local generation", dir, DBDIR_CURRENT);
+        return -1;
+    }
+    if (gen[0]) {
+        if (join(out, outlen, dir, gen) < 0) {
+            snprintf(why, whylen, "path too long: %s", dir);
+            return -1;
+        }
+        return 0;
+    }
+    /* No `current`: a plain glass database is written in place. */
+    struct stat st;
+    if (join(probe, sizeof probe, dir, "iamglass") == 0 && stat(probe, &st) == 0) {
+        snprintf(out, outlen, "%s", dir);
+        return 0;
+    }
+    if (!create) {
+        snprintf(why, whylen, "no index at %s", dir);
+        return -1;
+    }
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+        snprintf(why, whylen, "cannot create %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    const char *first = "gen-000001";
+    if (join(out, outlen, dir, first) < 0) {
+        snprintf(why, whylen, "path too long: %s", dir);
+        return -1;
+    }
+    /* Create the database before `current` names it, so a reader never finds a pointer
+     * to nothing. */
+    xc_error *err = NULL;
+    xc_wdb *wdb = xc_wdb_open(out, 1, &err);
+    if (!wdb) {
+        snprintf(why, whylen, "cannot create index %s: %s", out,
+                 err && err->message ? err->message : "unknown error");
+        xc_error_free(err);
+        return -1;
+    }
+    int rc = xc_wdb_commit(wdb, &err);
+    xc_wdb_free(wdb);
+    if (rc < 0) {
+        snprintf(why, whylen, "cannot create index %s: %s", out,
+                 err && err->message ? err->message : "unknown error");
+        xc_error_free(err);
+        return -1;
+    }
+    return dbdir_set_current(dir, first, why, whylen);
+}

@@ -1,0 +1,54 @@
+/*
+ * dbdir.h -- the index directory on disk: generations, the `current` pointer, the
+ * writer lock.
+ *
+ *   DIR/current      Xapian stub database file naming the live generation ("auto gen-N")
+ *   DIR/gen-000001/  a glass database
+ *   DIR/quire.lock   flock()ed by the one writer
+ *
+ * `current` is only ever replaced by rename(), so a reader sees the old or the new
+ * generation, never a half-written pointer. --db may also name a plain Xapian database
+ * or a stub file written by hand (e.g. listing shards); readers open those as they are.
+ */
+#ifndef QUIRE_DBDIR_H
+#define QUIRE_DBDIR_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define DBDIR_CURRENT "current"
+#define DBDIR_LOCK "quire.lock"
+
+/* The path a reader opens for dir: DIR/current when it exists, else dir itself. */
+void dbdir_reader_path(const char *dir, char *out, size_t outlen);
+
+/* Identity of the file or directory a reader opened, to notice a swapped generation. */
+struct dbdir_stamp {
+    dev_t dev;
+    ino_t ino;
+    long long mtime_ns;
+};
+/* Fills st for path; returns 0, or -1 when it cannot be stat()ed. */
+int dbdir_stamp_of(const char *path, struct dbdir_stamp *st);
+int dbdir_stamp_equal(const struct dbdir_stamp *a, const struct dbdir_stamp *b);
+
+/* Name of the live generation ("gen-000001") into out; "" for a plain database. Returns 0,
+ * or -1 when dir has a `current` that cannot be read or names no local generation. */
+int dbdir_generation(const char *dir, char *out, size_t outlen);
+
+/* Takes the writer lock on dir (creating dir when missing). wait_seconds < 0: fail at
+ * once; otherwise wait up to that long. Returns the lock fd (>= 0), -1 when another
+ * writer holds it (errno EWOULDBLOCK), -2 on another error (reason in why). */
+int dbdir_lock(const char *dir, int wait_seconds, char *why, size_t whylen);
+void dbdir_unlock(int fd);
+
+/* The database path a writer opens: the live generation's directory. When dir holds no
+ * index yet and create is set, makes gen-000001 and points `current` at it. A plain
+ * Xapian database directory is written in place. Returns 0, or -1 with a reason. */
+int dbdir_writer_path(const char *dir, int create, char *out, size_t outlen, char *why,
+                      size_t whylen);
+
+/* Points `current` at generation name (atomically, by rename). Returns 0 or -1 + reason. */
+int dbdir_set_current(const char *dir, const char *name, char *why, size_t whylen);
+
+#endif

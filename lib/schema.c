@@ -1,0 +1,204 @@
+/*
+ * schema.c -- builds Xapian documents from articles and configures query parsing to
+ * match (see schema.h for the term and slot map).
+ *
+ * Stored data is the display fields joined by the unit separator (0x1F) in a fixed
+ * order: id, title, date, source, url, category. Decoding it is a scan, no parser, since
+ * it happens for every hit. A 0x1F inside a field is replaced by a space when encoding.
+ */
+#include "schema.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define FIELD_SEP '\x1f'
+
+void schema_key_term(const char *prefix, const char *name, char *out, size_t outlen)
+{
+    size_t plen = strlen(prefix), nlen = strlen(name);
+    if (plen + nlen <= SCHEMA_MAX_TERM && plen + nlen < outlen) {
+        memcpy(out, prefix, plen);
+        memcpy(out + plen, name, nlen + 1);
+        return;
+    }
+    char hex[17];
+    util_hex64(util_hash64(name, nlen), hex);
+    /* A hashed name cannot collide with a real one: real names never start with '#'
+     * followed by exactly 16 hex digits and no more (ids that long are hashed too). */
+    snprintf(out, outlen, "%s#%s", prefix, hex);
+}
+
+/* Appends a display field, replacing separators inside it. */
+static void put_field(struct strbuf *sb, const char *s, int last)
+{
+    if (s) {
+        for (const char *p = s; *p; p++)
+            sb_putc(sb, *p == FIELD_SEP ? ' ' : *p);
+    }
+    if (!last)
+        sb_putc(sb, FIELD_SEP);
+}
+
+/* Adds prefix+value as a boolean term when value is non-empty. */
+static int add_filter_term(xc_doc *doc, const char *prefix, const char *value, xc_error **err)
+{
+    if (!value || !*value)
+        return 0;
+    char term[SCHEMA_MAX_TERM + 1];
+    schema_key_term(prefix, value, term, sizeof term);
+    return xc_doc_add_boolean_term(doc, term, err);
+}
+
+/* Hash of the body with whitespace runs folded, so re-wrapped copies collapse too. */
+static uint64_t content_hash(const char *body, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL;
+    int space = 1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)body[i];
+        if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+            if (space)
+                continue;
+            space = 1;
+            c = ' ';
+        } else {
+            space = 0;
+        }
+        h ^= c;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+xc_doc *schema_build(const struct article *a, const char *file_key, xc_termgen *tg,
+                     xc_error **err)
+{
+    xc_doc *doc = xc_doc_new(err);
+    if (!doc)
+        return NULL;
+    struct strbuf data;
+    sb_init(&data);
+    char term[SCHEMA_MAX_TERM + 1];
+    const char *title = a->title ? a->title : "";
+    const char *body = a->body ? a->body : "";
+    size_t body_len = a->body ? a->body_len : 0;
+
+    xc_termgen_set_document(tg, doc);
+    /* Title: prefixed for title: searches, and unprefixed with a higher wdf so a title
+     * match outranks the same word in the body. A position gap keeps phrases from
+     * spanning title and body. */
+    if (xc_termgen_index_text(tg, title, strlen(title), 1, SCHEMA_PREFIX_TITLE, err) < 0)
+        goto fail;
+    xc_termgen_increase_termpos(tg, 100);
+    if (xc_termgen_index_text(tg, title, strlen(title), SCHEMA_TITLE_WDF, "", err) < 0)
+        goto fail;
+    xc_termgen_increase_termpos(tg, 100);
+    if (xc_termgen_index_text(tg, body, body_len, 1, "", err) < 0)
+        goto fail;
+
+    schema_key_term(SCHEMA_PREFIX_ID, a->id, term, sizeof term);
+    if (xc_doc_add_boolean_term(doc, term, err) < 0)
+        goto fail;
+    if (file_key && add_filter_term(doc, SCHEMA_PREFIX_FILE, file_key, err) < 0)
+        goto fail;
+    if (add_filter_term(doc, SCHEMA_PREFIX_SOURCE, a->source, err) < 0 ||
+        add_filter_term(doc, SCHEMA_PREFIX_CATEGORY, a->category, err) < 0)
+        goto fail;
+
+    if (a->date && strlen(a->date) == 10) {
+        char ymd[9], ym[7], y[5];
+        memcpy(y, a->date, 4);
+        y[4] = '\0';
+        memcpy(ym, y, 4);
+        memcpy(ym + 4, a->date + 5, 2);
+        ym[6] = '\0';
+        memcpy(ymd, ym, 6);
+        memcpy(ymd + 6, a->date + 8, 2);
+        ymd[8] = '\0';
+        if (add_filter_term(doc, SCHEMA_PREFIX_YEAR, y, err) < 0 ||
+            add_filter_term(doc, SCHEMA_PREFIX_MONTH, ym, err) < 0 ||
+            add_filter_term(doc, SCHEMA_PREFIX_DATE, ymd, err) < 0 ||
+            xc_doc_set_value(doc, SCHEMA_SLOT_DATE, ymd, 8, err) < 0 ||
+            xc_doc_set_value(doc, SCHEMA_SLOT_YEAR, y, 4, err) < 0)
+            goto fail;
+    }
+    if (a->source && *a->source &&
+        xc_doc_set_value(doc, SCHEMA_SLOT_SOURCE, a->source, strlen(a->source), err) < 0)
+        goto fail;
+    if (a->category && *a->category &&
+        xc_doc_set_value(doc, SCHEMA_SLOT_CATEGORY, a->category, strlen(a->category), err) < 0)
+        goto fail;
+
+    char hex[17];
+    util_hex64(content_hash(body, body_len), hex);
+    if (xc_doc_set_value(doc, SCHEMA_SLOT_HASH, hex, 16, err) < 0 ||
+        xc_doc_set_value(doc, SCHEMA_SLOT_TEXT, body, body_len, err) < 0)
+        goto fail;
+
+    put_field(&data, a->id, 0);
+    put_field(&data, title, 0);
+    put_field(&data, a->date, 0);
+    put_field(&data, a->source, 0);
+    put_field(&data, a->url, 0);
+    put_field(&data, a->category, 1);
+    if (data.failed) {
+        if (err)
+            *err = NULL;
+        goto fail;
+    }
+    if (xc_doc_set_data(doc, sb_cstr(&data), data.len, err) < 0)
+        goto fail;
+    sb_free(&data);
+    return doc;
+fail:
+    sb_free(&data);
+    xc_doc_free(doc);
+    return NULL;
+}
+
+int schema_configure_parser(xc_qp *qp, xc_error **err)
+{
+    if (xc_qp_add_prefix(qp, "title", SCHEMA_PREFIX_TITLE, err) < 0 ||
+        xc_qp_add_boolean_prefix(qp, "source", SCHEMA_PREFIX_SOURCE, err) < 0 ||
+        xc_qp_add_boolean_prefix(qp, "category", SCHEMA_PREFIX_CATEGORY, err) < 0 ||
+        xc_qp_add_boolean_prefix(qp, "year", SCHEMA_PREFIX_YEAR, err) < 0 ||
+        xc_qp_add_boolean_prefix(qp, "month", SCHEMA_PREFIX_MONTH, err) < 0 ||
+        xc_qp_add_boolean_prefix(qp, "id", SCHEMA_PREFIX_ID, err) < 0 ||
+        xc_qp_add_date_range(qp, "date", SCHEMA_SLOT_DATE, err) < 0)
+        return -1;
+    return 0;
+}
+
+int schema_display_decode(const char *data, size_t len, struct schema_display *out)
+{
+    memset(out, 0, sizeof *out);
+    out->buf = malloc(len + 1);
+    if (!out->buf)
+        return -1;
+    memcpy(out->buf, data, len);
+    out->buf[len] = '\0';
+    const char **fields[] = {&out->id,     &out->title, &out->date,
+                             &out->source, &out->url,   &out->category};
+    char *p = out->buf;
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        *fields[i] = p;
+        char *sep = p ? memchr(p, FIELD_SEP, (size_t)(out->buf + len - p)) : NULL;
+        if (sep) {
+            *sep = '\0';
+            p = sep + 1;
+        } else {
+            /* Missing trailing fields read as empty. */
+            p = out->buf + len;
+        }
+    }
+    return 0;
+}
+
+void schema_display_free(struct schema_display *d)
+{
+    free(d->buf);
+    memset(d, 0, sizeof *d);
+}

@@ -1,0 +1,68 @@
+/*
+ * schema.h -- THE mapping of article fields onto Xapian terms, prefixes, value slots and
+ * stored document data. Nothing else in the tree knows these prefixes or slot numbers.
+ *
+ * Terms (Xapian/Omega conventions):
+ *   Q<id>        unique id                 XF<file>   the source file (incremental runs)
+ *   S<word>      title words (free text)   <word>     title and body words (free text)
+ *   XS<source>   source (filter, facet)    XC<cat>    category (filter, facet)
+ *   Y<yyyy>      year                      M<yyyymm>  month          D<yyyymmdd> date
+ * Value slots: see enum below. Document data: display fields only (kept small because it
+ * is read for every hit); the full text lives in a value slot read only for the top hits.
+ */
+#ifndef QUIRE_SCHEMA_H
+#define QUIRE_SCHEMA_H
+
+#include <stddef.h>
+
+#include "article.h"
+#include "xapian-c/xc.h"
+
+enum schema_slot {
+    SCHEMA_SLOT_DATE = 0,     /* "YYYYMMDD": sort=date, date ranges */
+    SCHEMA_SLOT_HASH = 1,     /* content hash: duplicate collapsing */
+    SCHEMA_SLOT_TEXT = 2,     /* full body text: snippets and /doc */
+    SCHEMA_SLOT_SOURCE = 3,   /* source as written: facets */
+    SCHEMA_SLOT_CATEGORY = 4, /* category as written: facets */
+    SCHEMA_SLOT_YEAR = 5      /* "YYYY": facets */
+};
+
+#define SCHEMA_PREFIX_ID "Q"
+#define SCHEMA_PREFIX_FILE "XF"
+#define SCHEMA_PREFIX_TITLE "S"
+#define SCHEMA_PREFIX_SOURCE "XS"
+#define SCHEMA_PREFIX_CATEGORY "XC"
+#define SCHEMA_PREFIX_YEAR "Y"
+#define SCHEMA_PREFIX_MONTH "M"
+#define SCHEMA_PREFIX_DATE "D"
+
+/* Title words count this many times a body word (wdf), so title matches rank higher. */
+#define SCHEMA_TITLE_WDF 3
+/* Longest term we build from a value (Xapian's limit is 245 bytes). */
+#define SCHEMA_MAX_TERM 240
+
+#define SCHEMA_LANG "english"
+
+/* The unique term for a prefix and a name: prefix+name, or prefix+"#"+hash for a name too
+ * long to be a term. Writes into out (at least SCHEMA_MAX_TERM + 1 bytes). */
+void schema_key_term(const char *prefix, const char *name, char *out, size_t outlen);
+
+/* Builds the Xapian document for an article. file_key names its source file (for
+ * incremental runs). tg is the caller's term generator. Caller frees the document. */
+xc_doc *schema_build(const struct article *a, const char *file_key, xc_termgen *tg,
+                     xc_error **err);
+
+/* Tells a query parser about the fielded-search syntax (title:, source:, category:,
+ * year:, month:, date:A..B). */
+int schema_configure_parser(xc_qp *qp, xc_error **err);
+
+/* Display fields decoded from document data: pointers into a copy owned by the struct. */
+struct schema_display {
+    char *buf;
+    const char *id, *title, *date, *source, *url, *category; /* "" when absent */
+};
+/* Decodes data (len bytes). Returns 0, or -1 when out of memory. */
+int schema_display_decode(const char *data, size_t len, struct schema_display *out);
+void schema_display_free(struct schema_display *d);
+
+#endif

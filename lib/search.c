@@ -1,0 +1,631 @@
+/*
+ * search.c -- the one search path (see search.h).
+ *
+ * Decoding: every parameter goes through search_request_set(), whether it came from a
+ * query string, a JSON body or the command line, so there is one set of limits and one
+ * set of error messages.
+ *
+ * Matching: the query is parsed with Xapian's QueryParser (fields from schema.c); when
+ * the text does not parse as syntax it is searched again as plain words rather than
+ * failing. A reader that fell behind a busy writer (XC_ERR_MODIFIED) reopens and retries,
+ * a bounded number of times.
+ *
+ * Per hit we read only the small display data; the full text (for the snippet) is read
+ * from its value slot for the hits being returned.
+ */
+#include "search.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "dbdir.h"
+#include "schema.h"
+#include "snippet.h"
+#include "util.h"
+#include "xapian-c/xc.h"
+
+#define MODIFIED_RETRIES 3
+
+struct search_index {
+    char dir[4096];
+    char path[4096]; /* what was opened: DIR/current, or the database itself */
+    struct dbdir_stamp stamp;
+    char generation[256];
+    xc_db *db;
+    xc_qp *qp;
+    xc_stem *stem;
+};
+
+void search_error_set(struct search_error *err, int status, const char *code, const char *fmt,
+                      ...)
+{
+    if (!err)
+        return;
+    err->status = status;
+    err->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- requests ------------------------------------------------------------------------ */
+
+void search_request_init(struct search_request *req)
+{
+    memset(req, 0, sizeof *req);
+    req->limit = SEARCH_DEFAULT_LIMIT;
+    req->snippet = 1;
+    req->op_and = 1;
+    req->dedup = 1;
+    req->sort = SEARCH_SORT_RELEVANCE;
+}
+
+void search_request_clear(struct search_request *req)
+{
+    free(req->q);
+    free(req->facets);
+    search_request_init(req);
+}
+
+/* Parses a decimal unsigned integer in [0, max]. */
+static int parse_uint(const char *key, const char *value, unsigned max, unsigned *out,
+                      struct search_error *err)
+{
+    char *end;
+    errno = 0;
+    if (!value || !*value || *value == '-' || *value == '+' || *value == ' ')
+        goto bad;
+    unsigned long v = strtoul(value, &end, 10);
+    if (*end || errno)
+        goto bad;
+    if (v > max) {
+        search_error_set(err, 400, "bad_parameter", "parameter '%s' is %s; the most allowed is %u",
+                         key, value, max);
+        return -1;
+    }
+    *out = (unsigned)v;
+    return 0;
+bad:
+    search_error_set(err, 400, "bad_parameter",
+                     "parameter '%s' must be a whole number from 0 to %u", key, max);
+    return -1;
+}
+
+/* Parses a boolean: 1/0, true/false, yes/no, on/off. */
+static int parse_bool(const char *key, const char *value, int *out, struct search_error *err)
+{
+    static const char *yes[] = {"1", "true", "yes", "on"};
+    static const char *no[] = {"0", "false", "no", "off"};
+    for (size_t i = 0; i < 4; i++) {
+        if (value && strcmp(value, yes[i]) == 0) {
+            *out = 1;
+            return 0;
+        }
+        if (value && strcmp(value, no[i]) == 0) {
+            *out = 0;
+            return 0;
+        }
+    }
+    search_error_set(err, 400, "bad_parameter", "parameter '%s' must be 1 or 0 (true or false)",
+                     key);
+    return -1;
+}
+
+/* True when s (len bytes) is valid UTF-8 with no NUL. */
+static int valid_utf8(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    while (p < end) {
+        unsigned c = *p;
+        if (c == 0)
+            return 0;
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        size_t n;
+        unsigned cp;
+        if (c >= 0xC2 && c <= 0xDF) {
+            n = 2;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 3;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 4;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if ((size_t)(end - p) < n)
+            return 0;
+        for (size_t i = 1; i < n; i++) {
+            if ((p[i] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (p[i] & 0x3F);
+        }
+        if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+            (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return 0;
+        p += n;
+    }
+    return 1;
+}
+
+int search_request_set(struct search_request *req, const char *key, const char *value,
+                       struct search_error *err)
+{
+    if (!value)
+        value = "";
+    if (strcmp(key, "q") == 0) {
+        size_t len = strlen(value);
+        if (len > SEARCH_MAX_QUERY_BYTES) {
+            search_error_set(err, 400, "query_too_long",
+                             "query is %zu bytes; the most allowed is %d", len,
+                             SEARCH_MAX_QUERY_BYTES);
+            return -1;
+        }
+        if (!valid_utf8(value, len)) {
+            search_error_set(err, 400, "bad_parameter", "query is not valid UTF-8 text");
+            return -1;
+        }
+        char *q = strdup(value);
+        if (!q) {
+            search_error_set(err, 500, "internal", "out of memory");
+            return -1;
+        }
+        free(req->q);
+        req->q = q;
+        return 0;
+    }
+    if (strcmp(key, "limit") == 0)
+        return parse_uint(key, value, SEARCH_MAX_LIMIT, &req->limit, err);
+    if (strcmp(key, "offset") == 0)
+        return parse_uint(key, value, SEARCH_MAX_OFFSET, &req->offset, err);
+    if (strcmp(key, "snippet") == 0)
+        return parse_bool(key, value, &req->snippet, err);
+    if (strcmp(key, "dedup") == 0)
+        return parse_bool(key, value, &req->dedup, err);
+    if (strcmp(key, "explain") == 0)
+        return parse_bool(key, value, &req->explain, err);
+    if (strcmp(key, "op") == 0) {
+        if (strcmp(value, "and") == 0 || strcmp(value, "AND") == 0)
+            req->op_and = 1;
+        else if (strcmp(value, "or") == 0 || strcmp(value, "OR") == 0)
+            req->op_and = 0;
+        else {
+            search_error_set(err, 400, "bad_parameter", "parameter 'op' must be 'and' or 'or'");
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(key, "sort") == 0) {
+        if (strcmp(value, "relevance") == 0)
+            req->sort = SEARCH_SORT_RELEVANCE;
+        else if (strcmp(value, "date") == 0 || strcmp(value, "date:desc") == 0)
+            req->sort = SEARCH_SORT_DATE_DESC;
+        else if (strcmp(value, "date:asc") == 0)
+            req->sort = SEARCH_SORT_DATE_ASC;
+        else {
+            search_error_set(err, 400, "bad_parameter",
+                             "parameter 'sort' must be 'relevance', 'date' or 'date:asc'");
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(key, "facets") == 0) {
+        search_error_set(err, 400, "unsupported", "parameter 'facets' is not supported yet");
+        return -1;
+    }
+    search_error_set(err, 400, "unknown_parameter", "unknown parameter '%.64s'", key);
+    return -1;
+}
+
+int search_request_from_json(struct search_request *req, const char *body, size_t len,
+                             struct search_error *err)
+{
+    json_error_t jerr;
+    /* jansson bounds nesting depth itself; REJECT_DUPLICATES keeps one meaning per key. */
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        search_error_set(err, 400, "bad_json", "request body is not valid JSON: %s (line %d, column %d)",
+                         jerr.text, jerr.line, jerr.column);
+        return -1;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        search_error_set(err, 400, "bad_json", "request body must be a JSON object");
+        return -1;
+    }
+    const char *key;
+    json_t *v;
+    int rc = 0;
+    json_object_foreach(root, key, v) {
+        char num[64];
+        const char *text;
+        if (json_is_string(v)) {
+            text = json_string_value(v);
+            if (strlen(text) != json_string_length(v)) {
+                search_error_set(err, 400, "bad_parameter", "parameter '%.64s' contains a NUL byte",
+                                 key);
+                rc = -1;
+                break;
+            }
+        } else if (json_is_integer(v)) {
+            json_int_t n = json_integer_value(v);
+            if (n < 0) {
+                search_error_set(err, 400, "bad_parameter",
+                                 "parameter '%.64s' must not be negative", key);
+                rc = -1;
+                break;
+            }
+            snprintf(num, sizeof num, "%lld", (long long)n);
+            text = num;
+        } else if (json_is_boolean(v)) {
+            text = json_is_true(v) ? "1" : "0";
+        } else {
+            search_error_set(err, 400, "bad_parameter",
+                             "parameter '%.64s' must be a string, a number or a boolean", key);
+            rc = -1;
+            break;
+        }
+        if (search_request_set(req, key, text, err) < 0) {
+            rc = -1;
+            break;
+        }
+    }
+    json_decref(root);
+    return rc;
+}
+
+int search_request_validate(const struct search_request *req, struct search_error *err)
+{
+    if (!req->q) {
+        search_error_set(err, 400, "missing_parameter", "parameter 'q' (the query) is required");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the index ----------------------------------------------------------------------- */
+
+/* Opens the database, parser and stemmer for ix->path; on success replaces the old ones. */
+static int index_load(struct search_index *ix, struct search_error *err)
+{
+    xc_error *xe = NULL;
+    struct dbdir_stamp stamp = {0};
+    dbdir_stamp_of(ix->path, &stamp);
+    xc_db *db = xc_db_open(ix->path, &xe);
+    if (!db) {
+        search_error_set(err, 503, "unavailable", "cannot open index %s: %s", ix->dir,
+                         xe && xe->message ? xe->message : "unknown error");
+        xc_error_free(xe);
+        return -1;
+    }
+    xc_qp *qp = xc_qp_new(SCHEMA_LANG, db, &xe);
+    if (!qp || schema_configure_parser(qp, &xe) < 0) {
+        search_error_set(err, 500, "internal", "cannot set up query parser: %s",
+                         xe && xe->message ? xe->message : "unknown error");
+        xc_error_free(xe);
+        xc_qp_free(qp);
+        xc_db_free(db);
+        return -1;
+    }
+    /* A wildcard may not expand to more terms than this: the query is refused instead. */
+    xc_qp_set_max_wildcard(qp, 10000);
+    xc_qp_free(ix->qp);
+    xc_db_free(ix->db);
+    ix->db = db;
+    ix->qp = qp;
+    ix->stamp = stamp;
+    if (dbdir_generation(ix->dir, ix->generation, sizeof ix->generation) < 0)
+        ix->generation[0] = '\0';
+    return 0;
+}
+
+struct search_index *search_index_open(const char *dir, struct search_error *err)
+{
+    struct search_index *ix = calloc(1, sizeof *ix);
+    if (!ix) {
+        search_error_set(err, 500, "internal", "out of memory");
+        return NULL;
+    }
+    snprintf(ix->dir, sizeof ix->dir, "%s", dir);
+    dbdir_reader_path(dir, ix->path, sizeof ix->path);
+    xc_error *xe = NULL;
+    ix->stem = xc_stem_new(SCHEMA_LANG, &xe);
+    if (!ix->stem) {
+        search_error_set(err, 500, "internal", "cannot make stemmer: %s",
+                         xe && xe->message ? xe->message : "unknown error");
+        xc_error_free(xe);
+        free(ix);
+        return NULL;
+    }
+    if (index_load(ix, err) < 0) {
+        search_index_close(ix);
+        return NULL;
+    }
+    return ix;
+}
+
+void search_index_close(struct search_index *ix)
+{
+    if (!ix)
+        return;
+    xc_qp_free(ix->qp);
+    xc_db_free(ix->db);
+    xc_stem_free(ix->stem);
+    free(ix);
+}
+
+int search_index_refresh(struct search_index *ix, struct search_error *err)
+{
+    struct dbdir_stamp now;
+    /* A renamed `current` (new generation) needs a fresh open: reopen() does not re-read a
+     * stub file. Otherwise reopen() picks up new commits to the same database. */
+    char path[4096];
+    dbdir_reader_path(ix->dir, path, sizeof path);
+    if (strcmp(path, ix->path) != 0 ||
+        (dbdir_stamp_of(path, &now) == 0 && !dbdir_stamp_equal(&now, &ix->stamp))) {
+        char old[4096];
+        memcpy(old, ix->path, sizeof old);
+        memcpy(ix->path, path, sizeof ix->path);
+        if (index_load(ix, err) < 0) {
+            memcpy(ix->path, old, sizeof ix->path);
+            return -1;
+        }
+        return 1;
+    }
+    xc_error *xe = NULL;
+    int rc = xc_db_reopen(ix->db, &xe);
+    if (rc < 0) {
+        search_error_set(err, 503, "unavailable", "cannot reopen index: %s",
+                         xe && xe->message ? xe->message : "unknown error");
+        xc_error_free(xe);
+        return -1;
+    }
+    return rc;
+}
+
+unsigned search_index_doccount(struct search_index *ix)
+{
+    return xc_db_doccount(ix->db);
+}
+
+/* ---- searching ----------------------------------------------------------------------- */
+
+/* Sets key to s in obj when s is non-empty. */
+static void set_optional(json_t *obj, const char *key, const char *s)
+{
+    if (s && *s)
+        json_object_set_new(obj, key, json_string(s));
+}
+
+/* Collects query terms into the snippet term set. */
+static void add_snippet_term(const char *term, size_t len, void *ctx)
+{
+    snippet_terms_add(ctx, term, len);
+}
+
+/* Parses req->q: as syntax first, then as plain words when the syntax does not parse. */
+static xc_query *parse_query(struct search_index *ix, const struct search_request *req,
+                             struct search_error *err)
+{
+    xc_error *xe = NULL;
+    xc_qp_set_default_and(ix->qp, req->op_and);
+    unsigned flags = XC_QP_DEFAULT | XC_QP_WILDCARD | XC_QP_PURE_NOT | XC_QP_CJK_NGRAM;
+    xc_query *q = xc_qp_parse(ix->qp, req->q, flags, &xe);
+    if (q)
+        return q;
+    if (xe && xe->code != XC_ERR_QUERY) {
+        search_error_set(err, 500, "internal", "query parser failed: %s",
+                         xe->message ? xe->message : "unknown error");
+        xc_error_free(xe);
+        return NULL;
+    }
+    char first[256];
+    snprintf(first, sizeof first, "%s", xe && xe->message ? xe->message : "syntax error");
+    xc_error_free(xe);
+    xe = NULL;
+    q = xc_qp_parse(ix->qp, req->q, XC_QP_CJK_NGRAM, &xe);
+    if (!q) {
+        search_error_set(err, 400, "bad_query", "query cannot be parsed: %s", first);
+        xc_error_free(xe);
+    }
+    return q;
+}
+
+json_t *search_run(struct search_index *ix, const struct search_request *req,
+                   struct search_error *err)
+{
+    double t0 = util_now_ms();
+    if (search_request_validate(req, err) < 0)
+        return NULL;
+    xc_query *q = parse_query(ix, req, err);
+    if (!q)
+        return NULL;
+
+    xc_match_opts opts;
+    xc_match_opts_init(&opts);
+    opts.offset = req->offset;
+    opts.limit = req->limit;
+    opts.collapse_slot = req->dedup ? SCHEMA_SLOT_HASH : -1;
+    if (req->sort != SEARCH_SORT_RELEVANCE) {
+        opts.sort_slot = SCHEMA_SLOT_DATE;
+        opts.sort_descending = req->sort == SEARCH_SORT_DATE_DESC;
+    }
+
+    xc_mset *ms = NULL;
+    xc_error *xe = NULL;
+    for (int attempt = 0; attempt <= MODIFIED_RETRIES; attempt++) {
+        xc_error_free(xe);
+        xe = NULL;
+        ms = xc_enquire(ix->db, q, &opts, &xe);
+        if (ms || !xe || xe->code != XC_ERR_MODIFIED)
+            break;
+        xc_db_reopen(ix->db, NULL);
+    }
+    if (!ms) {
+        int status = xe && xe->code == XC_ERR_QUERY ? 400 : 503;
+        search_error_set(err, status, status == 400 ? "bad_query" : "unavailable",
+                         "search failed: %s", xe && xe->message ? xe->message : "unknown error");
+        xc_error_free(xe);
+        xc_query_free(q);
+        return NULL;
+    }
+
+    struct snippet_terms *terms = NULL;
+    if (req->snippet) {
+        terms = snippet_terms_new(ix->stem);
+        if (terms)
+            xc_query_terms(q, add_snippet_term, terms);
+    }
+
+    json_t *hits = json_array();
+    unsigned n = xc_mset_size(ms);
+    for (unsigned i = 0; i < n; i++) {
+        xc_hit hit;
+        if (xc_mset_hit(ms, i, &hit) < 0)
+            continue;
+        size_t dlen = 0;
+        char *data = xc_mset_data(ms, i, &dlen, NULL);
+        struct schema_display d;
+        if (!data || schema_display_decode(data, dlen, &d) < 0) {
+            free(data);
+            continue;
+        }
+        free(data);
+        json_t *h = json_object();
+        json_object_set_new(h, "rank", json_integer(hit.rank + 1));
+        json_object_set_new(h, "id", json_string(d.id));
+        json_object_set_new(h, "score", json_real(hit.weight));
+        json_object_set_new(h, "title", json_string(d.title));
+        set_optional(h, "date", d.date);
+        set_optional(h, "source", d.source);
+        set_optional(h, "url", d.url);
+        set_optional(h, "category", d.category);
+        if (req->dedup && hit.collapse_count > 0)
+            json_object_set_new(h, "duplicates", json_integer(hit.collapse_count));
+        if (terms) {
+            size_t tlen = 0;
+            char *text = xc_db_doc_value(ix->db, hit.docid, SCHEMA_SLOT_TEXT, &tlen, NULL);
+            if (text) {
+                char *snip = snippet_make(terms, text, tlen, SNIPPET_DEFAULT_BYTES, "<b>", "</b>");
+                if (snip)
+                    json_object_set_new(h, "snippet", json_string(snip));
+                free(snip);
+                free(text);
+            }
+        }
+        schema_display_free(&d);
+        json_array_append_new(hits, h);
+    }
+    snippet_terms_free(terms);
+
+    unsigned est, lower, upper;
+    xc_mset_totals(ms, &est, &lower, &upper);
+    xc_mset_free(ms);
+
+    json_t *res = json_object();
+    json_object_set_new(res, "query", json_string(req->q));
+    json_object_set_new(res, "total",
+                        json_pack("{s:i, s:i, s:i}", "estimated", (json_int_t)est, "lower",
+                                  (json_int_t)lower, "upper", (json_int_t)upper));
+    json_object_set_new(res, "offset", json_integer(req->offset));
+    json_object_set_new(res, "limit", json_integer(req->limit));
+    if (req->explain) {
+        char *desc = xc_query_describe(q);
+        if (desc)
+            json_object_set_new(res, "parsed_query", json_string(desc));
+        free(desc);
+    }
+    xc_query_free(q);
+    json_object_set_new(res, "hits", hits);
+    /* took_ms last-but-one so it covers building the hits. */
+    double took = util_now_ms() - t0;
+    json_object_set_new(res, "took_ms", json_real((double)(long long)(took * 1000) / 1000.0));
+    return res;
+}
+
+json_t *search_doc(struct search_index *ix, const char *id, struct search_error *err)
+{
+    if (!id || !*id || strlen(id) > SEARCH_MAX_ID_BYTES || !valid_utf8(id, strlen(id))) {
+        search_error_set(err, 400, "bad_parameter", "document id must be 1 to %d bytes of UTF-8",
+                         SEARCH_MAX_ID_BYTES);
+        return NULL;
+    }
+    char term[SCHEMA_MAX_TERM + 1];
+    schema_key_term(SCHEMA_PREFIX_ID, id, term, sizeof term);
+    xc_error *xe = NULL;
+    unsigned docid = 0;
+    char *data = NULL, *text = NULL;
+    size_t dlen = 0, tlen = 0;
+    for (int attempt = 0; attempt <= MODIFIED_RETRIES; attempt++) {
+        xc_error_free(xe);
+        xe = NULL;
+        docid = xc_db_docid_for_term(ix->db, term, &xe);
+        if (docid) {
+            data = xc_db_doc_data(ix->db, docid, &dlen, &xe);
+            if (data)
+                text = xc_db_doc_value(ix->db, docid, SCHEMA_SLOT_TEXT, &tlen, &xe);
+            if (data && text)
+                break;
+            free(data);
+            data = NULL;
+        }
+        if (!xe || xe->code != XC_ERR_MODIFIED)
+            break;
+        xc_db_reopen(ix->db, NULL);
+    }
+    if (!data) {
+        if (xe && xe->code != XC_ERR_NOT_FOUND)
+            search_error_set(err, 503, "unavailable", "cannot read document: %s",
+                             xe->message ? xe->message : "unknown error");
+        else
+            search_error_set(err, 404, "not_found", "no document with id '%.200s'", id);
+        xc_error_free(xe);
+        return NULL;
+    }
+    xc_error_free(xe);
+    struct schema_display d;
+    if (schema_display_decode(data, dlen, &d) < 0) {
+        free(data);
+        free(text);
+        search_error_set(err, 500, "internal", "out of memory");
+        return NULL;
+    }
+    free(data);
+    json_t *doc = json_object();
+    json_object_set_new(doc, "id", json_string(d.id));
+    json_object_set_new(doc, "title", json_string(d.title));
+    set_optional(doc, "date", d.date);
+    set_optional(doc, "source", d.source);
+    set_optional(doc, "url", d.url);
+    set_optional(doc, "category", d.category);
+    json_object_set_new(doc, "text", json_stringn(text, tlen));
+    schema_display_free(&d);
+    free(text);
+    return doc;
+}
+
+json_t *search_health(struct search_index *ix)
+{
+    json_t *h = json_object();
+    json_object_set_new(h, "status", json_string("ok"));
+    json_object_set_new(h, "docs", json_integer(xc_db_doccount(ix->db)));
+    json_object_set_new(h, "revision", json_integer((json_int_t)xc_db_revision(ix->db)));
+    if (ix->generation[0])
+        json_object_set_new(h, "generation", json_string(ix->generation));
+    char *updated = xc_db_metadata(ix->db, "quire:updated", NULL);
+    if (updated && *updated)
+        json_object_set_new(h, "updated", json_string(updated));
+    free(updated);
+    json_object_set_new(h, "xapian", json_string(xc_version()));
+    return h;
+}

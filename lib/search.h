@@ -1,0 +1,82 @@
+/*
+ * search.h -- the one search path shared by quired and `quire --db`.
+ *
+ * Every way of asking (an HTTP query string, a JSON body, command-line arguments) is
+ * decoded into one bounded, validated `struct search_request`; search_run() turns it into
+ * the one JSON result shape that the daemon returns and the client prints. Because both
+ * callers use these functions, they cannot drift apart.
+ *
+ * A `struct search_index` is one reader's view of an index directory: it is not
+ * thread-safe, so the daemon gives every worker thread its own.
+ */
+#ifndef QUIRE_SEARCH_H
+#define QUIRE_SEARCH_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+/* Bounds on every request, whatever its origin. */
+#define SEARCH_MAX_QUERY_BYTES 4096
+#define SEARCH_MAX_LIMIT 1000
+#define SEARCH_MAX_OFFSET 100000
+#define SEARCH_DEFAULT_LIMIT 10
+#define SEARCH_MAX_ID_BYTES 1024
+
+enum search_sort { SEARCH_SORT_RELEVANCE = 0, SEARCH_SORT_DATE_DESC, SEARCH_SORT_DATE_ASC };
+
+struct search_request {
+    char *q;            /* owned; UTF-8, at most SEARCH_MAX_QUERY_BYTES */
+    unsigned limit;     /* 0..SEARCH_MAX_LIMIT */
+    unsigned offset;    /* 0..SEARCH_MAX_OFFSET */
+    int snippet;        /* 1 (default): add a snippet to each hit */
+    int op_and;         /* 1: plain words are ANDed (default); 0: ORed */
+    enum search_sort sort;
+    int dedup;          /* 1 (default): collapse identical texts */
+    int explain;        /* 1: add the parsed query and term contributions */
+    char *facets;       /* owned, comma-separated field names, or NULL */
+};
+
+/* An error meant for a client: HTTP status, a stable code and a clear sentence. */
+struct search_error {
+    int status;          /* 400, 404, 503, 500 */
+    const char *code;    /* "bad_parameter", "bad_query", "not_found", "unavailable", ... */
+    char message[512];
+};
+
+void search_request_init(struct search_request *req);
+void search_request_clear(struct search_request *req);
+/* Sets one parameter from text (query-string or CLI form). Unknown keys are refused.
+ * Returns 0, or -1 with err filled (status 400). */
+int search_request_set(struct search_request *req, const char *key, const char *value,
+                       struct search_error *err);
+/* Decodes a JSON body {"q": ..., "limit": ..., ...} (numbers, strings or booleans where
+ * they make sense). Returns 0, or -1 with err filled. */
+int search_request_from_json(struct search_request *req, const char *body, size_t len,
+                             struct search_error *err);
+/* Checks the request is complete (q present). Returns 0, or -1 with err filled. */
+int search_request_validate(const struct search_request *req, struct search_error *err);
+
+struct search_index;
+
+/* Opens the index at dir (an index directory with generations, a plain Xapian database,
+ * or a stub file). NULL with err filled (status 503) on failure. */
+struct search_index *search_index_open(const char *dir, struct search_error *err);
+void search_index_close(struct search_index *ix);
+/* Picks up new commits and swapped generations. Cheap; call between requests.
+ * Returns 1 when the view changed, 0 when not, -1 on error (the old view stays). */
+int search_index_refresh(struct search_index *ix, struct search_error *err);
+unsigned search_index_doccount(struct search_index *ix);
+
+/* Runs a search. Returns a new JSON object (caller decrefs), or NULL with err filled. */
+json_t *search_run(struct search_index *ix, const struct search_request *req,
+                   struct search_error *err);
+/* The stored article with its full text; NULL with err (404) when no such id. */
+json_t *search_doc(struct search_index *ix, const char *id, struct search_error *err);
+/* {"status": "ok", "docs": N, "revision": R, "generation": ..., "updated": ...}. */
+json_t *search_health(struct search_index *ix);
+
+/* Fills err; a printf-style message. */
+void search_error_set(struct search_error *err, int status, const char *code, const char *fmt,
+                      ...) __attribute__((format(printf, 4, 5)));
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * util.h -- small helpers shared by the library and the programs: a growable byte
+ * buffer, a 64-bit hash, a monotonic clock and a few string helpers.
+ */
+#ifndef QUIRE_UTIL_H
+#define QUIRE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A growable byte buffer, always NUL-terminated when len > 0 or after sb_cstr. */
+struct strbuf {
+    char *buf;
+    size_t len;
+    size_t cap;
+    int failed; /* an allocation failed: further appends are no-ops */
+};
+
+void sb_init(struct strbuf *sb);
+void sb_free(struct strbuf *sb);
+void sb_reset(struct strbuf *sb);
+/* Appends len bytes; on allocation failure sets sb->failed. */
+void sb_append(struct strbuf *sb, const char *s, size_t len);
+void sb_puts(struct strbuf *sb, const char *s);
+void sb_putc(struct strbuf *sb, char c);
+void sb_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The contents as a C string (never NULL: "" when empty or failed). Borrowed. */
+const char *sb_cstr(struct strbuf *sb);
+
+/* FNV-1a, 64 bits: content hashes and short keys for over-long names (not security). */
+uint64_t util_hash64(const void *data, size_t len);
+/* 16 lower-case hex digits of h into out (17 bytes). */
+void util_hex64(uint64_t h, char out[17]);
+
+/* Monotonic time in milliseconds (fractional). */
+double util_now_ms(void);
+
+/* Length of the longest prefix of s (at most max bytes) that ends on a UTF-8 boundary. */
+size_t util_utf8_cut(const char *s, size_t len, size_t max);
+
+#endif

@@ -1,0 +1,751 @@
+/*
+ * xc.cc -- implementation of the C binding declared in xc.h.
+ *
+ * Every exported function body runs inside XC_TRY / XC_CATCH: exceptions are turned into
+ * an xc_error by xc_set_error(), which rethrows the in-flight exception and catches it by
+ * class (the "Lippincott" pattern), so the mapping from Xapian's classes to our codes lives
+ * in exactly one place.
+ */
+#include "xc.h"
+
+#include <xapian.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <set>
+#include <string>
+
+struct xc_db {
+    Xapian::Database db;
+};
+struct xc_wdb {
+    Xapian::WritableDatabase db;
+};
+struct xc_doc {
+    Xapian::Document doc;
+};
+struct xc_termgen {
+    Xapian::TermGenerator tg;
+    Xapian::Stem stem;
+};
+struct xc_stem {
+    Xapian::Stem stem;
+};
+struct xc_query {
+    Xapian::Query q;
+};
+struct xc_qp {
+    Xapian::QueryParser qp;
+    Xapian::Stem stem;
+    std::string corrected;
+    /* Range processors must outlive the parser's use of them; the parser keeps a
+     * reference-counted pointer, so they are released with it. */
+};
+struct xc_mset {
+    Xapian::MSet ms;
+};
+
+/* ---- errors ---------------------------------------------------------------------- */
+
+static std::atomic<long> fault_countdown(0);
+
+/* Counts down towards an injected failure (xc_test_fail_after). */
+static void xc_fault_point()
+{
+    long n = fault_countdown.load(std::memory_order_relaxed);
+    if (n <= 0)
+        return;
+    if (fault_countdown.fetch_sub(1) == 1)
+        throw Xapian::DatabaseError("injected fault (xc_test_fail_after)");
+}
+
+extern "C" void xc_test_fail_after(long n)
+{
+    fault_countdown.store(n < 0 ? 0 : n);
+}
+
+static char *xc_strdup(const std::string &s)
+{
+    char *p = static_cast<char *>(std::malloc(s.size() + 1));
+    if (!p)
+        throw std::bad_alloc();
+    std::memcpy(p, s.data(), s.size());
+    p[s.size()] = '\0';
+    return p;
+}
+
+static void xc_make_error(xc_error **err, xc_code code, const std::string &msg)
+{
+    if (!err)
+        return;
+    xc_error *e = static_cast<xc_error *>(std::malloc(sizeof *e));
+    if (!e) {
+        *err = NULL;
+        return;
+    }
+    e->code = code;
+    e->message = static_cast<char *>(std::malloc(msg.size() + 1));
+    if (e->message) {
+        std::memcpy(e->message, msg.data(), msg.size());
+        e->message[msg.size()] = '\0';
+    }
+    *err = e;
+}
+
+/* Called from a catch(...) block: classifies the in-flight exception. */
+static void xc_set_error(xc_error **err)
+{
+    try {
+        throw;
+    } catch (const Xapian::DatabaseLockError &e) {
+        xc_make_error(err, XC_ERR_LOCKED, e.get_description());
+    } catch (const Xapian::DatabaseModifiedError &e) {
+        xc_make_error(err, XC_ERR_MODIFIED, e.get_description());
+    } catch (const Xapian::DatabaseNotFoundError &e) {
+        xc_make_error(err, XC_ERR_NOT_FOUND, e.get_description());
+    } catch (const Xapian::DocNotFoundError &e) {
+        xc_make_error(err, XC_ERR_NOT_FOUND, e.get_description());
+    } catch (const Xapian::QueryParserError &e) {
+        xc_make_error(err, XC_ERR_QUERY, e.get_description());
+    } catch (const Xapian::WildcardError &e) {
+        xc_make_error(err, XC_ERR_QUERY, e.get_description());
+    } catch (const Xapian::NetworkError &e) {
+        xc_make_error(err, XC_ERR_NETWORK, e.get_description());
+    } catch (const Xapian::DatabaseError &e) {
+        xc_make_error(err, XC_ERR_IO, e.get_description());
+    } catch (const Xapian::InvalidArgumentError &e) {
+        xc_make_error(err, XC_ERR_INVALID, e.get_description());
+    } catch (const Xapian::InvalidOperationError &e) {
+        xc_make_error(err, XC_ERR_INVALID, e.get_description());
+    } catch (const Xapian::Error &e) {
+        xc_make_error(err, XC_ERR_INTERNAL, e.get_description());
+    } catch (const std::bad_alloc &) {
+        xc_make_error(err, XC_ERR_NOMEM, "out of memory");
+    } catch (const std::exception &e) {
+        xc_make_error(err, XC_ERR_INTERNAL, e.what());
+    } catch (...) {
+        xc_make_error(err, XC_ERR_INTERNAL, "unknown C++ exception");
+    }
+}
+
+#define XC_TRY                                                                             \
+    try {                                                                                  \
+        xc_fault_point();
+#define XC_CATCH(err, failval)                                                             \
+    }                                                                                      \
+    catch (...)                                                                            \
+    {                                                                                      \
+        xc_set_error(err);                                                                 \
+        return failval;                                                                    \
+    }
+
+extern "C" void xc_error_free(xc_error *err)
+{
+    if (!err)
+        return;
+    std::free(err->message);
+    std::free(err);
+}
+
+extern "C" const char *xc_code_name(xc_code code)
+{
+    switch (code) {
+    case XC_OK: return "ok";
+    case XC_ERR_NOT_FOUND: return "not_found";
+    case XC_ERR_LOCKED: return "locked";
+    case XC_ERR_MODIFIED: return "modified";
+    case XC_ERR_QUERY: return "query_syntax";
+    case XC_ERR_IO: return "io";
+    case XC_ERR_NOMEM: return "out_of_memory";
+    case XC_ERR_INVALID: return "invalid";
+    case XC_ERR_NETWORK: return "network";
+    case XC_ERR_INTERNAL: return "internal";
+    }
+    return "unknown";
+}
+
+extern "C" const char *xc_version(void)
+{
+    return Xapian::version_string();
+}
+
+/* ---- read-only database ---------------------------------------------------------- */
+
+extern "C" xc_db *xc_db_open(const char *path, xc_error **err)
+{
+    XC_TRY
+    return new xc_db{Xapian::Database(path)};
+    XC_CATCH(err, NULL)
+}
+
+extern "C" void xc_db_free(xc_db *db)
+{
+    try {
+        delete db;
+    } catch (...) {
+    }
+}
+
+extern "C" int xc_db_reopen(xc_db *db, xc_error **err)
+{
+    XC_TRY
+    return db->db.reopen() ? 1 : 0;
+    XC_CATCH(err, -1)
+}
+
+extern "C" unsigned xc_db_doccount(xc_db *db)
+{
+    try {
+        return db->db.get_doccount();
+    } catch (...) {
+        return 0;
+    }
+}
+
+extern "C" unsigned long xc_db_revision(xc_db *db)
+{
+    try {
+        return db->db.get_revision();
+    } catch (...) {
+        return 0;
+    }
+}
+
+extern "C" unsigned xc_db_docid_for_term(xc_db *db, const char *term, xc_error **err)
+{
+    XC_TRY
+    Xapian::PostingIterator p = db->db.postlist_begin(term);
+    if (p == db->db.postlist_end(term))
+        return 0;
+    return *p;
+    XC_CATCH(err, 0)
+}
+
+extern "C" char *xc_db_doc_data(xc_db *db, unsigned docid, size_t *len, xc_error **err)
+{
+    XC_TRY
+    std::string s = db->db.get_document(docid, Xapian::DOC_ASSUME_VALID).get_data();
+    if (len)
+        *len = s.size();
+    return xc_strdup(s);
+    XC_CATCH(err, NULL)
+}
+
+extern "C" char *xc_db_doc_value(xc_db *db, unsigned docid, unsigned slot, size_t *len,
+                                 xc_error **err)
+{
+    XC_TRY
+    std::string s = db->db.get_document(docid, Xapian::DOC_ASSUME_VALID).get_value(slot);
+    if (len)
+        *len = s.size();
+    return xc_strdup(s);
+    XC_CATCH(err, NULL)
+}
+
+extern "C" char *xc_db_metadata(xc_db *db, const char *key, xc_error **err)
+{
+    XC_TRY
+    return xc_strdup(db->db.get_metadata(key));
+    XC_CATCH(err, NULL)
+}
+
+extern "C" unsigned xc_db_termfreq(xc_db *db, const char *term)
+{
+    try {
+        return db->db.get_termfreq(term);
+    } catch (...) {
+        return 0;
+    }
+}
+
+/* ---- documents ------------------------------------------------------------------- */
+
+extern "C" xc_doc *xc_doc_new(xc_error **err)
+{
+    XC_TRY
+    return new xc_doc;
+    XC_CATCH(err, NULL)
+}
+
+extern "C" void xc_doc_free(xc_doc *doc)
+{
+    try {
+        delete doc;
+    } catch (...) {
+    }
+}
+
+extern "C" int xc_doc_set_data(xc_doc *doc, const char *data, size_t len, xc_error **err)
+{
+    XC_TRY
+    doc->doc.set_data(std::string(data, len));
+    return 0;
+    XC_CATCH(err, -1)
+}
+
+extern "C" int xc_doc_set_value(xc_doc *doc, unsigned slot, const char *data, size_t len,
+                                xc_error **err)
+{
+    XC_TRY
+    doc->doc.add_value(slot, std::string(data, len));
+    return 0;
+    XC_CATCH(err, -1)
+}
+
+extern "C" int xc_doc_add_boolean_term(xc_doc *doc, const char *term, xc_error **err)
+{
+    XC_TRY
+    doc->doc.add_boolean_term(term);
+    return 0;
+    XC_CATCH(err, -1)
+}
+
+extern "C" xc_termgen *xc_termgen_new(const char *lang, xc_error **err)
+{
+    XC_TRY
+    xc_termgen *tg = new xc_termgen;
+    try {
+        tg->stem = Xapian::Stem(lang);
+        tg->tg.set_stemmer(tg->stem);
+        tg->tg.set_stemming_strategy(Xapian::TermGenerator::STEM_SOME);
+        tg->tg.set_flags(Xapian::TermGenerator::FLAG_CJK_NGRAM);
+    } catch (...) {
+        delete tg;
+        throw;
+    }
+    return tg;
+    XC_CATCH(err, NULL)
+}
+
+extern "C" void xc_termgen_free(xc_termgen *tg)
+{
+    try {
+        delete tg;
+    } catch (...) {
+    }
+}
+
+extern "C" void xc_termgen_set_document(xc_termgen *tg, xc_doc *doc)
+{
+    try {
+        tg->tg.set_document(doc->doc);
+        tg->tg.set_termpos(0);
+    } catch (...) {
+    }
+}
+
+extern "C" int xc_termgen_index_text(xc_termgen *tg, const char *text, size_t len,
+                                     unsigned wdf_inc, const char *prefix, xc_error **err)
+{
+    XC_TRY
+    tg->tg.index_text(Xapian::Utf8Iterator(text, len), wdf_inc, prefix ? prefix : "");
+    return 0;
+    XC_CATCH(err, -1)
+}
+
+extern "C" void xc_termgen_increase_termpos(xc_termgen *tg, unsigned delta)
+{
+    try {
+        tg->tg.increase_termpos(delta);
+    } catch (...) {
+    }
+}
+
+/* ---- writable database ----------------------------------------------------------- */
+
+extern "C" xc_wdb *xc_wdb_open(const char *path, int create, xc_error **err)
+{
+    XC_TRY
+    int action = create ? Xapian::DB_CREATE_OR_OPEN : Xapian::DB_OPEN;
+    return new xc_wdb{Xapian::WritableDatabase(path, action | Xapian::DB_BACKEND_GLASS)};
+    XC_CATCH(err, NULL)
+}
+
+extern "C" void xc_wdb_free(xc_wdb *wdb)
+{
+    if (!wdb)
+        return;
+    try {
+        /* Closing without commit discards pending changes, as a crash would. */
+        wdb->db.close();
+    } catch (...) {
+    }
+    try {
+        delete wdb;
+    } catch (...) {
+    }
+}
+
+extern "C" int xc_wdb_commit(xc_wdb *wdb, xc_error **err)
+{
+    XC_TRY
+    wdb->db.commit();
+    return 0;
+    XC_CATCH(err, -1)
+}
+
+extern "C" unsigned xc_wdb_replace(xc_wdb *wdb, const char *idterm, xc_doc *doc,
+                                   xc_error **err)
+{
+    XC_TRY
+    return wdb->db.replace_document(idterm, doc->doc);
+    XC_CATCH(err, 0)
+}
+
+extern "C" int xc_wdb_delete_term(xc_wdb *wdb, const char *term, xc_error **err)
+{
+    XC_TRY
+    wdb->db.delete_document(std::string(term));
+    return 0;
+    XC_CATCH(err, -1)
+}
+
+extern "C" int xc_wdb_delete_docid(xc_wdb *wdb, unsigned docid, xc_error **err)
+{
+    XC_TRY
+    wdb->db.delete_document(docid);
+    return 0;
+    XC_CATCH(err, -1)
+}
+
+extern "C" unsigned xc_wdb_doccount(xc_wdb *wdb)
+{
+    try {
+        return wdb->db.get_doccount();
+    } catch (...) {
+        return 0;
+    }
+}
+
+extern "C" unsigned xc_wdb_termfreq(xc_wdb *wdb, const char *term)
+{
+    try {
+        return wdb->db.get_termfreq(term);
+    } catch (...) {
+        return 0;
+    }
+}
+
+extern "C" int xc_wdb_postlist(xc_wdb *wdb, const char *term,
+                               int (*cb)(unsigned docid, void *ctx), void *ctx,
+                               xc_error **err)
+{
+    XC_TRY
+    for (Xapian::PostingIterator p = wdb->db.postlist_begin(term);
+         p != wdb->db.postlist_end(term); ++p) {
+        if (cb(*p, ctx))
+            break;
+    }
+    return 0;
+    XC_CATCH(err, -1)
+}
+
+extern "C" int xc_wdb_set_metadata(xc_wdb *wdb, const char *key, const char *value,
+                                   size_t len, xc_error **err)
+{
+    XC_TRY
+    wdb->db.set_metadata(key, std::string(value, len));
+    return 0;
+    XC_CATCH(err, -1)
+}
+
+extern "C" char *xc_wdb_metadata(xc_wdb *wdb, const char *key, xc_error **err)
+{
+    XC_TRY
+    return xc_strdup(wdb->db.get_metadata(key));
+    XC_CATCH(err, NULL)
+}
+
+extern "C" int xc_wdb_metadata_keys(xc_wdb *wdb, const char *prefix,
+                                    int (*cb)(const char *key, void *ctx), void *ctx,
+                                    xc_error **err)
+{
+    XC_TRY
+    for (Xapian::TermIterator t = wdb->db.metadata_keys_begin(prefix);
+         t != wdb->db.metadata_keys_end(prefix); ++t) {
+        std::string key = *t;
+        if (cb(key.c_str(), ctx))
+            break;
+    }
+    return 0;
+    XC_CATCH(err, -1)
+}
+
+extern "C" int xc_wdb_add_spelling(xc_wdb *wdb, const char *word, unsigned inc,
+                                   xc_error **err)
+{
+    XC_TRY
+    wdb->db.add_spelling(word, inc);
+    return 0;
+    XC_CATCH(err, -1)
+}
+
+/* ---- stemming -------------------------------------------------------------------- */
+
+extern "C" xc_stem *xc_stem_new(const char *lang, xc_error **err)
+{
+    XC_TRY
+    return new xc_stem{Xapian::Stem(lang)};
+    XC_CATCH(err, NULL)
+}
+
+extern "C" void xc_stem_free(xc_stem *st)
+{
+    try {
+        delete st;
+    } catch (...) {
+    }
+}
+
+extern "C" size_t xc_stem_word(xc_stem *st, const char *word, size_t len, char *out,
+                               size_t outlen)
+{
+    if (outlen == 0)
+        return 0;
+    try {
+        std::string s = st->stem(std::string(word, len));
+        size_t n = s.size() < outlen - 1 ? s.size() : outlen - 1;
+        std::memcpy(out, s.data(), n);
+        out[n] = '\0';
+        return n;
+    } catch (...) {
+        size_t n = len < outlen - 1 ? len : outlen - 1;
+        std::memcpy(out, word, n);
+        out[n] = '\0';
+        return n;
+    }
+}
+
+/* ---- query parsing --------------------------------------------------------------- */
+
+extern "C" xc_qp *xc_qp_new(const char *lang, xc_db *db, xc_error **err)
+{
+    XC_TRY
+    xc_qp *qp = new xc_qp;
+    try {
+        qp->stem = Xapian::Stem(lang);
+        qp->qp.set_stemmer(qp->stem);
+        qp->qp.set_stemming_strategy(Xapian::QueryParser::STEM_SOME);
+        if (db)
+            qp->qp.set_database(db->db);
+    } catch (...) {
+        delete qp;
+        throw;
+    }
+    return qp;
+    XC_CATCH(err, NULL)
+}
+
+extern "C" void xc_qp_free(xc_qp *qp)
+{
+    try {
+        delete qp;
+    } catch (...) {
+    }
+}
+
+extern "C" void xc_qp_set_database(xc_qp *qp, xc_db *db)
+{
+    try {
+        qp->qp.set_database(db->db);
+    } catch (...) {
+    }
+}
+
+extern "C" void xc_qp_set_default_and(xc_qp *qp, int default_and)
+{
+    qp->qp.set_default_op(default_and ? Xapian::Query::OP_AND : Xapian::Query::OP_OR);
+}
+
+extern "C" int xc_qp_add_prefix(xc_qp *qp, const char *field, const char *prefix,
+                                xc_error **err)
+{
+    XC_TRY
+    qp->qp.add_prefix(field, prefix);
+    return 0;
+    XC_CATCH(err, -1)
+}
+
+extern "C" int xc_qp_add_boolean_prefix(xc_qp *qp, const char *field, const char *prefix,
+                                        xc_error **err)
+{
+    XC_TRY
+    qp->qp.add_boolean_prefix(field, prefix);
+    return 0;
+    XC_CATCH(err, -1)
+}
+
+extern "C" int xc_qp_add_date_range(xc_qp *qp, const char *field, unsigned slot,
+                                    xc_error **err)
+{
+    XC_TRY
+    std::string pfx = std::string(field) + ":";
+    /* Day-first guessing off: dates are ISO 2026-04-10; epoch 1930 for 2-digit years. */
+    Xapian::RangeProcessor *rp = new Xapian::DateRangeProcessor(
+        slot, pfx, Xapian::RP_DATE_PREFER_MDY, 1930);
+    qp->qp.add_rangeprocessor(rp->release());
+    return 0;
+    XC_CATCH(err, -1)
+}
+
+extern "C" void xc_qp_set_max_wildcard(xc_qp *qp, unsigned max_terms)
+{
+    try {
+        qp->qp.set_max_expansion(max_terms, Xapian::Query::WILDCARD_LIMIT_ERROR,
+                                 Xapian::QueryParser::FLAG_WILDCARD |
+                                     Xapian::QueryParser::FLAG_PARTIAL);
+    } catch (...) {
+    }
+}
+
+extern "C" xc_query *xc_qp_parse(xc_qp *qp, const char *text, unsigned flags, xc_error **err)
+{
+    XC_TRY
+    qp->corrected.clear();
+    Xapian::Query q = qp->qp.parse_query(text, flags);
+    if (flags & XC_QP_SPELLING)
+        qp->corrected = qp->qp.get_corrected_query_string();
+    return new xc_query{q};
+    XC_CATCH(err, NULL)
+}
+
+extern "C" const char *xc_qp_corrected(xc_qp *qp)
+{
+    return qp->corrected.c_str();
+}
+
+extern "C" void xc_query_free(xc_query *q)
+{
+    try {
+        delete q;
+    } catch (...) {
+    }
+}
+
+extern "C" int xc_query_empty(const xc_query *q)
+{
+    return q->q.empty();
+}
+
+extern "C" char *xc_query_describe(const xc_query *q)
+{
+    try {
+        return xc_strdup(q->q.get_description());
+    } catch (...) {
+        return NULL;
+    }
+}
+
+extern "C" void xc_query_terms(const xc_query *q,
+                               void (*cb)(const char *term, size_t len, void *ctx), void *ctx)
+{
+    try {
+        for (Xapian::TermIterator t = q->q.get_unique_terms_begin();
+             t != q->q.get_unique_terms_end(); ++t) {
+            std::string s = *t;
+            cb(s.data(), s.size(), ctx);
+        }
+    } catch (...) {
+    }
+}
+
+extern "C" xc_query *xc_query_term(const char *term, xc_error **err)
+{
+    XC_TRY
+    return new xc_query{Xapian::Query(term)};
+    XC_CATCH(err, NULL)
+}
+
+extern "C" xc_query *xc_query_filter(const xc_query *q, const xc_query *filter, xc_error **err)
+{
+    XC_TRY
+    return new xc_query{Xapian::Query(Xapian::Query::OP_FILTER, q->q, filter->q)};
+    XC_CATCH(err, NULL)
+}
+
+/* ---- matching -------------------------------------------------------------------- */
+
+extern "C" void xc_match_opts_init(xc_match_opts *o)
+{
+    std::memset(o, 0, sizeof *o);
+    o->limit = 10;
+    o->collapse_slot = -1;
+    o->sort_slot = -1;
+}
+
+extern "C" xc_mset *xc_enquire(xc_db *db, const xc_query *q, const xc_match_opts *opts,
+                               xc_error **err)
+{
+    XC_TRY
+    Xapian::Enquire enq(db->db);
+    enq.set_query(q->q);
+    if (opts->bm25_k1 > 0 || opts->bm25_b > 0) {
+        double k1 = opts->bm25_k1 > 0 ? opts->bm25_k1 : 1.2;
+        double b = opts->bm25_b > 0 ? opts->bm25_b : 0.75;
+        enq.set_weighting_scheme(Xapian::BM25Weight(k1, 0, 1, b, 0.5));
+    }
+    if (opts->collapse_slot >= 0)
+        enq.set_collapse_key(static_cast<Xapian::valueno>(opts->collapse_slot));
+    if (opts->sort_slot >= 0)
+        enq.set_sort_by_value_then_relevance(static_cast<Xapian::valueno>(opts->sort_slot),
+                                             opts->sort_descending != 0);
+    std::unique_ptr<xc_mset> ms(new xc_mset);
+    ms->ms = enq.get_mset(opts->offset, opts->limit, opts->check_at_least);
+    return ms.release();
+    XC_CATCH(err, NULL)
+}
+
+extern "C" void xc_mset_free(xc_mset *ms)
+{
+    try {
+        delete ms;
+    } catch (...) {
+    }
+}
+
+extern "C" unsigned xc_mset_size(const xc_mset *ms)
+{
+    return ms->ms.size();
+}
+
+extern "C" void xc_mset_totals(const xc_mset *ms, unsigned *estimated, unsigned *lower,
+                               unsigned *upper)
+{
+    if (estimated)
+        *estimated = ms->ms.get_matches_estimated();
+    if (lower)
+        *lower = ms->ms.get_matches_lower_bound();
+    if (upper)
+        *upper = ms->ms.get_matches_upper_bound();
+}
+
+extern "C" int xc_mset_hit(const xc_mset *ms, unsigned i, xc_hit *hit)
+{
+    try {
+        if (i >= ms->ms.size())
+            return -1;
+        Xapian::MSetIterator it = ms->ms[i];
+        hit->docid = *it;
+        hit->rank = it.get_rank();
+        hit->weight = it.get_weight();
+        hit->collapse_count = it.get_collapse_count();
+        return 0;
+    } catch (...) {
+        return -1;
+    }
+}
+
+extern "C" char *xc_mset_data(xc_mset *ms, unsigned i, size_t *len, xc_error **err)
+{
+    XC_TRY
+    if (i >= ms->ms.size())
+        throw Xapian::InvalidArgumentError("hit index out of range");
+    std::string s = ms->ms[i].get_document().get_data();
+    if (len)
+        *len = s.size();
+    return xc_strdup(s);
+    XC_CATCH(err, NULL)
+}

@@ -1,0 +1,241 @@
+/*
+ * xc.h -- Quire's C binding over libxapian.
+ *
+ * This is the only door to Xapian: nothing else in the tree includes a Xapian header or
+ * links libxapian directly. The header is plain C; the implementation (xc.cc) is the only
+ * C++ in the project.
+ *
+ * Conventions (STYLE.md points 3-5):
+ *   - No exception crosses this boundary. Every function catches Xapian::Error (by class),
+ *     std::bad_alloc and anything else, and reports it through an `xc_error **err`
+ *     out-parameter (which may be NULL when the caller does not care).
+ *   - Functions that return a pointer return NULL on failure; functions that return int
+ *     return 0 on success and -1 on failure, unless documented otherwise.
+ *   - Ownership: every `xc_X_new/open` has an `xc_X_free` that accepts NULL. Strings
+ *     returned as `char *` are owned by the caller and freed with free(). Strings returned
+ *     as `const char *` are borrowed; the comment says until when.
+ *   - Handles are not thread-safe: use one per thread (the daemon gives each worker its own).
+ */
+#ifndef QUIRE_XC_H
+#define QUIRE_XC_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Error codes callers can act on. */
+typedef enum xc_code {
+    XC_OK = 0,
+    XC_ERR_NOT_FOUND,   /* database, document or term does not exist */
+    XC_ERR_LOCKED,      /* another writer holds the database lock */
+    XC_ERR_MODIFIED,    /* the reader fell behind a writer: reopen and retry */
+    XC_ERR_QUERY,       /* the query string does not parse */
+    XC_ERR_IO,          /* opening, reading, writing or corruption */
+    XC_ERR_NOMEM,       /* allocation failed */
+    XC_ERR_INVALID,     /* invalid argument or operation */
+    XC_ERR_NETWORK,     /* remote backend failed or timed out */
+    XC_ERR_INTERNAL     /* anything else */
+} xc_code;
+
+typedef struct xc_error {
+    xc_code code;
+    char *message; /* owned by the error; Xapian's description of what went wrong */
+} xc_error;
+
+/* Frees an error (NULL is fine). */
+void xc_error_free(xc_error *err);
+/* A short stable name for a code ("locked", "not_found", ...); static storage. */
+const char *xc_code_name(xc_code code);
+
+/* Test hook: make the n-th binding call from now fail with XC_ERR_IO (n >= 1);
+ * n = 0 turns injection off. Process-wide; for fault-injection tests only. */
+void xc_test_fail_after(long n);
+
+/* Xapian's version string; static storage. */
+const char *xc_version(void);
+
+/* ---- Read-only database ------------------------------------------------------------ */
+
+typedef struct xc_db xc_db;
+
+/* Opens a database (a directory, or a stub file listing several). Caller owns the handle. */
+xc_db *xc_db_open(const char *path, xc_error **err);
+void xc_db_free(xc_db *db);
+/* Picks up the latest commit. Returns 1 if the database may have changed, 0 if not,
+ * -1 on error. Does not re-read a stub file: a swapped generation needs a new open. */
+int xc_db_reopen(xc_db *db, xc_error **err);
+unsigned xc_db_doccount(xc_db *db);
+unsigned long xc_db_revision(xc_db *db);
+/* Document id indexed by the unique term, or 0 when none (err set only on failure). */
+unsigned xc_db_docid_for_term(xc_db *db, const char *term, xc_error **err);
+/* Stored document data / value slot of a document. Caller frees; *len gets the length.
+ * NULL with err code XC_ERR_NOT_FOUND when the document does not exist. A missing value
+ * is an empty string, not an error. */
+char *xc_db_doc_data(xc_db *db, unsigned docid, size_t *len, xc_error **err);
+char *xc_db_doc_value(xc_db *db, unsigned docid, unsigned slot, size_t *len,
+                      xc_error **err);
+/* Metadata by key; empty string when unset. Caller frees. */
+char *xc_db_metadata(xc_db *db, const char *key, xc_error **err);
+/* Number of documents indexed by term (0 when none). */
+unsigned xc_db_termfreq(xc_db *db, const char *term);
+
+/* ---- Documents and term generation -------------------------------------------------- */
+
+typedef struct xc_doc xc_doc;
+
+xc_doc *xc_doc_new(xc_error **err);
+void xc_doc_free(xc_doc *doc);
+int xc_doc_set_data(xc_doc *doc, const char *data, size_t len, xc_error **err);
+int xc_doc_set_value(xc_doc *doc, unsigned slot, const char *data, size_t len,
+                     xc_error **err);
+/* A term that does not affect ranking (filters, ids, facets). */
+int xc_doc_add_boolean_term(xc_doc *doc, const char *term, xc_error **err);
+
+typedef struct xc_termgen xc_termgen;
+
+/* A term generator with a stemmer for lang (e.g. "english"; "none" for no stemming).
+ * It records positions, stores stemmed terms with Xapian's Z prefix convention and
+ * makes n-grams of CJK text. */
+xc_termgen *xc_termgen_new(const char *lang, xc_error **err);
+void xc_termgen_free(xc_termgen *tg);
+/* Directs the generator at a document; the document is borrowed until the next call. */
+void xc_termgen_set_document(xc_termgen *tg, xc_doc *doc);
+/* Indexes text (UTF-8, len bytes) with every term's wdf increased by wdf_inc and the
+ * given prefix ("" for none). */
+int xc_termgen_index_text(xc_termgen *tg, const char *text, size_t len, unsigned wdf_inc,
+                          const char *prefix, xc_error **err);
+/* Leaves a gap in positions so that phrases do not match across fields. */
+void xc_termgen_increase_termpos(xc_termgen *tg, unsigned delta);
+
+/* ---- Writable database ---------------------------------------------------------------- */
+
+typedef struct xc_wdb xc_wdb;
+
+/* Opens (create != 0: creating if missing) a database for writing. Fails at once with
+ * XC_ERR_LOCKED when another writer holds it. Caller owns; xc_wdb_free closes it
+ * (uncommitted changes are discarded, as Xapian does). */
+xc_wdb *xc_wdb_open(const char *path, int create, xc_error **err);
+void xc_wdb_free(xc_wdb *wdb);
+int xc_wdb_commit(xc_wdb *wdb, xc_error **err);
+/* Replaces the document indexed by idterm (adding it if none); returns its docid, 0 on
+ * error. */
+unsigned xc_wdb_replace(xc_wdb *wdb, const char *idterm, xc_doc *doc, xc_error **err);
+/* Deletes every document indexed by term. */
+int xc_wdb_delete_term(xc_wdb *wdb, const char *term, xc_error **err);
+int xc_wdb_delete_docid(xc_wdb *wdb, unsigned docid, xc_error **err);
+unsigned xc_wdb_doccount(xc_wdb *wdb);
+unsigned xc_wdb_termfreq(xc_wdb *wdb, const char *term);
+/* Calls cb for every docid indexed by term, in ascending order; stops early when cb
+ * returns non-zero. */
+int xc_wdb_postlist(xc_wdb *wdb, const char *term, int (*cb)(unsigned docid, void *ctx),
+                    void *ctx, xc_error **err);
+int xc_wdb_set_metadata(xc_wdb *wdb, const char *key, const char *value, size_t len,
+                        xc_error **err);
+/* Metadata by key; empty string when unset. Caller frees. */
+char *xc_wdb_metadata(xc_wdb *wdb, const char *key, xc_error **err);
+/* Calls cb for every metadata key starting with prefix; stops early when cb returns
+ * non-zero. The key is borrowed for the duration of the call. */
+int xc_wdb_metadata_keys(xc_wdb *wdb, const char *prefix,
+                         int (*cb)(const char *key, void *ctx), void *ctx, xc_error **err);
+/* Adds word to the spelling dictionary (frequency inc). */
+int xc_wdb_add_spelling(xc_wdb *wdb, const char *word, unsigned inc, xc_error **err);
+
+/* ---- Stemming ------------------------------------------------------------------------ */
+
+typedef struct xc_stem xc_stem;
+xc_stem *xc_stem_new(const char *lang, xc_error **err);
+void xc_stem_free(xc_stem *st);
+/* Stems a lower-cased word into out (size outlen, NUL-terminated, truncated if needed).
+ * Returns the stem's length. */
+size_t xc_stem_word(xc_stem *st, const char *word, size_t len, char *out, size_t outlen);
+
+/* ---- Query parsing ------------------------------------------------------------------- */
+
+typedef struct xc_query xc_query;
+typedef struct xc_qp xc_qp;
+
+enum {
+    XC_QP_BOOLEAN = 1,   /* AND, OR, NOT, parentheses */
+    XC_QP_PHRASE = 2,    /* "exact phrases" */
+    XC_QP_LOVEHATE = 4,  /* +required -excluded */
+    XC_QP_WILDCARD = 16, /* prefix* */
+    XC_QP_PURE_NOT = 32,
+    XC_QP_SPELLING = 128,
+    XC_QP_CJK_NGRAM = 2048,
+    XC_QP_DEFAULT = XC_QP_BOOLEAN | XC_QP_PHRASE | XC_QP_LOVEHATE
+};
+
+/* A query parser with the stemmer for lang, Xapian's STEM_SOME strategy. The database
+ * (borrowed, may be NULL) is used for wildcard expansion and spelling. */
+xc_qp *xc_qp_new(const char *lang, xc_db *db, xc_error **err);
+void xc_qp_free(xc_qp *qp);
+void xc_qp_set_database(xc_qp *qp, xc_db *db);
+/* default_and != 0: plain words are ANDed; otherwise ORed. */
+void xc_qp_set_default_and(xc_qp *qp, int default_and);
+/* Maps a field name ("title") to a free-text term prefix ("S"). */
+int xc_qp_add_prefix(xc_qp *qp, const char *field, const char *prefix, xc_error **err);
+/* Maps a field name to a boolean (filter) term prefix. */
+int xc_qp_add_boolean_prefix(xc_qp *qp, const char *field, const char *prefix,
+                             xc_error **err);
+/* Date ranges "field:A..B" over a value slot holding YYYYMMDD strings. */
+int xc_qp_add_date_range(xc_qp *qp, const char *field, unsigned slot, xc_error **err);
+/* Limits how many terms one wildcard may expand to (0 = no limit); more is an error. */
+void xc_qp_set_max_wildcard(xc_qp *qp, unsigned max_terms);
+/* Parses text (UTF-8) with XC_QP_* flags. NULL with XC_ERR_QUERY on a syntax error.
+ * Caller owns the query. */
+xc_query *xc_qp_parse(xc_qp *qp, const char *text, unsigned flags, xc_error **err);
+/* The spelling-corrected query from the last parse with XC_QP_SPELLING, or "" when
+ * none; borrowed until the next parse or xc_qp_free. */
+const char *xc_qp_corrected(xc_qp *qp);
+
+void xc_query_free(xc_query *q);
+/* True for a query that matches nothing (empty input). */
+int xc_query_empty(const xc_query *q);
+/* Xapian's description of the query. Caller frees. */
+char *xc_query_describe(const xc_query *q);
+/* Calls cb for each distinct term in the query (stemmed terms carry Xapian's Z prefix,
+ * field terms their prefix). */
+void xc_query_terms(const xc_query *q, void (*cb)(const char *term, size_t len, void *ctx),
+                    void *ctx);
+/* Query combinators; the inputs are borrowed (copied into the result). */
+xc_query *xc_query_term(const char *term, xc_error **err);
+xc_query *xc_query_filter(const xc_query *q, const xc_query *filter, xc_error **err);
+
+/* ---- Matching ---------------------------------------------------------------------- */
+
+typedef struct xc_match_opts {
+    unsigned offset;
+    unsigned limit;
+    unsigned check_at_least; /* 0: Xapian's default estimate */
+    int collapse_slot;       /* -1: no collapsing */
+    int sort_slot;           /* -1: relevance */
+    int sort_descending;     /* with sort_slot: newest first */
+    double bm25_k1, bm25_b;  /* <= 0: Xapian's defaults */
+} xc_match_opts;
+
+void xc_match_opts_init(xc_match_opts *o);
+
+typedef struct xc_mset xc_mset;
+
+typedef struct xc_hit {
+    unsigned docid;
+    unsigned rank; /* 0-based rank within the whole result set */
+    double weight;
+    unsigned collapse_count; /* documents collapsed into this one (lower bound) */
+} xc_hit;
+
+/* Runs q against db. Caller owns the result. XC_ERR_MODIFIED means: reopen and retry. */
+xc_mset *xc_enquire(xc_db *db, const xc_query *q, const xc_match_opts *opts, xc_error **err);
+void xc_mset_free(xc_mset *ms);
+unsigned xc_mset_size(const xc_mset *ms);
+void xc_mset_totals(const xc_mset *ms, unsigned *estimated, unsigned *lower, unsigned *upper);
+int xc_mset_hit(const xc_mset *ms, unsigned i, xc_hit *hit);
+/* Document data of hit i. Caller frees. */
+char *xc_mset_data(xc_mset *ms, unsigned i, size_t *len, xc_error **err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,64 @@
+#!/bin/bash
+# Integration tests of the quire client: the same search through the daemon over TCP,
+# over the Unix socket and directly on the index (--db) gives the same hits; output for
+# people and for scripts; grep-like exit codes.
+. "$(dirname "$0")/../lib.sh"
+
+"$QUIRE_INDEX" -q --db "$T/db" "$SRC/corpus" || { not_ok "index corpus"; finish; }
+start_quired "$T/db" || { not_ok "quired starts"; finish; }
+
+ids() { jq -c '[.hits[] | [.id, .rank, .title]]'; }
+tcp=$("$QUIRE" --connect "127.0.0.1:$PORT" search --json muse spark); rc=$?
+check_eq "quire search (TCP) exits 0 with hits" 0 "$rc"
+sock=$("$QUIRE" --socket "$SOCK" search --json muse spark)
+direct=$("$QUIRE" --db "$T/db" search --json muse spark)
+check "quire search returns hits" jq -e '.hits | length == 5' <<<"$tcp"
+check_eq "--socket returns the same hits as TCP" "$(ids <<<"$tcp")" "$(ids <<<"$sock")"
+check_eq "--db returns the same hits as the daemon" "$(ids <<<"$tcp")" "$(ids <<<"$direct")"
+check_eq "--db and the daemon give the same snippets" "$(jq -c '[.hits[].snippet]' <<<"$tcp")" "$(jq -c '[.hits[].snippet]' <<<"$direct")"
+
+out=$("$QUIRE" --connect "127.0.0.1:$PORT" search -n 2 TSMC revenue)
+check_match "human output: rank and title" "^ *1[.)]? .*Meta Abandons the Open-Source Strategy" "$out"
+check_match "human output: the closing count line" "2 of about [0-9]+ results \([0-9.]+ ms\)" "$out"
+check "no ANSI escapes when stdout is not a terminal" sh -c "! printf '%s' \"\$1\" | grep -q \$'\\033'" _ "$out"
+check "no <b> markers in human output" sh -c "! printf '%s' \"\$1\" | grep -q '<b>'" _ "$out"
+check_match "the snippet is shown" "TSMC" "$out"
+
+"$QUIRE" --connect "127.0.0.1:$PORT" search xylophonequagmire >/dev/null; rc=$?
+check_eq "no hits: exit 1" 1 "$rc"
+"$QUIRE" --db "$T/db" search xylophonequagmire >/dev/null; rc=$?
+check_eq "no hits with --db: exit 1" 1 "$rc"
+"$QUIRE" --connect 127.0.0.1:1 search muse >/dev/null 2>"$T/err"; rc=$?
+check_eq "no daemon: exit 2" 2 "$rc"
+check_match "no daemon: a clear message" "quire: " "$(cat "$T/err")"
+"$QUIRE" --connect "127.0.0.1:$PORT" search -n 5000 muse >/dev/null 2>"$T/err"; rc=$?
+check_eq "a server-side error: exit 2" 2 "$rc"
+check_match "the server's error message is shown" "1000" "$(cat "$T/err")"
+"$QUIRE" --db "$T/no-such-index" search muse >/dev/null 2>"$T/err"; rc=$?
+check_eq "--db on a missing index: exit 2" 2 "$rc"
+
+d1=$("$QUIRE" --connect "127.0.0.1:$PORT" doc --json 001_f96bdf5f0f0f437e.txt)
+d2=$("$QUIRE" --db "$T/db" doc --json 001_f96bdf5f0f0f437e.txt)
+check_eq "quire doc: daemon and --db agree" "$(jq -c . <<<"$d1")" "$(jq -c . <<<"$d2")"
+check_eq "quire doc: the title" "Meta Abandons Pure Open-Source With Proprietary Muse Spark Model" "$(jq -r .title <<<"$d1")"
+check_eq "quire doc: the date" "2026-04-10" "$(jq -r .date <<<"$d1")"
+out=$("$QUIRE" --connect "127.0.0.1:$PORT" doc 001_f96bdf5f0f0f437e.txt)
+check_match "quire doc for people shows the text" "Superintelligence" "$out"
+"$QUIRE" --connect "127.0.0.1:$PORT" doc no-such-id >/dev/null 2>&1; rc=$?
+check_eq "quire doc on an unknown id: exit 2" 2 "$rc"
+h=$("$QUIRE" --socket "$SOCK" health --json)
+check_eq "quire health over the socket" 5 "$(jq -r .docs <<<"$h")"
+h=$("$QUIRE" --db "$T/db" health --json)
+check_eq "quire health with --db" 5 "$(jq -r .docs <<<"$h")"
+
+# Ids with a slash travel percent-encoded and come back intact.
+"$QUIRE_INDEX" -q --db "$T/bbc" "$SHARED/corpora/bbc-news/docs.jsonl"
+stop_quired
+start_quired "$T/bbc" || { not_ok "quired on bbc starts"; finish; }
+d=$("$QUIRE" --connect "127.0.0.1:$PORT" doc --json sport/101)
+check_eq "quire doc with a slash in the id" "sport/101" "$(jq -r .id <<<"$d")"
+r=$("$QUIRE" --connect "127.0.0.1:$PORT" search --json -n 20 'category:sport' rugby)
+check "a category: filter returns only that category" jq -e '(.hits | length > 0) and all(.hits[]; .category == "sport")' <<<"$r"
+stop_quired
+
+finish

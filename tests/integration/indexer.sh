@@ -1,0 +1,116 @@
+#!/bin/bash
+# Integration tests of quire-index: real files, real corpora, a real Xapian index.
+# Incremental runs, every input format, bad inputs reported and counted, the writer lock.
+. "$(dirname "$0")/../lib.sh"
+
+summary() { grep -E '^added [0-9]+' "$1" | tail -n1; }
+field() { sed -n "s/.*$1 \([0-9]*\).*/\1/p" <<<"$2"; }
+
+# --- the seed corpus, incremental --------------------------------------------------------
+cp -r "$SRC/corpus" "$T/c"
+"$QUIRE_INDEX" --db "$T/db" "$T/c" >"$T/out" 2>"$T/err"; rc=$?
+check_eq "indexing corpus/ exits 0" 0 "$rc"
+s=$(summary "$T/out")
+check_eq "five seed articles added" 5 "$(field added "$s")"
+check "the index has a current generation" test -f "$T/db/current"
+check "xapian-check finds no error in the new index" xapian-check "$T/db/gen-000001"
+
+"$QUIRE_INDEX" --db "$T/db" "$T/c" >"$T/out" 2>"$T/err"; rc=$?
+s=$(summary "$T/out")
+check_eq "unchanged rerun exits 0" 0 "$rc"
+check_eq "unchanged rerun adds nothing" 0 "$(field added "$s")"
+check_eq "unchanged rerun updates nothing" 0 "$(field updated "$s")"
+check_eq "unchanged rerun reports 5 unchanged" 5 "$(field unchanged "$s")"
+
+echo "An extra paragraph about quokkafrost appended later." >>"$T/c/001_f96bdf5f0f0f437e.txt"
+rm "$T/c/004_f1e5fad00c599f42.txt"
+printf '# Zebra migrations resume\n\nThe zebras of the plain moved north on 3 May 2026.\n' >"$T/c/new.md"
+"$QUIRE_INDEX" --db "$T/db" "$T/c" >"$T/out" 2>"$T/err"
+s=$(summary "$T/out")
+check_eq "a changed file is updated" 1 "$(field updated "$s")"
+check_eq "a removed file is deleted" 1 "$(field deleted "$s")"
+check_eq "a new file is added" 1 "$(field added "$s")"
+out=$("$QUIRE" --db "$T/db" search --json quokkafrost)
+check_eq "the changed text is searchable" "001_f96bdf5f0f0f437e.txt" "$(jq -r '.hits[0].id' <<<"$out")"
+out=$("$QUIRE" --db "$T/db" search --json zebra)
+check_eq "markdown title from the # heading" "Zebra migrations resume" "$(jq -r '.hits[0].title' <<<"$out")"
+check_eq "date written in the text" "2026-05-03" "$(jq -r '.hits[0].date' <<<"$out")"
+out=$("$QUIRE" --db "$T/db" health --json)
+check_eq "health counts 5 documents" 5 "$(jq -r '.docs' <<<"$out")"
+
+# --- JSON Lines, plain and gzip ----------------------------------------------------------
+BBC="$SHARED/corpora/bbc-news/docs.jsonl"
+"$QUIRE_INDEX" --db "$T/bbc" "$BBC" >"$T/out" 2>"$T/err"; rc=$?
+s=$(summary "$T/out")
+check_eq "bbc-news indexes cleanly" 0 "$rc"
+check_eq "bbc-news: 2225 documents added" 2225 "$(field added "$s")"
+out=$("$QUIRE" --db "$T/bbc" doc business/001 --json)
+check_eq "a JSON id with a slash is kept" "Ad sales boost Time Warner profit" "$(jq -r '.title' <<<"$out")"
+check_eq "JSON category stored" "business" "$(jq -r '.category' <<<"$out")"
+
+mkdir -p "$T/gz"
+head -n 100 "$BBC" | gzip >"$T/gz/part.jsonl.gz"
+"$QUIRE_INDEX" --db "$T/gzdb" "$T/gz" >"$T/out" 2>"$T/err"
+check_eq "a .jsonl.gz file is read directly" 100 "$(field added "$(summary "$T/out")")"
+
+# A changed JSON Lines file: lines removed from it are deleted from the index.
+head -n 60 "$BBC" | gzip >"$T/gz/part.jsonl.gz"
+"$QUIRE_INDEX" --db "$T/gzdb" "$T/gz" >"$T/out" 2>"$T/err"
+s=$(summary "$T/out")
+check_eq "records dropped from a JSON Lines file are deleted" 40 "$(field deleted "$s")"
+check_eq "records kept are updated" 60 "$(field updated "$s")"
+
+# --- bad inputs --------------------------------------------------------------------------
+mkdir -p "$T/bad"
+head -c 4096 /dev/urandom >"$T/bad/binary.txt"
+: >"$T/bad/empty.txt"
+printf 'Good article title here\nWith some body text about okapis.\n' >"$T/bad/good.txt"
+{
+    echo '{"id": "j1", "title": "First good record", "body": "okapi one"}'
+    echo '{"id": "j2", "title": "Broken", "body": '
+    echo '["not", "an", "object"]'
+    echo '{"title": "no id", "body": "x"}'
+    echo '{"id": "j3", "title": "Third good record", "body": "okapi three"}'
+} >"$T/bad/mixed.jsonl"
+printf '<html><head><title>Broken page about okapis</title><body><article><p>Okapis live in <b>forests' >"$T/bad/broken.html"
+mkfifo "$T/bad/fifo.txt"
+ln -s "$T/bad" "$T/bad/loop"
+"$QUIRE_INDEX" --db "$T/baddb" "$T/bad" >"$T/out" 2>"$T/err"; rc=$?
+s=$(summary "$T/out")
+check_eq "a run with bad inputs exits 1 (finished, some skipped)" 1 "$rc"
+check_eq "good records and files are all indexed" 4 "$(field added "$s")"
+check_eq "bad inputs are counted as skipped" 5 "$(field skipped "$s")"
+err=$(cat "$T/err")
+check_match "a binary file is reported with its path" "binary.txt: .*binary" "$err"
+check_match "an empty file is reported" "empty.txt: .*empty" "$err"
+check_match "a broken JSON line is reported with path and line" "mixed.jsonl:2: " "$err"
+check_match "a record without id is reported with its line" "mixed.jsonl:4: .*id" "$err"
+out=$("$QUIRE" --db "$T/baddb" search --json okapis)
+check_match "broken HTML is indexed as far as it goes" "broken.html" "$(jq -r '.hits[].id' <<<"$out")"
+
+# --- usage and the writer lock -----------------------------------------------------------
+"$QUIRE_INDEX" --db "$T/db" >/dev/null 2>&1; rc=$?
+check_eq "no PATH is a usage error (2)" 2 "$rc"
+"$QUIRE_INDEX" --db "$T/db" "$T/no-such-dir" >/dev/null 2>"$T/err"; rc=$?
+check_eq "a missing PATH is a usage error (2)" 2 "$rc"
+check "quire-index --help documents the exit codes" sh -c "'$QUIRE_INDEX' --help | grep -q 'locked by another'"
+
+flock -x "$T/db/quire.lock" sleep 3 &
+holder=$!
+sleep 0.3
+start=$(date +%s%N)
+"$QUIRE_INDEX" --db "$T/db" "$T/c" >/dev/null 2>"$T/err"; rc=$?
+check_eq "a second writer fails with the locked code (3)" 3 "$rc"
+check_match "the locked message is clear" "locked by another quire-index" "$(cat "$T/err")"
+"$QUIRE_INDEX" --db "$T/db" --wait=20 "$T/c" >"$T/out" 2>"$T/err"; rc=$?
+check_eq "--wait waits for the lock and then runs" 0 "$rc"
+wait "$holder"
+
+# Two real indexers started together on a fresh index: one runs, the other is locked out.
+"$QUIRE_INDEX" -q --db "$T/race" "$BBC" & a=$!
+"$QUIRE_INDEX" -q --db "$T/race" "$BBC" & b=$!
+wait $a; ra=$?; wait $b; rb=$?
+codes=$(printf '%s\n%s\n' "$ra" "$rb" | sort | tr '\n' ' ')
+check_eq "two indexers together: one succeeds, one exits 3" "0 3 " "$codes"
+
+finish

@@ -1,0 +1,85 @@
+# tests/lib.sh -- shared by the integration tests (sourced, not run).
+#
+# Gives: TAP output helpers (each check is one TAP line), a private temporary directory
+# removed at exit, and helpers that start the real programs: the indexer, quired on a free
+# port and a Unix socket, the quire client. Every wait is bounded.
+set -u
+
+BUILD=${QUIRE_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)}
+SRC=${QUIRE_SRC:-$BUILD}
+SHARED=${QUIRE_SHARED:-$SRC/../shared}
+QUIRE_INDEX="$BUILD/indexer/quire-index"
+QUIRED="$BUILD/daemon/quired"
+QUIRE="$BUILD/client/quire"
+export LD_LIBRARY_PATH="$BUILD/client/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/quire-test.XXXXXX")
+TAP_N=0
+TAP_FAILED=0
+DAEMON_PIDS=""
+
+cleanup() {
+    for p in $DAEMON_PIDS; do kill -9 "$p" 2>/dev/null; done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+# ok DESCRIPTION / not_ok DESCRIPTION [DETAIL]
+ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1"; }
+not_ok() {
+    TAP_N=$((TAP_N + 1)); TAP_FAILED=$((TAP_FAILED + 1))
+    echo "not ok $TAP_N - $1"
+    [ $# -gt 1 ] && printf '%s\n' "$2" | head -c 2000 | sed 's/^/#   /'
+    return 0
+}
+# check DESCRIPTION COMMAND...: passes when the command succeeds.
+check() { d=$1; shift; if "$@" >/dev/null 2>&1; then ok "$d"; else not_ok "$d"; fi; }
+# check_eq DESCRIPTION EXPECTED ACTUAL
+check_eq() {
+    if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected [$2], got [$3]"; fi
+}
+# check_match DESCRIPTION REGEX TEXT
+check_match() {
+    if printf '%s' "$3" | grep -Eq -- "$2"; then ok "$1"; else not_ok "$1" "no match for /$2/ in: $3"; fi
+}
+# Ends the TAP stream with its plan.
+finish() { echo "1..$TAP_N"; exit 0; }
+
+# start_quired DB [EXTRA ARGS...]: starts quired on 127.0.0.1 (free port) and a Unix
+# socket in $T; sets PORT, SOCK, QPID; waits (bounded) until it answers /health.
+start_quired() {
+    db=$1; shift
+    SOCK="$T/quired.$$.$RANDOM.sock"
+    LOG="$T/quired.$RANDOM.log"
+    "$QUIRED" --db "$db" --listen 127.0.0.1:0 --socket "$SOCK" --threads 2 "$@" 2>"$LOG" &
+    QPID=$!
+    DAEMON_PIDS="$DAEMON_PIDS $QPID"
+    PORT=""
+    for _ in $(seq 1 100); do
+        PORT=$(sed -n 's/^quired: listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$LOG" | head -n1)
+        if [ -n "$PORT" ] && curl -sf -m 2 "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; then
+            return 0
+        fi
+        kill -0 "$QPID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "# quired did not start:" && sed 's/^/#   /' "$LOG"
+    return 1
+}
+
+# stop_quired: SIGTERM and wait (bounded); returns quired's exit status.
+stop_quired() {
+    kill -TERM "$QPID" 2>/dev/null
+    for _ in $(seq 1 100); do
+        kill -0 "$QPID" 2>/dev/null || break
+        sleep 0.1
+    done
+    wait "$QPID"
+}
+
+# get PATH_AND_QUERY: body of GET against the daemon (TCP).
+get() { curl -s -m 10 "http://127.0.0.1:$PORT$1"; }
+# status METHOD PATH [CURL ARGS...]: HTTP status only.
+status() { m=$1; p=$2; shift 2; curl -s -m 10 -o /dev/null -w '%{http_code}' -X "$m" "$@" "http://127.0.0.1:$PORT$p"; }
+# jqr FILTER: jq -r over stdin.
+jqr() { jq -r "$1"; }

@@ -1,0 +1,265 @@
+/*
+ * test_xc.c -- unit tests of the Xapian binding (lib/xapian-c), above all its error paths:
+ * a missing database, a locked one, a malformed query, an injected fault. Each must come
+ * back as an error value with the right code, never as an exception or a crash.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "xapian-c/xc.h"
+
+static char tmpdir[256];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/quire-test-xc-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Builds a small database at path with n documents "doc<i>" about "apple <i>". */
+static void make_db(const char *path, int n)
+{
+    xc_error *err = NULL;
+    xc_wdb *w = xc_wdb_open(path, 1, &err);
+    assert_non_null(w);
+    xc_termgen *tg = xc_termgen_new("english", &err);
+    assert_non_null(tg);
+    for (int i = 0; i < n; i++) {
+        xc_doc *d = xc_doc_new(&err);
+        assert_non_null(d);
+        char text[64], id[32];
+        snprintf(text, sizeof text, "apples and pears number%d", i);
+        snprintf(id, sizeof id, "Qdoc%d", i);
+        xc_termgen_set_document(tg, d);
+        assert_int_equal(xc_termgen_index_text(tg, text, strlen(text), 1, "", &err), 0);
+        assert_int_equal(xc_doc_add_boolean_term(d, id, &err), 0);
+        assert_int_equal(xc_doc_set_data(d, id + 1, strlen(id + 1), &err), 0);
+        assert_int_equal(xc_doc_set_value(d, 2, text, strlen(text), &err), 0);
+        assert_true(xc_wdb_replace(w, id, d, &err) > 0);
+        xc_doc_free(d);
+    }
+    assert_int_equal(xc_wdb_commit(w, &err), 0);
+    xc_termgen_free(tg);
+    xc_wdb_free(w);
+}
+
+static void test_missing_database(void **state)
+{
+    (void)state;
+    xc_error *err = NULL;
+    char path[300];
+    snprintf(path, sizeof path, "%s/does-not-exist", tmpdir);
+    xc_db *db = xc_db_open(path, &err);
+    assert_null(db);
+    assert_non_null(err);
+    assert_int_equal(err->code, XC_ERR_NOT_FOUND);
+    assert_non_null(err->message);
+    assert_string_equal(xc_code_name(err->code), "not_found");
+    xc_error_free(err);
+    /* A NULL err is allowed: the caller does not care why. */
+    assert_null(xc_db_open(path, NULL));
+    xc_wdb *w = xc_wdb_open(path, 0, &err);
+    assert_null(w);
+    assert_int_equal(err->code, XC_ERR_NOT_FOUND);
+    xc_error_free(err);
+}
+
+static void test_locked_database(void **state)
+{
+    (void)state;
+    char path[300];
+    snprintf(path, sizeof path, "%s/locked", tmpdir);
+    xc_error *err = NULL;
+    xc_wdb *first = xc_wdb_open(path, 1, &err);
+    assert_non_null(first);
+    xc_wdb *second = xc_wdb_open(path, 1, &err);
+    assert_null(second);
+    assert_non_null(err);
+    assert_int_equal(err->code, XC_ERR_LOCKED);
+    xc_error_free(err);
+    xc_wdb_free(first);
+    /* Once the first writer is gone the lock is free again. */
+    err = NULL;
+    second = xc_wdb_open(path, 1, &err);
+    assert_non_null(second);
+    xc_wdb_free(second);
+}
+
+static void test_malformed_query(void **state)
+{
+    (void)state;
+    char path[300];
+    snprintf(path, sizeof path, "%s/q", tmpdir);
+    make_db(path, 3);
+    xc_error *err = NULL;
+    xc_db *db = xc_db_open(path, &err);
+    assert_non_null(db);
+    xc_qp *qp = xc_qp_new("english", db, &err);
+    assert_non_null(qp);
+    /* Unbalanced syntax is a QueryParserError in Xapian: an error value here. */
+    xc_query *q = xc_qp_parse(qp, "apples AND (pears OR", XC_QP_DEFAULT, &err);
+    assert_null(q);
+    assert_non_null(err);
+    assert_int_equal(err->code, XC_ERR_QUERY);
+    xc_error_free(err);
+    err = NULL;
+    /* A wildcard that expands past the limit is refused, not run. */
+    xc_qp_set_max_wildcard(qp, 1);
+    q = xc_qp_parse(qp, "number*", XC_QP_DEFAULT | XC_QP_WILDCARD, &err);
+    if (q) {
+        /* Xapian 1.4 defers expansion to match time. */
+        xc_match_opts o;
+        xc_match_opts_init(&o);
+        xc_mset *ms = xc_enquire(db, q, &o, &err);
+        assert_null(ms);
+        assert_int_equal(err->code, XC_ERR_QUERY);
+        xc_error_free(err);
+        err = NULL;
+        xc_query_free(q);
+    } else {
+        assert_int_equal(err->code, XC_ERR_QUERY);
+        xc_error_free(err);
+        err = NULL;
+    }
+    /* A good query still works afterwards. */
+    q = xc_qp_parse(qp, "apples", XC_QP_DEFAULT, &err);
+    assert_non_null(q);
+    xc_match_opts o;
+    xc_match_opts_init(&o);
+    xc_mset *ms = xc_enquire(db, q, &o, &err);
+    assert_non_null(ms);
+    assert_int_equal(xc_mset_size(ms), 3);
+    xc_hit hit;
+    assert_int_equal(xc_mset_hit(ms, 0, &hit), 0);
+    assert_int_equal(hit.rank, 0);
+    assert_int_equal(xc_mset_hit(ms, 99, &hit), -1);
+    size_t len = 0;
+    char *data = xc_mset_data(ms, 0, &len, &err);
+    assert_non_null(data);
+    assert_int_equal(strncmp(data, "doc", 3), 0);
+    free(data);
+    assert_null(xc_mset_data(ms, 99, &len, &err));
+    assert_int_equal(err->code, XC_ERR_INVALID);
+    xc_error_free(err);
+    xc_mset_free(ms);
+    xc_query_free(q);
+    xc_qp_free(qp);
+    xc_db_free(db);
+}
+
+static void test_injected_fault(void **state)
+{
+    (void)state;
+    char path[300];
+    snprintf(path, sizeof path, "%s/fault", tmpdir);
+    make_db(path, 2);
+    xc_error *err = NULL;
+    xc_test_fail_after(1);
+    xc_db *db = xc_db_open(path, &err);
+    assert_null(db);
+    assert_non_null(err);
+    assert_int_equal(err->code, XC_ERR_IO);
+    assert_non_null(strstr(err->message, "injected"));
+    xc_error_free(err);
+    err = NULL;
+    /* The second call after arming fails, the first succeeds. */
+    xc_test_fail_after(2);
+    db = xc_db_open(path, &err);
+    assert_non_null(db);
+    unsigned id = xc_db_docid_for_term(db, "Qdoc1", &err);
+    assert_int_equal(id, 0);
+    assert_int_equal(err->code, XC_ERR_IO);
+    xc_error_free(err);
+    err = NULL;
+    xc_test_fail_after(0);
+    id = xc_db_docid_for_term(db, "Qdoc1", &err);
+    assert_true(id > 0);
+    assert_int_equal(xc_db_docid_for_term(db, "Qnone", &err), 0);
+    assert_null(err);
+    xc_db_free(db);
+}
+
+static void test_round_trip(void **state)
+{
+    (void)state;
+    char path[300];
+    snprintf(path, sizeof path, "%s/rt", tmpdir);
+    make_db(path, 5);
+    xc_error *err = NULL;
+    xc_db *db = xc_db_open(path, &err);
+    assert_non_null(db);
+    assert_int_equal(xc_db_doccount(db), 5);
+    unsigned id = xc_db_docid_for_term(db, "Qdoc3", &err);
+    assert_true(id > 0);
+    size_t len;
+    char *v = xc_db_doc_value(db, id, 2, &len, &err);
+    assert_non_null(v);
+    assert_string_equal(v, "apples and pears number3");
+    free(v);
+    v = xc_db_doc_value(db, id, 7, &len, &err); /* unset slot: empty, not an error */
+    assert_non_null(v);
+    assert_int_equal(len, 0);
+    free(v);
+    assert_null(xc_db_doc_data(db, 999, &len, &err));
+    assert_int_equal(err->code, XC_ERR_NOT_FOUND);
+    xc_error_free(err);
+    err = NULL;
+
+    /* A writer's commit becomes visible to a reader after reopen. */
+    xc_wdb *w = xc_wdb_open(path, 0, &err);
+    assert_non_null(w);
+    assert_int_equal(xc_wdb_delete_term(w, "Qdoc0", &err), 0);
+    assert_int_equal(xc_wdb_set_metadata(w, "k", "v", 1, &err), 0);
+    assert_int_equal(xc_wdb_commit(w, &err), 0);
+    xc_wdb_free(w);
+    assert_int_equal(xc_db_doccount(db), 5);
+    assert_true(xc_db_reopen(db, &err) >= 0);
+    assert_int_equal(xc_db_doccount(db), 4);
+    char *m = xc_db_metadata(db, "k", &err);
+    assert_string_equal(m, "v");
+    free(m);
+    xc_db_free(db);
+
+    xc_stem *st = xc_stem_new("english", &err);
+    char out[32];
+    assert_int_equal(xc_stem_word(st, "running", 7, out, sizeof out), 3);
+    assert_string_equal(out, "run");
+    xc_stem_free(st);
+    assert_null(xc_stem_new("klingon", &err));
+    assert_int_equal(err->code, XC_ERR_INVALID);
+    xc_error_free(err);
+    /* Every free accepts NULL. */
+    xc_db_free(NULL);
+    xc_wdb_free(NULL);
+    xc_doc_free(NULL);
+    xc_query_free(NULL);
+    xc_mset_free(NULL);
+    xc_error_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_missing_database), cmocka_unit_test(test_locked_database),
+        cmocka_unit_test(test_malformed_query),  cmocka_unit_test(test_injected_fault),
+        cmocka_unit_test(test_round_trip),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
