@@ -38,10 +38,12 @@ static void usage(FILE *out)
             "                      (default: number of CPUs)\n"
             "  --max-body BYTES    largest POST body (default 65536)\n"
             "  --quiet             no per-request log lines\n"
+            "  --access-log FMT    per-request log lines as 'text' (default) or 'json'\n"
+            "  --slow-ms MS        log searches slower than MS milliseconds (default 0: off)\n"
             "  -h, --help          this help\n"
             "  -V, --version       version\n"
             "\n"
-            "Endpoints: GET/POST /search, GET /doc/{id}, GET /health.\n"
+            "Endpoints: GET/POST /search, GET /doc/{id}, GET /health, GET /metrics.\n"
             "Signals: SIGHUP reopens the index; SIGTERM/SIGINT finish in-flight requests and "
             "exit.\n");
 }
@@ -72,6 +74,7 @@ int main(int argc, char **argv)
         {"socket", required_argument, NULL, 's'},   {"no-tcp", no_argument, NULL, 'n'},
         {"threads", required_argument, NULL, 't'},  {"max-body", required_argument, NULL, 'm'},
         {"quiet", no_argument, NULL, 'q'},          {"help", no_argument, NULL, 'h'},
+        {"slow-ms", required_argument, NULL, 'S'},  {"access-log", required_argument, NULL, 'A'},
         {"version", no_argument, NULL, 'V'},        {NULL, 0, NULL, 0}};
     struct server_config cfg = {0};
     cfg.db = getenv("QUIRE_DB");
@@ -108,6 +111,23 @@ int main(int argc, char **argv)
             break;
         }
         case 'q': cfg.quiet = 1; break;
+        case 'S':
+            cfg.slow_ms = strtod(optarg, &end);
+            if (*end || cfg.slow_ms < 0) {
+                fprintf(stderr, "quired: --slow-ms takes milliseconds (0 turns it off)\n");
+                return 2;
+            }
+            break;
+        case 'A':
+            if (strcmp(optarg, "json") == 0)
+                cfg.access_json = 1;
+            else if (strcmp(optarg, "text") == 0)
+                cfg.access_json = 0;
+            else {
+                fprintf(stderr, "quired: --access-log is 'text' or 'json'\n");
+                return 2;
+            }
+            break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("quired %s (Xapian %s)\n", PACKAGE_VERSION, xc_version()); return 0;
         default: usage(stderr); return 2;

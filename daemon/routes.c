@@ -21,9 +21,16 @@
 #include "server.h"
 #include "util.h"
 
+/* The status of the reply just sent on this thread: evhttp may free the request inside
+ * evhttp_send_reply (when the client is gone), so the logger must not read it back. */
+static _Thread_local int last_status;
+/* The answering index's identity, set per request for the response headers. */
+static _Thread_local struct search_index *answering;
+
 /* Sends obj (stolen) as the response body with status. */
 static void send_json(struct evhttp_request *req, int status, json_t *obj)
 {
+    last_status = status;
     struct evbuffer *out = evhttp_request_get_output_buffer(req);
     char *text = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
@@ -35,6 +42,15 @@ static void send_json(struct evhttp_request *req, int status, json_t *obj)
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Content-Type", "application/json; charset=utf-8");
     evhttp_add_header(h, "Cache-Control", "no-store");
+    if (answering) {
+        /* Which index answered: generation and revision, on every response. */
+        char rev[32];
+        snprintf(rev, sizeof rev, "%lu", search_index_revision(answering));
+        const char *gen = search_index_generation(answering);
+        if (gen[0])
+            evhttp_add_header(h, "X-Quire-Generation", gen);
+        evhttp_add_header(h, "X-Quire-Revision", rev);
+    }
     const char *reason = status == 200   ? "OK"
                          : status == 400 ? "Bad Request"
                          : status == 404 ? "Not Found"
@@ -134,7 +150,20 @@ static void handle_search(struct evhttp_request *req, struct worker *w, const ch
         send_not_allowed(req, "GET, POST");
         return;
     }
+    double t0 = util_now_ms();
     json_t *res = search_run(w->ix, &sr, &err);
+    double ms = util_now_ms() - t0;
+    if (w->srv->cfg.slow_ms > 0 && ms >= w->srv->cfg.slow_ms) {
+        atomic_fetch_add_explicit(&w->metrics.slow_queries, 1, memory_order_relaxed);
+        json_t *line = json_pack("{s:s, s:f, s:s, s:i, s:i}", "slow_query", sr.q ? sr.q : "",
+                                 "ms", ms, "status", res ? "ok" : err.code, "limit",
+                                 (int)sr.limit, "offset", (int)sr.offset);
+        char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
+        if (text)
+            fprintf(stderr, "quired: %s\n", text);
+        free(text);
+        json_decref(line);
+    }
     search_request_clear(&sr);
     if (!res) {
         send_search_error(req, &err);
@@ -181,41 +210,97 @@ static void handle_health(struct evhttp_request *req, struct worker *w)
     send_json(req, 200, search_health(w->ix));
 }
 
-/* Logs one line per request: method, path, status, milliseconds. */
-static void log_request(struct worker *w, struct evhttp_request *req, double t0)
+static void handle_metrics(struct evhttp_request *req, struct worker *w)
+{
+    enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
+        send_not_allowed(req, "GET");
+        return;
+    }
+    struct server *s = w->srv;
+    struct metrics *all[SERVER_MAX_THREADS];
+    for (int i = 0; i < s->nworkers; i++)
+        all[i] = &s->workers[i].metrics;
+    struct strbuf sb;
+    sb_init(&sb);
+    metrics_render(&sb, all, s->nworkers, search_index_doccount(w->ix),
+                   search_index_revision(w->ix), search_index_generation(w->ix));
+    struct evbuffer *out = evhttp_request_get_output_buffer(req);
+    evbuffer_add(out, sb_cstr(&sb), strlen(sb_cstr(&sb)));
+    sb_free(&sb);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "text/plain; version=0.0.4");
+    last_status = 200;
+    evhttp_send_reply(req, 200, "OK", NULL);
+}
+
+/* Name of an evhttp method. */
+static const char *method_name(enum evhttp_cmd_type m)
+{
+    static const char *names[] = {"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE",
+                                  "CONNECT", "PATCH"};
+    for (int i = 0; i < 9; i++) {
+        if (m == (enum evhttp_cmd_type)(1 << i))
+            return names[i];
+    }
+    return "?";
+}
+
+/* Logs one line per request: method, path, status, milliseconds (or a JSON object). */
+static void log_request(struct worker *w, const char *method, const char *path, int status,
+                        double ms)
 {
     if (w->srv->cfg.quiet)
         return;
-    static const char *names[] = {"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE",
-                                  "CONNECT", "PATCH"};
-    enum evhttp_cmd_type m = evhttp_request_get_command(req);
-    const char *mn = "?";
-    for (int i = 0; i < 9; i++) {
-        if (m == (enum evhttp_cmd_type)(1 << i))
-            mn = names[i];
+    if (w->srv->cfg.access_json) {
+        json_t *line = json_pack("{s:s, s:s, s:i, s:f, s:i}", "method", method, "path", path,
+                                 "status", status, "ms", ms, "worker", w->id);
+        char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
+        if (text)
+            fprintf(stderr, "%s\n", text);
+        free(text);
+        json_decref(line);
+        return;
     }
-    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-    fprintf(stderr, "%s %.200s %d %.2fms\n", mn, path ? path : "?",
-            evhttp_request_get_response_code(req), util_now_ms() - t0);
+    fprintf(stderr, "%s %.200s %d %.2fms\n", method, path, status, ms);
 }
 
 void routes_dispatch(struct evhttp_request *req, void *arg)
 {
     struct worker *w = arg;
     double t0 = util_now_ms();
+    atomic_fetch_add_explicit(&w->metrics.inflight, 1, memory_order_relaxed);
+    answering = w->ix;
+    last_status = 0;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    const char *p = uri ? evhttp_uri_get_path(uri) : NULL;
     const char *qs = uri ? evhttp_uri_get_query(uri) : NULL;
-    if (!path || !*path) {
+    /* Copied: the request may be freed by the time we log. */
+    char path[256];
+    snprintf(path, sizeof path, "%s", p ? p : "");
+    const char *method = method_name(evhttp_request_get_command(req));
+    enum metrics_endpoint ep = EP_OTHER;
+    if (!p || !*p) {
         send_error(req, 400, "bad_request", "request has no path");
-    } else if (strcmp(path, "/search") == 0) {
+    } else if (strcmp(p, "/search") == 0) {
+        ep = EP_SEARCH;
         handle_search(req, w, qs);
-    } else if (strncmp(path, "/doc/", 5) == 0 && path[5]) {
-        handle_doc(req, w, path + 5);
-    } else if (strcmp(path, "/health") == 0) {
+    } else if (strncmp(p, "/doc/", 5) == 0 && p[5]) {
+        ep = EP_DOC;
+        handle_doc(req, w, p + 5);
+    } else if (strcmp(p, "/health") == 0) {
+        ep = EP_HEALTH;
         handle_health(req, w);
+    } else if (strcmp(p, "/metrics") == 0) {
+        ep = EP_METRICS;
+        handle_metrics(req, w);
     } else {
-        send_error(req, 404, "not_found", "no such endpoint; try /search, /doc/{id} or /health");
+        send_error(req, 404, "not_found",
+                   "no such endpoint; try /search, /doc/{id}, /health or /metrics");
     }
-    log_request(w, req, t0);
+    double ms = util_now_ms() - t0;
+    metrics_record(&w->metrics, ep, last_status, ms);
+    atomic_fetch_sub_explicit(&w->metrics.inflight, 1, memory_order_relaxed);
+    answering = NULL;
+    log_request(w, method, path, last_status, ms);
 }

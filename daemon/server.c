@@ -138,8 +138,13 @@ static void worker_refresh(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct worker *w = arg;
     struct search_error err;
-    if (search_index_refresh(w->ix, &err) < 0 && !w->srv->cfg.quiet)
+    int rc = search_index_refresh(w->ix, &err);
+    if (rc > 0)
+        atomic_fetch_add_explicit(&w->metrics.reopens, 1, memory_order_relaxed);
+    if (rc < 0) {
+        atomic_fetch_add_explicit(&w->metrics.reopen_errors, 1, memory_order_relaxed);
         fprintf(stderr, "quired: worker %d: %s\n", w->id, err.message);
+    }
 }
 
 /* Stop event: stop accepting, then leave the loop once replies have been flushed. */

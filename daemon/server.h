@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "metrics.h"
 #include "search.h"
 
 #define SERVER_MAX_THREADS 64
@@ -24,6 +25,8 @@ struct server_config {
     const char *socket_path; /* Unix socket path, or NULL */
     int threads;
     int quiet;               /* no per-request log lines */
+    int access_json;         /* access log lines as JSON objects */
+    double slow_ms;          /* log searches slower than this (0: off) */
     size_t max_body;         /* bytes of a POST body */
     unsigned refresh_ms;     /* how often a worker checks for a new commit or generation */
 };
@@ -40,6 +43,7 @@ struct worker {
     struct event *refresh_ev;
     struct event *stop_ev;
     struct event *reload_ev;
+    struct metrics metrics; /* written by this worker only */
 };
 
 struct server {

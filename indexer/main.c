@@ -16,7 +16,8 @@
  *
  * Exit codes (also in --help and the README):
  *   0 success; 1 finished, but some inputs were skipped; 2 usage error;
- *   3 the index is locked by another writer; 4 I/O or index error.
+ *   3 the index is locked by another writer; 4 I/O or index error;
+ *   5 --rebuild refused by its checks, or nothing to --rollback to.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -35,6 +36,7 @@
 #include "article.h"
 #include "dbdir.h"
 #include "schema.h"
+#include "search.h"
 #include "util.h"
 #include "xapian-c/xc.h"
 
@@ -45,7 +47,8 @@ enum {
     EXIT_SKIPPED = 1,
     EXIT_USAGE = 2,
     EXIT_LOCKED = 3,
-    EXIT_IO = 4
+    EXIT_IO = 4,
+    EXIT_REFUSED = 5
 };
 
 #define META_FILE_PREFIX "F"
@@ -116,6 +119,15 @@ static void usage(FILE *out)
             "  --batch N        commit every N changed documents (default %d)\n"
             "  --wait[=SECS]    wait for another writer's lock (default: fail at once;\n"
             "                   --wait alone waits up to 3600 s)\n"
+            "  --rebuild        build a new generation beside the live one, check it and\n"
+            "                   swap it in atomically\n"
+            "  --max-drop F     refuse a rebuild with fewer than (1-F) x the live documents\n"
+            "                   (default 0.5)\n"
+            "  --force          swap a rebuild in even when it lost more than --max-drop\n"
+            "  --keep K         generations kept after a rebuild, live one included (default 2)\n"
+            "  --rollback       swap the previous generation back in\n"
+            "  -n, --dry-run    report what would change; write nothing\n"
+            "  --json           print the run summary as one JSON object\n"
             "  -q, --quiet      no progress bar and no summary line\n"
             "  -h, --help       this help\n"
             "  -V, --version    version\n"
@@ -128,7 +140,9 @@ static void usage(FILE *out)
             "  1  finished, but some inputs were skipped (each reported on stderr)\n"
             "  2  usage error\n"
             "  3  the index is locked by another quire-index\n"
-            "  4  I/O or index error (the index stays at its last commit)\n",
+            "  4  I/O or index error (the index stays at its last commit)\n"
+            "  5  --rebuild refused by its checks (the live index is untouched), or nothing\n"
+            "     to --rollback to\n",
             DEFAULT_BATCH);
 }
 
@@ -749,67 +763,269 @@ static int delete_vanished(struct run *r)
     return rc;
 }
 
+/* ---- generations: rebuild checks, swap, rollback ------------------------------------- */
+
+struct options {
+    const char *dbdir;
+    long batch;
+    int wait_seconds;
+    int quiet, json, dry_run, rebuild, rollback, force;
+    unsigned keep;     /* generations kept after a swap (the live one included) */
+    double max_drop;   /* a rebuild may lose at most this fraction of the live documents */
+};
+
+/* Checks a freshly built generation before it goes live: it opens, has documents, did not
+ * shrink by more than max_drop against the live one (unless --force), and searching for
+ * the titles of a few of its documents finds them. Returns 0, or -1 with why filled. */
+static int check_generation(const char *dbdir, const char *genpath, const struct options *o,
+                            char *why, size_t whylen)
+{
+    struct search_error se;
+    struct search_index *fresh = search_index_open(genpath, &se);
+    if (!fresh) {
+        snprintf(why, whylen, "new generation does not open: %.400s", se.message);
+        return -1;
+    }
+    unsigned n = search_index_doccount(fresh);
+    int rc = 0;
+    unsigned live_docs = 0;
+    char gen[256];
+    if (dbdir_generation(dbdir, gen, sizeof gen) == 0 && gen[0]) {
+        struct search_index *live = search_index_open(dbdir, &se);
+        if (live) {
+            live_docs = search_index_doccount(live);
+            search_index_close(live);
+        }
+    }
+    if (n == 0) {
+        snprintf(why, whylen, "new generation has no documents (live one has %u)", live_docs);
+        rc = -1;
+    } else if (!o->force && live_docs > 0 && (double)n < (double)live_docs * (1.0 - o->max_drop)) {
+        snprintf(why, whylen,
+                 "new generation has %u documents, %.0f%% fewer than the live one's %u "
+                 "(more than --max-drop %.0f%%); use --force to swap anyway",
+                 n, 100.0 * (1.0 - (double)n / live_docs), live_docs, o->max_drop * 100);
+        rc = -1;
+    }
+    /* Sample queries: the titles of a few documents spread over the new generation must
+     * find something. A fresh build numbers its documents 1..n. */
+    xc_db *raw = rc == 0 ? xc_db_open(genpath, NULL) : NULL;
+    for (int k = 0; raw && rc == 0 && k < 3; k++) {
+        unsigned docid = 1 + (unsigned)((unsigned long)(n - 1) * (unsigned long)k / 2);
+        size_t dlen = 0;
+        char *data = xc_db_doc_data(raw, docid, &dlen, NULL);
+        struct schema_display d;
+        char q[256] = "";
+        if (data && schema_display_decode(data, dlen, &d) == 0) {
+            snprintf(q, sizeof q, "%s", d.title);
+            schema_display_free(&d);
+        }
+        free(data);
+        struct search_request req;
+        if (!q[0])
+            continue;
+        search_request_init(&req);
+        search_request_set(&req, "q", q, &se);
+        search_request_set(&req, "op", "or", &se);
+        req.snippet = 0;
+        json_t *res = search_run(fresh, &req, &se);
+        search_request_clear(&req);
+        size_t hits = res ? json_array_size(json_object_get(res, "hits")) : 0;
+        json_decref(res);
+        if (hits == 0) {
+            snprintf(why, whylen, "sample query \"%.100s\" finds nothing in the new generation",
+                     q);
+            rc = -1;
+        }
+    }
+    xc_db_free(raw);
+    search_index_close(fresh);
+    return rc;
+}
+
+/* Deletes generations beyond the newest `keep` (never the live one). */
+static void prune_generations(const char *dbdir, unsigned keep, unsigned live)
+{
+    unsigned nums[1024];
+    size_t n = dbdir_list_generations(dbdir, nums, 1024);
+    for (size_t i = 0; i + keep < n; i++) {
+        if (nums[i] == live)
+            continue;
+        char name[32];
+        dbdir_generation_name(nums[i], name, sizeof name);
+        if (dbdir_remove_generation(dbdir, name) < 0)
+            fprintf(stderr, "%s: cannot remove old generation %s: %s\n", progname, name,
+                    strerror(errno));
+    }
+}
+
+/* Swaps the previous generation back in. */
+static int do_rollback(const char *dbdir)
+{
+    char gen[256], why[512];
+    unsigned live = 0;
+    if (dbdir_generation(dbdir, gen, sizeof gen) < 0 || !gen[0] ||
+        sscanf(gen, "gen-%u", &live) != 1) {
+        fprintf(stderr, "%s: %s has no generations to roll back\n", progname, dbdir);
+        return EXIT_REFUSED;
+    }
+    unsigned nums[1024];
+    size_t n = dbdir_list_generations(dbdir, nums, 1024);
+    unsigned prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (nums[i] < live)
+            prev = nums[i];
+    }
+    if (!prev) {
+        fprintf(stderr, "%s: no generation older than %s is kept; nothing to roll back to\n",
+                progname, gen);
+        return EXIT_REFUSED;
+    }
+    char name[32], path[PATH_MAX];
+    dbdir_generation_name(prev, name, sizeof name);
+    snprintf(path, sizeof path, "%s/%s", dbdir, name);
+    struct search_error se;
+    struct search_index *ix = search_index_open(path, &se);
+    if (!ix) {
+        fprintf(stderr, "%s: %s does not open, not rolling back: %s\n", progname, name,
+                se.message);
+        return EXIT_REFUSED;
+    }
+    search_index_close(ix);
+    if (dbdir_set_current(dbdir, name, why, sizeof why) < 0) {
+        fprintf(stderr, "%s: %s\n", progname, why);
+        return EXIT_IO;
+    }
+    printf("rolled back from %s to %s\n", gen, name);
+    return EXIT_OK;
+}
+
+/* Prints the run summary: one line for people, or one JSON object with --json. */
+static void print_summary(const struct run *r, const struct options *o, const char *generation,
+                          const char *status)
+{
+    double secs = (util_now_ms() - r->t0) / 1000.0;
+    double rate = secs > 0 ? (double)(r->added + r->updated) / secs : 0.0;
+    if (o->json) {
+        json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:b, s:b, s:s, s:s}",
+                              "status", status, "added", (json_int_t)r->added, "updated",
+                              (json_int_t)r->updated, "deleted", (json_int_t)r->deleted,
+                              "unchanged", (json_int_t)r->unchanged, "skipped",
+                              (json_int_t)r->skipped, "seconds", secs, "docs_per_second", rate,
+                              "dry_run", o->dry_run, "rebuild", o->rebuild, "generation",
+                              generation ? generation : "", "db", o->dbdir);
+        char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        if (text)
+            puts(text);
+        free(text);
+        json_decref(j);
+        return;
+    }
+    if (o->quiet)
+        return;
+    printf("%sadded %lu, updated %lu, deleted %lu, unchanged %lu, skipped %lu in %.2f s "
+           "(%.0f docs/s)\n",
+           o->dry_run ? "dry run: would have " : "", r->added, r->updated, r->deleted,
+           r->unchanged, r->skipped, secs, rate);
+}
+
 /* ---- main ---------------------------------------------------------------------------- */
 
-int main(int argc, char **argv)
+/* Parses the command line into o; returns -1 to exit with *code. */
+static int parse_options(int argc, char **argv, struct options *o, int *code)
 {
     static const struct option longopts[] = {
-        {"db", required_argument, NULL, 'd'},   {"batch", required_argument, NULL, 'b'},
-        {"wait", optional_argument, NULL, 'w'}, {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},       {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0}};
-    struct run r = {0};
-    const char *dbdir = getenv("QUIRE_DB");
-    if (!dbdir || !*dbdir)
-        dbdir = "quire.db";
-    long batch = DEFAULT_BATCH;
-    int wait_seconds = -1;
+        {"db", required_argument, NULL, 'd'},    {"batch", required_argument, NULL, 'b'},
+        {"wait", optional_argument, NULL, 'w'},  {"quiet", no_argument, NULL, 'q'},
+        {"json", no_argument, NULL, 'j'},        {"dry-run", no_argument, NULL, 'n'},
+        {"rebuild", no_argument, NULL, 'R'},     {"rollback", no_argument, NULL, 'B'},
+        {"force", no_argument, NULL, 'f'},       {"keep", required_argument, NULL, 'k'},
+        {"max-drop", required_argument, NULL, 'm'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},     {NULL, 0, NULL, 0}};
+    memset(o, 0, sizeof *o);
+    o->dbdir = getenv("QUIRE_DB");
+    if (!o->dbdir || !*o->dbdir)
+        o->dbdir = "quire.db";
+    o->batch = DEFAULT_BATCH;
+    o->wait_seconds = -1;
+    o->keep = 2;
+    o->max_drop = 0.5;
     int c;
-    while ((c = getopt_long(argc, argv, "qhV", longopts, NULL)) != -1) {
+    *code = EXIT_USAGE;
+    while ((c = getopt_long(argc, argv, "qhVn", longopts, NULL)) != -1) {
+        char *end;
         switch (c) {
-        case 'd': dbdir = optarg; break;
-        case 'b': {
-            char *end;
-            batch = strtol(optarg, &end, 10);
-            if (*end || batch < 1 || batch > 10000000) {
+        case 'd': o->dbdir = optarg; break;
+        case 'b':
+            o->batch = strtol(optarg, &end, 10);
+            if (*end || o->batch < 1 || o->batch > 10000000) {
                 fprintf(stderr, "%s: --batch must be a number from 1 to 10000000\n", progname);
-                return EXIT_USAGE;
+                return -1;
             }
             break;
-        }
         case 'w': {
             if (!optarg) {
-                wait_seconds = 3600;
+                o->wait_seconds = 3600;
                 break;
             }
-            char *end;
             long w = strtol(optarg, &end, 10);
             if (*end || w < 0 || w > 86400) {
                 fprintf(stderr, "%s: --wait takes seconds from 0 to 86400\n", progname);
-                return EXIT_USAGE;
+                return -1;
             }
-            wait_seconds = (int)w;
+            o->wait_seconds = (int)w;
             break;
         }
-        case 'q': r.quiet = 1; break;
-        case 'h': usage(stdout); return EXIT_OK;
-        case 'V': printf("quire-index %s (Xapian %s)\n", PACKAGE_VERSION, xc_version()); return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE;
+        case 'k': {
+            long k = strtol(optarg, &end, 10);
+            if (*end || k < 1 || k > 100) {
+                fprintf(stderr, "%s: --keep must be from 1 to 100\n", progname);
+                return -1;
+            }
+            o->keep = (unsigned)k;
+            break;
+        }
+        case 'm':
+            o->max_drop = strtod(optarg, &end);
+            if (*end || o->max_drop < 0 || o->max_drop > 1) {
+                fprintf(stderr, "%s: --max-drop is a fraction from 0 to 1\n", progname);
+                return -1;
+            }
+            break;
+        case 'q': o->quiet = 1; break;
+        case 'j': o->json = 1; break;
+        case 'n': o->dry_run = 1; break;
+        case 'R': o->rebuild = 1; break;
+        case 'B': o->rollback = 1; break;
+        case 'f': o->force = 1; break;
+        case 'h': usage(stdout); *code = EXIT_OK; return -1;
+        case 'V':
+            printf("quire-index %s (Xapian %s)\n", PACKAGE_VERSION, xc_version());
+            *code = EXIT_OK;
+            return -1;
+        default: usage(stderr); return -1;
         }
     }
-    if (optind >= argc) {
-        fprintf(stderr, "%s: no PATH given (try --help)\n", progname);
-        return EXIT_USAGE;
+    if (o->rollback && (o->rebuild || o->dry_run || optind < argc)) {
+        fprintf(stderr, "%s: --rollback takes no PATH and no other mode\n", progname);
+        return -1;
     }
-    r.dbdir = dbdir;
-    r.batch = (unsigned)batch;
-    r.progress = !r.quiet && isatty(STDERR_FILENO);
-    r.t0 = util_now_ms();
+    if (o->rebuild && o->dry_run) {
+        fprintf(stderr, "%s: --rebuild and --dry-run do not go together\n", progname);
+        return -1;
+    }
+    if (!o->rollback && optind >= argc) {
+        fprintf(stderr, "%s: no PATH given (try --help)\n", progname);
+        return -1;
+    }
+    return 0;
+}
 
-    /* Check the inputs before touching the index, so a typo cannot delete anything. */
-    struct file_list fl = {0};
-    r.roots = calloc((size_t)(argc - optind), sizeof *r.roots);
-    if (!r.roots) {
+/* Collects the files named on the command line. Returns 0, or an exit code. */
+static int collect_inputs(struct run *r, struct file_list *fl, int argc, char **argv)
+{
+    r->roots = calloc((size_t)(argc + 1), sizeof *r->roots);
+    if (!r->roots) {
         fprintf(stderr, "%s: out of memory\n", progname);
         return EXIT_IO;
     }
@@ -820,13 +1036,13 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
         if (S_ISDIR(st.st_mode)) {
-            r.roots[r.nroots] = realpath(argv[i], NULL);
-            if (!r.roots[r.nroots]) {
+            r->roots[r->nroots] = realpath(argv[i], NULL);
+            if (!r->roots[r->nroots]) {
                 fprintf(stderr, "%s: %s: %s\n", progname, argv[i], strerror(errno));
                 return EXIT_USAGE;
             }
-            r.nroots++;
-            if (walk_dir(&r, &fl, argv[i], "", 0) < 0) {
+            r->nroots++;
+            if (walk_dir(r, fl, argv[i], "", 0) < 0) {
                 fprintf(stderr, "%s: out of memory\n", progname);
                 return EXIT_IO;
             }
@@ -834,12 +1050,12 @@ int main(int argc, char **argv)
             const char *base = strrchr(argv[i], '/');
             base = base ? base + 1 : argv[i];
             if (article_format_for_path(argv[i]) == ARTICLE_UNKNOWN) {
-                report(&r, "%s: unknown file type (want .txt, .md, .html, .jsonl, .jsonl.gz), "
-                           "skipped", argv[i]);
-                r.skipped++;
+                report(r, "%s: unknown file type (want .txt, .md, .html, .jsonl, .jsonl.gz), "
+                          "skipped", argv[i]);
+                r->skipped++;
                 continue;
             }
-            if (file_list_add(&fl, argv[i], base, &st) < 0) {
+            if (file_list_add(fl, argv[i], base, &st) < 0) {
                 fprintf(stderr, "%s: out of memory\n", progname);
                 return EXIT_IO;
             }
@@ -848,23 +1064,61 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    r.bytes_total = fl.bytes;
+    return 0;
+}
 
+int main(int argc, char **argv)
+{
+    struct options o;
+    int code;
+    if (parse_options(argc, argv, &o, &code) < 0)
+        return code;
+
+    struct run r = {0};
+    r.dbdir = o.dbdir;
+    r.quiet = o.quiet;
+    r.batch = o.dry_run ? UINT_MAX : (unsigned)o.batch;
+    r.progress = !o.quiet && !o.json && isatty(STDERR_FILENO);
+    r.t0 = util_now_ms();
     char why[512];
-    int lock = dbdir_lock(dbdir, wait_seconds, why, sizeof why);
-    if (lock == -1) {
-        fprintf(stderr, "%s: %s\n", progname, why);
-        return EXIT_LOCKED;
+
+    struct file_list fl = {0};
+    if (!o.rollback) {
+        /* Check the inputs before touching the index, so a typo cannot delete anything. */
+        code = collect_inputs(&r, &fl, argc, argv);
+        if (code)
+            return code;
+        r.bytes_total = fl.bytes;
     }
+
+    int lock = dbdir_lock(o.dbdir, o.wait_seconds, why, sizeof why);
     if (lock < 0) {
         fprintf(stderr, "%s: %s\n", progname, why);
-        return EXIT_IO;
+        return lock == -1 ? EXIT_LOCKED : EXIT_IO;
     }
-    char dbpath[PATH_MAX];
-    if (dbdir_writer_path(dbdir, 1, dbpath, sizeof dbpath, why, sizeof why) < 0) {
+    if (o.rollback) {
+        code = do_rollback(o.dbdir);
+        dbdir_unlock(lock);
+        return code;
+    }
+
+    char dbpath[PATH_MAX], newgen[32] = "";
+    unsigned live_num = 0;
+    if (o.rebuild) {
+        /* A new generation beside the live one; `current` moves only after the checks. */
+        unsigned nums[1024];
+        size_t n = dbdir_list_generations(o.dbdir, nums, 1024);
+        unsigned next = n ? nums[n - 1] + 1 : 1;
+        dbdir_generation_name(next, newgen, sizeof newgen);
+        snprintf(dbpath, sizeof dbpath, "%s/%s", o.dbdir, newgen);
+        live_num = next;
+    } else if (dbdir_writer_path(o.dbdir, !o.dry_run, dbpath, sizeof dbpath, why, sizeof why) < 0) {
         fprintf(stderr, "%s: %s\n", progname, why);
         return EXIT_IO;
     }
+    /* Xapian flushes on its own every XAPIAN_FLUSH_THRESHOLD documents; a dry run must never
+     * commit, and a normal run commits in our own batches. */
+    setenv("XAPIAN_FLUSH_THRESHOLD", o.dry_run ? "1000000000" : "100000000", 1);
     xc_error *err = NULL;
     r.wdb = xc_wdb_open(dbpath, 1, &err);
     if (!r.wdb) {
@@ -886,23 +1140,39 @@ int main(int argc, char **argv)
         r.bytes_done += fl.v[i].size;
         draw_progress(&r, 0);
     }
-    if (!r.io_error)
+    if (!r.io_error && !o.rebuild)
         delete_vanished(&r);
-    if (!r.io_error && (r.pending > 0 || r.added + r.updated + r.deleted > 0))
+    if (!r.io_error && !o.dry_run && (r.pending > 0 || r.added + r.updated + r.deleted > 0 ||
+                                      o.rebuild))
         commit(&r);
     draw_progress(&r, 1);
     if (r.progress)
         fputc('\n', stderr);
-
-    double secs = (util_now_ms() - r.t0) / 1000.0;
-    if (!r.quiet)
-        printf("added %lu, updated %lu, deleted %lu, unchanged %lu, skipped %lu in %.2f s "
-               "(%.0f docs/s)\n",
-               r.added, r.updated, r.deleted, r.unchanged, r.skipped, secs,
-               secs > 0 ? (double)(r.added + r.updated) / secs : 0.0);
-
     xc_termgen_free(r.tg);
-    xc_wdb_free(r.wdb);
+    xc_wdb_free(r.wdb); /* a dry run's changes are discarded here, never committed */
+
+    const char *status = r.io_error ? "error" : "ok";
+    char generation[256] = "";
+    dbdir_generation(o.dbdir, generation, sizeof generation);
+    if (o.rebuild && !r.io_error) {
+        if (check_generation(o.dbdir, dbpath, &o, why, sizeof why) < 0) {
+            fprintf(stderr, "%s: rebuild refused, %s stays live: %s\n", progname,
+                    generation[0] ? generation : "the old index", why);
+            dbdir_remove_generation(o.dbdir, newgen);
+            status = "refused";
+        } else if (dbdir_set_current(o.dbdir, newgen, why, sizeof why) < 0) {
+            fprintf(stderr, "%s: %s\n", progname, why);
+            r.io_error = 1;
+            status = "error";
+        } else {
+            snprintf(generation, sizeof generation, "%s", newgen);
+            prune_generations(o.dbdir, o.keep, live_num);
+        }
+    } else if (o.rebuild) {
+        dbdir_remove_generation(o.dbdir, newgen);
+    }
+    print_summary(&r, &o, generation, status);
+
     dbdir_unlock(lock);
     for (size_t i = 0; i < fl.n; i++) {
         free(fl.v[i].path);
@@ -916,5 +1186,7 @@ int main(int argc, char **argv)
     free(r.seen_files.slots);
     if (r.io_error)
         return EXIT_IO;
+    if (strcmp(status, "refused") == 0)
+        return EXIT_REFUSED;
     return r.skipped ? EXIT_SKIPPED : EXIT_OK;
 }

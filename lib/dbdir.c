@@ -6,7 +6,9 @@
 #include "xapian-c/xc.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,4 +213,53 @@ int dbdir_writer_path(const char *dir, int create, char *out, size_t outlen, cha
         return -1;
     }
     return dbdir_set_current(dir, first, why, whylen);
+}
+
+static int cmp_unsigned(const void *a, const void *b)
+{
+    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+    return x < y ? -1 : x > y;
+}
+
+size_t dbdir_list_generations(const char *dir, unsigned *nums, size_t max)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL && n < max) {
+        unsigned num;
+        char tail;
+        if (strncmp(de->d_name, "gen-", 4) == 0 && strlen(de->d_name) == 10 &&
+            sscanf(de->d_name + 4, "%6u%c", &num, &tail) == 1 && num > 0)
+            nums[n++] = num;
+    }
+    closedir(d);
+    qsort(nums, n, sizeof *nums, cmp_unsigned);
+    return n;
+}
+
+void dbdir_generation_name(unsigned n, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "gen-%06u", n);
+}
+
+/* nftw callback: removes one entry, children before their directory. */
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    return (type == FTW_DP ? rmdir(path) : unlink(path)) < 0 ? -1 : 0;
+}
+
+int dbdir_remove_generation(const char *dir, const char *name)
+{
+    char path[4096];
+    if (strncmp(name, "gen-", 4) != 0 || strchr(name, '/') ||
+        join(path, sizeof path, dir, name) < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

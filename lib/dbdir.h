@@ -51,4 +51,14 @@ int dbdir_writer_path(const char *dir, int create, char *out, size_t outlen, cha
 /* Points `current` at generation name (atomically, by rename). Returns 0 or -1 + reason. */
 int dbdir_set_current(const char *dir, const char *name, char *why, size_t whylen);
 
+/* Generation numbers present in dir (gen-000001 -> 1), ascending, at most max of them.
+ * Returns how many were found (0 when none or dir unreadable). */
+size_t dbdir_list_generations(const char *dir, unsigned *nums, size_t max);
+
+/* Formats generation n's name ("gen-000042") into out. */
+void dbdir_generation_name(unsigned n, char *out, size_t outlen);
+
+/* Removes a generation directory and everything in it. Returns 0 or -1 (errno set). */
+int dbdir_remove_generation(const char *dir, const char *name);
+
 #endif

@@ -398,6 +398,16 @@ unsigned search_index_doccount(struct search_index *ix)
     return xc_db_doccount(ix->db);
 }
 
+unsigned long search_index_revision(struct search_index *ix)
+{
+    return xc_db_revision(ix->db);
+}
+
+const char *search_index_generation(struct search_index *ix)
+{
+    return ix->generation;
+}
+
 /* ---- searching ----------------------------------------------------------------------- */
 
 /* Sets key to s in obj when s is non-empty. */

@@ -66,6 +66,10 @@ void search_index_close(struct search_index *ix);
  * Returns 1 when the view changed, 0 when not, -1 on error (the old view stays). */
 int search_index_refresh(struct search_index *ix, struct search_error *err);
 unsigned search_index_doccount(struct search_index *ix);
+unsigned long search_index_revision(struct search_index *ix);
+/* The generation being served ("gen-000003"), or "" for a plain database. Borrowed until
+ * the next refresh. */
+const char *search_index_generation(struct search_index *ix);
 
 /* Runs a search. Returns a new JSON object (caller decrefs), or NULL with err filled. */
 json_t *search_run(struct search_index *ix, const struct search_request *req,

@@ -227,7 +227,7 @@ extern "C" unsigned xc_db_docid_for_term(xc_db *db, const char *term, xc_error *
 extern "C" char *xc_db_doc_data(xc_db *db, unsigned docid, size_t *len, xc_error **err)
 {
     XC_TRY
-    std::string s = db->db.get_document(docid, Xapian::DOC_ASSUME_VALID).get_data();
+    std::string s = db->db.get_document(docid).get_data();
     if (len)
         *len = s.size();
     return xc_strdup(s);
@@ -238,6 +238,8 @@ extern "C" char *xc_db_doc_value(xc_db *db, unsigned docid, unsigned slot, size_
                                  xc_error **err)
 {
     XC_TRY
+    /* Hot path (a snippet per hit): the docid came from a match, so skip the existence
+     * check; an unknown docid reads as an empty value. */
     std::string s = db->db.get_document(docid, Xapian::DOC_ASSUME_VALID).get_value(slot);
     if (len)
         *len = s.size();

@@ -71,8 +71,9 @@ unsigned long xc_db_revision(xc_db *db);
 /* Document id indexed by the unique term, or 0 when none (err set only on failure). */
 unsigned xc_db_docid_for_term(xc_db *db, const char *term, xc_error **err);
 /* Stored document data / value slot of a document. Caller frees; *len gets the length.
- * NULL with err code XC_ERR_NOT_FOUND when the document does not exist. A missing value
- * is an empty string, not an error. */
+ * xc_db_doc_data: NULL with XC_ERR_NOT_FOUND when the document does not exist.
+ * xc_db_doc_value: for docids that came from a match or a term lookup; it skips the
+ * existence check, so an unknown docid (like an unset slot) reads as "". */
 char *xc_db_doc_data(xc_db *db, unsigned docid, size_t *len, xc_error **err);
 char *xc_db_doc_value(xc_db *db, unsigned docid, unsigned slot, size_t *len,
                       xc_error **err);

@@ -1,0 +1,101 @@
+/*
+ * metrics.c -- counting and rendering quired's metrics (see metrics.h).
+ */
+#include "metrics.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const int statuses[METRICS_STATUSES] = {200, 400, 404, 405, 413, 500, 503, 0};
+static const char *endpoints[EP_COUNT] = {"search", "doc", "health", "metrics", "other"};
+/* Latency bucket upper bounds in milliseconds. */
+static const double bounds[METRICS_BUCKETS] = {0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000,
+                                               5000};
+
+/* Index of a status code in `statuses`; the last slot counts every other code. */
+static int status_slot(int status)
+{
+    for (int i = 0; i < METRICS_STATUSES - 1; i++) {
+        if (statuses[i] == status)
+            return i;
+    }
+    return METRICS_STATUSES - 1;
+}
+
+void metrics_record(struct metrics *m, enum metrics_endpoint ep, int status, double ms)
+{
+    atomic_fetch_add_explicit(&m->requests[ep][status_slot(status)], 1, memory_order_relaxed);
+    int b = 0;
+    while (b < METRICS_BUCKETS && ms > bounds[b])
+        b++;
+    atomic_fetch_add_explicit(&m->latency[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->latency_sum_us, (unsigned long)(ms * 1000),
+                              memory_order_relaxed);
+}
+
+/* Sums one counter over all workers. */
+#define SUM(field)                                                                         \
+    ({                                                                                     \
+        unsigned long s_ = 0;                                                              \
+        for (int w_ = 0; w_ < n; w_++)                                                     \
+            s_ += atomic_load_explicit(&all[w_]->field, memory_order_relaxed);             \
+        s_;                                                                                \
+    })
+
+void metrics_render(struct strbuf *out, struct metrics *const *all, int n, unsigned docs,
+                    unsigned long revision, const char *generation)
+{
+    sb_puts(out, "# HELP quire_requests_total HTTP requests by endpoint and status.\n"
+                 "# TYPE quire_requests_total counter\n");
+    for (int e = 0; e < EP_COUNT; e++) {
+        for (int s = 0; s < METRICS_STATUSES; s++) {
+            unsigned long v = SUM(requests[e][s]);
+            if (!v)
+                continue;
+            if (statuses[s])
+                sb_printf(out, "quire_requests_total{endpoint=\"%s\",status=\"%d\"} %lu\n",
+                          endpoints[e], statuses[s], v);
+            else
+                sb_printf(out, "quire_requests_total{endpoint=\"%s\",status=\"other\"} %lu\n",
+                          endpoints[e], v);
+        }
+    }
+    sb_puts(out, "# HELP quire_request_duration_seconds Time to answer a request.\n"
+                 "# TYPE quire_request_duration_seconds histogram\n");
+    unsigned long cum = 0;
+    for (int b = 0; b <= METRICS_BUCKETS; b++) {
+        cum += SUM(latency[b]);
+        if (b < METRICS_BUCKETS)
+            sb_printf(out, "quire_request_duration_seconds_bucket{le=\"%g\"} %lu\n",
+                      bounds[b] / 1000.0, cum);
+        else
+            sb_printf(out, "quire_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n", cum);
+    }
+    sb_printf(out, "quire_request_duration_seconds_sum %.6f\n",
+              (double)SUM(latency_sum_us) / 1e6);
+    sb_printf(out, "quire_request_duration_seconds_count %lu\n", cum);
+    long inflight = 0;
+    for (int w = 0; w < n; w++)
+        inflight += atomic_load_explicit(&all[w]->inflight, memory_order_relaxed);
+    sb_printf(out, "# HELP quire_requests_in_flight Requests being answered.\n"
+                   "# TYPE quire_requests_in_flight gauge\nquire_requests_in_flight %ld\n",
+              inflight);
+    sb_printf(out, "# HELP quire_documents Documents in the index.\n"
+                   "# TYPE quire_documents gauge\nquire_documents %u\n", docs);
+    sb_printf(out, "# HELP quire_index_revision Revision of the index being served.\n"
+                   "# TYPE quire_index_revision gauge\nquire_index_revision %lu\n", revision);
+    unsigned gen = 0;
+    if (generation && strncmp(generation, "gen-", 4) == 0)
+        gen = (unsigned)strtoul(generation + 4, NULL, 10);
+    sb_printf(out, "# HELP quire_index_generation Generation of the index being served.\n"
+                   "# TYPE quire_index_generation gauge\nquire_index_generation %u\n", gen);
+    sb_printf(out, "# HELP quire_index_reopens_total Times a worker picked up a new commit or "
+                   "generation.\n# TYPE quire_index_reopens_total counter\n"
+                   "quire_index_reopens_total %lu\n", SUM(reopens));
+    sb_printf(out, "# HELP quire_errors_total Failed index reopens.\n"
+                   "# TYPE quire_errors_total counter\nquire_errors_total %lu\n",
+              SUM(reopen_errors));
+    sb_printf(out, "# HELP quire_slow_queries_total Searches slower than --slow-ms.\n"
+                   "# TYPE quire_slow_queries_total counter\nquire_slow_queries_total %lu\n",
+              SUM(slow_queries));
+}
