@@ -1116,9 +1116,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", progname, why);
         return EXIT_IO;
     }
-    /* Xapian flushes on its own every XAPIAN_FLUSH_THRESHOLD documents; a dry run must never
-     * commit, and a normal run commits in our own batches. */
-    setenv("XAPIAN_FLUSH_THRESHOLD", o.dry_run ? "1000000000" : "100000000", 1);
     xc_error *err = NULL;
     r.wdb = xc_wdb_open(dbpath, 1, &err);
     if (!r.wdb) {
@@ -1135,6 +1132,13 @@ int main(int argc, char **argv)
         return EXIT_IO;
     }
 
+    /* A dry run does all the work inside a transaction that is then thrown away: Xapian
+     * would otherwise commit it when the writer is closed. */
+    if (o.dry_run && xc_wdb_begin(r.wdb, &err) < 0) {
+        fprintf(stderr, "%s: %s\n", progname, err && err->message ? err->message : "transaction");
+        xc_error_free(err);
+        return EXIT_IO;
+    }
     for (size_t i = 0; i < fl.n && !r.io_error; i++) {
         index_file(&r, &fl.v[i]);
         r.bytes_done += fl.v[i].size;
@@ -1149,7 +1153,9 @@ int main(int argc, char **argv)
     if (r.progress)
         fputc('\n', stderr);
     xc_termgen_free(r.tg);
-    xc_wdb_free(r.wdb); /* a dry run's changes are discarded here, never committed */
+    if (o.dry_run)
+        xc_wdb_cancel(r.wdb, NULL);
+    xc_wdb_free(r.wdb);
 
     const char *status = r.io_error ? "error" : "ok";
     char generation[256] = "";

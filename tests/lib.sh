@@ -83,3 +83,42 @@ get() { curl -s -m 10 "http://127.0.0.1:$PORT$1"; }
 status() { m=$1; p=$2; shift 2; curl -s -m 10 -o /dev/null -w '%{http_code}' -X "$m" "$@" "http://127.0.0.1:$PORT$p"; }
 # jqr FILTER: jq -r over stdin.
 jqr() { jq -r "$1"; }
+
+# load_start QUERY...: queries the daemon from a second process until load_stop, in batches
+# of keep-alive requests; every response is checked (HTTP 200 and a JSON body with hits).
+# load_stop prints "OK BAD" counts.
+load_start() {
+    rm -f "$T/load.stop" "$T/load.counts"
+    : >"$T/load.bad.log"
+    (
+        okc=0; badc=0; b=0
+        while [ ! -e "$T/load.stop" ] && [ $b -lt 2000 ]; do
+            b=$((b + 1))
+            cfg="$T/load.cfg"; : >"$cfg"
+            i=0
+            for q in "$@" "$@"; do
+                i=$((i + 1))
+                printf 'url = "http://127.0.0.1:%s/search?q=%s&limit=10"\noutput = "%s/load.out.%d"\n' \
+                    "$PORT" "$q" "$T" "$i" >>"$cfg"
+            done
+            codes=$(curl -s -m 20 -K "$cfg" -w '%{http_code}\n')
+            for c in $codes; do [ "$c" = 200 ] || { badc=$((badc + 1)); echo "status $c" >>"$T/load.bad.log"; }; done
+            for k in $(seq 1 $i); do
+                f="$T/load.out.$k"
+                if [ -s "$f" ] && jq -e '.hits | type == "array"' "$f" >/dev/null 2>&1; then
+                    okc=$((okc + 1))
+                else
+                    badc=$((badc + 1)); { echo "bad body:"; head -c 300 "$f"; echo; } >>"$T/load.bad.log"
+                fi
+                rm -f "$f"
+            done
+            echo "$okc $badc" >"$T/load.counts"
+        done
+    ) &
+    LOAD_PID=$!
+}
+load_stop() {
+    touch "$T/load.stop"
+    wait "$LOAD_PID"
+    cat "$T/load.counts" 2>/dev/null || echo "0 0"
+}

@@ -371,7 +371,7 @@ extern "C" void xc_wdb_free(xc_wdb *wdb)
     if (!wdb)
         return;
     try {
-        /* Closing without commit discards pending changes, as a crash would. */
+        /* Xapian commits pending changes here unless a transaction is open. */
         wdb->db.close();
     } catch (...) {
     }
@@ -385,6 +385,22 @@ extern "C" int xc_wdb_commit(xc_wdb *wdb, xc_error **err)
 {
     XC_TRY
     wdb->db.commit();
+    return 0;
+    XC_CATCH(err, -1)
+}
+
+extern "C" int xc_wdb_begin(xc_wdb *wdb, xc_error **err)
+{
+    XC_TRY
+    wdb->db.begin_transaction(false);
+    return 0;
+    XC_CATCH(err, -1)
+}
+
+extern "C" int xc_wdb_cancel(xc_wdb *wdb, xc_error **err)
+{
+    XC_TRY
+    wdb->db.cancel_transaction();
     return 0;
     XC_CATCH(err, -1)
 }

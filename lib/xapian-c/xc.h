@@ -115,11 +115,16 @@ void xc_termgen_increase_termpos(xc_termgen *tg, unsigned delta);
 typedef struct xc_wdb xc_wdb;
 
 /* Opens (create != 0: creating if missing) a database for writing. Fails at once with
- * XC_ERR_LOCKED when another writer holds it. Caller owns; xc_wdb_free closes it
- * (uncommitted changes are discarded, as Xapian does). */
+ * XC_ERR_LOCKED when another writer holds it. Caller owns; xc_wdb_free closes it.
+ * Trap: Xapian commits pending changes when a writer is closed or destroyed, unless a
+ * transaction is open; to throw changes away, use xc_wdb_begin + xc_wdb_cancel. */
 xc_wdb *xc_wdb_open(const char *path, int create, xc_error **err);
 void xc_wdb_free(xc_wdb *wdb);
 int xc_wdb_commit(xc_wdb *wdb, xc_error **err);
+/* Starts an unflushed transaction: nothing is written until it ends. */
+int xc_wdb_begin(xc_wdb *wdb, xc_error **err);
+/* Throws away every change since xc_wdb_begin. */
+int xc_wdb_cancel(xc_wdb *wdb, xc_error **err);
 /* Replaces the document indexed by idterm (adding it if none); returns its docid, 0 on
  * error. */
 unsigned xc_wdb_replace(xc_wdb *wdb, const char *idterm, xc_doc *doc, xc_error **err);
