@@ -2,9 +2,11 @@
  * quired -- Quire's search daemon: ranked search as JSON over HTTP, on TCP and/or a Unix
  * socket, read-only on the index.
  *
- * The main thread parses flags, starts the workers (server.c) and then only waits for
- * signals: SIGHUP makes every worker reopen its index, SIGTERM/SIGINT stop accepting,
- * let in-flight requests finish and exit 0.
+ * The main thread parses settings (settings.c: the configuration file first, then flags,
+ * which win), starts the workers (server.c) and then only waits for signals: SIGHUP
+ * re-reads the configuration (the settings that can change safely take effect at once;
+ * the others are reported as needing a restart) and makes every worker reopen its index;
+ * SIGTERM/SIGINT stop accepting, let in-flight requests finish and exit 0.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -15,12 +17,22 @@
 
 #include <event2/event.h>
 
+#include "settings.h"
 #include "server.h"
 #include "xapian-c/xc.h"
 
 #include "config.h"
 
-#define DEFAULT_LISTEN "127.0.0.1:7070"
+static const struct option longopts[] = {
+    {"config", required_argument, NULL, 'c'},   {"check-config", no_argument, NULL, 'C'},
+    {"db", required_argument, NULL, 0},         {"listen", required_argument, NULL, 0},
+    {"socket", required_argument, NULL, 0},     {"socket-mode", required_argument, NULL, 0},
+    {"socket-group", required_argument, NULL, 0}, {"no-tcp", no_argument, NULL, 0},
+    {"threads", required_argument, NULL, 0},    {"max-body", required_argument, NULL, 0},
+    {"refresh-ms", required_argument, NULL, 0}, {"quiet", no_argument, NULL, 0},
+    {"access-log", required_argument, NULL, 0}, {"slow-ms", required_argument, NULL, 0},
+    {"help", no_argument, NULL, 'h'},           {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0}};
 
 static void usage(FILE *out)
 {
@@ -28,37 +40,115 @@ static void usage(FILE *out)
             "Usage: quired [OPTIONS]\n"
             "Serve ranked search over an index as JSON over HTTP.\n"
             "\n"
-            "Options:\n"
-            "  --db DIR            index directory (default: $QUIRE_DB or ./quire.db)\n"
-            "  --listen ADDR:PORT  TCP address (default " DEFAULT_LISTEN "; port 0 picks a\n"
-            "                      free port, printed at start)\n"
-            "  --socket PATH       also (or, with --no-tcp, only) listen on a Unix socket\n"
-            "  --no-tcp            no TCP listener (use with --socket)\n"
-            "  --threads N         worker threads, each with its own index handle\n"
-            "                      (default: number of CPUs)\n"
-            "  --max-body BYTES    largest POST body (default 65536)\n"
-            "  --quiet             no per-request log lines\n"
-            "  --access-log FMT    per-request log lines as 'text' (default) or 'json'\n"
-            "  --slow-ms MS        log searches slower than MS milliseconds (default 0: off)\n"
-            "  -h, --help          this help\n"
-            "  -V, --version       version\n"
+            "Options (each is also a key of the configuration file, flags win):\n"
+            "  --config FILE        read settings from an INI file (keys at the top or in a\n"
+            "                       [quired] section: db = /var/lib/quire, threads = 4, ...)\n"
+            "  --check-config       check the settings and that the index opens, then exit\n"
+            "  --db DIR             index directory (default: $QUIRE_DB or ./quire.db)\n"
+            "  --listen ADDR:PORT   TCP address (default 127.0.0.1:7070; port 0 picks a free\n"
+            "                       port, printed at start)\n"
+            "  --socket PATH        also listen on a Unix socket\n"
+            "  --socket-mode MODE   its permissions (default 0660)\n"
+            "  --socket-group NAME  its group\n"
+            "  --no-tcp             no TCP listener (with --socket)\n"
+            "  --threads N          worker threads, each with its own index handle\n"
+            "                       (default: number of CPUs)\n"
+            "  --max-body BYTES     largest POST body (default 65536)\n"
+            "  --refresh-ms MS      how often workers look for a new commit (default 250)\n"
+            "  --quiet              no per-request log lines\n"
+            "  --access-log FMT     per-request log lines as 'text' (default) or 'json'\n"
+            "  --slow-ms MS         log searches slower than MS milliseconds (0: off)\n"
+            "  -h, --help           this help\n"
+            "  -V, --version        version\n"
             "\n"
             "Endpoints: GET/POST /search, GET /doc/{id}, GET /health, GET /metrics.\n"
-            "Signals: SIGHUP reopens the index; SIGTERM/SIGINT finish in-flight requests and "
-            "exit.\n");
+            "Signals: SIGHUP re-reads the configuration and reopens the index; SIGTERM and\n"
+            "SIGINT finish in-flight requests and exit 0.\n");
+}
+
+/* Settings from defaults, then the file (when --config is given), then the flags. Returns
+ * 0, 1 to exit 0 (help, version), or -1 after printing the problem. */
+static int read_settings(int argc, char **argv, struct server_config *cfg, const char **config,
+                         int *check)
+{
+    char why[512];
+    config_defaults(cfg);
+    /* First pass: only --config, so the file is applied before the flags. */
+    int c, idx;
+    opterr = 0;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "hV", longopts, &idx)) != -1) {
+        if (c == 'c')
+            *config = optarg;
+    }
+    if (*config && config_load(cfg, *config, why, sizeof why) < 0) {
+        fprintf(stderr, "quired: %s\n", why);
+        return -1;
+    }
+    opterr = 1;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "hV", longopts, &idx)) != -1) {
+        switch (c) {
+        case 0:
+            if (config_apply(cfg, longopts[idx].name, optarg, why, sizeof why) < 0) {
+                fprintf(stderr, "quired: --%s\n", why);
+                return -1;
+            }
+            break;
+        case 'c': break;
+        case 'C': *check = 1; break;
+        case 'h': usage(stdout); return 1;
+        case 'V': printf("quired %s (Xapian %s)\n", PACKAGE_VERSION, xc_version()); return 1;
+        default: usage(stderr); return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "quired: unexpected argument '%s' (try --help)\n", argv[optind]);
+        return -1;
+    }
+    if (!cfg->listen && !cfg->socket_path) {
+        fprintf(stderr, "quired: nothing to listen on: give --listen or --socket\n");
+        return -1;
+    }
+    return 0;
 }
 
 struct sigctx {
     struct server *srv;
     struct event_base *base;
+    int argc;
+    char **argv;
 };
+
+/* SIGHUP: re-read settings; apply the safe ones, name the ones needing a restart. */
+static void reload_settings(struct sigctx *c)
+{
+    struct server_config cfg;
+    const char *config = NULL;
+    int check = 0;
+    if (read_settings(c->argc, c->argv, &cfg, &config, &check) != 0) {
+        fprintf(stderr, "quired: SIGHUP: configuration not reloaded; keeping the old one\n");
+        return;
+    }
+    const struct server_config *old = &c->srv->cfg;
+    if (strcmp(cfg.db, old->db) != 0 || cfg.threads != old->threads ||
+        (cfg.listen == NULL) != (old->listen == NULL) ||
+        (cfg.listen && strcmp(cfg.listen, old->listen) != 0) ||
+        (cfg.socket_path == NULL) != (old->socket_path == NULL) ||
+        (cfg.socket_path && strcmp(cfg.socket_path, old->socket_path) != 0) ||
+        cfg.max_body != old->max_body)
+        fprintf(stderr, "quired: SIGHUP: db, listen, socket, threads and max-body changes "
+                        "need a restart; applying the others\n");
+    server_set_live(c->srv, &cfg);
+}
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
     struct sigctx *c = arg;
     if (sig == SIGHUP) {
-        fprintf(stderr, "quired: SIGHUP: reopening the index\n");
+        fprintf(stderr, "quired: SIGHUP: re-reading configuration, reopening the index\n");
+        reload_settings(c);
         server_reload(c->srv);
         return;
     }
@@ -69,80 +159,24 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"db", required_argument, NULL, 'd'},       {"listen", required_argument, NULL, 'l'},
-        {"socket", required_argument, NULL, 's'},   {"no-tcp", no_argument, NULL, 'n'},
-        {"threads", required_argument, NULL, 't'},  {"max-body", required_argument, NULL, 'm'},
-        {"quiet", no_argument, NULL, 'q'},          {"help", no_argument, NULL, 'h'},
-        {"slow-ms", required_argument, NULL, 'S'},  {"access-log", required_argument, NULL, 'A'},
-        {"version", no_argument, NULL, 'V'},        {NULL, 0, NULL, 0}};
-    struct server_config cfg = {0};
-    cfg.db = getenv("QUIRE_DB");
-    if (!cfg.db || !*cfg.db)
-        cfg.db = "quire.db";
-    cfg.listen = DEFAULT_LISTEN;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    cfg.threads = ncpu > 0 ? (int)(ncpu < SERVER_MAX_THREADS ? ncpu : SERVER_MAX_THREADS) : 2;
-    cfg.max_body = 65536;
-    cfg.refresh_ms = 250;
-    int no_tcp = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "hVq", longopts, NULL)) != -1) {
-        char *end;
-        switch (c) {
-        case 'd': cfg.db = optarg; break;
-        case 'l': cfg.listen = optarg; break;
-        case 's': cfg.socket_path = optarg; break;
-        case 'n': no_tcp = 1; break;
-        case 't':
-            cfg.threads = (int)strtol(optarg, &end, 10);
-            if (*end || cfg.threads < 1 || cfg.threads > SERVER_MAX_THREADS) {
-                fprintf(stderr, "quired: --threads must be from 1 to %d\n", SERVER_MAX_THREADS);
-                return 2;
-            }
-            break;
-        case 'm': {
-            long v = strtol(optarg, &end, 10);
-            if (*end || v < 16 || v > (64L << 20)) {
-                fprintf(stderr, "quired: --max-body must be from 16 to %ld bytes\n", 64L << 20);
-                return 2;
-            }
-            cfg.max_body = (size_t)v;
-            break;
+    struct server_config cfg;
+    const char *config = NULL;
+    int check = 0;
+    int rc = read_settings(argc, argv, &cfg, &config, &check);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    if (check) {
+        struct search_error err;
+        struct search_index *ix = search_index_open(cfg.db, &err);
+        if (!ix) {
+            fprintf(stderr, "quired: configuration is valid, but %s\n", err.message);
+            return 1;
         }
-        case 'q': cfg.quiet = 1; break;
-        case 'S':
-            cfg.slow_ms = strtod(optarg, &end);
-            if (*end || cfg.slow_ms < 0) {
-                fprintf(stderr, "quired: --slow-ms takes milliseconds (0 turns it off)\n");
-                return 2;
-            }
-            break;
-        case 'A':
-            if (strcmp(optarg, "json") == 0)
-                cfg.access_json = 1;
-            else if (strcmp(optarg, "text") == 0)
-                cfg.access_json = 0;
-            else {
-                fprintf(stderr, "quired: --access-log is 'text' or 'json'\n");
-                return 2;
-            }
-            break;
-        case 'h': usage(stdout); return 0;
-        case 'V': printf("quired %s (Xapian %s)\n", PACKAGE_VERSION, xc_version()); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "quired: unexpected argument '%s' (try --help)\n", argv[optind]);
-        return 2;
-    }
-    if (no_tcp) {
-        if (!cfg.socket_path) {
-            fprintf(stderr, "quired: --no-tcp needs --socket PATH\n");
-            return 2;
-        }
-        cfg.listen = NULL;
+        printf("configuration OK: db %s (%u documents), listen %s, socket %s, %d threads\n",
+               cfg.db, search_index_doccount(ix), cfg.listen ? cfg.listen : "none",
+               cfg.socket_path ? cfg.socket_path : "none", cfg.threads);
+        search_index_close(ix);
+        return 0;
     }
 
     /* Writes to a client that went away must not kill the daemon. */
@@ -154,7 +188,7 @@ int main(int argc, char **argv)
         return 1;
     }
     struct event_base *base = event_base_new();
-    struct sigctx sc = {&srv, base};
+    struct sigctx sc = {&srv, base, argc, argv};
     struct event *ev_hup = evsignal_new(base, SIGHUP, on_signal, &sc);
     struct event *ev_term = evsignal_new(base, SIGTERM, on_signal, &sc);
     struct event *ev_int = evsignal_new(base, SIGINT, on_signal, &sc);

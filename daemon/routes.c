@@ -153,7 +153,8 @@ static void handle_search(struct evhttp_request *req, struct worker *w, const ch
     double t0 = util_now_ms();
     json_t *res = search_run(w->ix, &sr, &err);
     double ms = util_now_ms() - t0;
-    if (w->srv->cfg.slow_ms > 0 && ms >= w->srv->cfg.slow_ms) {
+    long slow_us = atomic_load_explicit(&w->srv->live_slow_us, memory_order_relaxed);
+    if (slow_us > 0 && ms * 1000 >= (double)slow_us) {
         atomic_fetch_add_explicit(&w->metrics.slow_queries, 1, memory_order_relaxed);
         json_t *line = json_pack("{s:s, s:f, s:s, s:i, s:i}", "slow_query", sr.q ? sr.q : "",
                                  "ms", ms, "status", res ? "ok" : err.code, "limit",
@@ -250,9 +251,9 @@ static const char *method_name(enum evhttp_cmd_type m)
 static void log_request(struct worker *w, const char *method, const char *path, int status,
                         double ms)
 {
-    if (w->srv->cfg.quiet)
+    if (atomic_load_explicit(&w->srv->live_quiet, memory_order_relaxed))
         return;
-    if (w->srv->cfg.access_json) {
+    if (atomic_load_explicit(&w->srv->live_access_json, memory_order_relaxed)) {
         json_t *line = json_pack("{s:s, s:s, s:i, s:f, s:i}", "method", method, "path", path,
                                  "status", status, "ms", ms, "worker", w->id);
         char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;

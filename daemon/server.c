@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -88,7 +89,7 @@ static int listen_tcp(const char *spec, int *port_out)
 
 /* Makes a listening Unix socket at path, replacing a stale socket file but never a live
  * one (another daemon answering there) or a file that is not a socket. */
-static int listen_unix(const char *path)
+static int listen_unix(const char *path, unsigned mode, const char *group)
 {
     struct sockaddr_un sun = {0};
     sun.sun_family = AF_UNIX;
@@ -119,13 +120,30 @@ static int listen_unix(const char *path)
         fprintf(stderr, "quired: socket: %s\n", strerror(errno));
         return -1;
     }
-    /* Owner and group only: other local users cannot query the index. */
-    mode_t old = umask(0117);
+    /* Created with no permissions for others, then set to the configured mode: there is
+     * no moment when another local user could connect. */
+    mode_t old = umask(0177);
     int rc = bind(fd, (struct sockaddr *)&sun, sizeof sun);
     umask(old);
     if (rc < 0 || listen(fd, 1024) < 0) {
         fprintf(stderr, "quired: cannot listen on %s: %s\n", path, strerror(errno));
         close(fd);
+        return -1;
+    }
+    if (group) {
+        struct group *gr = getgrnam(group);
+        if (!gr || chown(path, (uid_t)-1, gr->gr_gid) < 0) {
+            fprintf(stderr, "quired: cannot give %s to group %s: %s\n", path, group,
+                    gr ? strerror(errno) : "no such group");
+            close(fd);
+            unlink(path);
+            return -1;
+        }
+    }
+    if (chmod(path, (mode_t)mode) < 0) {
+        fprintf(stderr, "quired: cannot set mode of %s: %s\n", path, strerror(errno));
+        close(fd);
+        unlink(path);
         return -1;
     }
     return fd;
@@ -143,6 +161,7 @@ static void worker_refresh(evutil_socket_t fd, short what, void *arg)
         atomic_fetch_add_explicit(&w->metrics.reopens, 1, memory_order_relaxed);
     if (rc < 0) {
         atomic_fetch_add_explicit(&w->metrics.reopen_errors, 1, memory_order_relaxed);
+        if (!atomic_load_explicit(&w->srv->live_quiet, memory_order_relaxed))
         fprintf(stderr, "quired: worker %d: %s\n", w->id, err.message);
     }
 }
@@ -173,6 +192,7 @@ int server_init(struct server *s, const struct server_config *cfg)
 {
     memset(s, 0, sizeof *s);
     s->cfg = *cfg;
+    server_set_live(s, cfg);
     for (int i = 0; i < SERVER_MAX_LISTENERS; i++)
         s->fds[i] = -1;
     if (evthread_use_pthreads() < 0) {
@@ -190,7 +210,7 @@ int server_init(struct server *s, const struct server_config *cfg)
         s->fds[s->nfds++] = fd;
     }
     if (cfg->socket_path) {
-        int fd = listen_unix(cfg->socket_path);
+        int fd = listen_unix(cfg->socket_path, cfg->socket_mode, cfg->socket_group);
         if (fd < 0)
             return -1;
         s->fds[s->nfds++] = fd;
@@ -238,6 +258,13 @@ int server_init(struct server *s, const struct server_config *cfg)
         }
     }
     return 0;
+}
+
+void server_set_live(struct server *s, const struct server_config *cfg)
+{
+    atomic_store(&s->live_quiet, cfg->quiet);
+    atomic_store(&s->live_access_json, cfg->access_json);
+    atomic_store(&s->live_slow_us, (long)(cfg->slow_ms * 1000));
 }
 
 int server_start(struct server *s)

@@ -23,6 +23,8 @@ struct server_config {
     const char *db;          /* index directory */
     const char *listen;      /* "ADDR:PORT" for TCP, or NULL */
     const char *socket_path; /* Unix socket path, or NULL */
+    unsigned socket_mode;    /* permissions of the Unix socket (default 0660) */
+    const char *socket_group; /* group owning the Unix socket, or NULL */
     int threads;
     int quiet;               /* no per-request log lines */
     int access_json;         /* access log lines as JSON objects */
@@ -54,7 +56,14 @@ struct server {
     int nfds;
     int tcp_port; /* the port actually bound (when the config asked for port 0) */
     atomic_int stopping;
+    /* Settings SIGHUP may change while workers run (read per request). */
+    atomic_int live_quiet;
+    atomic_int live_access_json;
+    atomic_long live_slow_us;
 };
+
+/* Publishes the reloadable settings of cfg to the running workers. */
+void server_set_live(struct server *s, const struct server_config *cfg);
 
 /* Binds the listeners and opens one index handle per worker; nothing runs yet.
  * Returns 0, or -1 after printing why to stderr. */

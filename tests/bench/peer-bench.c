@@ -335,7 +335,7 @@ static int run_index(const char *path, int ncorpora, char **corpora)
 struct peer {
     const struct config *cfg;
     MYSQL *my;
-    struct buf sql, match;
+    struct buf sql;
     unsigned long ids[10];
 };
 
@@ -424,7 +424,6 @@ static void peer_close(struct peer *p)
     mysql_close(p->my);
     mysql_thread_end();
     free(p->sql.s);
-    free(p->match.s);
     free(p);
 }
 

@@ -87,11 +87,11 @@ XC_CXXFLAGS="-Wall -Wextra $COMMON $XAPIAN_CFLAGS"
 
 # ---- building -------------------------------------------------------------------------
 
-HEADERS=$(find "$SRC/lib" "$SRC/client/include" -name '*.h' 2>/dev/null)
+HEADERS=$(find -L "$SRC/lib" "$SRC/client/include" -name '*.h' 2>/dev/null)
 # stale OBJ SRC: true when OBJ is missing or older than SRC, a header or this script.
 stale() {
     [ ! -f "$1" ] && return 0
-    [ -n "$(find "$2" $HEADERS "$0" -newer "$1" 2>/dev/null | head -1)" ]
+    [ -n "$(find -L "$2" $HEADERS "$0" -newer "$1" 2>/dev/null | head -1)" ]
 }
 # compile COMPILER FLAGS SRC OBJ: compiles when stale, logging the command on failure.
 compile() {
@@ -211,7 +211,7 @@ for t in $targets; do
     # Seeds never overwrite what earlier runs found (cp -n), and run.sh never deletes it.
     for f in $(inputs "$t"); do cp -n "$f" "$work/" 2>/dev/null || true; done
     dict=""
-    [ -f "$HERE/fuzz_$t.dict" ] && dict="-dict=$HERE/fuzz_$t.dict"
+    [ -f "$HERE/dict/$t.dict" ] && dict="-dict=$HERE/dict/$t.dict"
     stamp=$OUT/tmp/$t.start
     touch "$stamp"
     log=$OUT/logs/$t.log
@@ -228,7 +228,12 @@ for t in $targets; do
         \( -name "fuzz_$t-crash-*" -o -name "fuzz_$t-leak-*" -o -name "fuzz_$t-timeout-*" \
         -o -name "fuzz_$t-oom-*" \) | sort)
     crashes=$(printf '%s\n' "$found" | grep -c . || true)
-    [ "$rc" -ne 0 ] && [ "$crashes" -eq 0 ] && crashes=1
+    # A crash that left no artifact (in start-up, say) still counts; any other failure
+    # (a bad flag, a dictionary that does not parse) fails the run without being a crash.
+    if [ "$rc" -ne 0 ] && [ "$crashes" -eq 0 ] &&
+        grep -qE '==[0-9]+==ERROR|ERROR: libFuzzer|contract broken|runtime error' "$log"; then
+        crashes=1
+    fi
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     echo "fuzz_$t: ${execs:-?} execs in $took s, crashes: $crashes"
     if [ "$rc" -ne 0 ] || [ "$crashes" -gt 0 ]; then
