@@ -173,15 +173,29 @@ static void handle_search(struct evhttp_request *req, struct worker *w, const ch
     send_json(req, 200, res);
 }
 
-static void handle_doc(struct evhttp_request *req, struct worker *w, const char *raw_id)
+/* GET /doc/{id} and GET /doc/{id}/similar?limit=N. The id is split from "/similar"
+ * before percent-decoding, so an id that itself ends in "/similar" can be asked for with
+ * its slash encoded (%2F). */
+static void handle_doc(struct evhttp_request *req, struct worker *w, const char *raw_id,
+                       const char *qs)
 {
     enum evhttp_cmd_type method = evhttp_request_get_command(req);
     if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
         send_not_allowed(req, "GET");
         return;
     }
+    size_t rawlen = strlen(raw_id);
+    static const char suffix[] = "/similar";
+    int similar = rawlen > sizeof suffix - 1 &&
+                  strcmp(raw_id + rawlen - (sizeof suffix - 1), suffix) == 0;
+    char *raw = strndup(raw_id, similar ? rawlen - (sizeof suffix - 1) : rawlen);
+    if (!raw) {
+        send_error(req, 500, "internal", "out of memory");
+        return;
+    }
     size_t len = 0;
-    char *id = evhttp_uridecode(raw_id, 0, &len);
+    char *id = evhttp_uridecode(raw, 0, &len);
+    free(raw);
     if (!id) {
         send_error(req, 400, "bad_parameter", "document id cannot be decoded");
         return;
@@ -192,7 +206,21 @@ static void handle_doc(struct evhttp_request *req, struct worker *w, const char 
         return;
     }
     struct search_error err;
-    json_t *doc = search_doc(w->ix, id, &err);
+    json_t *doc;
+    if (similar) {
+        struct search_request sr;
+        search_request_init(&sr);
+        if (decode_query_string(qs, &sr, &err) < 0) {
+            free(id);
+            search_request_clear(&sr);
+            send_search_error(req, &err);
+            return;
+        }
+        doc = search_similar(w->ix, id, sr.limit, &err);
+        search_request_clear(&sr);
+    } else {
+        doc = search_doc(w->ix, id, &err);
+    }
     free(id);
     if (!doc) {
         send_search_error(req, &err);
@@ -288,7 +316,7 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
         handle_search(req, w, qs);
     } else if (strncmp(p, "/doc/", 5) == 0 && p[5]) {
         ep = EP_DOC;
-        handle_doc(req, w, p + 5);
+        handle_doc(req, w, p + 5, qs);
     } else if (strcmp(p, "/health") == 0) {
         ep = EP_HEALTH;
         handle_health(req, w);

@@ -128,6 +128,8 @@ static void usage(FILE *out)
             "  --rollback       swap the previous generation back in\n"
             "  -n, --dry-run    report what would change; write nothing\n"
             "  --json           print the run summary as one JSON object\n"
+            "  --no-spelling    keep no spelling data (no \"did you mean\" suggestions;\n"
+            "                   indexing is faster)\n"
             "  -q, --quiet      no progress bar and no summary line\n"
             "  -h, --help       this help\n"
             "  -V, --version    version\n"
@@ -769,7 +771,7 @@ struct options {
     const char *dbdir;
     long batch;
     int wait_seconds;
-    int quiet, json, dry_run, rebuild, rollback, force;
+    int quiet, json, dry_run, rebuild, rollback, force, no_spelling;
     unsigned keep;     /* generations kept after a swap (the live one included) */
     double max_drop;   /* a rebuild may lose at most this fraction of the live documents */
 };
@@ -941,7 +943,8 @@ static int parse_options(int argc, char **argv, struct options *o, int *code)
         {"rebuild", no_argument, NULL, 'R'},     {"rollback", no_argument, NULL, 'B'},
         {"force", no_argument, NULL, 'f'},       {"keep", required_argument, NULL, 'k'},
         {"max-drop", required_argument, NULL, 'm'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},     {NULL, 0, NULL, 0}};
+        {"version", no_argument, NULL, 'V'},     {"no-spelling", no_argument, NULL, 'S'},
+        {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
     o->dbdir = getenv("QUIRE_DB");
     if (!o->dbdir || !*o->dbdir)
@@ -998,6 +1001,7 @@ static int parse_options(int argc, char **argv, struct options *o, int *code)
         case 'R': o->rebuild = 1; break;
         case 'B': o->rollback = 1; break;
         case 'f': o->force = 1; break;
+        case 'S': o->no_spelling = 1; break;
         case 'h': usage(stdout); *code = EXIT_OK; return -1;
         case 'V':
             printf("quire-index %s (Xapian %s)\n", PACKAGE_VERSION, xc_version());
@@ -1131,6 +1135,9 @@ int main(int argc, char **argv)
         xc_error_free(err);
         return EXIT_IO;
     }
+    /* Spelling data for "did you mean" suggestions. */
+    if (!o.no_spelling)
+        xc_termgen_set_spelling(r.tg, r.wdb);
 
     /* A dry run does all the work inside a transaction that is then thrown away: Xapian
      * would otherwise commit it when the writer is closed. */

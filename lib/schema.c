@@ -86,17 +86,40 @@ xc_doc *schema_build(const struct article *a, const char *file_key, xc_termgen *
     const char *body = a->body ? a->body : "";
     size_t body_len = a->body ? a->body_len : 0;
 
+    /* Words are indexed with Latin accents folded (the query side folds too), while the
+     * stored text keeps them. */
+    size_t ftlen = 0, fblen = 0;
+    char *ftitle = util_fold_latin(title, strlen(title), &ftlen);
+    char *fbody = util_fold_latin(body, body_len, &fblen);
+    const char *itext = ftitle ? ftitle : title;
+    size_t itlen = ftitle ? ftlen : strlen(title);
+    const char *ibody = fbody ? fbody : body;
+    size_t iblen = fbody ? fblen : body_len;
     xc_termgen_set_document(tg, doc);
     /* Title: prefixed for title: searches, and unprefixed with a higher wdf so a title
      * match outranks the same word in the body. A position gap keeps phrases from
      * spanning title and body. */
-    if (xc_termgen_index_text(tg, title, strlen(title), 1, SCHEMA_PREFIX_TITLE, err) < 0)
-        goto fail;
+    int rc = xc_termgen_index_text(tg, itext, itlen, 1, SCHEMA_PREFIX_TITLE, err);
     xc_termgen_increase_termpos(tg, 100);
-    if (xc_termgen_index_text(tg, title, strlen(title), SCHEMA_TITLE_WDF, "", err) < 0)
-        goto fail;
+    xc_termgen_spelling(tg, 1);
+    if (rc == 0)
+        rc = xc_termgen_index_text(tg, itext, itlen, SCHEMA_TITLE_WDF, "", err);
     xc_termgen_increase_termpos(tg, 100);
-    if (xc_termgen_index_text(tg, body, body_len, 1, "", err) < 0)
+    /* The lead feeds the spelling table; it ends at a space so no word is split. */
+    size_t lead = iblen;
+    if (lead > SCHEMA_SPELLING_LEAD_BYTES) {
+        lead = SCHEMA_SPELLING_LEAD_BYTES;
+        while (lead > 0 && ibody[lead] != ' ' && ibody[lead] != '\n')
+            lead--;
+    }
+    if (rc == 0)
+        rc = xc_termgen_index_text(tg, ibody, lead, 1, "", err);
+    xc_termgen_spelling(tg, 0);
+    if (rc == 0 && lead < iblen)
+        rc = xc_termgen_index_text(tg, ibody + lead, iblen - lead, 1, "", err);
+    free(ftitle);
+    free(fbody);
+    if (rc < 0)
         goto fail;
 
     schema_key_term(SCHEMA_PREFIX_ID, a->id, term, sizeof term);

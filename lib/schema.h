@@ -38,6 +38,10 @@ enum schema_slot {
 
 /* Title words count this many times a body word (wdf), so title matches rank higher. */
 #define SCHEMA_TITLE_WDF 3
+/* Spelling data ("did you mean") comes from titles and the first bytes of each body (the
+ * lead): the whole text costs 40% more indexing time on short news articles, the first 500
+ * bytes 17%, titles alone 7% (bbc-news). */
+#define SCHEMA_SPELLING_LEAD_BYTES 500
 /* Longest term we build from a value (Xapian's limit is 245 bytes). */
 #define SCHEMA_MAX_TERM 240
 

@@ -64,12 +64,13 @@ void search_request_init(struct search_request *req)
     req->op_and = 1;
     req->dedup = 1;
     req->sort = SEARCH_SORT_RELEVANCE;
+    strcpy(req->mark_open, "<b>");
+    strcpy(req->mark_close, "</b>");
 }
 
 void search_request_clear(struct search_request *req)
 {
     free(req->q);
-    free(req->facets);
     search_request_init(req);
 }
 
@@ -220,8 +221,37 @@ int search_request_set(struct search_request *req, const char *key, const char *
         return 0;
     }
     if (strcmp(key, "facets") == 0) {
-        search_error_set(err, 400, "unsupported", "parameter 'facets' is not supported yet");
-        return -1;
+        req->facets = 0;
+        const char *p = value;
+        while (*p) {
+            size_t n = strcspn(p, ",");
+            if (n == 6 && strncmp(p, "source", 6) == 0)
+                req->facets |= SEARCH_FACET_SOURCE;
+            else if (n == 8 && strncmp(p, "category", 8) == 0)
+                req->facets |= SEARCH_FACET_CATEGORY;
+            else if (n == 4 && strncmp(p, "year", 4) == 0)
+                req->facets |= SEARCH_FACET_YEAR;
+            else if (n > 0) {
+                search_error_set(err, 400, "bad_parameter",
+                                 "facet '%.*s' is unknown; facets are source, category, year",
+                                 (int)(n < 64 ? n : 64), p);
+                return -1;
+            }
+            p += n;
+            if (*p == ',')
+                p++;
+        }
+        return 0;
+    }
+    if (strcmp(key, "mark_open") == 0 || strcmp(key, "mark_close") == 0) {
+        char *dst = key[5] == 'o' ? req->mark_open : req->mark_close;
+        if (strlen(value) >= sizeof req->mark_open) {
+            search_error_set(err, 400, "bad_parameter", "parameter '%s' is at most %zu bytes", key,
+                             sizeof req->mark_open - 1);
+            return -1;
+        }
+        strcpy(dst, value);
+        return 0;
     }
     search_error_set(err, 400, "unknown_parameter", "unknown parameter '%.64s'", key);
     return -1;
@@ -451,32 +481,16 @@ static xc_query *parse_query(struct search_index *ix, const struct search_reques
     return q;
 }
 
-json_t *search_run(struct search_index *ix, const struct search_request *req,
-                   struct search_error *err)
+/* Runs the match, reopening and retrying when the reader fell behind a writer. */
+static xc_mset *enquire_retry(struct search_index *ix, const xc_query *q,
+                              const xc_match_opts *opts, struct search_error *err)
 {
-    double t0 = util_now_ms();
-    if (search_request_validate(req, err) < 0)
-        return NULL;
-    xc_query *q = parse_query(ix, req, err);
-    if (!q)
-        return NULL;
-
-    xc_match_opts opts;
-    xc_match_opts_init(&opts);
-    opts.offset = req->offset;
-    opts.limit = req->limit;
-    opts.collapse_slot = req->dedup ? SCHEMA_SLOT_HASH : -1;
-    if (req->sort != SEARCH_SORT_RELEVANCE) {
-        opts.sort_slot = SCHEMA_SLOT_DATE;
-        opts.sort_descending = req->sort == SEARCH_SORT_DATE_DESC;
-    }
-
     xc_mset *ms = NULL;
     xc_error *xe = NULL;
     for (int attempt = 0; attempt <= MODIFIED_RETRIES; attempt++) {
         xc_error_free(xe);
         xe = NULL;
-        ms = xc_enquire(ix->db, q, &opts, &xe);
+        ms = xc_enquire(ix->db, q, opts, &xe);
         if (ms || !xe || xe->code != XC_ERR_MODIFIED)
             break;
         xc_db_reopen(ix->db, NULL);
@@ -485,18 +499,37 @@ json_t *search_run(struct search_index *ix, const struct search_request *req,
         int status = xe && xe->code == XC_ERR_QUERY ? 400 : 503;
         search_error_set(err, status, status == 400 ? "bad_query" : "unavailable",
                          "search failed: %s", xe && xe->message ? xe->message : "unknown error");
-        xc_error_free(xe);
-        xc_query_free(q);
-        return NULL;
     }
+    xc_error_free(xe);
+    return ms;
+}
 
-    struct snippet_terms *terms = NULL;
-    if (req->snippet) {
-        terms = snippet_terms_new(ix->stem);
-        if (terms)
-            xc_query_terms(q, add_snippet_term, terms);
-    }
+struct explain_ctx {
+    struct search_index *ix;
+    const xc_match_opts *opts;
+    const char *idterm;
+    json_t *terms;
+};
 
+/* Adds one query term's contribution to a hit's explanation. */
+static void explain_term(const char *term, size_t len, void *p)
+{
+    struct explain_ctx *c = p;
+    char t[256];
+    if (len >= sizeof t)
+        return;
+    memcpy(t, term, len);
+    t[len] = '\0';
+    double w = xc_term_weight(c->ix->db, t, c->idterm, c->opts, NULL);
+    if (w > 0)
+        json_object_set_new(c->terms, t, json_real(w));
+}
+
+/* The hits of ms as JSON, with snippets (when terms) and explanations (when asked). */
+static json_t *hits_json(struct search_index *ix, xc_mset *ms, const struct search_request *req,
+                         const struct snippet_terms *terms, const xc_query *q,
+                         const xc_match_opts *opts)
+{
     json_t *hits = json_array();
     unsigned n = xc_mset_size(ms);
     for (unsigned i = 0; i < n; i++) {
@@ -526,29 +559,186 @@ json_t *search_run(struct search_index *ix, const struct search_request *req,
             size_t tlen = 0;
             char *text = xc_db_doc_value(ix->db, hit.docid, SCHEMA_SLOT_TEXT, &tlen, NULL);
             if (text) {
-                char *snip = snippet_make(terms, text, tlen, SNIPPET_DEFAULT_BYTES, "<b>", "</b>");
+                char *snip = snippet_make(terms, text, tlen, SNIPPET_DEFAULT_BYTES,
+                                          req->mark_open, req->mark_close);
                 if (snip)
                     json_object_set_new(h, "snippet", json_string(snip));
                 free(snip);
                 free(text);
             }
         }
+        if (req->explain && q) {
+            char idterm[SCHEMA_MAX_TERM + 1];
+            schema_key_term(SCHEMA_PREFIX_ID, d.id, idterm, sizeof idterm);
+            struct explain_ctx c = {ix, opts, idterm, json_object()};
+            xc_query_terms(q, explain_term, &c);
+            json_object_set_new(h, "explain", c.terms);
+        }
         schema_display_free(&d);
         json_array_append_new(hits, h);
     }
-    snippet_terms_free(terms);
+    return hits;
+}
 
+/* The common top of a result: query, totals, offset, limit. */
+static json_t *result_json(const char *query, xc_mset *ms, const struct search_request *req)
+{
     unsigned est, lower, upper;
     xc_mset_totals(ms, &est, &lower, &upper);
-    xc_mset_free(ms);
-
     json_t *res = json_object();
-    json_object_set_new(res, "query", json_string(req->q));
+    json_object_set_new(res, "query", json_string(query));
     json_object_set_new(res, "total",
-                        json_pack("{s:i, s:i, s:i}", "estimated", (json_int_t)est, "lower",
+                        json_pack("{s:I, s:I, s:I}", "estimated", (json_int_t)est, "lower",
                                   (json_int_t)lower, "upper", (json_int_t)upper));
     json_object_set_new(res, "offset", json_integer(req->offset));
     json_object_set_new(res, "limit", json_integer(req->limit));
+    return res;
+}
+
+static void set_took(json_t *res, double t0)
+{
+    double took = util_now_ms() - t0;
+    json_object_set_new(res, "took_ms", json_real((double)(long long)(took * 1000) / 1000.0));
+}
+
+/* Appends one counted facet value. */
+static void facet_value(const char *value, size_t len, unsigned count, void *ctx)
+{
+    json_array_append_new(ctx, json_pack("{s:s%, s:I}", "value", value, len, "count",
+                                         (json_int_t)count));
+}
+
+/* True for query words that are operators, not words to spell-check. */
+static int is_operator(const char *w, size_t n)
+{
+    static const char *ops[] = {"AND", "OR", "NOT", "XOR", "NEAR", "ADJ"};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        if (strlen(ops[i]) == n && memcmp(ops[i], w, n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* "Did you mean": each plain query word that is unknown, or far rarer than a close
+ * spelling that Xapian's spelling table knows, is replaced. Returns a new string when
+ * anything changed, else NULL. The query itself is never rewritten. */
+static char *suggest(struct search_index *ix, const char *q)
+{
+    struct strbuf out;
+    sb_init(&out);
+    int changed = 0;
+    const char *p = q;
+    while (*p) {
+        const char *w = p;
+        while (*p && ((unsigned char)*p >= 0x80 || (*p >= 'a' && *p <= 'z') ||
+                      (*p >= 'A' && *p <= 'Z')))
+            p++;
+        size_t n = (size_t)(p - w);
+        if (n == 0) {
+            sb_putc(&out, *p);
+            p++;
+            continue;
+        }
+        int field = *p == ':' || *p == '*';
+        if (n < 3 || n > 40 || field || is_operator(w, n)) {
+            sb_append(&out, w, n);
+            continue;
+        }
+        char word[64];
+        for (size_t i = 0; i < n; i++)
+            word[i] = (w[i] >= 'A' && w[i] <= 'Z') ? (char)(w[i] + 32) : w[i];
+        word[n] = '\0';
+        unsigned tf = xc_db_termfreq(ix->db, word);
+        char *sug = xc_db_spelling(ix->db, word, NULL);
+        if (sug && *sug && strcmp(sug, word) != 0 &&
+            (tf == 0 || xc_db_termfreq(ix->db, sug) >= 20 * (unsigned long)tf)) {
+            sb_puts(&out, sug);
+            changed = 1;
+        } else {
+            sb_append(&out, w, n);
+        }
+        free(sug);
+    }
+    if (!changed || out.failed) {
+        sb_free(&out);
+        return NULL;
+    }
+    return out.buf;
+}
+
+json_t *search_run(struct search_index *ix, const struct search_request *req,
+                   struct search_error *err)
+{
+    double t0 = util_now_ms();
+    if (search_request_validate(req, err) < 0)
+        return NULL;
+    /* Accents fold on both sides (schema.c folds indexed text the same way). */
+    size_t flen = 0;
+    char *folded = util_fold_latin(req->q, strlen(req->q), &flen);
+    struct search_request fr = *req;
+    if (folded)
+        fr.q = folded;
+    xc_query *q = parse_query(ix, &fr, err);
+    if (!q) {
+        free(folded);
+        return NULL;
+    }
+
+    xc_match_opts opts;
+    xc_match_opts_init(&opts);
+    opts.offset = req->offset;
+    opts.limit = req->limit;
+    opts.collapse_slot = req->dedup ? SCHEMA_SLOT_HASH : -1;
+    if (req->sort != SEARCH_SORT_RELEVANCE) {
+        opts.sort_slot = SCHEMA_SLOT_DATE;
+        opts.sort_descending = req->sort == SEARCH_SORT_DATE_DESC;
+    }
+    static const struct {
+        unsigned bit;
+        int slot;
+        const char *name;
+    } facet_map[] = {{SEARCH_FACET_SOURCE, SCHEMA_SLOT_SOURCE, "source"},
+                     {SEARCH_FACET_CATEGORY, SCHEMA_SLOT_CATEGORY, "category"},
+                     {SEARCH_FACET_YEAR, SCHEMA_SLOT_YEAR, "year"}};
+    const char *facet_names[XC_MAX_FACETS];
+    for (size_t k = 0; k < sizeof facet_map / sizeof facet_map[0]; k++) {
+        if (req->facets & facet_map[k].bit) {
+            facet_names[opts.nfacets] = facet_map[k].name;
+            opts.facet_slots[opts.nfacets++] = facet_map[k].slot;
+        }
+    }
+
+    xc_mset *ms = enquire_retry(ix, q, &opts, err);
+    if (!ms) {
+        xc_query_free(q);
+        free(folded);
+        return NULL;
+    }
+
+    struct snippet_terms *terms = NULL;
+    if (req->snippet) {
+        terms = snippet_terms_new(ix->stem);
+        if (terms)
+            xc_query_terms(q, add_snippet_term, terms);
+    }
+    json_t *hits = hits_json(ix, ms, req, terms, q, &opts);
+    snippet_terms_free(terms);
+
+    json_t *res = result_json(req->q, ms, req);
+    if (opts.nfacets) {
+        json_t *facets = json_object();
+        for (unsigned k = 0; k < opts.nfacets; k++) {
+            json_t *values = json_array();
+            xc_mset_facet(ms, k, SEARCH_MAX_FACET_VALUES, facet_value, values);
+            json_object_set_new(facets, facet_names[k], values);
+        }
+        json_object_set_new(res, "facets", facets);
+    }
+    xc_mset_free(ms);
+    char *sug = suggest(ix, req->q);
+    if (sug)
+        json_object_set_new(res, "suggestion", json_string(sug));
+    free(sug);
     if (req->explain) {
         char *desc = xc_query_describe(q);
         if (desc)
@@ -556,10 +746,74 @@ json_t *search_run(struct search_index *ix, const struct search_request *req,
         free(desc);
     }
     xc_query_free(q);
+    free(folded);
     json_object_set_new(res, "hits", hits);
-    /* took_ms last-but-one so it covers building the hits. */
-    double took = util_now_ms() - t0;
-    json_object_set_new(res, "took_ms", json_real((double)(long long)(took * 1000) / 1000.0));
+    set_took(res, t0);
+    return res;
+}
+
+/* Terms worth expanding on: unprefixed words (not ids, filters or stems' duplicates), and
+ * no bare numbers. */
+static int similar_term_ok(const char *t, size_t len)
+{
+    if (len < 3 || (t[0] >= 'A' && t[0] <= 'Z'))
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        if (!(t[i] >= '0' && t[i] <= '9') && t[i] != '.' && t[i] != ',')
+            return 1;
+    }
+    return 0;
+}
+
+json_t *search_similar(struct search_index *ix, const char *id, unsigned limit,
+                       struct search_error *err)
+{
+    double t0 = util_now_ms();
+    if (!id || !*id || strlen(id) > SEARCH_MAX_ID_BYTES || !valid_utf8(id, strlen(id))) {
+        search_error_set(err, 400, "bad_parameter", "document id must be 1 to %d bytes of UTF-8",
+                         SEARCH_MAX_ID_BYTES);
+        return NULL;
+    }
+    char idterm[SCHEMA_MAX_TERM + 1];
+    schema_key_term(SCHEMA_PREFIX_ID, id, idterm, sizeof idterm);
+    xc_error *xe = NULL;
+    unsigned docid = xc_db_docid_for_term(ix->db, idterm, &xe);
+    if (!docid) {
+        if (xe)
+            search_error_set(err, 503, "unavailable", "cannot look up document: %s",
+                             xe->message ? xe->message : "unknown error");
+        else
+            search_error_set(err, 404, "not_found", "no document with id '%.200s'", id);
+        xc_error_free(xe);
+        return NULL;
+    }
+    xc_query *q = xc_query_similar(ix->db, docid, SEARCH_SIMILAR_TERMS, similar_term_ok, &xe);
+    if (!q) {
+        search_error_set(err, 503, "unavailable", "cannot expand document: %s",
+                         xe && xe->message ? xe->message : "unknown error");
+        xc_error_free(xe);
+        return NULL;
+    }
+    struct search_request req;
+    search_request_init(&req);
+    req.limit = limit;
+    req.snippet = 0;
+    xc_match_opts opts;
+    xc_match_opts_init(&opts);
+    opts.limit = limit;
+    opts.collapse_slot = SCHEMA_SLOT_HASH;
+    opts.exclude_term = idterm;
+    xc_mset *ms = enquire_retry(ix, q, &opts, err);
+    xc_query_free(q);
+    if (!ms)
+        return NULL;
+    json_t *hits = hits_json(ix, ms, &req, NULL, NULL, &opts);
+    json_t *res = result_json(id, ms, &req);
+    json_object_del(res, "query");
+    json_object_set_new(res, "similar_to", json_string(id));
+    xc_mset_free(ms);
+    json_object_set_new(res, "hits", hits);
+    set_took(res, t0);
     return res;
 }
 

@@ -33,8 +33,15 @@ struct search_request {
     enum search_sort sort;
     int dedup;          /* 1 (default): collapse identical texts */
     int explain;        /* 1: add the parsed query and term contributions */
-    char *facets;       /* owned, comma-separated field names, or NULL */
+    unsigned facets;    /* bit set of SEARCH_FACET_* to count over the matched set */
+    char mark_open[33];  /* snippet markers, HTML-escaped output between them */
+    char mark_close[33];
 };
+
+/* Facets: value slots counted over every match. */
+enum { SEARCH_FACET_SOURCE = 1, SEARCH_FACET_CATEGORY = 2, SEARCH_FACET_YEAR = 4 };
+#define SEARCH_MAX_FACET_VALUES 100
+#define SEARCH_SIMILAR_TERMS 40
 
 /* An error meant for a client: HTTP status, a stable code and a clear sentence. */
 struct search_error {
@@ -74,6 +81,10 @@ const char *search_index_generation(struct search_index *ix);
 /* Runs a search. Returns a new JSON object (caller decrefs), or NULL with err filled. */
 json_t *search_run(struct search_index *ix, const struct search_request *req,
                    struct search_error *err);
+/* Articles like the one with id (Xapian relevance-feedback expansion over its own terms),
+ * without the article itself: the search result shape, up to limit hits. */
+json_t *search_similar(struct search_index *ix, const char *id, unsigned limit,
+                       struct search_error *err);
 /* The stored article with its full text; NULL with err (404) when no such id. */
 json_t *search_doc(struct search_index *ix, const char *id, struct search_error *err);
 /* {"status": "ok", "docs": N, "revision": R, "generation": ..., "updated": ...}. */

@@ -104,6 +104,14 @@ static int match_word(const struct snippet_terms *t, const char *word, size_t le
     char lower[TERM_MAX], stemmed[TERM_MAX];
     if (len >= TERM_MAX)
         return -1;
+    /* Terms were indexed with accents folded: compare the folded word. */
+    size_t flen;
+    char *folded = util_fold_latin(word, len, &flen);
+    if (folded) {
+        int r = flen < TERM_MAX ? match_word(t, folded, flen) : -1;
+        free(folded);
+        return r;
+    }
     for (size_t i = 0; i < len; i++) {
         char c = word[i];
         lower[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;

@@ -129,3 +129,78 @@ size_t util_utf8_cut(const char *s, size_t len, size_t max)
         n--;
     return n;
 }
+
+/* ASCII for U+00C0..U+017F; "" keeps the character (the multiplication and division
+ * signs). */
+static const char *const latin_fold[192] = {
+    "A", "A", "A", "A", "A", "A", "AE", "C",
+    "E", "E", "E", "E", "I", "I", "I", "I",
+    "D", "N", "O", "O", "O", "O", "O", "",
+    "O", "U", "U", "U", "U", "Y", "TH", "ss",
+    "a", "a", "a", "a", "a", "a", "ae", "c",
+    "e", "e", "e", "e", "i", "i", "i", "i",
+    "d", "n", "o", "o", "o", "o", "o", "",
+    "o", "u", "u", "u", "u", "y", "th", "y",
+    "A", "a", "A", "a", "A", "a", "C", "c",
+    "C", "c", "C", "c", "C", "c", "D", "d",
+    "D", "d", "E", "e", "E", "e", "E", "e",
+    "E", "e", "E", "e", "G", "g", "G", "g",
+    "G", "g", "G", "g", "H", "h", "H", "h",
+    "I", "i", "I", "i", "I", "i", "I", "i",
+    "I", "i", "IJ", "ij", "J", "j", "K", "k",
+    "k", "L", "l", "L", "l", "L", "l", "L",
+    "l", "L", "l", "N", "n", "N", "n", "N",
+    "n", "n", "N", "n", "O", "o", "O", "o",
+    "O", "o", "OE", "oe", "R", "r", "R", "r",
+    "R", "r", "S", "s", "S", "s", "S", "s",
+    "S", "s", "T", "t", "T", "t", "T", "t",
+    "U", "u", "U", "u", "U", "u", "U", "u",
+    "U", "u", "U", "u", "W", "w", "Y", "y",
+    "Y", "Z", "z", "Z", "z", "Z", "z", "s",
+};
+
+/* True when byte pair (a, b) starts a character util_fold_latin changes. */
+static int foldable(unsigned char a, unsigned char b)
+{
+    unsigned cp = ((unsigned)(a & 0x1F) << 6) | (b & 0x3F);
+    if (cp >= 0xC0 && cp < 0x180)
+        return latin_fold[cp - 0xC0][0] != '\0';
+    return cp >= 0x300 && cp <= 0x36F;
+}
+
+char *util_fold_latin(const char *s, size_t len, size_t *outlen)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    /* Fast path: most text has nothing to fold. */
+    for (; i + 1 < len; i++) {
+        if (p[i] >= 0xC3 && p[i] <= 0xCD && (p[i + 1] & 0xC0) == 0x80 && foldable(p[i], p[i + 1]))
+            break;
+    }
+    if (i + 1 >= len)
+        return NULL;
+    /* Each folded character (2 bytes) becomes at most 2 bytes. */
+    char *out = malloc(len + 1);
+    if (!out)
+        return NULL;
+    memcpy(out, s, i);
+    size_t o = i;
+    while (i < len) {
+        if (i + 1 < len && p[i] >= 0xC3 && p[i] <= 0xCD && (p[i + 1] & 0xC0) == 0x80 &&
+            foldable(p[i], p[i + 1])) {
+            unsigned cp = ((unsigned)(p[i] & 0x1F) << 6) | (p[i + 1] & 0x3F);
+            if (cp < 0x180) {
+                const char *r = latin_fold[cp - 0xC0];
+                size_t rl = strlen(r);
+                memcpy(out + o, r, rl);
+                o += rl;
+            }
+            i += 2; /* combining marks are dropped */
+            continue;
+        }
+        out[o++] = (char)p[i++];
+    }
+    out[o] = '\0';
+    *outlen = o;
+    return out;
+}

@@ -38,4 +38,11 @@ double util_now_ms(void);
 /* Length of the longest prefix of s (at most max bytes) that ends on a UTF-8 boundary. */
 size_t util_utf8_cut(const char *s, size_t len, size_t max);
 
+/* Folds Latin accents to plain letters (é -> e, ß -> ss, Æ -> AE; U+00C0..U+017F and the
+ * combining marks U+0300..U+036F), so "cafe" finds "café". Other scripts are left alone:
+ * their combining marks (Devanagari vowel signs, say) carry meaning. Returns a new
+ * string (caller frees) and its length in *outlen, or NULL when there is nothing to fold
+ * (or no memory): the caller then uses the input as it is. */
+char *util_fold_latin(const char *s, size_t len, size_t *outlen);
+
 #endif

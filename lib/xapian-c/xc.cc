@@ -16,6 +16,7 @@
 #include <memory>
 #include <new>
 #include <set>
+#include <vector>
 #include <string>
 
 struct xc_db {
@@ -30,6 +31,7 @@ struct xc_doc {
 struct xc_termgen {
     Xapian::TermGenerator tg;
     Xapian::Stem stem;
+    bool spelling_db = false;
 };
 struct xc_stem {
     Xapian::Stem stem;
@@ -46,6 +48,7 @@ struct xc_qp {
 };
 struct xc_mset {
     Xapian::MSet ms;
+    std::vector<std::unique_ptr<Xapian::ValueCountMatchSpy>> spies;
 };
 
 /* ---- errors ---------------------------------------------------------------------- */
@@ -710,8 +713,22 @@ extern "C" xc_mset *xc_enquire(xc_db *db, const xc_query *q, const xc_match_opts
     if (opts->sort_slot >= 0)
         enq.set_sort_by_value_then_relevance(static_cast<Xapian::valueno>(opts->sort_slot),
                                              opts->sort_descending != 0);
+    if (opts->exclude_term) {
+        /* Leave one document out by its id term: unlike a match decider, a query also
+         * works over the remote backend. */
+        enq.set_query(Xapian::Query(Xapian::Query::OP_AND_NOT, q->q,
+                                    Xapian::Query(opts->exclude_term)));
+    }
     std::unique_ptr<xc_mset> ms(new xc_mset);
-    ms->ms = enq.get_mset(opts->offset, opts->limit, opts->check_at_least);
+    unsigned check = opts->check_at_least;
+    for (unsigned k = 0; k < opts->nfacets && k < XC_MAX_FACETS; k++) {
+        ms->spies.emplace_back(new Xapian::ValueCountMatchSpy(
+            static_cast<Xapian::valueno>(opts->facet_slots[k])));
+        enq.add_matchspy(ms->spies.back().get());
+        /* Exact counts need every match seen. */
+        check = db->db.get_doccount();
+    }
+    ms->ms = enq.get_mset(opts->offset, opts->limit, check);
     return ms.release();
     XC_CATCH(err, NULL)
 }
@@ -754,6 +771,91 @@ extern "C" int xc_mset_hit(const xc_mset *ms, unsigned i, xc_hit *hit)
     } catch (...) {
         return -1;
     }
+}
+
+extern "C" void xc_mset_facet(const xc_mset *ms, unsigned k, unsigned max,
+                              void (*cb)(const char *value, size_t len, unsigned count,
+                                         void *ctx),
+                              void *ctx)
+{
+    try {
+        if (k >= ms->spies.size())
+            return;
+        const Xapian::ValueCountMatchSpy &spy = *ms->spies[k];
+        for (Xapian::TermIterator t = spy.top_values_begin(max); t != spy.top_values_end(max);
+             ++t) {
+            std::string v = *t;
+            cb(v.data(), v.size(), t.get_termfreq(), ctx);
+        }
+    } catch (...) {
+    }
+}
+
+extern "C" double xc_term_weight(xc_db *db, const char *term, const char *idterm,
+                                 const xc_match_opts *opts, xc_error **err)
+{
+    XC_TRY
+    Xapian::Enquire enq(db->db);
+    if (opts && (opts->bm25_k1 > 0 || opts->bm25_b > 0)) {
+        double k1 = opts->bm25_k1 > 0 ? opts->bm25_k1 : 1.2;
+        double b = opts->bm25_b > 0 ? opts->bm25_b : 0.75;
+        enq.set_weighting_scheme(Xapian::BM25Weight(k1, 0, 1, b, 0.5));
+    }
+    /* OP_FILTER weighs by its left side only, with the whole database's statistics. */
+    enq.set_query(Xapian::Query(Xapian::Query::OP_FILTER, Xapian::Query(term),
+                                Xapian::Query(idterm)));
+    Xapian::MSet ms = enq.get_mset(0, 1);
+    return ms.empty() ? 0.0 : ms.begin().get_weight();
+    XC_CATCH(err, 0.0)
+}
+
+extern "C" xc_query *xc_query_similar(xc_db *db, unsigned docid, unsigned nterms,
+                                      int (*accept)(const char *term, size_t len),
+                                      xc_error **err)
+{
+    XC_TRY
+    Xapian::Enquire enq(db->db);
+    Xapian::RSet rs;
+    rs.add_document(docid);
+    struct Decider : public Xapian::ExpandDecider {
+        int (*accept)(const char *, size_t);
+        bool operator()(const std::string &t) const override
+        {
+            return !accept || accept(t.data(), t.size());
+        }
+    } decider;
+    decider.accept = accept;
+    Xapian::ESet es = enq.get_eset(nterms, rs, &decider);
+    std::vector<std::string> terms;
+    for (Xapian::ESetIterator e = es.begin(); e != es.end(); ++e)
+        terms.push_back(*e);
+    return new xc_query{Xapian::Query(Xapian::Query::OP_OR, terms.begin(), terms.end())};
+    XC_CATCH(err, NULL)
+}
+
+extern "C" char *xc_db_spelling(xc_db *db, const char *word, xc_error **err)
+{
+    XC_TRY
+    return xc_strdup(db->db.get_spelling_suggestion(word, 2));
+    XC_CATCH(err, NULL)
+}
+
+extern "C" void xc_termgen_set_spelling(xc_termgen *tg, xc_wdb *wdb)
+{
+    try {
+        tg->tg.set_database(wdb->db);
+        tg->spelling_db = true;
+    } catch (...) {
+    }
+}
+
+extern "C" void xc_termgen_spelling(xc_termgen *tg, int on)
+{
+    if (!tg->spelling_db)
+        return;
+    tg->tg.set_flags(on ? Xapian::TermGenerator::FLAG_CJK_NGRAM |
+                              Xapian::TermGenerator::FLAG_SPELLING
+                        : Xapian::TermGenerator::FLAG_CJK_NGRAM);
 }
 
 extern "C" char *xc_mset_data(xc_mset *ms, unsigned i, size_t *len, xc_error **err)

@@ -211,6 +211,8 @@ xc_query *xc_query_filter(const xc_query *q, const xc_query *filter, xc_error **
 
 /* ---- Matching ---------------------------------------------------------------------- */
 
+#define XC_MAX_FACETS 4
+
 typedef struct xc_match_opts {
     unsigned offset;
     unsigned limit;
@@ -219,6 +221,11 @@ typedef struct xc_match_opts {
     int sort_slot;           /* -1: relevance */
     int sort_descending;     /* with sort_slot: newest first */
     double bm25_k1, bm25_b;  /* <= 0: Xapian's defaults */
+    /* Value slots to count over the whole matched set (facets). Counting sees every match,
+     * so a request with facets forgoes Xapian's early termination. */
+    int facet_slots[XC_MAX_FACETS];
+    unsigned nfacets;
+    const char *exclude_term; /* leave out documents with this (id) term; NULL: none */
 } xc_match_opts;
 
 void xc_match_opts_init(xc_match_opts *o);
@@ -240,6 +247,32 @@ void xc_mset_totals(const xc_mset *ms, unsigned *estimated, unsigned *lower, uns
 int xc_mset_hit(const xc_mset *ms, unsigned i, xc_hit *hit);
 /* Document data of hit i. Caller frees. */
 char *xc_mset_data(xc_mset *ms, unsigned i, size_t *len, xc_error **err);
+/* Calls cb for each value counted for facet k (k-th of opts.facet_slots), most frequent
+ * first, at most max values. The value is borrowed for the call. */
+void xc_mset_facet(const xc_mset *ms, unsigned k, unsigned max,
+                   void (*cb)(const char *value, size_t len, unsigned count, void *ctx),
+                   void *ctx);
+
+/* The weight the document with idterm gets from the single term (BM25 with db's
+ * statistics), or 0 when it does not have the term: per-term contributions for explain. */
+double xc_term_weight(xc_db *db, const char *term, const char *idterm,
+                      const xc_match_opts *opts, xc_error **err);
+
+/* A query for documents like docid: the nterms terms that best describe it (Xapian's
+ * relevance-feedback expansion over the document's own terms), ORed. Terms that do not
+ * pass accept (when given) are skipped. Caller owns. */
+xc_query *xc_query_similar(xc_db *db, unsigned docid, unsigned nterms,
+                           int (*accept)(const char *term, size_t len), xc_error **err);
+
+/* Xapian's spelling suggestion for word (edit distance <= 2), or "" when none. Caller
+ * frees. */
+char *xc_db_spelling(xc_db *db, const char *word, xc_error **err);
+
+/* Gives the generator a database for spelling data (borrowed until the generator is freed
+ * or given another). Spelling data is then recorded for text indexed while
+ * xc_termgen_spelling(tg, 1) is in force. */
+void xc_termgen_set_spelling(xc_termgen *tg, xc_wdb *wdb);
+void xc_termgen_spelling(xc_termgen *tg, int on);
 
 #ifdef __cplusplus
 }

@@ -54,6 +54,10 @@
 #define MAX_QUERY_BYTES 4096
 #define SNIPPET_BYTES 200
 
+/* Set for the warm-up pass's first query when PEER_BENCH_SHOW is in the environment: its
+ * hits (and snippets) go to stderr, to check by eye that a peer answers what it should. */
+static int show;
+
 static void die(const char *fmt, ...)
 {
     va_list ap;
@@ -257,6 +261,9 @@ static int peer_search(struct peer *p, const char *query)
         sink = sink + (size_t)sqlite3_column_int64(p->stmt, 0);
         if (sqlite3_column_count(p->stmt) > 1)
             sink = sink + (size_t)sqlite3_column_bytes(p->stmt, 1) + (size_t)sqlite3_column_bytes(p->stmt, 2);
+        if (show)
+            fprintf(stderr, "%s: %lld %s\n", query, (long long)sqlite3_column_int64(p->stmt, 0),
+                    sqlite3_column_count(p->stmt) > 2 ? (const char *)sqlite3_column_text(p->stmt, 2) : "");
         hits++;
     }
     if (rc != SQLITE_DONE)
@@ -390,8 +397,11 @@ static int peer_search(struct peer *p, const char *query)
     MYSQL_RES *res = sql_run(p);
     int hits = 0;
     MYSQL_ROW row;
-    while ((row = mysql_fetch_row(res)) && hits < 10)
+    while ((row = mysql_fetch_row(res)) && hits < 10) {
         p->ids[hits++] = strtoul(row[0], NULL, 10);
+        if (show)
+            fprintf(stderr, "%s: %s\n", query, row[0]);
+    }
     mysql_free_result(res);
     if (!cfg->snippets || hits == 0)
         return hits;
@@ -413,8 +423,11 @@ static int peer_search(struct peer *p, const char *query)
     buf_str(&p->sql, opts);
     res = sql_run(p);
     volatile size_t sink = 0;
-    while ((row = mysql_fetch_row(res)))
+    while ((row = mysql_fetch_row(res))) {
         sink = sink + strlen(row[0] ? row[0] : "");
+        if (show)
+            fprintf(stderr, "  %s\n", row[0] ? row[0] : "(null)");
+    }
     mysql_free_result(res);
     return hits;
 }
@@ -474,7 +487,7 @@ static void body_keep(const struct record *r, void *arg)
     struct config *cfg = l->cfg;
     if (cfg->nbodies == 0)
         cfg->nbodies = 1; /* document numbers start at 1 */
-    if (cfg->nbodies == l->cap) {
+    if (cfg->nbodies >= l->cap) {
         l->cap = l->cap ? l->cap * 2 : 65536;
         cfg->bodies = realloc(cfg->bodies, l->cap * sizeof *cfg->bodies);
         if (!cfg->bodies)
@@ -535,9 +548,12 @@ static int run_query(const struct config *cfg, const char *query_path, int threa
 
     unsigned zero_hit = 0;
     struct peer *warm = peer_open(cfg);
-    for (size_t i = 0; i < qs.n; i++)
+    for (size_t i = 0; i < qs.n; i++) {
+        show = i == 0 && getenv("PEER_BENCH_SHOW");
         if (peer_search(warm, qs.q[i]) == 0)
             zero_hit++;
+    }
+    show = 0;
     peer_close(warm);
 
     struct worker *w = xmalloc((size_t)threads * sizeof *w);

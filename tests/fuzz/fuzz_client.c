@@ -165,9 +165,13 @@ static void check_response(const qc_response *r, size_t max_body)
         fuzz_fail("the body is not NUL-terminated at its length", NULL);
     if (len > max_body)
         fuzz_fail("a body larger than the client's limit was accepted", NULL);
+    /* RFC 9110 section 15: "Values outside the range 100..599 are invalid." */
     long status = qc_response_status(r);
-    if (status < 0 || status > 999)
-        fuzz_fail("a status outside 0-999", NULL);
+    if (status < 100 || status > 599) {
+        char s[32];
+        snprintf(s, sizeof s, "%ld", status);
+        fuzz_fail("QC_OK with an HTTP status outside 100-599", s);
+    }
     const char *ct = qc_response_content_type(r);
     if (ct)
         (void)strlen(ct);

@@ -24,7 +24,8 @@
 # tests/fuzz/regress/TARGET/ in the source tree; --regress then runs it every time.
 #
 # Environment: QUIRE_SRC, QUIRE_BUILD (set by make), FUZZ_SECONDS, FUZZ_CC, FUZZ_CXX,
-# FUZZ_JOBS (parallel compiles), FUZZ_FLAGS (extra libFuzzer flags).
+# FUZZ_FORK (1, the default: keep fuzzing after a crash; 0: stop at the first),
+# FUZZ_FLAGS (extra libFuzzer flags).
 set -eu
 
 SRC=${QUIRE_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -159,10 +160,12 @@ build_lib
 for t in $targets; do build_target "$t"; done
 
 # Sanitizer settings: stop at the first error, with a stack; UBSan reports are crashes.
+# lsan.supp lists leaks inside dependencies that Quire cannot fix (each with its reason).
 ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:allocator_may_return_null=1}
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$HERE/lsan.supp:print_suppressions=0}
 QUIRE_FUZZ_TMP=$OUT/tmp
-export ASAN_OPTIONS UBSAN_OPTIONS QUIRE_FUZZ_TMP
+export ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS QUIRE_FUZZ_TMP
 
 # inputs TARGET: the seed corpus and the regression inputs, one file a line.
 inputs() {
@@ -204,6 +207,24 @@ fi
 
 # ---- fuzzing ------------------------------------------------------------------------------
 
+# signature REPORT: one line naming a crash, to tell distinct bugs from repeats of one: the
+# error (addresses and pids removed) and the first stack frame in Quire's own code.
+signature() {
+    what=$(grep -m1 -E 'contract broken|==ERROR|ERROR: libFuzzer|runtime error:' "$1" |
+        sed -E 's/==[0-9]+==//; s/0x[0-9a-f]+//g; s/^ *//')
+    where=$(grep -E '^ *#[0-9]+ 0x[0-9a-f]+ in ' "$1" |
+        grep -E "$SRC/(lib|client)/|$HERE/" | head -1 | sed -E 's/^ *#[0-9]+ 0x[0-9a-f]+ in //')
+    echo "${what:-no report} @ ${where:-?}"
+}
+
+# Fork mode keeps fuzzing after a crash (each crash is saved and the run goes on), so one
+# run reports every bug it meets rather than the first; FUZZ_FORK=0 stops at the first.
+if [ "${FUZZ_FORK:-1}" = 1 ]; then
+    KEEP_GOING="-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1"
+else
+    KEEP_GOING=""
+fi
+
 status=0
 for t in $targets; do
     work=$OUT/work/$t
@@ -219,7 +240,7 @@ for t in $targets; do
     rc=0
     # shellcheck disable=SC2086
     "$OUT/fuzz_$t" -max_total_time="$SECONDS_PER_TARGET" -max_len="$(max_len "$t")" \
-        -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+        -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 $KEEP_GOING \
         -artifact_prefix="$OUT/artifacts/fuzz_$t-" $dict ${FUZZ_FLAGS:-} "$work" \
         >"$log" 2>&1 || rc=$?
     took=$(($(date +%s) - start))
@@ -234,17 +255,31 @@ for t in $targets; do
         grep -qE '==[0-9]+==ERROR|ERROR: libFuzzer|contract broken|runtime error' "$log"; then
         crashes=1
     fi
+    # Executions: the final statistics, or in fork mode the last progress line.
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    [ -n "$execs" ] || execs=$(sed -n 's/^#\([0-9][0-9]*\):.*/\1/p' "$log" | tail -1)
     echo "fuzz_$t: ${execs:-?} execs in $took s, crashes: $crashes"
     if [ "$rc" -ne 0 ] || [ "$crashes" -gt 0 ]; then
         status=1
-        echo "  fuzz_$t exited with status $rc; the whole output is in $log"
-        grep -E 'ERROR|SUMMARY|contract broken|#[0-9]+ 0x|Test unit written' "$log" | head -40 |
-            sed 's/^/  | /'
+        echo "  fuzz_$t exited with status $rc; its output is in $log"
+        [ -n "$found" ] || grep -E 'ERROR|SUMMARY|contract broken|runtime error' "$log" |
+            head -20 | sed 's/^/  | /'
+        # Each artifact is run once more for its report (fork mode keeps only the input).
+        sigs=$OUT/tmp/$t.signatures
+        : >"$sigs"
         for a in $found; do
-            echo "  reproduce: $OUT/fuzz_$t $a"
-            echo "  keep as a regression input: cp $a $HERE/regress/$t/"
+            report=$OUT/logs/$(basename "$a").txt
+            "$OUT/fuzz_$t" -timeout=10 -rss_limit_mb=4096 "$a" >"$report" 2>&1 || true
+            sig=$(signature "$report")
+            if ! grep -qxF "$sig" "$sigs"; then
+                echo "$sig" >>"$sigs"
+                echo "  crash: $sig"
+                echo "    reproduce: $OUT/fuzz_$t $a  (report: $report)"
+            else
+                echo "    same crash: $a"
+            fi
         done
+        [ -s "$sigs" ] && echo "  $(wc -l <"$sigs") distinct; keep one input of each as a regression input: cp ARTIFACT $HERE/regress/$t/"
     fi
 done
 rm -rf "$OUT/tmp"
