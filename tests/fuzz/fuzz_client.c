@@ -56,8 +56,10 @@ static size_t resp_len;
 /* Dies with a message: the fuzzer records the input as a crash. */
 static void fuzz_fail(const char *what, const char *detail)
 {
-    fprintf(stderr, "fuzz_client: contract broken: %s%s%.300s\n", what, detail ? ": " : "",
-            detail ? detail : "");
+    /* What broke on one line (run.sh groups crashes by it), the particulars on the next. */
+    fprintf(stderr, "fuzz_client: contract broken: %s\n", what);
+    if (detail)
+        fprintf(stderr, "fuzz_client: detail: %.300s\n", detail);
     abort();
 }
 

@@ -44,8 +44,10 @@ static char fuzz_dir[PATH_MAX];
 /* Dies with a message: the fuzzer records the input as a crash. */
 static void fuzz_fail(const char *what, const char *detail)
 {
-    fprintf(stderr, "fuzz_request: contract broken: %s%s%s\n", what, detail ? ": " : "",
-            detail ? detail : "");
+    /* What broke on one line (run.sh groups crashes by it), the particulars on the next. */
+    fprintf(stderr, "fuzz_request: contract broken: %s\n", what);
+    if (detail)
+        fprintf(stderr, "fuzz_request: detail: %.300s\n", detail);
     abort();
 }
 
@@ -97,12 +99,14 @@ static const struct seed_article seed_articles[] = {
     {"misc/empty-title", "", "2000-01-01", "", "", "", "x"},
 };
 
-/* Builds the long article's body: more than SNIPPET_SCAN_BYTES, its rare words near the
- * end, so the snippet maker's scan bound is exercised. Caller frees. */
+/* Builds the long article's body: more than SNIPPET_SCAN_BYTES, its rarest words past the
+ * scan bound, so the snippet maker's bound is exercised. Its words appear in no other
+ * article: a query for a common word must not pay for scanning it (about 10 ms under
+ * ASan), or the fuzzer would spend most of its time there. Caller frees. */
 static char *long_body(size_t *len)
 {
-    static const char chunk[] = "lorem ipsum dolor sit amet, zebra quagga okapi. ";
-    static const char tail[] = " The final words: aardvark xylophone 🦓 zebra finale.";
+    static const char chunk[] = "zebra quagga okapi, zebras quaggas okapis. ";
+    static const char tail[] = " aardvark xylophone 🦓 zebra.";
     size_t n = (300u << 10) / (sizeof chunk - 1);
     size_t total = n * (sizeof chunk - 1) + sizeof tail - 1;
     char *b = malloc(total + 1);
@@ -180,7 +184,7 @@ static void build_index(void)
         };
         index_article(wdb, tg, &a);
     }
-    struct article big = {.id = "misc/long", .title = "The long zebra article"};
+    struct article big = {.id = "misc/long", .title = "Zebra quagga okapi"};
     big.body = long_body(&big.body_len);
     if (!big.body)
         exit(1);
