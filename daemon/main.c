@@ -30,6 +30,9 @@ static const struct option longopts[] = {
     {"socket-group", required_argument, NULL, 0}, {"no-tcp", no_argument, NULL, 0},
     {"threads", required_argument, NULL, 0},    {"max-body", required_argument, NULL, 0},
     {"refresh-ms", required_argument, NULL, 0}, {"quiet", no_argument, NULL, 0},
+    {"max-connections", required_argument, NULL, 0},
+    {"header-timeout-ms", required_argument, NULL, 0},
+    {"idle-timeout-ms", required_argument, NULL, 0},
     {"access-log", required_argument, NULL, 0}, {"slow-ms", required_argument, NULL, 0},
     {"help", no_argument, NULL, 'h'},           {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0}};
@@ -55,6 +58,10 @@ static void usage(FILE *out)
             "                       (default: number of CPUs)\n"
             "  --max-body BYTES     largest POST body (default 65536)\n"
             "  --refresh-ms MS      how often workers look for a new commit (default 250)\n"
+            "  --max-connections N  open connections before requests get 503 (default 1024;\n"
+            "                       0: no cap)\n"
+            "  --header-timeout-ms MS  time a client has to send a whole request (10000)\n"
+            "  --idle-timeout-ms MS    keep-alive connection left idle (60000)\n"
             "  --quiet              no per-request log lines\n"
             "  --access-log FMT     per-request log lines as 'text' (default) or 'json'\n"
             "  --slow-ms MS         log searches slower than MS milliseconds (0: off)\n"

@@ -43,7 +43,7 @@ void metrics_record(struct metrics *m, enum metrics_endpoint ep, int status, dou
     })
 
 void metrics_render(struct strbuf *out, struct metrics *const *all, int n, unsigned docs,
-                    unsigned long revision, const char *generation)
+                    unsigned long revision, const char *generation, unsigned connections)
 {
     sb_puts(out, "# HELP quire_requests_total HTTP requests by endpoint and status.\n"
                  "# TYPE quire_requests_total counter\n");
@@ -80,6 +80,9 @@ void metrics_render(struct strbuf *out, struct metrics *const *all, int n, unsig
     sb_printf(out, "# HELP quire_requests_in_flight Requests being answered.\n"
                    "# TYPE quire_requests_in_flight gauge\nquire_requests_in_flight %ld\n",
               inflight);
+    sb_printf(out, "# HELP quire_connections_open Open client connections.\n"
+                   "# TYPE quire_connections_open gauge\nquire_connections_open %u\n",
+              connections);
     sb_printf(out, "# HELP quire_documents Documents in the index.\n"
                    "# TYPE quire_documents gauge\nquire_documents %u\n", docs);
     sb_printf(out, "# HELP quire_index_revision Revision of the index being served.\n"

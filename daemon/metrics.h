@@ -29,6 +29,6 @@ struct metrics {
 void metrics_record(struct metrics *m, enum metrics_endpoint ep, int status, double ms);
 /* Appends the Prometheus text for n workers' metrics plus the gauges given. */
 void metrics_render(struct strbuf *out, struct metrics *const *all, int n, unsigned docs,
-                    unsigned long revision, const char *generation);
+                    unsigned long revision, const char *generation, unsigned connections);
 
 #endif

@@ -17,6 +17,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "conns.h"
 #include "search.h"
 #include "server.h"
 #include "util.h"
@@ -248,12 +249,15 @@ static void handle_metrics(struct evhttp_request *req, struct worker *w)
     }
     struct server *s = w->srv;
     struct metrics *all[SERVER_MAX_THREADS];
-    for (int i = 0; i < s->nworkers; i++)
+    unsigned conns = 0;
+    for (int i = 0; i < s->nworkers; i++) {
         all[i] = &s->workers[i].metrics;
+        conns += conns_open(&s->workers[i]);
+    }
     struct strbuf sb;
     sb_init(&sb);
     metrics_render(&sb, all, s->nworkers, search_index_doccount(w->ix),
-                   search_index_revision(w->ix), search_index_generation(w->ix));
+                   search_index_revision(w->ix), search_index_generation(w->ix), conns);
     struct evbuffer *out = evhttp_request_get_output_buffer(req);
     evbuffer_add(out, sb_cstr(&sb), strlen(sb_cstr(&sb)));
     sb_free(&sb);
@@ -309,7 +313,13 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
     snprintf(path, sizeof path, "%s", p ? p : "");
     const char *method = method_name(evhttp_request_get_command(req));
     enum metrics_endpoint ep = EP_OTHER;
-    if (!p || !*p) {
+    if (conns_request(w, req)) {
+        /* Over the connection cap: answer, and close so the slot frees up. */
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+        send_error(req, 503, "overloaded",
+                   "too many open connections; retry shortly or reuse a connection");
+    } else if (!p || !*p) {
         send_error(req, 400, "bad_request", "request has no path");
     } else if (strcmp(p, "/search") == 0) {
         ep = EP_SEARCH;

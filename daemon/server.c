@@ -28,6 +28,7 @@
 #include <event2/http.h>
 #include <event2/thread.h>
 
+#include "conns.h"
 #include "routes.h"
 
 /* Makes a listening TCP socket for "ADDR:PORT" ("[v6]:PORT" too). */
@@ -241,12 +242,24 @@ int server_init(struct server *s, const struct server_config *cfg)
                                                 EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                                 EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
         evhttp_set_gencb(w->http, routes_dispatch, w);
+        struct conn_limits lim = {
+            cfg->max_connections ? (cfg->max_connections + (unsigned)cfg->threads - 1) /
+                                       (unsigned)cfg->threads
+                                 : 0,
+            cfg->header_timeout_ms, cfg->idle_timeout_ms};
+        if (conns_init(w, &lim) < 0) {
+            fprintf(stderr, "quired: cannot set up connection tracking\n");
+            return -1;
+        }
         for (int k = 0; k < s->nfds; k++) {
             int dfd = fcntl(s->fds[k], F_DUPFD_CLOEXEC, 0);
-            if (dfd < 0 || !evhttp_accept_socket_with_handle(w->http, dfd)) {
+            struct evhttp_bound_socket *bound =
+                dfd < 0 ? NULL : evhttp_accept_socket_with_handle(w->http, dfd);
+            if (!bound) {
                 fprintf(stderr, "quired: cannot accept on listener: %s\n", strerror(errno));
                 return -1;
             }
+            conns_watch_listener(w, bound);
         }
         struct timeval tv = {cfg->refresh_ms / 1000, (cfg->refresh_ms % 1000) * 1000};
         w->refresh_ev = event_new(w->base, -1, EV_PERSIST, worker_refresh, w);
@@ -311,6 +324,8 @@ void server_free(struct server *s)
             event_free(w->reload_ev);
         if (w->http)
             evhttp_free(w->http);
+        w->http = NULL;
+        conns_free(w);
         if (w->base)
             event_base_free(w->base);
         search_index_close(w->ix);

@@ -31,6 +31,9 @@ struct server_config {
     double slow_ms;          /* log searches slower than this (0: off) */
     size_t max_body;         /* bytes of a POST body */
     unsigned refresh_ms;     /* how often a worker checks for a new commit or generation */
+    unsigned max_connections;   /* open connections (all workers); past it: 503 */
+    unsigned header_timeout_ms; /* to send a complete request */
+    unsigned idle_timeout_ms;   /* keep-alive without a request */
 };
 
 struct server;
@@ -46,6 +49,7 @@ struct worker {
     struct event *stop_ev;
     struct event *reload_ev;
     struct metrics metrics; /* written by this worker only */
+    struct conn_table *conns; /* conns.c */
 };
 
 struct server {

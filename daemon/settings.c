@@ -25,6 +25,9 @@ void config_defaults(struct server_config *cfg)
     cfg->max_body = 65536;
     cfg->refresh_ms = 250;
     cfg->socket_mode = 0660;
+    cfg->max_connections = 1024;
+    cfg->header_timeout_ms = 10000;
+    cfg->idle_timeout_ms = 60000;
 }
 
 /* Parses a whole number in [lo, hi]. */
@@ -110,6 +113,18 @@ int config_apply(struct server_config *cfg, const char *name_in, const char *val
         if (parse_long(name, value, 10, 60000, &v, why, whylen) < 0)
             return -1;
         cfg->refresh_ms = (unsigned)v;
+    } else if (!strcmp(name, "max-connections")) {
+        if (parse_long(name, value, 0, 1000000, &v, why, whylen) < 0)
+            return -1;
+        cfg->max_connections = (unsigned)v;
+    } else if (!strcmp(name, "header-timeout-ms")) {
+        if (parse_long(name, value, 100, 3600000, &v, why, whylen) < 0)
+            return -1;
+        cfg->header_timeout_ms = (unsigned)v;
+    } else if (!strcmp(name, "idle-timeout-ms")) {
+        if (parse_long(name, value, 100, 86400000, &v, why, whylen) < 0)
+            return -1;
+        cfg->idle_timeout_ms = (unsigned)v;
     } else if (!strcmp(name, "quiet")) {
         return parse_flag(name, value, &cfg->quiet, why, whylen);
     } else if (!strcmp(name, "access-log")) {

@@ -69,7 +69,12 @@ DAEMON_PIDS=""
 
 cleanup() {
     for p in $DAEMON_PIDS; do kill "$p" 2>/dev/null; done
-    sleep 0.2
+    for _ in $(seq 1 30); do
+        alive=""
+        for p in $DAEMON_PIDS; do kill -0 "$p" 2>/dev/null && alive=1; done
+        [ -n "$alive" ] || break
+        sleep 0.1
+    done
     for p in $DAEMON_PIDS; do kill -9 "$p" 2>/dev/null; done
     [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$WORK"
 }
@@ -295,6 +300,7 @@ HAVE_QUIRED=0
 
 QPORT=""
 if [ $HAVE_QUIRED = 1 ]; then
+    : >"$WORK/log/quired.log"
     "$QUIRED" --db "$IDX/quire" --listen 127.0.0.1:0 --threads $QUIRED_THREADS --quiet 2>"$WORK/log/quired.log" &
     QPID=$!
     DAEMON_PIDS="$DAEMON_PIDS $QPID"
@@ -318,7 +324,8 @@ if [ $HAVE_SPHINX = 1 ]; then
     for try in 0 1 2 3 4 5 6 7; do
         port=$((base + try * 997))
         sphinx_conf "$IDX/sphinx" "$CORPUS" "$port"
-        searchd --config "$IDX/sphinx/sphinx.conf" --nodetach >"$WORK/log/searchd.out" 2>&1 &
+        : >"$WORK/log/searchd.out"
+        searchd --config "$IDX/sphinx/sphinx.conf" --nodetach >>"$WORK/log/searchd.out" 2>&1 &
         SPID=$!
         for _ in $(seq 1 100); do
             grep -q "accepting connections" "$WORK/log/searchd.out" && break
@@ -346,13 +353,16 @@ if [ $HAVE_QUIRED = 1 ] && [ $HAVE_CURL = 1 ]; then
     : >"$cfg"
     while IFS= read -r q; do
         [ -n "$q" ] || continue
-        printf 'url = "http://127.0.0.1:%s/search"\nget\ndata-urlencode = "q=%s"\ndata = "limit=10&snippet=0"\nwrite-out = "\\n%%{http_code}\\n"\nnext\n' \
+        printf 'url = "http://127.0.0.1:%s/search"\nget\ndata-urlencode = "q=%s"\ndata = "limit=10&snippet=0"\nmax-time = 5\nwrite-out = "\\n%%{http_code}\\n"\nnext\n' \
             "$QPORT" "$q" >>"$cfg"
     done <"$QUERIES"
-    timeout 300 curl -s -K "$cfg" >"$WORK/runs/quired-check.out" 2>/dev/null
+    timeout 120 curl -s -K "$cfg" >"$WORK/runs/quired-check.out" 2>/dev/null
     ok=$(grep -c '^200$' "$WORK/runs/quired-check.out")
-    put "q.quired.zero_hit" "$(grep -c '"hits":\[\]' "$WORK/runs/quired-check.out")"
-    [ "$ok" = "$NQUERIES" ] || note "quired answered $ok of $NQUERIES check queries with 200."
+    z=$(grep -c '"hits":\[\]' "$WORK/runs/quired-check.out")
+    put "q.quired4.zero_hit" "$z"
+    put "q.quired1.zero_hit" "$z"
+    put "q.quired1s.zero_hit" "$z"
+    [ "$ok" = "$NQUERIES" ] || note "quired answered only $ok of $NQUERIES check queries with 200: its rows below are suspect."
 fi
 
 # run_system KEY ROUND CMD...: one timed query run; its key=value line is kept.
@@ -377,6 +387,7 @@ run_system() {
 }
 
 LUA="$BENCH_SRC/wrk-queries.lua"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 QURL="http://127.0.0.1:$QPORT"
 r=1
 while [ $r -le "$ROUNDS" ]; do
@@ -398,6 +409,7 @@ while [ $r -le "$ROUNDS" ]; do
     r=$((r + 1))
 done
 
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 rss_of() { awk -v k="$2:" '$1 == k { printf "%.0f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null; }
 if [ $HAVE_QUIRED = 1 ]; then
     put "mem.quired.rss" "$(rss_of "$QPID" VmRSS)"
@@ -447,36 +459,43 @@ function comma(x,    s, neg, i) {
     return (neg ? "-" : "") s
 }
 function has(k) { return (k in v) && v[k] != "" }
-function ratio(a, b) { return (has(a) && has(b) && v[b] > 0) ? sprintf("%.2f", v[a] / v[b]) : "—" }
-function qrow(name, key, sref, xref,    s) {
+function ratio(a, b) {
+    if (has(a) && has(b) && v[b] > 0) return sprintf("%.2f", v[a] / v[b])
+    return "—"
+}
+function qrow(name, key, sref, xref,    s, rs, rx) {
     if (!has("q." key ".qps")) { printf "| %s | not measured | | | | |\n", name; return }
     s = comma(v["q." key ".qps"])
     if (rounds > 1) s = s " (" comma(v["q." key ".qps.min"]) "–" comma(v["q." key ".qps.max"]) ")"
+    rs = "—"; rx = "—"
+    if (sref != "") rs = ratio("q." key ".qps", "q." sref ".qps")
+    if (xref != "") rx = ratio("q." key ".qps", "q." xref ".qps")
     printf "| %s | %s | %s / %s | %s | %s | %s |\n", name, s, comma(v["q." key ".p50_us"]),
-        comma(v["q." key ".p99_us"]), sref == "" ? "—" : ratio("q." key ".qps", "q." sref ".qps"),
-        xref == "" ? "—" : ratio("q." key ".qps", "q." xref ".qps"),
-        has("q." key ".zero_hit") ? v["q." key ".zero_hit"] : "—"
+        comma(v["q." key ".p99_us"]), rs, rx, or_dash("q." key ".zero_hit")
 }
-function mbps(lab, sys) {
-    return (has("idx." lab "." sys ".secs") && has("idx." lab ".bytes") && v["idx." lab "." sys ".secs"] > 0) ?
-        sprintf("%.2f", v["idx." lab ".bytes"] / 1e6 / v["idx." lab "." sys ".secs"]) : ""
+function mbps(lab, sys,    k) {
+    k = "idx." lab "." sys ".secs"
+    if (!has(k) || !has("idx." lab ".bytes") || v[k] <= 0) return ""
+    return sprintf("%.2f", v["idx." lab ".bytes"] / 1e6 / v[k])
 }
-function irow(lab, name, sys,    m, x) {
+function or_dash(k) { return has(k) ? comma(v[k]) : "—" }
+function irow(lab, name, sys,    m, x, r) {
     if (!has("idx." lab "." sys ".secs")) { printf "| %s | %s | not measured | | | | |\n", lab, name; return }
     m = mbps(lab, sys); x = mbps(lab, "xapian")
-    printf "| %s | %s | %.2f | %s | %s | %s | %s |\n", lab, name, v["idx." lab "." sys ".secs"], m,
-        (m != "" && x != "" && x > 0) ? sprintf("%.2f", m / x) : "—",
-        has("idx." lab "." sys ".rss") ? comma(v["idx." lab "." sys ".rss"]) : "—",
-        has("idx." lab "." sys ".mb") ? comma(v["idx." lab "." sys ".mb"]) : "—"
+    r = "—"
+    if (m != "" && x != "" && x > 0) r = sprintf("%.2f", m / x)
+    printf "| %s | %s | %.2f | %s | %s | %s | %s |\n", lab, name, v["idx." lab "." sys ".secs"], m, r,
+        or_dash("idx." lab "." sys ".rss"), or_dash("idx." lab "." sys ".mb")
 }
-function itable(lab) {
+function itable(lab,    full, re, pct) {
     if (lab == "") return
     irow(lab, "quire-index, full build", "quire")
-    if (has("idx." lab ".rerun.secs"))
-        printf "| %s | quire-index, unchanged rerun (%s of the full build) | %.3f | — | — | | |\n", lab,
-            has("idx." lab ".quire.secs") && v["idx." lab ".quire.secs"] > 0 ?
-            sprintf("%.3f%%", 100 * v["idx." lab ".rerun.secs"] / v["idx." lab ".quire.secs"]) : "—",
-            v["idx." lab ".rerun.secs"]
+    full = "idx." lab ".quire.secs"; re = "idx." lab ".rerun.secs"
+    if (has(re)) {
+        pct = "—"
+        if (has(full) && v[full] > 0) pct = sprintf("%.3f%%", 100 * v[re] / v[full])
+        printf "| %s | quire-index, unchanged rerun (%s of the full build) | %.3f | — | — | | |\n", lab, pct, v[re]
+    }
     irow(lab, "raw Xapian (xapian-baseline, 1 thread, defaults)", "xapian")
     irow(lab, "Sphinx indexer (tsvpipe, mem_limit 256M)", "sphinx")
     irow(lab, "SQLite FTS5 (one transaction + optimize)", "fts5")
@@ -484,8 +503,10 @@ function itable(lab) {
 { v[$1] = $2 }
 END {
     printf "## Queries: %s, %d queries from titles, top 10, AND of all words\n\n", label, nq
-    printf "%d interleaved round%s of %d s per system; queries/s is the median (min–max over the rounds), " \
-        "p50 / p99 the medians of each round'"'"'s percentiles.\n\n", rounds, rounds > 1 ? "s" : "", secs
+    plural = "s"
+    if (rounds == 1) plural = ""
+    printf "%d interleaved round%s of %d s per system; queries/s is the median (min–max over the rounds), ", rounds, plural, secs
+    print "p50 / p99 the medians of each round'"'"'s percentiles.\n"
     print "| system | queries/s | p50 / p99 µs | × Sphinx | × raw Xapian | no-hit queries |"
     print "|---|---:|---:|---:|---:|---:|"
     qrow("raw Xapian in-process, ids only, 2 threads", "xapian", "sphinx4", "xapian")
@@ -498,11 +519,10 @@ END {
     qrow("Sphinx, SELECT + CALL SNIPPETS (bodies held by the client)", "sphinx1s", "sphinx1s", "")
     qrow("SQLite FTS5, snippet(), ORDER BY rank", "fts1s", "sphinx1s", "")
     print ""
-    printf "**quired / Sphinx = %s**, **quired / raw Xapian = %s** (quired at wrk -t2 -c4; wrk runs on the same 2 cores).", \
-        ratio("q.quired4.qps", "q.sphinx4.qps"), ratio("q.quired4.qps", "q.xapian.qps")
+    printf "**quired / Sphinx = %s**, **quired / raw Xapian = %s** ", ratio("q.quired4.qps", "q.sphinx4.qps"), ratio("q.quired4.qps", "q.xapian.qps")
+    printf "(quired at wrk -t2 -c4; wrk runs on the same 2 cores)."
     if (has("q.quired1.qps") && has("q.quired1s.qps"))
-        printf " quired'"'"'s snippet cost at 1 connection: %s× (queries/s without snippets / with).", \
-            ratio("q.quired1.qps", "q.quired1s.qps")
+        printf " quired'"'"'s snippet cost at 1 connection: %s× (queries/s without snippets / with).", ratio("q.quired1.qps", "q.quired1s.qps")
     print "\n"
     print "## Indexing (once per system; MB/s of body text, 10^6 bytes)\n"
     print "| corpus | system | seconds | MB/s | × raw Xapian | peak RSS MB | index MB |"
@@ -513,7 +533,7 @@ END {
     for (i = 1; i <= 2; i++) {
         lab = i == 1 ? label : xlabel
         if (lab != "" && has("idx." lab ".fts5.optimize"))
-            printf "FTS5 on %s: %.2f s of the total is the final optimize (merge).\n", lab, v["idx." lab ".fts5.optimize"]
+            printf "FTS5 on %s: %.2f s of its time is the final optimize (merge).\n", lab, v["idx." lab ".fts5.optimize"]
     }
     print ""
     print "## Memory\n"
@@ -533,6 +553,8 @@ END {
     echo "- no-hit queries: counted once over the whole query file; a title split on punctuation"
     echo "  (\"7.62mm\" → \"7 62mm\") can miss in an engine that keeps \"7.62mm\" one word."
     echo "- Sphinx's indexing time includes its tsvpipe converter reading the same .jsonl.gz (in a pipe, on the other core)."
+    echo "- load average (1, 5, 15 min) when the query rounds started: $LOAD_BEFORE; when they ended: $LOAD_AFTER"
+    echo "  (the benchmark itself keeps about 2 busy; more means something else shared the machine)."
     if [ -s "$NOTES" ]; then
         echo "- Skipped or failed:"
         sed 's/^/  /' "$NOTES"

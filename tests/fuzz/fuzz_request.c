@@ -7,12 +7,14 @@
  * each pair; search_request_from_json for the body) and, when the request is valid, run
  * with search_run against a small index built once at start-up. So arbitrary query syntax
  * (wildcards, phrases, NEAR, fields, date ranges, CJK) goes all the way through Xapian's
- * parser, the matcher, duplicate collapsing, the snippet maker and the JSON encoder.
+ * parser, accent folding, the matcher, duplicate collapsing, facets, "did you mean", the
+ * snippet maker (with caller-chosen markers) and the JSON encoder. The query text is also
+ * tried as a document id for /doc/{id} and /similar/{id} (search_doc, search_similar).
  *
  * Besides the sanitizers, the target checks what a client relies on and abort()s when it
- * does not hold: the result has the documented shape, never more hits than the limit,
- * and every hit carries a snippet when snippets are on (jansson refuses invalid UTF-8, so
- * a snippet cut inside a character would silently vanish).
+ * does not hold: the result has the documented shape (facets and explanations when asked),
+ * never more hits than the limit, and every hit carries a snippet when snippets are on
+ * (jansson refuses invalid UTF-8, so a snippet with a bad byte would silently vanish).
  *
  * The index lives in a private directory under $QUIRE_FUZZ_TMP (run.sh sets it) or
  * $TMPDIR, removed at exit.
@@ -170,6 +172,8 @@ static void build_index(void)
                 xe && xe->message ? xe->message : "unknown error");
         exit(1);
     }
+    /* Spelling data, as the indexer keeps by default: "did you mean" runs on every query. */
+    xc_termgen_set_spelling(tg, wdb);
     for (size_t i = 0; i < sizeof seed_articles / sizeof seed_articles[0]; i++) {
         const struct seed_article *s = &seed_articles[i];
         struct article a = {
@@ -275,6 +279,31 @@ static void check_result(const json_t *res, const struct search_request *req)
         fuzz_fail("more hits than the limit", req->q);
     if (req->explain && !json_is_string(json_object_get(res, "parsed_query")))
         fuzz_fail("explain=1 but no 'parsed_query'", req->q);
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } facets[] = {{SEARCH_FACET_SOURCE, "source"},
+                  {SEARCH_FACET_CATEGORY, "category"},
+                  {SEARCH_FACET_YEAR, "year"}};
+    for (size_t k = 0; k < sizeof facets / sizeof facets[0]; k++) {
+        const json_t *values = json_object_get(json_object_get(res, "facets"), facets[k].name);
+        if (!(req->facets & facets[k].bit))
+            continue;
+        if (!json_is_array(values))
+            fuzz_fail("a facet asked for is missing", facets[k].name);
+        size_t j;
+        const json_t *v;
+        json_array_foreach(values, j, v) {
+            if (!json_is_string(json_object_get(v, "value")) ||
+                !json_is_integer(json_object_get(v, "count")))
+                fuzz_fail("a facet value without value and count", facets[k].name);
+        }
+        if (json_array_size(values) > SEARCH_MAX_FACET_VALUES)
+            fuzz_fail("more facet values than SEARCH_MAX_FACET_VALUES", facets[k].name);
+    }
+    const json_t *sug = json_object_get(res, "suggestion");
+    if (sug && !json_is_string(sug))
+        fuzz_fail("'suggestion' is not a string", req->q);
     size_t i;
     const json_t *h;
     json_array_foreach(hits, i, h) {
@@ -285,6 +314,8 @@ static void check_result(const json_t *res, const struct search_request *req)
         if (req->snippet && !json_is_string(json_object_get(h, "snippet")))
             fuzz_fail("snippets are on but a hit has none (invalid UTF-8 in the snippet?)",
                       req->q);
+        if (req->explain && !json_is_object(json_object_get(h, "explain")))
+            fuzz_fail("explain=1 but a hit has no 'explain'", req->q);
     }
     /* The encoder must accept what search_run built. */
     char *text = json_dumps(res, JSON_COMPACT);
@@ -336,12 +367,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_fail("search_run failed with a non-400 status", err.message);
     }
 
-    /* The same text as a document id: /doc/{id} shares the id bounds and the term hash. */
+    /* The same text as a document id: /doc/{id} and /similar/{id} share the id bounds and
+     * the term hash. */
     if (req.q) {
         json_t *doc = search_doc(fuzz_ix, req.q, &err);
         if (doc && !json_is_string(json_object_get(doc, "text")))
             fuzz_fail("a document without text", req.q);
         json_decref(doc);
+        json_t *sim = search_similar(fuzz_ix, req.q, req.limit, &err);
+        if (sim) {
+            const json_t *hits = json_object_get(sim, "hits");
+            if (!json_is_array(hits) || json_array_size(hits) > req.limit)
+                fuzz_fail("search_similar: no hits array, or more hits than the limit", req.q);
+            json_decref(sim);
+        } else if (err.status != 400 && err.status != 404) {
+            fuzz_fail("search_similar failed with a status other than 400 or 404", err.message);
+        }
     }
     search_request_clear(&req);
     return 0;

@@ -27,10 +27,11 @@
  * normalised by the ideal ordering of all the query's judged documents; AP@100 as the
  * sum of precision at each relevant document in the top 100 divided by the query's total
  * number of relevant documents; Recall@100. A document is relevant when its score is
- * > 0. Each is averaged over the queries with at least one relevant judgement; the other
- * queries are not run and are reported as skipped. Unlike trec_eval, which re-sorts a
- * run by (score, docno), equal scores keep the engine's order: we measure the ranking
- * users see. A run file (--run) feeds trec_eval directly if needed.
+ * > 0. Each is averaged over the queries with at least one relevant judgement, including
+ * those that find nothing (as trec_eval -c); the other queries are not run and are
+ * reported as skipped. Unlike trec_eval, which re-sorts a run by (score, docno), equal
+ * scores keep the engine's order: we measure the ranking users see. A run file (--run)
+ * feeds trec_eval directly when a second opinion is wanted.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -528,7 +529,7 @@ static long long http_content_length(const char *hdr, int *chunked)
             char *end;
             errno = 0;
             len = strtoll(l + 15, &end, 10);
-            if (errno || len < 0 || (*end != '\r' && *end != ' '))
+            if (errno || len < 0 || (*end != '\r' && *end != ' ' && *end != '\0'))
                 return -2;
         } else if (strncasecmp(l, "Transfer-Encoding:", 18) == 0) {
             *chunked = 1;
@@ -613,6 +614,11 @@ static json_t *search_http(const struct http_target *t, const struct query *q, c
                 int chunked;
                 clen = http_content_length(buf, &chunked);
                 *e = '\r';
+                if (hdr_end > HTTP_MAX_HEADERS) {
+                    errorf("query '%.200s': response headers exceed %d bytes", q->id,
+                           HTTP_MAX_HEADERS);
+                    goto out;
+                }
                 if (chunked || clen == -2) {
                     errorf("query '%.200s': %s sent a %s body, which this client does not read",
                            q->id, t->hostport, chunked ? "chunked" : "malformed Content-Length");
@@ -850,8 +856,6 @@ static int options_parse(int argc, char **argv, struct options *o)
             break;
         case 'h': usage(stdout); return 1;
         default:
-            if (optopt)
-                return errorf("option -%c is unknown or lacks its value; see --help", optopt);
             return errorf("option '%.64s' is unknown or lacks its value; see --help",
                           argv[optind - 1]);
         }

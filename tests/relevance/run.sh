@@ -84,15 +84,16 @@ check_eq "nothing listening at --url: exit 2" 2 "$?"
 # floor COLLECTION OP: the nDCG@10 floor.
 floor() {
     case "$1/$2" in
-    scifact/and) echo 0.00 ;;
-    scifact/or) echo 0.00 ;;
-    cranfield/and) echo 0.00 ;;
-    cranfield/or) echo 0.00 ;;
+    scifact/and) echo 0.036 ;;   # measured 0.0467: every word of a long claim required
+    scifact/or) echo 0.674 ;;    # measured 0.6847 (BEIR's BM25 baseline: 0.665)
+    cranfield/and) echo 0.004 ;; # measured 0.0146
+    cranfield/or) echo 0.355 ;;  # measured 0.3652
     esac
 }
 for c in scifact cranfield; do
-    "$QUIRE_INDEX" -q --db "$T/$c" "$CORPORA/$c/docs.jsonl" >"$T/$c.index.log" 2>&1
-    check_eq "$c: indexes cleanly" 0 "$?"
+    # Exit 1 = done, some records skipped: Cranfield has two empty documents (471, 995).
+    "$QUIRE_INDEX" -q --db "$T/$c" "$CORPORA/$c/docs.jsonl" >"$T/$c.index.log" 2>&1; rc=$?
+    check "$c: indexes (exit $rc)" test "$rc" -le 1
     for op in and or; do
         out=$("$EVAL" --db "$T/$c" --queries "$CORPORA/$c/queries.jsonl" \
             --qrels "$CORPORA/$c/qrels.tsv" --op "$op" --json 2>&1)
@@ -107,7 +108,8 @@ check_eq "scifact: all 300 test queries evaluated" 300 \
         --qrels "$CORPORA/scifact/qrels.tsv" --json | jq -r .queries)"
 
 # --- quired over HTTP ranks exactly as the library does -----------------------------------
-Q=(--queries "$CORPORA/scifact/queries.jsonl" --qrels "$CORPORA/scifact/qrels.tsv" --json)
+# op=or: 100 hits for nearly every query, so the comparison covers the whole depth.
+Q=(--queries "$CORPORA/scifact/queries.jsonl" --qrels "$CORPORA/scifact/qrels.tsv" --op or --json)
 lib=$("$EVAL" --db "$T/scifact" "${Q[@]}" --run "$T/lib.run")
 check_eq "library run exits 0" 0 "$?"
 if start_quired "$T/scifact"; then
