@@ -43,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gumbo.h>
@@ -72,6 +73,11 @@
 #define GUMBO_MEM_MAX ((size_t)1 << 30)  /* gumbo's own memory, whatever the input size */
 #define GUMBO_MEM_PER_BYTE 48            /* typical pages need 6-12 bytes per input byte */
 #define GUMBO_MEM_BASE ((size_t)16 << 20)
+/* CPU time gumbo may spend: 1 s plus 1 us per input byte. Ordinary pages parse at about
+ * 60 ns per byte, so only pathological markup (or a very slow machine) comes near it. */
+#define GUMBO_CPU_BASE_NS 1000000000LL
+#define GUMBO_CPU_NS_PER_BYTE 1000LL
+#define GUMBO_CPU_CHECK_EVERY 64 /* allocations between clock reads (a system call) */
 
 /* article_lines reads the file in blocks of this size. */
 #define LINES_BLOCK 65536
@@ -1642,9 +1648,10 @@ static int est_start(struct est *e, GumboTag tag, int key, uint32_t hash, int se
         }
         break;
     case GUMBO_TAG_OPTION: case GUMBO_TAG_OPTGROUP:
+        /* Only an <option> is closed by these outside <select>: <optgroup>s nest. */
         if (e->depth > 0 && e->st[e->depth - 1].key == GUMBO_TAG_OPTION)
             est_pop_to(e, e->depth - 1);
-        if (tag == GUMBO_TAG_OPTGROUP && e->depth > 0 &&
+        if (tag == GUMBO_TAG_OPTGROUP && e->key_top[GUMBO_TAG_SELECT] >= 0 && e->depth > 0 &&
             e->st[e->depth - 1].key == GUMBO_TAG_OPTGROUP)
             est_pop_to(e, e->depth - 1);
         break;
@@ -1848,17 +1855,38 @@ union gheader {
 struct garena {
     struct gblock head; /* circular list sentinel */
     size_t used, limit;
-    int failed; /* 1: malloc failed, 2: limit reached */
+    long long budget_ns;   /* CPU time gumbo may use */
+    long long deadline_ns; /* thread CPU time at which to give up; 0: no limit */
+    unsigned calls;
+    int failed; /* 1: malloc failed, 2: memory limit reached, 3: time limit reached */
     jmp_buf jb;
 };
 
+/* CPU time used by this thread, in nanoseconds (0 if the clock is unavailable). */
+static long long thread_cpu_ns(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 /* Gumbo's allocator: gumbo does not check for NULL, so a failure leaves gumbo by
- * longjmp to gumbo_guarded_parse; gumbo holds nothing but memory, which the arena frees. */
+ * longjmp to gumbo_guarded_parse; gumbo holds nothing but memory, which the arena frees.
+ * It is also where gumbo's CPU time is checked: gumbo allocates for every tag it reads,
+ * so however its tree builder is driven into slow paths, it comes back here often. This
+ * is the backstop behind html_nesting_ok, which only catches the usual deep nesting. */
 static void *garena_alloc(void *ud, size_t size)
 {
     struct garena *a = ud;
     union gheader *h;
 
+    if (a->deadline_ns != 0 && ++a->calls % GUMBO_CPU_CHECK_EVERY == 0 &&
+        thread_cpu_ns() > a->deadline_ns) {
+        a->failed = 3;
+        longjmp(a->jb, 1);
+    }
     if (size > a->limit - a->used) {
         a->failed = 2;
         longjmp(a->jb, 1);
@@ -2324,6 +2352,11 @@ int article_parse_html(const char *buf, size_t len, struct article *out, char *w
     arena.limit = clen > (GUMBO_MEM_MAX - GUMBO_MEM_BASE) / GUMBO_MEM_PER_BYTE
                       ? GUMBO_MEM_MAX
                       : GUMBO_MEM_BASE + clen * GUMBO_MEM_PER_BYTE;
+    /* clen <= 3 * ARTICLE_MAX_FILE_BYTES, so this cannot overflow. */
+    arena.budget_ns = GUMBO_CPU_BASE_NS + (long long)clen * GUMBO_CPU_NS_PER_BYTE;
+    arena.deadline_ns = thread_cpu_ns();
+    if (arena.deadline_ns != 0)
+        arena.deadline_ns += arena.budget_ns;
     opts.allocator = garena_alloc;
     opts.deallocator = garena_free;
     opts.userdata = &arena;
@@ -2337,6 +2370,9 @@ int article_parse_html(const char *buf, size_t len, struct article *out, char *w
         if (arena.failed == 2)
             set_why(why, whylen, "HTML too complex (parser memory over %zu MB)",
                     arena.limit >> 20);
+        else if (arena.failed == 3)
+            set_why(why, whylen, "HTML too complex (parsing took over %lld ms of CPU time)",
+                    arena.budget_ns / 1000000);
         else
             set_why(why, whylen, "%s", OOM);
         return -1;

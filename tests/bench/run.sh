@@ -464,7 +464,7 @@ function ratio(a, b) {
     return "—"
 }
 function qrow(name, key, sref, xref,    s, rs, rx) {
-    if (!has("q." key ".qps")) { printf "| %s | not measured | | | | |\n", name; return }
+    if (!has("q." key ".qps")) { printf "| %s | skipped (see notes) | | | | |\n", name; return }
     s = comma(v["q." key ".qps"])
     if (rounds > 1) s = s " (" comma(v["q." key ".qps.min"]) "–" comma(v["q." key ".qps.max"]) ")"
     rs = "—"; rx = "—"
@@ -480,7 +480,7 @@ function mbps(lab, sys,    k) {
 }
 function or_dash(k) { return has(k) ? comma(v[k]) : "—" }
 function irow(lab, name, sys,    m, x, r) {
-    if (!has("idx." lab "." sys ".secs")) { printf "| %s | %s | not measured | | | | |\n", lab, name; return }
+    if (!has("idx." lab "." sys ".secs")) { printf "| %s | %s | skipped (see notes) | | | | |\n", lab, name; return }
     m = mbps(lab, sys); x = mbps(lab, "xapian")
     r = "—"
     if (m != "" && x != "" && x > 0) r = sprintf("%.2f", m / x)

@@ -1,0 +1,119 @@
+#!/bin/bash
+# Hostile input and hostile clients against the real daemon: malformed HTTP, oversized and
+# chunked bodies, deep JSON, bad ids, expensive queries, slowloris, a connection cap and
+# running out of file descriptors. After each, the daemon still answers.
+. "$(dirname "$0")/../lib.sh"
+
+"$QUIRE_INDEX" -q --db "$T/db" "$SRC/corpus" || { not_ok "index corpus"; finish; }
+start_quired "$T/db" --quiet --header-timeout-ms 1500 --idle-timeout-ms 3000 || { not_ok "quired starts"; finish; }
+alive() { [ "$(get /health | jq -r .status 2>/dev/null)" = ok ]; }
+
+# raw REQUEST: sends bytes as they are, prints the status line's code.
+raw() {
+    exec 3<>"/dev/tcp/127.0.0.1/$PORT" || return 1
+    printf '%b' "$1" >&3
+    timeout 5 head -c 4096 <&3 | head -n1 | awk '{print $2}'
+    exec 3<&-
+}
+check_match "a garbage request line gets a 4xx" '^4[0-9][0-9]$' "$(raw 'BLAH\r\n\r\n')"
+check_match "an HTTP/9 request gets a 4xx" '^4[0-9][0-9]$' "$(raw 'GET /health HTTP/9.9\r\n\r\n')"
+big=$(head -c 70000 /dev/zero | tr '\0' 'a')
+check_match "a 70 KB header gets a 4xx or the connection closed" '^(4[0-9][0-9])?$' "$(raw "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: $big\r\n\r\n")"
+check "the daemon answers after malformed requests" alive
+
+# Chunked and oversized bodies.
+head -c 300000 /dev/zero | tr '\0' 'a' >"$T/big"
+code=$(curl -s -m 10 -o "$T/out" -w '%{http_code}' -H 'Transfer-Encoding: chunked' --data-binary @"$T/big" "http://127.0.0.1:$PORT/search")
+check_match "a huge chunked body is refused (413 or 400)" '^4(13|00)$' "$code"
+code=$(curl -s -m 10 -o "$T/out" -w '%{http_code}' -H 'Transfer-Encoding: chunked' --data-binary '{"q": "muse"}' "http://127.0.0.1:$PORT/search")
+check_eq "a small chunked body is fine" 200 "$code"
+deep=$(printf '%.0s[' $(seq 1 5000))
+code=$(curl -s -m 10 -o "$T/out" -w '%{http_code}' --data-binary "{\"q\": $deep" "http://127.0.0.1:$PORT/search")
+check_eq "JSON nested 5000 deep: 400" 400 "$code"
+check_eq "...with a JSON error" bad_json "$(jq -r .error.code "$T/out")"
+for body in '{"q": null}' '{"q": {"a": 1}}' '{"q": "x", "limit": 1e99}' '{"q": "x", "offset": -5}' '"just a string"' ''; do
+    code=$(curl -s -m 10 -o "$T/out" -w '%{http_code}' --data-binary "$body" "http://127.0.0.1:$PORT/search")
+    check_eq "body [$body]: 400 with a JSON error" "400 yes" "$code $(jq -e .error.message "$T/out" >/dev/null 2>&1 && echo yes)"
+done
+for qs in 'limit=99999999999999999999' 'limit=-1' 'offset=1e9' 'limit=%00' 'q=%C3%28' 'q=%ED%A0%80' 'snippet=2'; do
+    check_eq "query string [$qs]: 400" 400 "$(status GET "/search?q=a&$qs")"
+done
+for id in '..%2F..%2Fetc%2Fpasswd' '%2Fetc%2Fpasswd' 'a%00b' "$(head -c 2000 /dev/zero | tr '\0' 'x')"; do
+    code=$(status GET "/doc/$id")
+    check_match "doc id [${id:0:30}]: 4xx, no file read" '^4(00|04)$' "$code"
+done
+check "the daemon answers after bad bodies and ids" alive
+
+# Expensive queries: thousands of terms, deep parentheses, a wildcard over everything.
+many=$(seq 1 3000 | sed 's/^/w/' | tr '\n' ' ')
+code=$(curl -s -m 20 -o "$T/out" -w '%{http_code}' --data-binary "{\"q\": \"${many:0:4000}\"}" "http://127.0.0.1:$PORT/search")
+check_match "a query with hundreds of terms is answered or refused clearly" '^(200|400)$' "$code"
+parens=$(printf '%.0s(' $(seq 1 1500))muse$(printf '%.0s)' $(seq 1 1500))
+code=$(curl -s -m 20 -o "$T/out" -w '%{http_code}' --data-binary "{\"q\": \"$parens\"}" "http://127.0.0.1:$PORT/search")
+check_match "1500 nested parentheses: answered or refused, no crash" '^(200|400)$' "$code"
+code=$(status GET '/search?q=a*')
+check_match "a*: answered or refused clearly" '^(200|400)$' "$code"
+code=$(status GET '/search?q=muse+NEAR/100000+spark')
+check_match "a huge NEAR window: answered or refused" '^(200|400)$' "$code"
+check "the daemon answers after expensive queries" alive
+
+# Slowloris: 150 connections trickling one byte a second must not starve real clients.
+declare -a fds
+for i in $(seq 1 150); do
+    exec {fd}<>"/dev/tcp/127.0.0.1/$PORT" && fds+=("$fd")
+done
+( for s in 1 2 3 4; do for fd in "${fds[@]}"; do printf 'G' >&"$fd" 2>/dev/null; done; sleep 1; done ) &
+trickle=$!
+slow_ok=0
+for i in $(seq 1 10); do
+    t0=$(date +%s%N)
+    [ "$(curl -s -m 3 "http://127.0.0.1:$PORT/search?q=muse" | jq -r '.hits | length')" -gt 0 ] && slow_ok=$((slow_ok + 1))
+    sleep 0.2
+done
+check_eq "real clients are served while 150 slowloris connections trickle" 10 "$slow_ok"
+sleep 2.5
+open=$(get /metrics | sed -n 's/^quire_connections_open //p')
+check "slowloris connections are closed after the header timeout (open now: $open)" test "$open" -lt 20
+wait $trickle
+for fd in "${fds[@]}"; do exec {fd}>&- 2>/dev/null; done
+stop_quired
+
+# A connection cap: past it, requests get a 503 with a JSON body.
+start_quired "$T/db" --quiet --threads 1 --max-connections 8 || { not_ok "quired (cap) starts"; finish; }
+fds=()
+for i in $(seq 1 12); do exec {fd}<>"/dev/tcp/127.0.0.1/$PORT" && fds+=("$fd"); done
+sleep 0.3
+code=$(curl -s -m 5 -o "$T/out" -w '%{http_code}' "http://127.0.0.1:$PORT/search?q=muse")
+check_eq "over the connection cap: 503" 503 "$code"
+check_eq "...with a JSON error" overloaded "$(jq -r .error.code "$T/out")"
+for fd in "${fds[@]}"; do exec {fd}>&-; done
+sleep 0.8
+check_eq "below the cap again: served" 200 "$(status GET '/search?q=muse')"
+stop_quired
+
+# Out of file descriptors: the daemon backs off instead of spinning, then recovers.
+(
+    ulimit -n 40
+    exec "$QUIRED" --db "$T/db" --listen 127.0.0.1:0 --threads 1 --max-connections 0 2>"$T/emfile.log"
+) &
+EPID=$!
+DAEMON_PIDS="$DAEMON_PIDS $EPID"
+EPORT=""
+for _ in $(seq 1 50); do
+    EPORT=$(sed -n 's/^quired: listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$T/emfile.log" | head -n1)
+    [ -n "$EPORT" ] && break; sleep 0.1
+done
+fds=()
+for i in $(seq 1 60); do exec {fd}<>"/dev/tcp/127.0.0.1/$EPORT" 2>/dev/null && fds+=("$fd"); done
+sleep 0.5
+cpu0=$(awk '{print $14 + $15}' /proc/$EPID/stat)
+sleep 2
+cpu1=$(awk '{print $14 + $15}' /proc/$EPID/stat)
+check "at EMFILE the daemon does not spin (cpu ticks in 2 s: $((cpu1 - cpu0)))" test $((cpu1 - cpu0)) -lt 60
+check_match "the accept failure is logged" "accept failed .*pausing" "$(cat "$T/emfile.log")"
+for fd in "${fds[@]}"; do exec {fd}>&-; done
+sleep 5
+check_eq "after the descriptors free up the daemon answers again" ok "$(curl -s -m 5 "http://127.0.0.1:$EPORT/health" | jq -r .status)"
+kill -TERM $EPID; wait $EPID 2>/dev/null
+
+finish
