@@ -348,7 +348,7 @@ static int index_load(struct search_index *ix, struct search_error *err)
         return -1;
     }
     /* A wildcard may not expand to more terms than this: the query is refused instead. */
-    xc_qp_set_max_wildcard(qp, 10000);
+    xc_qp_set_max_wildcard(qp, SEARCH_MAX_WILDCARD);
     xc_qp_free(ix->qp);
     xc_db_free(ix->db);
     ix->db = db;
@@ -481,6 +481,13 @@ static xc_query *parse_query(struct search_index *ix, const struct search_reques
     return q;
 }
 
+static void count_term(const char *term, size_t len, void *ctx)
+{
+    (void)term;
+    (void)len;
+    ++*(size_t *)ctx;
+}
+
 /* Runs the match, reopening and retrying when the reader fell behind a writer. */
 static xc_mset *enquire_retry(struct search_index *ix, const xc_query *q,
                               const xc_match_opts *opts, struct search_error *err)
@@ -497,8 +504,14 @@ static xc_mset *enquire_retry(struct search_index *ix, const xc_query *q,
     }
     if (!ms) {
         int status = xe && xe->code == XC_ERR_QUERY ? 400 : 503;
-        search_error_set(err, status, status == 400 ? "bad_query" : "unavailable",
-                         "search failed: %s", xe && xe->message ? xe->message : "unknown error");
+        const char *msg = xe && xe->message ? xe->message : "unknown error";
+        if (status == 400 && strstr(msg, "Wildcard"))
+            search_error_set(err, 400, "query_too_complex",
+                             "a wildcard expands to more than %d terms; make it longer",
+                             SEARCH_MAX_WILDCARD);
+        else
+            search_error_set(err, status, status == 400 ? "bad_query" : "unavailable",
+                             "search failed: %s", msg);
     }
     xc_error_free(xe);
     return ms;
@@ -680,6 +693,16 @@ json_t *search_run(struct search_index *ix, const struct search_request *req,
         fr.q = folded;
     xc_query *q = parse_query(ix, &fr, err);
     if (!q) {
+        free(folded);
+        return NULL;
+    }
+    size_t nterms = 0;
+    xc_query_terms(q, count_term, &nterms);
+    if (nterms > SEARCH_MAX_TERMS) {
+        search_error_set(err, 400, "query_too_complex",
+                         "query has %zu distinct terms; the most allowed is %d", nterms,
+                         SEARCH_MAX_TERMS);
+        xc_query_free(q);
         free(folded);
         return NULL;
     }

@@ -21,6 +21,10 @@
 #define SEARCH_MAX_OFFSET 100000
 #define SEARCH_DEFAULT_LIMIT 10
 #define SEARCH_MAX_ID_BYTES 1024
+/* Distinct terms one query may use (wildcards count after expansion: see search.c). */
+#define SEARCH_MAX_TERMS 512
+/* Terms one wildcard may expand to before the query is refused. */
+#define SEARCH_MAX_WILDCARD 5000
 
 enum search_sort { SEARCH_SORT_RELEVANCE = 0, SEARCH_SORT_DATE_DESC, SEARCH_SORT_DATE_ASC };
 
