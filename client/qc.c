@@ -571,6 +571,16 @@ static qc_code client_request(qc_client *c, const char *path, qc_response **out)
     if (!r)
         return client_fail(c, QC_ERR_NOMEM, "out of memory receiving the answer");
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &r->status);
+    /* libcurl passes any number through (a fuzzer found -2 and 600): only 100..599 is
+     * HTTP. */
+    if (r->status < 100 || r->status > 599) {
+        qc_response_free(r);
+        free(c->body);
+        c->body = NULL;
+        c->body_cap = 0;
+        c->body_len = 0;
+        return client_fail(c, QC_ERR_TRANSPORT, "the server sent a malformed HTTP status line");
+    }
     char *ct = NULL;
     if (curl_easy_getinfo(c->curl, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct) {
         r->content_type = strdup(ct);

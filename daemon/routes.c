@@ -11,11 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 
 #include "conns.h"
 #include "search.h"
@@ -84,40 +82,6 @@ static void send_not_allowed(struct evhttp_request *req, const char *allow)
     send_error(req, 405, "method_not_allowed", msg);
 }
 
-/* Decodes the query string into req. Returns 0, or -1 with err filled. */
-static int decode_query_string(const char *qs, struct search_request *sr,
-                               struct search_error *err)
-{
-    if (!qs)
-        return 0;
-    if (strlen(qs) > SEARCH_MAX_QUERY_BYTES * 3 + 1024) {
-        search_error_set(err, 400, "query_too_long", "query string is %zu bytes; the most allowed is %d",
-                         strlen(qs), SEARCH_MAX_QUERY_BYTES * 3 + 1024);
-        return -1;
-    }
-    /* evhttp's decoder would silently cut a value at an encoded NUL. */
-    if (strstr(qs, "%00")) {
-        search_error_set(err, 400, "bad_parameter", "query string contains a NUL byte (%%00)");
-        return -1;
-    }
-    struct evkeyvalq params;
-    TAILQ_INIT(&params);
-    if (evhttp_parse_query_str(qs, &params) < 0) {
-        search_error_set(err, 400, "bad_parameter", "query string cannot be decoded");
-        return -1;
-    }
-    int rc = 0;
-    struct evkeyval *kv;
-    TAILQ_FOREACH(kv, &params, next) {
-        if (search_request_set(sr, kv->key, kv->value, err) < 0) {
-            rc = -1;
-            break;
-        }
-    }
-    evhttp_clear_headers(&params);
-    return rc;
-}
-
 static void handle_search(struct evhttp_request *req, struct worker *w, const char *qs)
 {
     struct search_request sr;
@@ -135,14 +99,14 @@ static void handle_search(struct evhttp_request *req, struct worker *w, const ch
             return;
         }
         const char *body = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
-        if (decode_query_string(qs, &sr, &err) < 0 ||
+        if (search_request_from_query(&sr, qs, &err) < 0 ||
             search_request_from_json(&sr, body ? body : "", len, &err) < 0) {
             send_search_error(req, &err);
             search_request_clear(&sr);
             return;
         }
     } else if (method == EVHTTP_REQ_GET || method == EVHTTP_REQ_HEAD) {
-        if (decode_query_string(qs, &sr, &err) < 0) {
+        if (search_request_from_query(&sr, qs, &err) < 0) {
             send_search_error(req, &err);
             search_request_clear(&sr);
             return;
@@ -211,7 +175,7 @@ static void handle_doc(struct evhttp_request *req, struct worker *w, const char 
     if (similar) {
         struct search_request sr;
         search_request_init(&sr);
-        if (decode_query_string(qs, &sr, &err) < 0) {
+        if (search_request_from_query(&sr, qs, &err) < 0) {
             free(id);
             search_request_clear(&sr);
             send_search_error(req, &err);

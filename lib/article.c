@@ -458,9 +458,12 @@ static size_t read_month(const char *p, const char *end, int *month)
         size_t l = month_names[i].len;
         if (avail < l || !lower_eq(p, month_names[i].name, l))
             continue;
-        /* "Mayor", "Marching" and "Augusta" are not months; any non-ASCII byte after the
-         * name may be a letter too. */
-        if (l < avail && (is_alpha((unsigned char)p[l]) || (unsigned char)p[l] >= 0x80))
+        /* "Mayor", "Marching" and "Augusta" are not months; a non-ASCII character after
+         * the name may be a letter too, unless it is a no-break space. */
+        if (l < avail && (is_alpha((unsigned char)p[l]) ||
+                          ((unsigned char)p[l] >= 0x80 &&
+                           !(l + 1 < avail && (unsigned char)p[l] == 0xC2 &&
+                             (unsigned char)p[l + 1] == 0xA0))))
             continue;
         *month = month_names[i].month;
         if (l < avail && p[l] == '.')
@@ -971,6 +974,11 @@ static enum line_kind classify_line(const char *s, size_t n)
     words = st.letter_words + st.cjk / 2;
     if (words < HEADLINE_MIN_WORDS || is_list_item(s, n))
         return LINE_SKIP;
+    /* Headlines start with a letter, a digit, a quote or a parenthesis; lines starting
+     * with other ASCII punctuation are markup, code or decoration ("#tag", "{...}"). */
+    if ((unsigned char)s[0] < 0x80 && !is_alnum((unsigned char)s[0]) && s[0] != '"' &&
+        s[0] != '\'' && s[0] != '(')
+        return LINE_SKIP;
     /* A final period, colon or comma makes a sentence or a lead-in, not a headline; "?"
      * and "!" are fine ("Meta Abandons the Open-Source Strategy?"). */
     last = (unsigned char)s[n - 1];
@@ -1347,7 +1355,7 @@ static const GumboTag fmt_tags[FMT_TAGS] = {
 
 /* Elements whose text is not article text. */
 static const GumboTag skipped_tags[] = {
-    GUMBO_TAG_SCRIPT, GUMBO_TAG_STYLE,  GUMBO_TAG_NOSCRIPT, GUMBO_TAG_NAV,
+    GUMBO_TAG_HEAD,   GUMBO_TAG_SCRIPT, GUMBO_TAG_STYLE,  GUMBO_TAG_NOSCRIPT, GUMBO_TAG_NAV,
     GUMBO_TAG_HEADER, GUMBO_TAG_FOOTER, GUMBO_TAG_ASIDE,    GUMBO_TAG_FORM,
     GUMBO_TAG_TEMPLATE, GUMBO_TAG_SVG,  GUMBO_TAG_MATH,     GUMBO_TAG_IFRAME,
     GUMBO_TAG_OBJECT, GUMBO_TAG_CANVAS, GUMBO_TAG_BUTTON,   GUMBO_TAG_SELECT,
@@ -2258,7 +2266,7 @@ static int html_date(const struct htmlscan *sc, const GumboNode *container,
 static int html_extract(const GumboOutput *g, const unsigned char *tf, struct article *a)
 {
     struct htmlscan sc;
-    const GumboNode *candidates[4], *container = NULL;
+    const GumboNode *candidates[3], *container = NULL;
     char *t;
     size_t n;
 
@@ -2267,11 +2275,10 @@ static int html_extract(const GumboOutput *g, const unsigned char *tf, struct ar
         return -1;
     candidates[0] = sc.article;
     candidates[1] = sc.main;
-    candidates[2] = sc.body;
-    candidates[3] = g->root;
+    candidates[2] = sc.body; /* gumbo always makes one */
     /* The first of article, main, body with any text: an <article> that holds only a
      * share bar must not leave the page empty. */
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 3; i++) {
         if (candidates[i] == NULL)
             continue;
         if ((t = node_text(candidates[i], tf, 1, &n)) == NULL)
@@ -2439,14 +2446,18 @@ int article_parse_json(const char *line, size_t len, struct article *out, char *
         return -1;
     }
     /* JSON_ALLOW_NUL: a "\u0000" in a body is a reason to clean it, not to lose the
-     * record. Nesting depth is bounded by jansson itself (JSON_PARSER_MAX_DEPTH). */
-    root = json_loadb(line, len, JSON_ALLOW_NUL, &err);
+     * record. JSON_DECODE_ANY: so that "42" is "not a JSON object" rather than a syntax
+     * error. Nesting depth is bounded by jansson itself (JSON_PARSER_MAX_DEPTH). */
+    root = json_loadb(line, len, JSON_ALLOW_NUL | JSON_DECODE_ANY, &err);
     if (root == NULL) {
-#if JANSSON_VERSION_HEX >= 0x020B00 /* json_error_code() is new in 2.11 */
-        if (json_error_code(&err) == json_error_out_of_memory)
+        /* jansson leaves the error empty when its first allocation fails. */
+        if (err.text[0] == '\0')
             set_why(why, whylen, "%s", OOM);
-        else
+#if JANSSON_VERSION_HEX >= 0x020B00 /* json_error_code() is new in 2.11 */
+        else if (json_error_code(&err) == json_error_out_of_memory)
+            set_why(why, whylen, "%s", OOM);
 #endif
+        else
             set_why(why, whylen, "invalid JSON: %s (line %d, column %d)", err.text, err.line,
                     err.column);
         return -1;

@@ -61,7 +61,9 @@ void search_request_init(struct search_request *req)
     memset(req, 0, sizeof *req);
     req->limit = SEARCH_DEFAULT_LIMIT;
     req->snippet = 1;
-    req->op_and = 1;
+    /* OR by default, chosen by measurement (README "Default operator"): with AND, natural
+     * language queries rarely match anything (scifact nDCG@10 0.047 against 0.685). */
+    req->op_and = 0;
     req->dedup = 1;
     req->sort = SEARCH_SORT_RELEVANCE;
     strcpy(req->mark_open, "<b>");
@@ -245,6 +247,11 @@ int search_request_set(struct search_request *req, const char *key, const char *
     }
     if (strcmp(key, "mark_open") == 0 || strcmp(key, "mark_close") == 0) {
         char *dst = key[5] == 'o' ? req->mark_open : req->mark_close;
+        if (!valid_utf8(value, strlen(value))) {
+            search_error_set(err, 400, "bad_parameter", "parameter '%s' is not valid UTF-8 text",
+                             key);
+            return -1;
+        }
         if (strlen(value) >= sizeof req->mark_open) {
             search_error_set(err, 400, "bad_parameter", "parameter '%s' is at most %zu bytes", key,
                              sizeof req->mark_open - 1);
@@ -255,6 +262,89 @@ int search_request_set(struct search_request *req, const char *key, const char *
     }
     search_error_set(err, 400, "unknown_parameter", "unknown parameter '%.64s'", key);
     return -1;
+}
+
+/* Value of a hex digit, or -1. */
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes src[0..len) into dst (at least len + 1 bytes), '+' as a space.
+ * Returns the decoded length, or -1 for a bad escape or an encoded NUL. */
+static long url_decode(const char *src, size_t len, char *dst)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = src[i];
+        if (c == '+') {
+            c = ' ';
+        } else if (c == '%') {
+            if (i + 2 >= len)
+                return -1;
+            int hi = hexval(src[i + 1]), lo = hexval(src[i + 2]);
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+                return -1;
+            c = (char)(hi * 16 + lo);
+            i += 2;
+        }
+        dst[o++] = c;
+    }
+    dst[o] = '\0';
+    return (long)o;
+}
+
+int search_request_from_query(struct search_request *req, const char *qs,
+                              struct search_error *err)
+{
+    if (!qs || !*qs)
+        return 0;
+    size_t total = strlen(qs);
+    if (total > SEARCH_MAX_QUERY_BYTES * 3 + 1024) {
+        search_error_set(err, 400, "query_too_long",
+                         "query string is %zu bytes; the most allowed is %d", total,
+                         SEARCH_MAX_QUERY_BYTES * 3 + 1024);
+        return -1;
+    }
+    char *key = malloc(total + 1), *value = malloc(total + 1);
+    if (!key || !value) {
+        free(key);
+        free(value);
+        search_error_set(err, 500, "internal", "out of memory");
+        return -1;
+    }
+    int rc = 0;
+    const char *p = qs;
+    while (rc == 0 && *p) {
+        size_t n = strcspn(p, "&");
+        const char *eq = memchr(p, '=', n);
+        size_t klen = eq ? (size_t)(eq - p) : n;
+        if (n > 0) {
+            long kd = url_decode(p, klen, key);
+            long vd = eq ? url_decode(eq + 1, n - klen - 1, value) : 0;
+            if (!eq)
+                value[0] = '\0';
+            if (kd < 0 || vd < 0) {
+                search_error_set(err, 400, "bad_parameter",
+                                 "query string has a bad %%-escape or an encoded NUL byte");
+                rc = -1;
+            } else if (kd > 0) {
+                rc = search_request_set(req, key, value, err);
+            }
+        }
+        p += n;
+        if (*p == '&')
+            p++;
+    }
+    free(key);
+    free(value);
+    return rc;
 }
 
 int search_request_from_json(struct search_request *req, const char *body, size_t len,

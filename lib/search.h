@@ -33,7 +33,7 @@ struct search_request {
     unsigned limit;     /* 0..SEARCH_MAX_LIMIT */
     unsigned offset;    /* 0..SEARCH_MAX_OFFSET */
     int snippet;        /* 1 (default): add a snippet to each hit */
-    int op_and;         /* 1: plain words are ANDed (default); 0: ORed */
+    int op_and;         /* 1: plain words are ANDed; 0: ORed (default) */
     enum search_sort sort;
     int dedup;          /* 1 (default): collapse identical texts */
     int explain;        /* 1: add the parsed query and term contributions */
@@ -60,6 +60,11 @@ void search_request_clear(struct search_request *req);
  * Returns 0, or -1 with err filled (status 400). */
 int search_request_set(struct search_request *req, const char *key, const char *value,
                        struct search_error *err);
+/* Decodes a URL query string ("q=muse+spark&limit=3": '&'-separated, '+' and %XX
+ * decoded) parameter by parameter through search_request_set. NULL or "" is no
+ * parameter. An encoded NUL or a bad escape is refused. Returns 0, or -1 with err. */
+int search_request_from_query(struct search_request *req, const char *qs,
+                              struct search_error *err);
 /* Decodes a JSON body {"q": ..., "limit": ..., ...} (numbers, strings or booleans where
  * they make sense). Returns 0, or -1 with err filled. */
 int search_request_from_json(struct search_request *req, const char *body, size_t len,

@@ -51,6 +51,7 @@ start_quired() {
     db=$1; shift
     SOCK="$T/quired.$$.$RANDOM.sock"
     LOG="$T/quired.$RANDOM.log"
+    : >"$LOG"
     "$QUIRED" --db "$db" --listen 127.0.0.1:0 --socket "$SOCK" --threads 2 "$@" 2>"$LOG" &
     QPID=$!
     DAEMON_PIDS="$DAEMON_PIDS $QPID"
