@@ -9,8 +9,9 @@
  *    constant amount of work per position or never rescan bytes they have passed.
  *  - Text is made valid UTF-8 first (article_utf8_clean), so everything downstream --
  *    gumbo, jansson, Xapian, JSON output in the daemon -- only ever sees valid UTF-8.
- *  - Failures are values: -1 with a one-line reason, never an abort. Every allocation is
- *    checked; running out of memory is reported as "out of memory".
+ *  - Failures are values: -1 with a one-line reason, never an abort (but see gumbo's
+ *    assertions below). Every allocation is checked; running out of memory is reported
+ *    as "out of memory".
  *
  * Titles of plain-text files are the hard part: the corpus is scraped web pages, whose
  * first lines are often navigation ("Back to Live Signals", "Pull to refresh", "Logo"),
@@ -18,17 +19,26 @@
  * that reads like a headline; when the text opens straight into prose it falls back to
  * the first sentence (see title_fallback for why).
  *
- * HTML goes through gumbo 0.10.1 (Debian's version), which has two traps we guard
- * against: (1) it records every parse error with a copy of the open-element stack, so a
- * deeply nested page costs memory quadratic in its depth -- we turn error recording off;
- * (2) its tree builder walks the whole stack of open elements for many tags, so time is
- * quadratic in nesting depth (100,000 nested <div>s take 10 s; a million, hours). Newer
- * gumbo releases cap the tree depth (max_tree_depth, default 400); ours cannot, so
- * html_nesting_ok() estimates the depth with a small linear pre-scan that mirrors the
- * tree builder's closing rules and refuses documents that would go past that same 400.
- * Gumbo also does not check malloc: it gets an allocator that tracks its blocks, caps
- * their total and, when malloc fails or the cap is hit, jumps back out of gumbo and frees
- * everything, so a huge page is an error, not a crash.
+ * HTML goes through gumbo 0.10.1 (Debian's version), which has traps of its own:
+ *  (1) it records every parse error with a copy of the open-element stack, so a deeply
+ *      nested page costs memory quadratic in its depth: error recording is turned off;
+ *  (2) its tree builder walks the whole stack of open elements for many tags, so time is
+ *      quadratic in nesting depth (100,000 nested <div>s take 10 s; a million, hours).
+ *      Newer gumbo releases cap the depth (max_tree_depth, default 400); ours cannot, so
+ *      html_nesting_ok() estimates the depth with a linear pre-scan that mirrors the tree
+ *      builder's closing rules and refuses what would pass that same 400. As a backstop
+ *      for what the estimate misses, gumbo's allocator -- which gumbo calls for every tag
+ *      -- checks gumbo's CPU time against a budget;
+ *  (3) it never checks malloc: its allocator tracks its blocks, caps their total, and when
+ *      malloc fails or a budget runs out it jumps back out of gumbo and frees everything;
+ *  (4) it is built with assertions, and a few exotic tag sequences trip one and abort the
+ *      process (e.g. "<table><math><select><mi><select></table>"). Nothing here can catch
+ *      that; the cure is a newer gumbo.
+ *
+ * Who owns what: a parser writes into `out` only when it succeeds, and then replaces --
+ * freeing the old value -- exactly the fields it sets: title, body, body_len and date for
+ * text and HTML (id, source, url and category stay the caller's), every field for JSON.
+ * So `out` must start zeroed (`= {0}`) or hold an earlier result; article_clear frees it.
  */
 #include "article.h"
 
@@ -633,8 +643,8 @@ int article_find_date(const char *text, size_t len, char out[11])
 }
 
 /* Normalises a date written in an attribute or a JSON field ("2026-04-10",
- * "2026-04-10T12:00:00Z", "April 10, 2026") to a malloc'd "YYYY-MM-DD". Returns 0 when
- * there is no date, -1 when out of memory. */
+ * "2026-04-10T12:00:00Z", "April 10, 2026") to a malloc'd "YYYY-MM-DD". Returns 1 and
+ * the date in *out, 0 (and NULL) when there is no date, -1 when out of memory. */
 static int normalise_date(const char *s, size_t n, char **out)
 {
     char d[11];
@@ -2268,7 +2278,7 @@ static int html_extract(const GumboOutput *g, const unsigned char *tf, struct ar
     struct htmlscan sc;
     const GumboNode *candidates[3], *container = NULL;
     char *t;
-    size_t n;
+    size_t n = 0;
 
     memset(&sc, 0, sizeof sc);
     if (walk_tree(g->document, scan_visit, &sc) < 0)

@@ -801,6 +801,8 @@ json_t *search_run(struct search_index *ix, const struct search_request *req,
     xc_match_opts_init(&opts);
     opts.offset = req->offset;
     opts.limit = req->limit;
+    opts.bm25_k1 = SEARCH_BM25_K1;
+    opts.bm25_b = SEARCH_BM25_B;
     opts.collapse_slot = req->dedup ? SCHEMA_SLOT_HASH : -1;
     if (req->sort != SEARCH_SORT_RELEVANCE) {
         opts.sort_slot = SCHEMA_SLOT_DATE;
@@ -914,6 +916,8 @@ json_t *search_similar(struct search_index *ix, const char *id, unsigned limit,
     xc_match_opts opts;
     xc_match_opts_init(&opts);
     opts.limit = limit;
+    opts.bm25_k1 = SEARCH_BM25_K1;
+    opts.bm25_b = SEARCH_BM25_B;
     opts.collapse_slot = SCHEMA_SLOT_HASH;
     opts.exclude_term = idterm;
     xc_mset *ms = enquire_retry(ix, q, &opts, err);

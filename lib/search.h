@@ -46,6 +46,10 @@ struct search_request {
 enum { SEARCH_FACET_SOURCE = 1, SEARCH_FACET_CATEGORY = 2, SEARCH_FACET_YEAR = 4 };
 #define SEARCH_MAX_FACET_VALUES 100
 #define SEARCH_SIMILAR_TERMS 40
+/* BM25 parameters, tuned on scifact and cranfield (README "Relevance"): Xapian's own
+ * defaults are k1 = 1, b = 0.5. */
+#define SEARCH_BM25_K1 1.2
+#define SEARCH_BM25_B 0.75
 
 /* An error meant for a client: HTTP status, a stable code and a clear sentence. */
 struct search_error {

@@ -3,8 +3,8 @@
  *
  * The input is what quired receives for /search: a query string, then (after the first
  * NUL or newline, when there is one) a JSON body, as in a POST. It is decoded the way
- * daemon/routes.c decodes it (evhttp's query-string parser, then search_request_set for
- * each pair; search_request_from_json for the body) and, when the request is valid, run
+ * daemon/routes.c decodes it (search_request_from_query, which calls search_request_set
+ * for each pair; search_request_from_json for the body) and, when the request is valid, run
  * with search_run against a small index built once at start-up. So arbitrary query syntax
  * (wildcards, phrases, NEAR, fields, date ranges, CJK) goes all the way through Xapian's
  * parser, accent folding, the matcher, duplicate collapsing, facets, "did you mean", the
@@ -25,11 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
 #include <unistd.h>
 
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
 #include "article.h"
@@ -231,37 +228,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* ---- one input ------------------------------------------------------------------------ */
 
-/* Decodes a query string into req as daemon/routes.c does (same bounds, same decoder).
- * Returns 0, or -1 with err filled. */
-static int decode_query_string(const char *qs, struct search_request *req,
-                               struct search_error *err)
-{
-    if (strlen(qs) > SEARCH_MAX_QUERY_BYTES * 3 + 1024) {
-        search_error_set(err, 400, "query_too_long", "query string too long");
-        return -1;
-    }
-    if (strstr(qs, "%00")) {
-        search_error_set(err, 400, "bad_parameter", "query string contains %%00");
-        return -1;
-    }
-    struct evkeyvalq params;
-    TAILQ_INIT(&params);
-    if (evhttp_parse_query_str(qs, &params) < 0) {
-        search_error_set(err, 400, "bad_parameter", "query string cannot be decoded");
-        return -1;
-    }
-    int rc = 0;
-    struct evkeyval *kv;
-    TAILQ_FOREACH(kv, &params, next) {
-        if (search_request_set(req, kv->key, kv->value, err) < 0) {
-            rc = -1;
-            break;
-        }
-    }
-    evhttp_clear_headers(&params);
-    return rc;
-}
-
 /* Checks a search result against what search.h and the HTTP API promise. */
 static void check_result(const json_t *res, const struct search_request *req)
 {
@@ -342,7 +308,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct search_request req;
     struct search_error err;
     search_request_init(&req);
-    int rc = decode_query_string(qs, &req, &err);
+    int rc = search_request_from_query(&req, qs, &err);
     if (rc == 0 && has_body)
         rc = search_request_from_json(&req, body, body_len, &err);
     free(qs);
