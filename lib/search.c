@@ -120,47 +120,6 @@ static int parse_bool(const char *key, const char *value, int *out, struct searc
     return -1;
 }
 
-/* True when s (len bytes) is valid UTF-8 with no NUL. */
-static int valid_utf8(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s, *end = p + len;
-    while (p < end) {
-        unsigned c = *p;
-        if (c == 0)
-            return 0;
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        size_t n;
-        unsigned cp;
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 2;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 3;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 4;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if ((size_t)(end - p) < n)
-            return 0;
-        for (size_t i = 1; i < n; i++) {
-            if ((p[i] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (p[i] & 0x3F);
-        }
-        if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-            return 0;
-        p += n;
-    }
-    return 1;
-}
-
 int search_request_set(struct search_request *req, const char *key, const char *value,
                        struct search_error *err)
 {
@@ -174,7 +133,7 @@ int search_request_set(struct search_request *req, const char *key, const char *
                              SEARCH_MAX_QUERY_BYTES);
             return -1;
         }
-        if (!valid_utf8(value, len)) {
+        if (!util_utf8_valid(value, len)) {
             search_error_set(err, 400, "bad_parameter", "query is not valid UTF-8 text");
             return -1;
         }
@@ -247,7 +206,7 @@ int search_request_set(struct search_request *req, const char *key, const char *
     }
     if (strcmp(key, "mark_open") == 0 || strcmp(key, "mark_close") == 0) {
         char *dst = key[5] == 'o' ? req->mark_open : req->mark_close;
-        if (!valid_utf8(value, strlen(value))) {
+        if (!util_utf8_valid(value, strlen(value))) {
             search_error_set(err, 400, "bad_parameter", "parameter '%s' is not valid UTF-8 text",
                              key);
             return -1;
@@ -880,17 +839,26 @@ static int similar_term_ok(const char *t, size_t len)
     return 0;
 }
 
+/* Checks a document id from a client and makes its unique term. Returns 0, or -1 with
+ * err filled (400). */
+static int id_term(const char *id, char term[SCHEMA_MAX_TERM + 1], struct search_error *err)
+{
+    if (!id || !*id || strlen(id) > SEARCH_MAX_ID_BYTES || !util_utf8_valid(id, strlen(id))) {
+        search_error_set(err, 400, "bad_parameter", "document id must be 1 to %d bytes of UTF-8",
+                         SEARCH_MAX_ID_BYTES);
+        return -1;
+    }
+    schema_key_term(SCHEMA_PREFIX_ID, id, term, SCHEMA_MAX_TERM + 1);
+    return 0;
+}
+
 json_t *search_similar(struct search_index *ix, const char *id, unsigned limit,
                        struct search_error *err)
 {
     double t0 = util_now_ms();
-    if (!id || !*id || strlen(id) > SEARCH_MAX_ID_BYTES || !valid_utf8(id, strlen(id))) {
-        search_error_set(err, 400, "bad_parameter", "document id must be 1 to %d bytes of UTF-8",
-                         SEARCH_MAX_ID_BYTES);
-        return NULL;
-    }
     char idterm[SCHEMA_MAX_TERM + 1];
-    schema_key_term(SCHEMA_PREFIX_ID, id, idterm, sizeof idterm);
+    if (id_term(id, idterm, err) < 0)
+        return NULL;
     xc_error *xe = NULL;
     unsigned docid = xc_db_docid_for_term(ix->db, idterm, &xe);
     if (!docid) {
@@ -936,13 +904,9 @@ json_t *search_similar(struct search_index *ix, const char *id, unsigned limit,
 
 json_t *search_doc(struct search_index *ix, const char *id, struct search_error *err)
 {
-    if (!id || !*id || strlen(id) > SEARCH_MAX_ID_BYTES || !valid_utf8(id, strlen(id))) {
-        search_error_set(err, 400, "bad_parameter", "document id must be 1 to %d bytes of UTF-8",
-                         SEARCH_MAX_ID_BYTES);
-        return NULL;
-    }
     char term[SCHEMA_MAX_TERM + 1];
-    schema_key_term(SCHEMA_PREFIX_ID, id, term, sizeof term);
+    if (id_term(id, term, err) < 0)
+        return NULL;
     xc_error *xe = NULL;
     unsigned docid = 0;
     char *data = NULL, *text = NULL;

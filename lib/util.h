@@ -38,6 +38,10 @@ double util_now_ms(void);
 /* Length of the longest prefix of s (at most max bytes) that ends on a UTF-8 boundary. */
 size_t util_utf8_cut(const char *s, size_t len, size_t max);
 
+/* True when s (len bytes) is valid UTF-8 (no overlongs, surrogates or code points past
+ * U+10FFFF) and holds no NUL byte. */
+int util_utf8_valid(const char *s, size_t len);
+
 /* Folds Latin accents to plain letters (é -> e, ß -> ss, Æ -> AE; U+00C0..U+017F and the
  * combining marks U+0300..U+036F), so "cafe" finds "café". Other scripts are left alone:
  * their combining marks (Devanagari vowel signs, say) carry meaning. Returns a new
