@@ -1079,35 +1079,37 @@ int main(int argc, char **argv)
         return code;
 
     struct run r = {0};
+    struct file_list fl = {0};
+    int lock = -1;
+    xc_error *err = NULL;
     r.dbdir = o.dbdir;
     r.quiet = o.quiet;
     r.batch = o.dry_run ? UINT_MAX : (unsigned)o.batch;
     r.progress = !o.quiet && !o.json && isatty(STDERR_FILENO);
     r.t0 = util_now_ms();
     char why[512];
+    char dbpath[PATH_MAX], newgen[32] = "";
+    unsigned live_num = 0;
 
-    struct file_list fl = {0};
     if (!o.rollback) {
         /* Check the inputs before touching the index, so a typo cannot delete anything. */
         code = collect_inputs(&r, &fl, argc, argv);
         if (code)
-            return code;
+            goto out;
         r.bytes_total = fl.bytes;
     }
 
-    int lock = dbdir_lock(o.dbdir, o.wait_seconds, why, sizeof why);
+    lock = dbdir_lock(o.dbdir, o.wait_seconds, why, sizeof why);
     if (lock < 0) {
         fprintf(stderr, "%s: %s\n", progname, why);
-        return lock == -1 ? EXIT_LOCKED : EXIT_IO;
+        code = lock == -1 ? EXIT_LOCKED : EXIT_IO;
+        goto out;
     }
     if (o.rollback) {
         code = do_rollback(o.dbdir);
-        dbdir_unlock(lock);
-        return code;
+        goto out;
     }
 
-    char dbpath[PATH_MAX], newgen[32] = "";
-    unsigned live_num = 0;
     if (o.rebuild) {
         /* A new generation beside the live one; `current` moves only after the checks. */
         unsigned nums[1024];
@@ -1118,22 +1120,24 @@ int main(int argc, char **argv)
         live_num = next;
     } else if (dbdir_writer_path(o.dbdir, !o.dry_run, dbpath, sizeof dbpath, why, sizeof why) < 0) {
         fprintf(stderr, "%s: %s\n", progname, why);
-        return EXIT_IO;
+        code = EXIT_IO;
+        goto out;
     }
-    xc_error *err = NULL;
     r.wdb = xc_wdb_open(dbpath, 1, &err);
     if (!r.wdb) {
         int locked = err && err->code == XC_ERR_LOCKED;
         fprintf(stderr, "%s: cannot open index %s: %s\n", progname, dbpath,
                 err && err->message ? err->message : "unknown error");
         xc_error_free(err);
-        return locked ? EXIT_LOCKED : EXIT_IO;
+        code = locked ? EXIT_LOCKED : EXIT_IO;
+        goto out;
     }
     r.tg = xc_termgen_new(SCHEMA_LANG, &err);
     if (!r.tg) {
         fprintf(stderr, "%s: %s\n", progname, err && err->message ? err->message : "termgen");
         xc_error_free(err);
-        return EXIT_IO;
+        code = EXIT_IO;
+        goto out;
     }
     /* Spelling data for "did you mean" suggestions. */
     if (!o.no_spelling)
@@ -1144,7 +1148,8 @@ int main(int argc, char **argv)
     if (o.dry_run && xc_wdb_begin(r.wdb, &err) < 0) {
         fprintf(stderr, "%s: %s\n", progname, err && err->message ? err->message : "transaction");
         xc_error_free(err);
-        return EXIT_IO;
+        code = EXIT_IO;
+        goto out;
     }
     for (size_t i = 0; i < fl.n && !r.io_error; i++) {
         index_file(&r, &fl.v[i]);
@@ -1160,9 +1165,11 @@ int main(int argc, char **argv)
     if (r.progress)
         fputc('\n', stderr);
     xc_termgen_free(r.tg);
+    r.tg = NULL;
     if (o.dry_run)
         xc_wdb_cancel(r.wdb, NULL);
     xc_wdb_free(r.wdb);
+    r.wdb = NULL;
 
     const char *status = r.io_error ? "error" : "ok";
     char generation[256] = "";
@@ -1185,7 +1192,17 @@ int main(int argc, char **argv)
         dbdir_remove_generation(o.dbdir, newgen);
     }
     print_summary(&r, &o, generation, status);
+    if (r.io_error)
+        code = EXIT_IO;
+    else if (strcmp(status, "refused") == 0)
+        code = EXIT_REFUSED;
+    else
+        code = r.skipped ? EXIT_SKIPPED : EXIT_OK;
 
+out:
+    /* One way out, so every path frees what it made (a leak checker runs in CI). */
+    xc_termgen_free(r.tg);
+    xc_wdb_free(r.wdb);
     dbdir_unlock(lock);
     for (size_t i = 0; i < fl.n; i++) {
         free(fl.v[i].path);
@@ -1197,9 +1214,5 @@ int main(int argc, char **argv)
         free(r.roots[i]);
     free(r.roots);
     free(r.seen_files.slots);
-    if (r.io_error)
-        return EXIT_IO;
-    if (strcmp(status, "refused") == 0)
-        return EXIT_REFUSED;
-    return r.skipped ? EXIT_SKIPPED : EXIT_OK;
+    return code;
 }

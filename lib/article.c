@@ -2122,12 +2122,21 @@ static enum walk_step text_visit(const GumboNode *n, int enter, void *ctx)
 static char *node_text(const GumboNode *n, const unsigned char *tf, int newlines, size_t *len)
 {
     struct textctx t = {tf, {0}, 0, 0, newlines};
+    char *raw, *clean;
+    size_t rawlen;
 
     if (walk_tree(n, text_visit, &t) < 0) {
         free(t.out.p);
         return NULL;
     }
-    return sb_finish(&t.out, len);
+    if ((raw = sb_finish(&t.out, &rawlen)) == NULL)
+        return NULL;
+    /* Gumbo's output is cleaned as well as its input: 0.10.1 decodes an out-of-range
+     * character reference such as "&#xEEEEEEEE;" into a byte that is not UTF-8 (found by
+     * tests/fuzz, regression input tests/fuzz/regress/article/html-charref-overflow). */
+    clean = article_utf8_clean(raw, rawlen, len);
+    free(raw);
+    return clean;
 }
 
 /* What one pass over the document finds: the containers, the title, date hints. */

@@ -18,7 +18,9 @@ raw() {
 check_match "a garbage request line gets a 4xx" '^4[0-9][0-9]$' "$(raw 'BLAH\r\n\r\n')"
 check_match "an HTTP/9 request gets a 4xx" '^4[0-9][0-9]$' "$(raw 'GET /health HTTP/9.9\r\n\r\n')"
 big=$(head -c 70000 /dev/zero | tr '\0' 'a')
-check_match "a 70 KB header gets a 4xx or the connection closed" '^(4[0-9][0-9])?$' "$(raw "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: $big\r\n\r\n")"
+code=$(raw "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: $big\r\n\r\n")
+case "$code" in 4[0-9][0-9] | "") ok "a 70 KB header gets a 4xx or the connection closed ($code)" ;;
+*) not_ok "a 70 KB header gets a 4xx or the connection closed" "got [$code]" ;; esac
 check "the daemon answers after malformed requests" alive
 
 # Chunked and oversized bodies.
@@ -67,13 +69,17 @@ trickle=$!
 slow_ok=0
 for i in $(seq 1 10); do
     t0=$(date +%s%N)
-    [ "$(curl -s -m 3 "http://127.0.0.1:$PORT/search?q=muse" | jq -r '.hits | length')" -gt 0 ] && slow_ok=$((slow_ok + 1))
+    [ "$(curl -s -m 10 "http://127.0.0.1:$PORT/search?q=muse" | jq -r '.hits | length')" -gt 0 ] && slow_ok=$((slow_ok + 1))
     sleep 0.2
 done
 check_eq "real clients are served while 150 slowloris connections trickle" 10 "$slow_ok"
-sleep 2.5
-open=$(get /metrics | sed -n 's/^quire_connections_open //p')
-check "slowloris connections are closed after the header timeout (open now: $open)" test "$open" -lt 20
+open=""
+for _ in $(seq 1 40); do
+    open=$(get /metrics | sed -n 's/^quire_connections_open //p')
+    [ -n "$open" ] && [ "$open" -lt 20 ] && break
+    sleep 0.25
+done
+check "slowloris connections are closed after the header timeout (open now: $open)" test "${open:-999}" -lt 20
 wait $trickle
 for fd in "${fds[@]}"; do exec {fd}>&- 2>/dev/null; done
 stop_quired

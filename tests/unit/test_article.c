@@ -799,6 +799,14 @@ static void test_html_bad_input(void **state)
         assert_int_equal(article_parse_html(bad, sizeof bad - 1, &a, why, sizeof why), 0);
     }
     assert_string_equal(a.body, "bad " FFFD "( and nul");
+    /* Regression (tests/fuzz): gumbo 0.10.1 turns an out-of-range character reference into
+     * a lone byte that is not UTF-8; the body must still be valid UTF-8. */
+    assert_int_equal(parse_html_str("<title>t&#xEEEEEEEE;</title><p>a&#xEEEEEEEE;b"
+                                    "&#x110000;&#xD800;&#0;&#99999999999;c</p>",
+                                    &a, why, sizeof why),
+                     0);
+    assert_string_equal(a.title, "t" FFFD);
+    assert_string_equal(a.body, "a" FFFD "b" FFFD FFFD FFFD FFFD "c");
     article_clear(&a);
 
     assert_int_equal(parse_html_str("", &a, why, sizeof why), -1);
