@@ -30,6 +30,10 @@
 #include "xapian-c/xc.h"
 
 #define MODIFIED_RETRIES 3
+/* "Did you mean": words in fewer articles than this are checked, and a spelling wins when
+ * it is in SUGGEST_RATIO times as many articles (or the word is in none). */
+#define SUGGEST_MAX_FREQ 10
+#define SUGGEST_RATIO 20
 
 struct search_index {
     char dir[4096];
@@ -710,10 +714,13 @@ static char *suggest(struct search_index *ix, const char *q)
         for (size_t i = 0; i < n; i++)
             word[i] = (w[i] >= 'A' && w[i] <= 'Z') ? (char)(w[i] + 32) : w[i];
         word[n] = '\0';
+        /* Xapian's spelling lookup costs many times the search itself, so it is asked
+         * only about rare words: a word in SUGGEST_MAX_FREQ or more articles is taken as
+         * meant. */
         unsigned tf = xc_db_termfreq(ix->db, word);
-        char *sug = xc_db_spelling(ix->db, word, NULL);
+        char *sug = tf < SUGGEST_MAX_FREQ ? xc_db_spelling(ix->db, word, NULL) : NULL;
         if (sug && *sug && strcmp(sug, word) != 0 &&
-            (tf == 0 || xc_db_termfreq(ix->db, sug) >= 20 * (unsigned long)tf)) {
+            (tf == 0 || xc_db_termfreq(ix->db, sug) >= SUGGEST_RATIO * (unsigned long)tf)) {
             sb_puts(&out, sug);
             changed = 1;
         } else {
