@@ -353,7 +353,7 @@ if [ $HAVE_QUIRED = 1 ] && [ $HAVE_CURL = 1 ]; then
     : >"$cfg"
     while IFS= read -r q; do
         [ -n "$q" ] || continue
-        printf 'url = "http://127.0.0.1:%s/search"\nget\ndata-urlencode = "q=%s"\ndata = "limit=10&snippet=0"\nmax-time = 5\nwrite-out = "\\n%%{http_code}\\n"\nnext\n' \
+        printf 'url = "http://127.0.0.1:%s/search"\nget\ndata-urlencode = "q=%s"\ndata = "op=and&limit=10&snippet=0"\nmax-time = 5\nwrite-out = "\\n%%{http_code}\\n"\nnext\n' \
             "$QPORT" "$q" >>"$cfg"
     done <"$QUERIES"
     timeout 120 curl -s -K "$cfg" >"$WORK/runs/quired-check.out" 2>/dev/null

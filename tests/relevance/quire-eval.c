@@ -901,6 +901,20 @@ static void report(const struct options *o, const struct totals *t, size_t ran)
            t->skipped, t->ndcg / n, t->map / n, t->recall / n, ms);
 }
 
+/* Frees what queries_load and qrels_load made. */
+static void collection_free(struct collection *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        for (size_t k = 0; k < c->q[i].nj; k++)
+            free(c->q[i].j[k].doc);
+        free(c->q[i].j);
+        free(c->q[i].id);
+        free(c->q[i].text);
+    }
+    free(c->q);
+    free(c->byid);
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
@@ -908,9 +922,13 @@ int main(int argc, char **argv)
     if (pr != 0)
         return pr > 0 ? 0 : EXIT_USAGE;
 
+    /* One way out, so every path frees what it made (CI runs a leak checker). */
     struct collection c = {0};
+    struct search_index *ix = NULL;
+    FILE *run = NULL;
+    int code = EXIT_USAGE;
     if (queries_load(&c, o.queries) < 0 || qrels_load(&c, o.qrels) < 0)
-        return EXIT_USAGE;
+        goto out;
     size_t with_rel = 0, nonempty = 0;
     for (size_t i = 0; i < c.n; i++) {
         with_rel += c.q[i].nrel > 0;
@@ -918,45 +936,39 @@ int main(int argc, char **argv)
     }
     if (with_rel == 0) {
         errorf("no query in %s has a relevant judgement (score > 0) in %s", o.queries, o.qrels);
-        return EXIT_USAGE;
+        goto out;
     }
 
     struct http_target target;
-    struct search_index *ix = NULL;
     if (o.url) {
         if (url_parse(o.url, &target) < 0)
-            return EXIT_USAGE;
+            goto out;
     } else {
         struct search_error err = {0};
         ix = search_index_open(o.db, &err);
         if (!ix) {
             errorf("%s", err.message);
-            return EXIT_USAGE;
+            goto out;
         }
     }
-    FILE *run = NULL;
     if (o.run && !(run = fopen(o.run, "w"))) {
         errorf("cannot create run file %s: %s", o.run, strerror(errno));
-        search_index_close(ix);
-        return EXIT_USAGE;
+        goto out;
     }
 
     struct totals tot = {0};
     int rc = evaluate(&c, ix, o.url ? &target : NULL, &o, run, &tot);
-    search_index_close(ix);
     if (run && fclose(run) != 0 && rc == 0)
         rc = errorf("cannot write run file %s: %s", o.run, strerror(errno));
+    run = NULL;
     if (rc < 0)
-        return EXIT_USAGE;
+        goto out;
     report(&o, &tot, nonempty);
-    for (size_t i = 0; i < c.n; i++) {
-        for (size_t k = 0; k < c.q[i].nj; k++)
-            free(c.q[i].j[k].doc);
-        free(c.q[i].j);
-        free(c.q[i].id);
-        free(c.q[i].text);
-    }
-    free(c.q);
-    free(c.byid);
-    return fflush(stdout) == 0 ? 0 : EXIT_USAGE;
+    code = fflush(stdout) == 0 ? 0 : EXIT_USAGE;
+out:
+    if (run)
+        fclose(run);
+    search_index_close(ix);
+    collection_free(&c);
+    return code;
 }
