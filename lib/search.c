@@ -30,8 +30,9 @@
 #include "xapian-c/xc.h"
 
 #define MODIFIED_RETRIES 3
-/* "Did you mean": words in fewer articles than this are checked, and a spelling wins when
- * it is in SUGGEST_RATIO times as many articles (or the word is in none). */
+/* "Did you mean": unknown words are checked, and when a query finds nothing, words in
+ * fewer articles than SUGGEST_MAX_FREQ too; a spelling wins when it is in SUGGEST_RATIO
+ * times as many articles (or the word is in none). */
 #define SUGGEST_MAX_FREQ 10
 #define SUGGEST_RATIO 20
 
@@ -685,10 +686,10 @@ static int is_operator(const char *w, size_t n)
     return 0;
 }
 
-/* "Did you mean": each plain query word that is unknown, or far rarer than a close
- * spelling that Xapian's spelling table knows, is replaced. Returns a new string when
+/* "Did you mean": each plain query word that is unknown, or (when the query found nothing)
+ * far rarer than a close spelling that Xapian's spelling table knows, is replaced. Returns a new string when
  * anything changed, else NULL. The query itself is never rewritten. */
-static char *suggest(struct search_index *ix, const char *q)
+static char *suggest(struct search_index *ix, const char *q, int no_hits)
 {
     struct strbuf out;
     sb_init(&out);
@@ -714,11 +715,21 @@ static char *suggest(struct search_index *ix, const char *q)
         for (size_t i = 0; i < n; i++)
             word[i] = (w[i] >= 'A' && w[i] <= 'Z') ? (char)(w[i] + 32) : w[i];
         word[n] = '\0';
-        /* Xapian's spelling lookup costs many times the search itself, so it is asked
-         * only about rare words: a word in SUGGEST_MAX_FREQ or more articles is taken as
-         * meant. */
+        /* Terms are indexed with accents folded: look the word up the same way. */
+        size_t flen;
+        char *folded = util_fold_latin(word, n, &flen);
+        if (folded) {
+            snprintf(word, sizeof word, "%s", folded);
+            free(folded);
+        }
+        /* Xapian's spelling lookup costs many times the search itself (75% of the CPU
+         * when asked for every word), so it is asked about unknown words, and about rare
+         * ones (in fewer than SUGGEST_MAX_FREQ articles) only when the query found
+         * nothing; a word in more articles is taken as meant. */
         unsigned tf = xc_db_termfreq(ix->db, word);
-        char *sug = tf < SUGGEST_MAX_FREQ ? xc_db_spelling(ix->db, word, NULL) : NULL;
+        char *sug = tf == 0 || (no_hits && tf < SUGGEST_MAX_FREQ)
+                        ? xc_db_spelling(ix->db, word, NULL)
+                        : NULL;
         if (sug && *sug && strcmp(sug, word) != 0 &&
             (tf == 0 || xc_db_termfreq(ix->db, sug) >= SUGGEST_RATIO * (unsigned long)tf)) {
             sb_puts(&out, sug);
@@ -815,8 +826,10 @@ json_t *search_run(struct search_index *ix, const struct search_request *req,
         }
         json_object_set_new(res, "facets", facets);
     }
+    unsigned matches;
+    xc_mset_totals(ms, NULL, NULL, &matches);
     xc_mset_free(ms);
-    char *sug = suggest(ix, req->q);
+    char *sug = suggest(ix, req->q, matches == 0);
     if (sug)
         json_object_set_new(res, "suggestion", json_string(sug));
     free(sug);

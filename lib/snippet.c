@@ -21,19 +21,34 @@ struct snippet_term {
     char text[TERM_MAX];
     size_t len;
     int stemmed; /* match the word's stem rather than the word */
+    int group;   /* terms for the same word ("muse" and "Zmuse") share a group */
 };
 
 struct snippet_terms {
     xc_stem *stem;
     struct snippet_term terms[SNIPPET_MAX_TERMS];
     size_t n;
+    int ngroups;
+    /* First bytes a matching word can start with: the scan skips every other word without
+     * looking at it (most words of a long article). */
+    unsigned char first[256];
 };
+
+/* ASCII letters and digits. */
+static int ascii_alnum(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
 
 struct snippet_terms *snippet_terms_new(xc_stem *stem)
 {
     struct snippet_terms *t = calloc(1, sizeof *t);
-    if (t)
-        t->stem = stem;
+    if (!t)
+        return NULL;
+    t->stem = stem;
+    /* Accented Latin letters fold to ASCII, so a word starting with one may match. */
+    for (int b = 0xC3; b <= 0xC5; b++)
+        t->first[b] = 1;
     return t;
 }
 
@@ -70,11 +85,38 @@ void snippet_terms_add(struct snippet_terms *t, const char *term, size_t len)
     }
     if (t->n >= SNIPPET_MAX_TERMS)
         return;
-    struct snippet_term *st = &t->terms[t->n++];
+    struct snippet_term *st = &t->terms[t->n];
     memcpy(st->text, term, len);
     st->text[len] = '\0';
     st->len = len;
     st->stemmed = stemmed;
+    /* Group with an earlier term for the same word: compare stems. */
+    char mine[TERM_MAX], other[TERM_MAX];
+    size_t ml = stemmed ? len : xc_stem_word(t->stem, term, len, mine, sizeof mine);
+    if (stemmed)
+        memcpy(mine, term, len + 1);
+    st->group = -1;
+    for (size_t i = 0; i < t->n && st->group < 0; i++) {
+        const struct snippet_term *o = &t->terms[i];
+        size_t ol = o->stemmed ? o->len : xc_stem_word(t->stem, o->text, o->len, other, sizeof other);
+        if (o->stemmed)
+            memcpy(other, o->text, o->len + 1);
+        if (ol == ml && memcmp(other, mine, ml) == 0)
+            st->group = o->group;
+    }
+    if (st->group < 0)
+        st->group = t->ngroups++;
+    unsigned char c = (unsigned char)term[0];
+    if (c < 0x80) {
+        t->first[c] = 1;
+        if (c >= 'a' && c <= 'z')
+            t->first[c - 32] = 1;
+    } else {
+        /* Non-ASCII words (and accented ones, which fold to ASCII) are always looked at. */
+        for (int b = 0xC0; b < 0x100; b++)
+            t->first[b] = 1;
+    }
+    t->n++;
 }
 
 /* Length of the word character at p (0 when p does not start a word character). */
@@ -211,21 +253,44 @@ char *snippet_make(const struct snippet_terms *t, const char *text, size_t len, 
     size_t nm = 0;
     const unsigned char *p = (const unsigned char *)text, *end = p + scan;
     while (p < end && nm < MAX_MATCHES && t->n > 0) {
-        size_t n = word_char(p, end);
-        if (!n) {
+        size_t n;
+        if (ascii_alnum(*p)) {
+            n = 1;
+        } else if (*p < 0x80 || (n = word_char(p, end)) == 0) {
             p++;
             continue;
         }
         const unsigned char *w = p;
-        while (p < end && (n = word_char(p, end)) > 0)
-            p += n;
-        int term = match_word(t, (const char *)w, (size_t)(p - w));
-        if (term >= 0) {
-            m[nm].start = (size_t)(w - (const unsigned char *)text);
-            m[nm].end = (size_t)(p - (const unsigned char *)text);
-            m[nm].term = term;
-            nm++;
+        p += n;
+        while (p < end) {
+            if (ascii_alnum(*p))
+                p++;
+            else if (*p >= 0x80 && (n = word_char(p, end)) > 0)
+                p += n;
+            else
+                break;
         }
+        if (!t->first[*w])
+            continue;
+        int term = match_word(t, (const char *)w, (size_t)(p - w));
+        if (term < 0)
+            continue;
+        m[nm].start = (size_t)(w - (const unsigned char *)text);
+        m[nm].end = (size_t)(p - (const unsigned char *)text);
+        m[nm].term = t->terms[term].group;
+        nm++;
+        /* A window already holding every query word cannot be beaten: stop scanning. */
+        unsigned long long seen = 0;
+        int distinct = 0;
+        for (size_t j = nm; j-- > 0 && m[nm - 1].end - m[j].start <= target;) {
+            unsigned long long bit = 1ULL << (m[j].term & 63);
+            if (!(seen & bit)) {
+                seen |= bit;
+                distinct++;
+            }
+        }
+        if (distinct >= t->ngroups)
+            break;
     }
 
     /* Best window: the most distinct terms, then the most matches, earliest first. */
