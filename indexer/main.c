@@ -596,7 +596,9 @@ static long index_single(struct run *r, const struct file_entry *f, article_form
     if (!buf)
         return -1;
     struct article a = {0};
-    int rc = fmt == ARTICLE_HTML ? article_parse_html(buf, len, &a, why, whylen)
+    /* HTML goes through its parser in a child process: the gumbo that Debian ships aborts
+     * on some tag soup, which must cost one file, not the run. */
+    int rc = fmt == ARTICLE_HTML ? article_parse_html_isolated(buf, len, &a, why, whylen, 30)
                                  : article_parse_text(buf, len, fmt == ARTICLE_MARKDOWN, &a, why,
                                                       whylen);
     free(buf);

@@ -60,6 +60,12 @@ int article_parse_text(const char *buf, size_t len, int markdown, struct article
 int article_parse_html(const char *buf, size_t len, struct article *out, char *why,
                        size_t whylen);
 
+/* article_parse_html in a child process, so that a crash or an endless loop inside the HTML
+ * parser (Debian's gumbo 0.10.1 aborts on some tag soup) costs one file, not the caller:
+ * a crash or running past timeout_s seconds is an error with a reason. */
+int article_parse_html_isolated(const char *buf, size_t len, struct article *out, char *why,
+                                size_t whylen, unsigned timeout_s);
+
 /* Parses one JSON Lines record: an object with string "id", "title", "body" (id and body
  * required, non-empty id) and optional string "date" (normalised to YYYY-MM-DD when it
  * is a date; otherwise dropped), "source", "url", "category". */

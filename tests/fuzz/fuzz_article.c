@@ -169,7 +169,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_parse(article_parse_text(buf, len, which == 1, &a, why, sizeof why), &a, why, 0);
         break;
     case 2:
-        check_parse(article_parse_html(buf, len, &a, why, sizeof why), &a, why, 0);
+        /* Through the child process, as the indexer parses HTML: Debian's gumbo aborts on
+         * some tag soup (an assertion inside it), which the isolation must contain. The
+         * parent still checks everything that comes back. */
+        check_parse(article_parse_html_isolated(buf, len, &a, why, sizeof why, 5), &a, why, 0);
         break;
     case 3:
         check_parse(article_parse_json(buf, len, &a, why, sizeof why), &a, why, 1);

@@ -73,18 +73,20 @@ printf 'Good article title here\nWith some body text about okapis.\n' >"$T/bad/g
     echo '{"id": "j3", "title": "Third good record", "body": "okapi three"}'
 } >"$T/bad/mixed.jsonl"
 printf '<html><head><title>Broken page about okapis</title><body><article><p>Okapis live in <b>forests' >"$T/bad/broken.html"
+printf '<table><math><select><mi><select></table>' >"$T/bad/gumbo-abort.html"
 mkfifo "$T/bad/fifo.txt"
 ln -s "$T/bad" "$T/bad/loop"
 "$QUIRE_INDEX" --db "$T/baddb" "$T/bad" >"$T/out" 2>"$T/err"; rc=$?
 s=$(summary "$T/out")
 check_eq "a run with bad inputs exits 1 (finished, some skipped)" 1 "$rc"
 check_eq "good records and files are all indexed" 4 "$(field added "$s")"
-check_eq "bad inputs are counted as skipped" 5 "$(field skipped "$s")"
+check_eq "bad inputs are counted as skipped" 6 "$(field skipped "$s")"
 err=$(cat "$T/err")
 check_match "a binary file is reported with its path" "binary.txt: .*binary" "$err"
 check_match "an empty file is reported" "empty.txt: .*empty" "$err"
 check_match "a broken JSON line is reported with path and line" "mixed.jsonl:2: " "$err"
 check_match "a record without id is reported with its line" "mixed.jsonl:4: .*id" "$err"
+check_match "HTML that crashes the HTML parser costs that file only" "gumbo-abort.html: HTML parser crashed" "$err"
 out=$("$QUIRE" --db "$T/baddb" search --json okapis)
 check_match "broken HTML is indexed as far as it goes" "broken.html" "$(jq -r '.hits[].id' <<<"$out")"
 
