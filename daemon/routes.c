@@ -49,6 +49,9 @@ static void send_json(struct evhttp_request *req, int status, json_t *obj)
         if (gen[0])
             evhttp_add_header(h, "X-Quire-Generation", gen);
         evhttp_add_header(h, "X-Quire-Revision", rev);
+        const char *updated = search_index_updated(answering);
+        if (updated[0])
+            evhttp_add_header(h, "X-Quire-Updated", updated);
     }
     const char *reason = status == 200   ? "OK"
                          : status == 400 ? "Bad Request"

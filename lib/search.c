@@ -41,6 +41,8 @@ struct search_index {
     char path[4096]; /* what was opened: DIR/current, or the database itself */
     struct dbdir_stamp stamp;
     char generation[256];
+    char updated[64];        /* time of the last commit, read once per revision */
+    unsigned long updated_rev;
     xc_db *db;
     xc_qp *qp;
     xc_stem *stem;
@@ -490,6 +492,19 @@ unsigned long search_index_revision(struct search_index *ix)
 const char *search_index_generation(struct search_index *ix)
 {
     return ix->generation;
+}
+
+const char *search_index_updated(struct search_index *ix)
+{
+    /* The indexer stamps every commit; re-read only when the revision moved. */
+    unsigned long rev = xc_db_revision(ix->db);
+    if (rev != ix->updated_rev || !ix->updated[0]) {
+        char *u = xc_db_metadata(ix->db, "quire:updated", NULL);
+        snprintf(ix->updated, sizeof ix->updated, "%s", u ? u : "");
+        free(u);
+        ix->updated_rev = rev;
+    }
+    return ix->updated;
 }
 
 /* ---- searching ----------------------------------------------------------------------- */
@@ -987,10 +1002,9 @@ json_t *search_health(struct search_index *ix)
     json_object_set_new(h, "revision", json_integer((json_int_t)xc_db_revision(ix->db)));
     if (ix->generation[0])
         json_object_set_new(h, "generation", json_string(ix->generation));
-    char *updated = xc_db_metadata(ix->db, "quire:updated", NULL);
-    if (updated && *updated)
+    const char *updated = search_index_updated(ix);
+    if (*updated)
         json_object_set_new(h, "updated", json_string(updated));
-    free(updated);
     json_object_set_new(h, "xapian", json_string(xc_version()));
     return h;
 }

@@ -90,6 +90,9 @@ unsigned long search_index_revision(struct search_index *ix);
 /* The generation being served ("gen-000003"), or "" for a plain database. Borrowed until
  * the next refresh. */
 const char *search_index_generation(struct search_index *ix);
+/* When the index was last committed to ("2026-11-22T23:59:00Z"), or "". Borrowed until
+ * the next call. */
+const char *search_index_updated(struct search_index *ix);
 
 /* Runs a search. Returns a new JSON object (caller decrefs), or NULL with err filled. */
 json_t *search_run(struct search_index *ix, const struct search_request *req,

@@ -73,6 +73,8 @@ done
 check_eq "the daemon serves the swapped-in generation without a restart" yes "$seen"
 hdr=$(curl -s -D - -o /dev/null "http://127.0.0.1:$PORT/search?q=yen")
 check_match "responses name the generation that answered" "X-Quire-Generation: $gen2" "$hdr"
+check_match "responses name the revision that answered" "X-Quire-Revision: [0-9]+" "$hdr"
+check_match "responses say when the index was last updated" "X-Quire-Updated: [0-9]{4}-[0-9]{2}-[0-9]{2}T" "$hdr"
 
 "$QUIRE_INDEX" --rollback --db "$T/k" >"$T/out" 2>&1; rc=$?
 check_eq "--rollback exits 0" 0 "$rc"
