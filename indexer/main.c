@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -304,12 +305,16 @@ static int walk_dir(struct run *r, struct file_list *fl, const char *dir, const 
         }
         if (S_ISDIR(st.st_mode)) {
             rc = walk_dir(r, fl, path, relid, depth + 1);
+        } else if (article_format_for_path(path) == ARTICLE_UNKNOWN) {
+            continue; /* not an article file: not ours to report */
         } else if (S_ISREG(st.st_mode)) {
-            if (article_format_for_path(path) != ARTICLE_UNKNOWN &&
-                file_list_add(fl, path, relid, &st) < 0)
+            if (file_list_add(fl, path, relid, &st) < 0)
                 rc = -1;
+        } else {
+            /* FIFOs, sockets and devices are never opened (one could block forever). */
+            report(r, "%s: not a regular file (a FIFO, socket or device), skipped", path);
+            r->skipped++;
         }
-        /* FIFOs, sockets and devices are never opened. */
     }
     for (size_t i = 0; i < n; i++)
         free(names[i]);
@@ -1079,6 +1084,9 @@ int main(int argc, char **argv)
     int code;
     if (parse_options(argc, argv, &o, &code) < 0)
         return code;
+    /* A full disk or a file-size limit (ulimit -f) must end the run with a clear error at
+     * the last commit, not kill it with SIGXFSZ: ignored, a write fails with EFBIG. */
+    signal(SIGXFSZ, SIG_IGN);
 
     struct run r = {0};
     struct file_list fl = {0};

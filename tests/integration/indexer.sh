@@ -80,15 +80,42 @@ ln -s "$T/bad" "$T/bad/loop"
 s=$(summary "$T/out")
 check_eq "a run with bad inputs exits 1 (finished, some skipped)" 1 "$rc"
 check_eq "good records and files are all indexed" 4 "$(field added "$s")"
-check_eq "bad inputs are counted as skipped" 6 "$(field skipped "$s")"
+check_eq "bad inputs are counted as skipped" 7 "$(field skipped "$s")"
 err=$(cat "$T/err")
 check_match "a binary file is reported with its path" "binary.txt: .*binary" "$err"
 check_match "an empty file is reported" "empty.txt: .*empty" "$err"
 check_match "a broken JSON line is reported with path and line" "mixed.jsonl:2: " "$err"
 check_match "a record without id is reported with its line" "mixed.jsonl:4: .*id" "$err"
 check_match "HTML that crashes the HTML parser costs that file only" "gumbo-abort.html: HTML parser crashed" "$err"
+check_match "a FIFO is reported, never opened (no hang)" "fifo.txt: not a regular file" "$err"
 out=$("$QUIRE" --db "$T/baddb" search --json okapis)
 check_match "broken HTML is indexed as far as it goes" "broken.html" "$(jq -r '.hits[].id' <<<"$out")"
+
+# --- devices, huge files, a full disk ---------------------------------------------------------
+mkdir -p "$T/odd"
+ln -s /dev/zero "$T/odd/zero.txt"
+printf 'A fine title for once\nBody text about narwhals.\n' >"$T/odd/fine.txt"
+{ printf '{"id": "huge", "body": "'; head -c 200000000 /dev/zero | tr '\0' 'a'; printf '"}\n'; \
+  echo '{"id": "after-huge", "title": "Still here", "body": "narwhals after the huge line"}'; } >"$T/odd/huge.jsonl"
+head -c 70000000 /dev/zero | tr '\0' 'b' >"$T/odd/huge.txt"
+"$QUIRE_INDEX" --db "$T/odddb" "$T/odd" >"$T/out" 2>"$T/err"; rc=$?
+s=$(summary "$T/out")
+err=$(cat "$T/err")
+check_eq "odd inputs: the run finishes with exit 1" 1 "$rc"
+check_eq "odd inputs: the good file and the record after the 200 MB line are indexed" 2 "$(field added "$s")"
+check_match "a device file is reported, never opened" "zero.txt: not a regular file" "$err"
+check_match "a 200 MB JSON line is reported with its line number" "huge.jsonl:1: line longer than" "$err"
+check_match "a 70 MB text file is refused by size" "huge.txt: file is 70000000 bytes" "$err"
+rm -f "$T/odd/huge.jsonl" "$T/odd/huge.txt"
+
+# A full disk (a file-size limit stands in for it): a clear error, exit 4, the index at its
+# last commit.
+before=$("$QUIRE" --db "$T/db" health --json | jq -r .docs)
+(ulimit -f 2000; exec "$QUIRE_INDEX" --db "$T/db" "$SHARED/corpora/reuters-21578/docs.jsonl") >"$T/out" 2>"$T/err"; rc=$?
+check_eq "a full disk ends the run with the I/O error code (4)" 4 "$rc"
+check_match "a full disk is reported clearly" "commit failed: .*File too large" "$(cat "$T/err")"
+check "after a full disk xapian-check finds no error" xapian-check "$T/db/$(sed -n 's/^auto //p' "$T/db/current")"
+check_eq "after a full disk the index is at its last commit" "$before" "$("$QUIRE" --db "$T/db" health --json | jq -r .docs)"
 
 # --- usage and the writer lock -----------------------------------------------------------
 "$QUIRE_INDEX" --db "$T/db" >/dev/null 2>&1; rc=$?
