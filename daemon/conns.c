@@ -158,8 +158,13 @@ static struct bufferevent *conn_new(struct event_base *base, void *arg)
         t->head->prev = c;
     t->head = c;
     t->count++;
-    if ((t->count + 1) * 2 > t->cap && rehash(t, t->cap ? t->cap * 2 : 256) < 0)
-        return bev; /* unindexed: still counted, swept and reaped */
+    if ((t->count + 1) * 2 > t->cap) {
+        /* The rebuilt index takes every listed connection, c included (or, if memory
+         * ran out, c stays unindexed: still counted, swept and reaped). Inserting c
+         * again here would leave a second entry behind when it is reaped. */
+        rehash(t, t->cap ? t->cap * 2 : 256);
+        return bev;
+    }
     size_t i = slot_of(t, bev);
     while (t->slots[i])
         i = (i + 1) & (t->cap - 1);
