@@ -14,7 +14,10 @@
 
 #include "xapian-c/xc.h"
 
-#define SNIPPET_SCAN_BYTES (256u << 10)
+/* Snippets come from the first 16 KB of an article (its lead; on wikipedia-en half the
+ * articles are shorter than 9 KB). Measured there, a top-10 query with snippets costs
+ * 2.4x the same query without when scanning up to 256 KB, 2.1x at 32 KB, 1.9x at 16 KB. */
+#define SNIPPET_SCAN_BYTES (16u << 10)
 #define SNIPPET_MAX_TERMS 64
 #define SNIPPET_DEFAULT_BYTES 200
 
