@@ -69,6 +69,11 @@ check "sort=date: newest first" jq -e '[.hits[].date] as $d | $d == ($d | sort |
 r=$(get '/search?q=coffee&sort=date:asc&limit=30&snippet=0')
 check "sort=date:asc: oldest first" jq -e '[.hits[].date] as $d | $d == ($d | sort)' <<<"$r"
 check_eq "a bad sort is refused" 400 "$(status GET '/search?q=a&sort=size')"
+d1=$(get '/search?q=coffee+brazil&sort=date:asc&op=and&dedup=0&limit=15&snippet=0' | jq -c '[.hits[].id]')
+d2=$("$QUIRE" --db "$T/reu" search --json --sort date:asc --op and --dedup 0 -n 15 --no-snippet coffee brazil | jq -c '[.hits[].id]')
+d3=$("$QUIRE" --connect "127.0.0.1:$PORT" search --json --sort date:asc --op and --dedup 0 -n 15 --no-snippet coffee brazil | jq -c '[.hits[].id]')
+check_eq "sort, op and dedup give the same hits through the client and direct mode" "$d1" "$d2"
+check_eq "...and through the client over HTTP" "$d1" "$d3"
 r=$(get '/search?q=grain&facets=year,category&limit=0&dedup=0')
 check_eq "year facet: Reuters-21578 is all 1987" 1987 "$(jq -r '.facets.year[0].value' <<<"$r")"
 check_eq "year facet counts every match" "$(jq -r .total.lower <<<"$r")" "$(jq -r '.facets.year[0].count' <<<"$r")"
