@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 "$QUIRE_INDEX" -q --db "$T/db" "$SRC/corpus" || { not_ok "index corpus"; finish; }
-start_quired "$T/db" --quiet --header-timeout-ms 1500 --idle-timeout-ms 3000 || { not_ok "quired starts"; finish; }
+start_quired "$T/db" --quiet || { not_ok "quired starts"; finish; }
 alive() { [ "$(get /health | jq -r .status 2>/dev/null)" = ok ]; }
 
 # raw REQUEST: sends bytes as they are, prints the status line's code.
@@ -59,7 +59,12 @@ code=$(status GET '/search?q=muse+NEAR/100000+spark')
 check_match "a huge NEAR window: answered or refused" '^(200|400)$' "$code"
 check "the daemon answers after expensive queries" alive
 
+stop_quired
+
 # Slowloris: 150 connections trickling one byte a second must not starve real clients.
+# A short header timeout here (3 s) so the test can see them closed; elsewhere the default
+# keeps a loaded machine (the sanitizer pass) from timing out honest requests.
+start_quired "$T/db" --quiet --header-timeout-ms 3000 --idle-timeout-ms 5000 || { not_ok "quired (slowloris) starts"; finish; }
 declare -a fds
 for i in $(seq 1 150); do
     exec {fd}<>"/dev/tcp/127.0.0.1/$PORT" && fds+=("$fd")
@@ -74,7 +79,7 @@ for i in $(seq 1 10); do
 done
 check_eq "real clients are served while 150 slowloris connections trickle" 10 "$slow_ok"
 open=""
-for _ in $(seq 1 40); do
+for _ in $(seq 1 60); do
     open=$(get /metrics | sed -n 's/^quire_connections_open //p')
     [ -n "$open" ] && [ "$open" -lt 20 ] && break
     sleep 0.25
