@@ -674,6 +674,20 @@ qc_code qc_search(qc_client *c, const qc_search_opts *opts, qc_response **out)
     return rc;
 }
 
+/* Starts u with "/doc/" and the id as one encoded path segment. */
+static void doc_path(qc_client *c, struct urlbuf *u, const char *id)
+{
+    urlbuf_str(u, "/doc/");
+    /* "." and ".." are the only ids a URL parser could read as dot segments; curl leaves
+     * '.' unencoded, so encode these two by hand. */
+    if (strcmp(id, ".") == 0)
+        urlbuf_str(u, "%2E");
+    else if (strcmp(id, "..") == 0)
+        urlbuf_str(u, "%2E%2E");
+    else
+        urlbuf_escaped(c, u, id);
+}
+
 /* GET /doc/{id}; see client.h. */
 qc_code qc_doc(qc_client *c, const char *id, qc_response **out)
 {
@@ -684,15 +698,31 @@ qc_code qc_doc(qc_client *c, const char *id, qc_response **out)
         return client_fail(c, QC_ERR_ARG, "no document id given");
 
     struct urlbuf u = {0};
-    urlbuf_str(&u, "/doc/");
-    /* "." and ".." are the only ids a URL parser could read as dot segments; curl leaves
-     * '.' unencoded, so encode these two by hand. */
-    if (strcmp(id, ".") == 0)
-        urlbuf_str(&u, "%2E");
-    else if (strcmp(id, "..") == 0)
-        urlbuf_str(&u, "%2E%2E");
-    else
-        urlbuf_escaped(c, &u, id);
+    doc_path(c, &u, id);
+    if (u.err)
+        return urlbuf_fail(c, &u, "document");
+    rc = client_request(c, u.p, out);
+    free(u.p);
+    return rc;
+}
+
+/* GET /doc/{id}/similar; see client.h. */
+qc_code qc_similar(qc_client *c, const char *id, long limit, qc_response **out)
+{
+    qc_code rc = check_args(c, out);
+    if (rc != QC_OK)
+        return rc;
+    if (!id || !*id)
+        return client_fail(c, QC_ERR_ARG, "no document id given");
+
+    struct urlbuf u = {0};
+    doc_path(c, &u, id);
+    urlbuf_str(&u, "/similar");
+    if (limit >= 0) {
+        char num[32];
+        snprintf(num, sizeof num, "?limit=%ld", limit);
+        urlbuf_str(&u, num);
+    }
     if (u.err)
         return urlbuf_fail(c, &u, "document");
     rc = client_request(c, u.p, out);

@@ -51,7 +51,7 @@
 #define BOLD "\033[1m"
 #define RESET "\033[0m"
 
-enum command { CMD_SEARCH, CMD_DOC, CMD_HEALTH };
+enum command { CMD_SEARCH, CMD_DOC, CMD_SIMILAR, CMD_HEALTH };
 
 struct options {
     const char *connect; /* --connect HOST:PORT */
@@ -83,6 +83,7 @@ static void usage(void)
            "Commands:\n"
            "  search QUERY...     rank articles matching QUERY (the words are joined by spaces)\n"
            "  doc ID              show one article: title, date, source, url, category, id, text\n"
+           "  similar [-n N] ID   articles like ID (the article itself left out)\n"
            "  health              show the index's status (documents, revision, generation)\n"
            "\n"
            "Target (at most one; default: the daemon at %s:%u):\n"
@@ -554,6 +555,40 @@ static json_t *fetch_doc(struct source *src, const char *id)
     return j ? j : local_error(&err);
 }
 
+/* The -n value given (the "limit" parameter), or -1 when none. */
+static long param_limit(const struct options *o)
+{
+    long limit = -1;
+    for (size_t i = 0; i < o->nparams; i++) {
+        if (strcmp(o->params[i].key, "limit") == 0)
+            limit = strtol(o->params[i].value, NULL, 10);
+    }
+    return limit;
+}
+
+/* Fetches the articles like id from either source. */
+static json_t *fetch_similar(struct source *src, const struct options *o, const char *id)
+{
+    long limit = param_limit(o);
+    if (src->qc) {
+        qc_response *r = NULL;
+        qc_code rc = qc_similar(src->qc, id, limit, &r);
+        json_t *j = from_daemon(src->qc, rc, r);
+        qc_response_free(r);
+        return j;
+    }
+    struct search_error err = {0};
+    if (limit > SEARCH_MAX_LIMIT) {
+        search_error_set(&err, 400, "bad_parameter",
+                         "parameter 'limit' is %ld; the most allowed is %d", limit,
+                         SEARCH_MAX_LIMIT);
+        return local_error(&err);
+    }
+    json_t *j = search_similar(src->ix, id, limit < 0 ? SEARCH_DEFAULT_LIMIT : (unsigned)limit,
+                               &err);
+    return j ? j : local_error(&err);
+}
+
 /* Fetches the health object from either source. */
 static json_t *fetch_health(struct source *src)
 {
@@ -797,20 +832,27 @@ int main(int argc, char **argv)
     char **args = argv + optind;
     int nargs = argc - optind;
     if (nargs == 0)
-        return usage_error("no command given: search, doc or health");
+        return usage_error("no command given: search, doc, similar or health");
     enum command cmd;
     if (strcmp(args[0], "search") == 0)
         cmd = CMD_SEARCH;
     else if (strcmp(args[0], "doc") == 0)
         cmd = CMD_DOC;
+    else if (strcmp(args[0], "similar") == 0)
+        cmd = CMD_SIMILAR;
     else if (strcmp(args[0], "health") == 0)
         cmd = CMD_HEALTH;
     else
-        return usage_error("unknown command '%s': expected search, doc or health", args[0]);
-    if (cmd != CMD_SEARCH && o.search_only)
+        return usage_error("unknown command '%s': expected search, doc, similar or health",
+                           args[0]);
+    /* similar takes -n and nothing else of search's options. */
+    int only_limit = o.nparams > 0;
+    for (size_t i = 0; i < o.nparams; i++)
+        only_limit = only_limit && strcmp(o.params[i].key, "limit") == 0;
+    if (cmd != CMD_SEARCH && o.search_only && !(cmd == CMD_SIMILAR && only_limit))
         return usage_error("%s applies to search only", o.search_only);
-    if (cmd == CMD_DOC && nargs != 2)
-        return usage_error("doc needs exactly one document id");
+    if ((cmd == CMD_DOC || cmd == CMD_SIMILAR) && nargs != 2)
+        return usage_error("%s needs exactly one document id", args[0]);
     if (cmd == CMD_HEALTH && nargs != 1)
         return usage_error("health takes no arguments");
 
@@ -830,12 +872,13 @@ int main(int argc, char **argv)
     switch (cmd) {
     case CMD_SEARCH: j = fetch_search(&src, &o, sb_cstr(&query)); break;
     case CMD_DOC: j = fetch_doc(&src, args[1]); break;
+    case CMD_SIMILAR: j = fetch_similar(&src, &o, args[1]); break;
     case CMD_HEALTH: j = fetch_health(&src); break;
     }
 
     rc = EXIT_ERROR;
     if (j) {
-        if (cmd == CMD_SEARCH) {
+        if (cmd == CMD_SEARCH || cmd == CMD_SIMILAR) {
             size_t hits =
                 o.json ? json_array_size(json_object_get(j, "hits")) : print_search(j, o.bold);
             if (o.json)

@@ -42,6 +42,16 @@ check_eq "similar: 5 related articles" 5 "$(jq -r '.hits | length' <<<"$r")"
 check "similar: the article itself is left out" jq -e 'all(.hits[]; .id != "sport/101")' <<<"$r"
 check "similar: related articles are sport too" jq -e '[.hits[] | select(.category == "sport")] | length >= 4' <<<"$r"
 check_eq "similar of an unknown id: 404" 404 "$(status GET '/doc/nope/similar')"
+s1=$(jq -c '[.hits[].id]' <<<"$r")
+s2=$("$QUIRE" --connect "127.0.0.1:$PORT" similar -n 5 --json sport/101 | jq -c '[.hits[].id]')
+s3=$("$QUIRE" --db "$T/bbc" similar -n 5 --json sport/101 | jq -c '[.hits[].id]')
+check_eq "quire similar through the daemon gives the API's articles" "$s1" "$s2"
+check_eq "quire similar in direct mode gives the same" "$s1" "$s3"
+out=$("$QUIRE" --db "$T/bbc" similar -n 2 sport/101); rc=$?
+check_eq "quire similar for people: exit 0" 0 "$rc"
+check_match "quire similar for people: titles and the count line" "of about [0-9]+ results" "$out"
+"$QUIRE" --db "$T/bbc" similar nope >/dev/null 2>&1; rc=$?
+check_eq "quire similar of an unknown id: exit 2" 2 "$rc"
 r=$(get '/search?q=chelsea+striker&limit=3&explain=1&snippet=0')
 check "explain: the parsed query" jq -e '.parsed_query | test("chelsea")' <<<"$r"
 check "explain: per-term weights add up to the score" jq -e '.hits[0] as $h | (([$h.explain[]] | add) - $h.score) | fabs < 0.0001' <<<"$r"

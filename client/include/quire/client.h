@@ -154,6 +154,10 @@ qc_code qc_search(qc_client *c, const qc_search_opts *opts, qc_response **out);
  * status 404. */
 qc_code qc_doc(qc_client *c, const char *id, qc_response **out);
 
+/* GET /doc/ID/similar?limit=LIMIT (LIMIT < 0: the server's default, 10): articles like
+ * the one with id, in the search answer's shape. Returns like qc_doc. */
+qc_code qc_similar(qc_client *c, const char *id, long limit, qc_response **out);
+
 /* GET /health. Returns like qc_search. */
 qc_code qc_health(qc_client *c, qc_response **out);
 
