@@ -20,14 +20,6 @@ void sb_free(struct strbuf *sb)
     sb_init(sb);
 }
 
-void sb_reset(struct strbuf *sb)
-{
-    sb->len = 0;
-    sb->failed = 0;
-    if (sb->buf)
-        sb->buf[0] = '\0';
-}
-
 /* Makes room for extra more bytes plus the terminating NUL. */
 static int sb_grow(struct strbuf *sb, size_t extra)
 {
@@ -117,17 +109,6 @@ double util_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-size_t util_utf8_cut(const char *s, size_t len, size_t max)
-{
-    if (len <= max)
-        return len;
-    size_t n = max;
-    /* Step back over continuation bytes so the cut falls before a lead byte. */
-    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-        n--;
-    return n;
 }
 
 /* ASCII for U+00C0..U+017F; "" keeps the character (the multiplication and division

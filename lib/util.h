@@ -18,7 +18,6 @@ struct strbuf {
 
 void sb_init(struct strbuf *sb);
 void sb_free(struct strbuf *sb);
-void sb_reset(struct strbuf *sb);
 /* Appends len bytes; on allocation failure sets sb->failed. */
 void sb_append(struct strbuf *sb, const char *s, size_t len);
 void sb_puts(struct strbuf *sb, const char *s);
@@ -35,8 +34,6 @@ void util_hex64(uint64_t h, char out[17]);
 /* Monotonic time in milliseconds (fractional). */
 double util_now_ms(void);
 
-/* Length of the longest prefix of s (at most max bytes) that ends on a UTF-8 boundary. */
-size_t util_utf8_cut(const char *s, size_t len, size_t max);
 
 /* True when s (len bytes) is valid UTF-8 (no overlongs, surrogates or code points past
  * U+10FFFF) and holds no NUL byte. */

@@ -432,15 +432,6 @@ extern "C" int xc_wdb_delete_docid(xc_wdb *wdb, unsigned docid, xc_error **err)
     XC_CATCH(err, -1)
 }
 
-extern "C" unsigned xc_wdb_doccount(xc_wdb *wdb)
-{
-    try {
-        return wdb->db.get_doccount();
-    } catch (...) {
-        return 0;
-    }
-}
-
 extern "C" unsigned xc_wdb_termfreq(xc_wdb *wdb, const char *term)
 {
     try {
@@ -491,15 +482,6 @@ extern "C" int xc_wdb_metadata_keys(xc_wdb *wdb, const char *prefix,
         if (cb(key.c_str(), ctx))
             break;
     }
-    return 0;
-    XC_CATCH(err, -1)
-}
-
-extern "C" int xc_wdb_add_spelling(xc_wdb *wdb, const char *word, unsigned inc,
-                                   xc_error **err)
-{
-    XC_TRY
-    wdb->db.add_spelling(word, inc);
     return 0;
     XC_CATCH(err, -1)
 }
@@ -564,14 +546,6 @@ extern "C" void xc_qp_free(xc_qp *qp)
 {
     try {
         delete qp;
-    } catch (...) {
-    }
-}
-
-extern "C" void xc_qp_set_database(xc_qp *qp, xc_db *db)
-{
-    try {
-        qp->qp.set_database(db->db);
     } catch (...) {
     }
 }
@@ -646,11 +620,6 @@ extern "C" void xc_query_free(xc_query *q)
     }
 }
 
-extern "C" int xc_query_empty(const xc_query *q)
-{
-    return q->q.empty();
-}
-
 extern "C" char *xc_query_describe(const xc_query *q)
 {
     try {
@@ -671,20 +640,6 @@ extern "C" void xc_query_terms(const xc_query *q,
         }
     } catch (...) {
     }
-}
-
-extern "C" xc_query *xc_query_term(const char *term, xc_error **err)
-{
-    XC_TRY
-    return new xc_query{Xapian::Query(term)};
-    XC_CATCH(err, NULL)
-}
-
-extern "C" xc_query *xc_query_filter(const xc_query *q, const xc_query *filter, xc_error **err)
-{
-    XC_TRY
-    return new xc_query{Xapian::Query(Xapian::Query::OP_FILTER, q->q, filter->q)};
-    XC_CATCH(err, NULL)
 }
 
 /* ---- matching -------------------------------------------------------------------- */

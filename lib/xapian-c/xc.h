@@ -131,7 +131,6 @@ unsigned xc_wdb_replace(xc_wdb *wdb, const char *idterm, xc_doc *doc, xc_error *
 /* Deletes every document indexed by term. */
 int xc_wdb_delete_term(xc_wdb *wdb, const char *term, xc_error **err);
 int xc_wdb_delete_docid(xc_wdb *wdb, unsigned docid, xc_error **err);
-unsigned xc_wdb_doccount(xc_wdb *wdb);
 unsigned xc_wdb_termfreq(xc_wdb *wdb, const char *term);
 /* Calls cb for every docid indexed by term, in ascending order; stops early when cb
  * returns non-zero. */
@@ -145,8 +144,6 @@ char *xc_wdb_metadata(xc_wdb *wdb, const char *key, xc_error **err);
  * non-zero. The key is borrowed for the duration of the call. */
 int xc_wdb_metadata_keys(xc_wdb *wdb, const char *prefix,
                          int (*cb)(const char *key, void *ctx), void *ctx, xc_error **err);
-/* Adds word to the spelling dictionary (frequency inc). */
-int xc_wdb_add_spelling(xc_wdb *wdb, const char *word, unsigned inc, xc_error **err);
 
 /* ---- Stemming ------------------------------------------------------------------------ */
 
@@ -177,7 +174,6 @@ enum {
  * (borrowed, may be NULL) is used for wildcard expansion and spelling. */
 xc_qp *xc_qp_new(const char *lang, xc_db *db, xc_error **err);
 void xc_qp_free(xc_qp *qp);
-void xc_qp_set_database(xc_qp *qp, xc_db *db);
 /* default_and != 0: plain words are ANDed; otherwise ORed. */
 void xc_qp_set_default_and(xc_qp *qp, int default_and);
 /* Maps a field name ("title") to a free-text term prefix ("S"). */
@@ -197,17 +193,12 @@ xc_query *xc_qp_parse(xc_qp *qp, const char *text, unsigned flags, xc_error **er
 const char *xc_qp_corrected(xc_qp *qp);
 
 void xc_query_free(xc_query *q);
-/* True for a query that matches nothing (empty input). */
-int xc_query_empty(const xc_query *q);
 /* Xapian's description of the query. Caller frees. */
 char *xc_query_describe(const xc_query *q);
 /* Calls cb for each distinct term in the query (stemmed terms carry Xapian's Z prefix,
  * field terms their prefix). */
 void xc_query_terms(const xc_query *q, void (*cb)(const char *term, size_t len, void *ctx),
                     void *ctx);
-/* Query combinators; the inputs are borrowed (copied into the result). */
-xc_query *xc_query_term(const char *term, xc_error **err);
-xc_query *xc_query_filter(const xc_query *q, const xc_query *filter, xc_error **err);
 
 /* ---- Matching ---------------------------------------------------------------------- */
 
