@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +39,7 @@
 #include "dbdir.h"
 #include "schema.h"
 #include "search.h"
+#include "shardmap.h"
 #include "util.h"
 #include "xapian-c/xc.h"
 
@@ -91,6 +93,8 @@ struct run {
     char **roots; /* canonical roots, for deciding which vanished files are ours */
     size_t nroots;
     int io_error;
+    unsigned shard_k, shard_n; /* this run writes the documents of shard k of n (n >= 1) */
+    int mute_inputs;           /* another shard's run reports the inputs' problems */
 };
 
 static const char *progname = "quire-index";
@@ -108,6 +112,14 @@ static void report(struct run *r, const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
 }
+
+/* Reports a problem with an input (a file or a line), unless another shard's run of the
+ * same inputs reports it. */
+#define report_input(r, ...)                                                               \
+    do {                                                                                   \
+        if (!(r)->mute_inputs)                                                             \
+            report((r), __VA_ARGS__);                                                      \
+    } while (0)
 
 static void usage(FILE *out)
 {
@@ -131,6 +143,13 @@ static void usage(FILE *out)
             "  --json           print the run summary as one JSON object\n"
             "  --no-spelling    keep no spelling data (no \"did you mean\" suggestions;\n"
             "                   indexing is faster)\n"
+            "  --shards N       a sharded index: N databases DIR/shard-K-of-N, written in\n"
+            "                   parallel, each document in shard hash(id) mod N, listed in\n"
+            "                   the shard map DIR/shards (quired and quire open DIR as usual).\n"
+            "                   A changed N moves every document to its new shard.\n"
+            "  --shard K        with --shards N: write only shard K (0..N-1), e.g. on the\n"
+            "                   machine that serves it\n"
+            "  --jobs J         shards written at once (default: the number of CPUs)\n"
             "  -q, --quiet      no progress bar and no summary line\n"
             "  -h, --help       this help\n"
             "  -V, --version    version\n"
@@ -240,13 +259,13 @@ static int walk_dir(struct run *r, struct file_list *fl, const char *dir, const 
                     int depth)
 {
     if (depth > MAX_DEPTH) {
-        report(r, "%s: directory tree deeper than %d levels, not descending", dir, MAX_DEPTH);
+        report_input(r, "%s: directory tree deeper than %d levels, not descending", dir, MAX_DEPTH);
         r->skipped++;
         return 0;
     }
     DIR *d = opendir(dir);
     if (!d) {
-        report(r, "%s: cannot read directory: %s", dir, strerror(errno));
+        report_input(r, "%s: cannot read directory: %s", dir, strerror(errno));
         r->skipped++;
         return 0;
     }
@@ -281,20 +300,20 @@ static int walk_dir(struct run *r, struct file_list *fl, const char *dir, const 
         int l2 = rel[0] ? snprintf(relid, sizeof relid, "%s/%s", rel, names[i])
                         : snprintf(relid, sizeof relid, "%s", names[i]);
         if (l1 < 0 || (size_t)l1 >= sizeof path || l2 < 0 || (size_t)l2 >= sizeof relid) {
-            report(r, "%s/%s: path too long, skipped", dir, names[i]);
+            report_input(r, "%s/%s: path too long, skipped", dir, names[i]);
             r->skipped++;
             continue;
         }
         struct stat lst, st;
         if (lstat(path, &lst) < 0) {
-            report(r, "%s: %s, skipped", path, strerror(errno));
+            report_input(r, "%s: %s, skipped", path, strerror(errno));
             r->skipped++;
             continue;
         }
         if (S_ISLNK(lst.st_mode)) {
             /* Follow links to files; never to directories (no loops, no escaping). */
             if (stat(path, &st) < 0) {
-                report(r, "%s: broken symbolic link, skipped", path);
+                report_input(r, "%s: broken symbolic link, skipped", path);
                 r->skipped++;
                 continue;
             }
@@ -312,7 +331,7 @@ static int walk_dir(struct run *r, struct file_list *fl, const char *dir, const 
                 rc = -1;
         } else {
             /* FIFOs, sockets and devices are never opened (one could block forever). */
-            report(r, "%s: not a regular file (a FIFO, socket or device), skipped", path);
+            report_input(r, "%s: not a regular file (a FIFO, socket or device), skipped", path);
             r->skipped++;
         }
     }
@@ -372,6 +391,12 @@ static void draw_progress(struct run *r, int final)
 }
 
 /* ---- indexing one file -------------------------------------------------------------- */
+
+/* True when the article belongs to the shard this run writes. */
+static int in_shard(const struct run *r, const char *id)
+{
+    return r->shard_n <= 1 || shardmap_shard_of(id, r->shard_n) == r->shard_k;
+}
 
 /* Adds or replaces one article; counts it. Returns the docid, 0 on error. */
 static unsigned put_article(struct run *r, struct article *a, const char *file_key)
@@ -549,12 +574,12 @@ static long index_jsonl(struct run *r, const struct file_entry *f, const char *f
     int rc;
     while ((rc = article_lines_next(lines, &line, &len, &lineno, why, whylen)) != 0) {
         if (rc == -1) {
-            report(r, "%s:%lu: %s; rest of file skipped", f->path, lineno, why);
+            report_input(r, "%s:%lu: %s; rest of file skipped", f->path, lineno, why);
             r->skipped++;
             break;
         }
         if (rc == -2) {
-            report(r, "%s:%lu: line longer than %u bytes, skipped", f->path, lineno,
+            report_input(r, "%s:%lu: line longer than %u bytes, skipped", f->path, lineno,
                    ARTICLE_MAX_LINE_BYTES);
             r->skipped++;
             continue;
@@ -564,9 +589,13 @@ static long index_jsonl(struct run *r, const struct file_entry *f, const char *f
         struct article a = {0};
         char reason[256];
         if (article_parse_json(line, len, &a, reason, sizeof reason) < 0) {
-            report(r, "%s:%lu: %s, skipped", f->path, lineno, reason);
+            report_input(r, "%s:%lu: %s, skipped", f->path, lineno, reason);
             r->skipped++;
             article_clear(&a);
+            continue;
+        }
+        if (!in_shard(r, a.id)) {
+            article_clear(&a); /* another shard's document */
             continue;
         }
         unsigned docid = put_article(r, &a, f->abspath);
@@ -594,8 +623,17 @@ static long index_jsonl(struct run *r, const struct file_entry *f, const char *f
 
 /* Indexes one .txt/.md/.html file. Returns 1 (documents held), -1 when skipped. */
 static long index_single(struct run *r, const struct file_entry *f, article_format fmt,
-                         char *why, size_t whylen)
+                         const char *file_term, char *why, size_t whylen)
 {
+    if (!in_shard(r, f->relid)) {
+        /* Another shard's document: none of this file's belongs here. */
+        struct docid_set none = {0};
+        if (delete_stale(r, file_term, &none) < 0) {
+            snprintf(why, whylen, "index write failed");
+            return -2;
+        }
+        return 0;
+    }
     size_t len;
     char *buf = read_file(f->path, &len, why, whylen);
     if (!buf)
@@ -657,11 +695,11 @@ static int index_file(struct run *r, const struct file_entry *f)
     char why[512];
     article_format fmt = article_format_for_path(f->path);
     long docs = fmt == ARTICLE_JSONL ? index_jsonl(r, f, file_term, why, sizeof why)
-                                     : index_single(r, f, fmt, why, sizeof why);
+                                     : index_single(r, f, fmt, file_term, why, sizeof why);
     if (docs == -2)
         return -1;
     if (docs < 0) {
-        report(r, "%s: %s, skipped", f->path, why);
+        report_input(r, "%s: %s, skipped", f->path, why);
         r->skipped++;
         /* The file no longer yields a document: drop what it held, and record no
          * signature so that a fixed file is picked up next run. */
@@ -781,6 +819,14 @@ struct options {
     int quiet, json, dry_run, rebuild, rollback, force, no_spelling;
     unsigned keep;     /* generations kept after a swap (the live one included) */
     double max_drop;   /* a rebuild may lose at most this fraction of the live documents */
+    unsigned shards;   /* --shards N: a sharded index of N databases (0: one database) */
+    int shard_only;    /* --shard K: write only shard K (-1: all) */
+    unsigned jobs;     /* shards written at once */
+    /* Set in the process that writes one shard of a sharded index: */
+    int child;
+    unsigned shard_k;
+    int summary_fd;    /* where the run's JSON summary goes (-1: stdout) */
+    int mute_inputs;
 };
 
 /* Checks a freshly built generation before it goes live: it opens, has documents, did not
@@ -924,8 +970,19 @@ static void print_summary(const struct run *r, const struct options *o, const ch
                               "dry_run", o->dry_run, "rebuild", o->rebuild, "generation",
                               generation ? generation : "", "db", o->dbdir);
         char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-        if (text)
+        if (text && o->summary_fd >= 0) {
+            size_t len = strlen(text), off = 0;
+            while (off < len) {
+                ssize_t w = write(o->summary_fd, text + off, len - off);
+                if (w < 0 && errno == EINTR)
+                    continue;
+                if (w <= 0)
+                    break;
+                off += (size_t)w;
+            }
+        } else if (text) {
             puts(text);
+        }
         free(text);
         json_decref(j);
         return;
@@ -951,7 +1008,8 @@ static int parse_options(int argc, char **argv, struct options *o, int *code)
         {"force", no_argument, NULL, 'f'},       {"keep", required_argument, NULL, 'k'},
         {"max-drop", required_argument, NULL, 'm'}, {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},     {"no-spelling", no_argument, NULL, 'S'},
-        {NULL, 0, NULL, 0}};
+        {"shards", required_argument, NULL, 'N'}, {"shard", required_argument, NULL, 'K'},
+        {"jobs", required_argument, NULL, 'J'},  {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
     o->dbdir = getenv("QUIRE_DB");
     if (!o->dbdir || !*o->dbdir)
@@ -960,6 +1018,8 @@ static int parse_options(int argc, char **argv, struct options *o, int *code)
     o->wait_seconds = -1;
     o->keep = 2;
     o->max_drop = 0.5;
+    o->shard_only = -1;
+    o->summary_fd = -1;
     int c;
     *code = EXIT_USAGE;
     while ((c = getopt_long(argc, argv, "qhVn", longopts, NULL)) != -1) {
@@ -1009,6 +1069,33 @@ static int parse_options(int argc, char **argv, struct options *o, int *code)
         case 'B': o->rollback = 1; break;
         case 'f': o->force = 1; break;
         case 'S': o->no_spelling = 1; break;
+        case 'N': {
+            long n = strtol(optarg, &end, 10);
+            if (*end || n < 1 || n > SHARDMAP_MAX) {
+                fprintf(stderr, "%s: --shards must be from 1 to %d\n", progname, SHARDMAP_MAX);
+                return -1;
+            }
+            o->shards = (unsigned)n;
+            break;
+        }
+        case 'K': {
+            long k = strtol(optarg, &end, 10);
+            if (*end || k < 0 || k >= SHARDMAP_MAX) {
+                fprintf(stderr, "%s: --shard takes a shard number from 0\n", progname);
+                return -1;
+            }
+            o->shard_only = (int)k;
+            break;
+        }
+        case 'J': {
+            long j = strtol(optarg, &end, 10);
+            if (*end || j < 1 || j > SHARDMAP_MAX) {
+                fprintf(stderr, "%s: --jobs must be from 1 to %d\n", progname, SHARDMAP_MAX);
+                return -1;
+            }
+            o->jobs = (unsigned)j;
+            break;
+        }
         case 'h': usage(stdout); *code = EXIT_OK; return -1;
         case 'V':
             printf("quire-index %s (Xapian %s)\n", PACKAGE_VERSION, xc_version());
@@ -1023,6 +1110,15 @@ static int parse_options(int argc, char **argv, struct options *o, int *code)
     }
     if (o->rebuild && o->dry_run) {
         fprintf(stderr, "%s: --rebuild and --dry-run do not go together\n", progname);
+        return -1;
+    }
+    if ((o->shard_only >= 0 || o->jobs) && !o->shards) {
+        fprintf(stderr, "%s: --shard and --jobs go with --shards N\n", progname);
+        return -1;
+    }
+    if (o->shard_only >= 0 && (unsigned)o->shard_only >= o->shards) {
+        fprintf(stderr, "%s: --shard %d: shards are numbered 0 to %u\n", progname,
+                o->shard_only, o->shards - 1);
         return -1;
     }
     if (!o->rollback && optind >= argc) {
@@ -1061,7 +1157,7 @@ static int collect_inputs(struct run *r, struct file_list *fl, int argc, char **
             const char *base = strrchr(argv[i], '/');
             base = base ? base + 1 : argv[i];
             if (article_format_for_path(argv[i]) == ARTICLE_UNKNOWN) {
-                report(r, "%s: unknown file type (want .txt, .md, .html, .jsonl, .jsonl.gz), "
+                report_input(r, "%s: unknown file type (want .txt, .md, .html, .jsonl, .jsonl.gz), "
                           "skipped", argv[i]);
                 r->skipped++;
                 continue;
@@ -1078,16 +1174,11 @@ static int collect_inputs(struct run *r, struct file_list *fl, int argc, char **
     return 0;
 }
 
-int main(int argc, char **argv)
+/* One run over one database: the whole index, or one shard of a sharded index. */
+static int index_one(const struct options *opts, int argc, char **argv)
 {
-    struct options o;
+    struct options o = *opts;
     int code;
-    if (parse_options(argc, argv, &o, &code) < 0)
-        return code;
-    /* A full disk or a file-size limit (ulimit -f) must end the run with a clear error at
-     * the last commit, not kill it with SIGXFSZ: ignored, a write fails with EFBIG. */
-    signal(SIGXFSZ, SIG_IGN);
-
     struct run r = {0};
     struct file_list fl = {0};
     int lock = -1;
@@ -1095,7 +1186,10 @@ int main(int argc, char **argv)
     r.dbdir = o.dbdir;
     r.quiet = o.quiet;
     r.batch = o.dry_run ? UINT_MAX : (unsigned)o.batch;
-    r.progress = !o.quiet && !o.json && isatty(STDERR_FILENO);
+    r.progress = !o.quiet && !o.json && !o.child && isatty(STDERR_FILENO);
+    r.shard_k = o.shard_k;
+    r.shard_n = o.child ? o.shards : 1;
+    r.mute_inputs = o.mute_inputs;
     r.t0 = util_now_ms();
     char why[512];
     char dbpath[PATH_MAX], newgen[32] = "";
@@ -1225,4 +1319,223 @@ out:
     free(r.roots);
     free(r.seen_files.slots);
     return code;
+}
+
+/* ---- sharded indexes --------------------------------------------------------------------- */
+
+struct shard_run {
+    pid_t pid;
+    int fd; /* read end of the pipe carrying its JSON summary */
+    unsigned k;
+};
+
+/* Exit codes of shard runs, worst first: the combined run ends with the worst one seen. */
+static int worse(int a, int b)
+{
+    static const int order[] = {EXIT_IO, EXIT_LOCKED, EXIT_USAGE, EXIT_REFUSED, EXIT_SKIPPED,
+                                EXIT_OK};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        if (a == order[i] || b == order[i])
+            return order[i];
+    }
+    return EXIT_IO;
+}
+
+struct shard_totals {
+    unsigned long added, updated, deleted, unchanged, skipped;
+    int code;
+    int statuses_ok;
+};
+
+/* Waits for one shard run to end and adds its summary to t. */
+static void reap_one(struct shard_run *runs, size_t *nrun, unsigned first, struct shard_totals *t)
+{
+    int st = 0;
+    pid_t pid;
+    while ((pid = wait(&st)) < 0 && errno == EINTR)
+        ;
+    size_t i = 0;
+    while (i < *nrun && runs[i].pid != pid)
+        i++;
+    if (i == *nrun)
+        return;
+    char buf[4096];
+    size_t len = 0;
+    ssize_t got;
+    while (len + 1 < sizeof buf &&
+           ((got = read(runs[i].fd, buf + len, sizeof buf - 1 - len)) > 0 || (got < 0 && errno == EINTR)))
+        len += got > 0 ? (size_t)got : 0;
+    buf[len] = '\0';
+    close(runs[i].fd);
+    int code = WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_IO;
+    if (!WIFEXITED(st))
+        fprintf(stderr, "%s: shard %u: the run was killed by signal %d\n", progname, runs[i].k,
+                WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    t->code = worse(t->code, code);
+    json_t *j = json_loads(buf, 0, NULL);
+    if (j) {
+        t->added += (unsigned long)json_integer_value(json_object_get(j, "added"));
+        t->updated += (unsigned long)json_integer_value(json_object_get(j, "updated"));
+        t->deleted += (unsigned long)json_integer_value(json_object_get(j, "deleted"));
+        t->unchanged += (unsigned long)json_integer_value(json_object_get(j, "unchanged"));
+        /* Every shard's run reads the same inputs; one of them counts their problems. */
+        if (runs[i].k == first)
+            t->skipped = (unsigned long)json_integer_value(json_object_get(j, "skipped"));
+        const char *status = json_string_value(json_object_get(j, "status"));
+        if (!status || strcmp(status, "ok") != 0)
+            t->statuses_ok = 0;
+        json_decref(j);
+    } else if (code != EXIT_OK && code != EXIT_SKIPPED) {
+        t->statuses_ok = 0;
+    }
+    runs[i] = runs[--*nrun];
+}
+
+/* Writes a sharded index: one process per shard (at most --jobs at once), each reading all
+ * the inputs and writing the documents that hash to its shard, with the usual generations,
+ * checks and crash safety in its own directory DB/shard-K-of-N. Then writes the shard map
+ * DB/shards. A changed shard count builds the new shards beside the old ones and swaps the
+ * map: every document moves to its new shard, and no reader sees it twice. */
+static int index_sharded(const struct options *o, int argc, char **argv)
+{
+    char why[512], path[PATH_MAX];
+    double t0 = util_now_ms();
+    snprintf(path, sizeof path, "%s/%s", o->dbdir, DBDIR_CURRENT);
+    if (access(path, F_OK) == 0) {
+        fprintf(stderr, "%s: %s holds an index of one database; build the sharded index in "
+                        "a new --db directory\n", progname, o->dbdir);
+        return EXIT_USAGE;
+    }
+    for (int i = optind; i < argc; i++) {
+        struct stat st;
+        if (stat(argv[i], &st) < 0) {
+            fprintf(stderr, "%s: %s: %s\n", progname, argv[i], strerror(errno));
+            return EXIT_USAGE;
+        }
+    }
+    int lock = dbdir_lock(o->dbdir, o->wait_seconds, why, sizeof why);
+    if (lock < 0) {
+        fprintf(stderr, "%s: %s\n", progname, why);
+        return lock == -1 ? EXIT_LOCKED : EXIT_IO;
+    }
+    unsigned n = o->shards, old_n = shardmap_local_count(o->dbdir);
+    int reshard = old_n && old_n != n;
+    if (reshard && (o->shard_only >= 0 || o->dry_run || o->rollback)) {
+        fprintf(stderr, "%s: %s has %u shards, not %u: change the shard count with a plain run "
+                        "of all shards\n", progname, o->dbdir, old_n, n);
+        dbdir_unlock(lock);
+        return EXIT_USAGE;
+    }
+    unsigned jobs = o->jobs;
+    if (!jobs) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        jobs = cpus > 0 ? (unsigned)cpus : 1;
+    }
+    unsigned first = o->shard_only >= 0 ? (unsigned)o->shard_only : 0;
+    unsigned end = o->shard_only >= 0 ? first + 1 : n;
+    struct shard_run runs[SHARDMAP_MAX];
+    size_t nrun = 0;
+    struct shard_totals t = {0, 0, 0, 0, 0, EXIT_OK, 1};
+    fflush(NULL);
+    for (unsigned k = first; k < end; k++) {
+        while (nrun >= jobs)
+            reap_one(runs, &nrun, first, &t);
+        int fds[2];
+        if (pipe(fds) < 0) {
+            fprintf(stderr, "%s: pipe: %s\n", progname, strerror(errno));
+            t.code = EXIT_IO;
+            break;
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+            fprintf(stderr, "%s: fork: %s\n", progname, strerror(errno));
+            close(fds[0]);
+            close(fds[1]);
+            t.code = EXIT_IO;
+            break;
+        }
+        if (pid == 0) {
+            close(fds[0]);
+            close(lock); /* the parent keeps the lock (closing a copy does not release it) */
+            static char name[64], label[96];
+            shardmap_dir_name(k, n, name, sizeof name);
+            snprintf(label, sizeof label, "quire-index [%s]", name);
+            progname = label;
+            snprintf(path, sizeof path, "%s/%s", o->dbdir, name);
+            struct options co = *o;
+            co.dbdir = path;
+            co.child = 1;
+            co.shard_k = k;
+            co.summary_fd = fds[1];
+            co.json = 1;
+            co.mute_inputs = k != first;
+            exit(index_one(&co, argc, argv));
+        }
+        close(fds[1]);
+        runs[nrun++] = (struct shard_run){pid, fds[0], k};
+    }
+    while (nrun > 0)
+        reap_one(runs, &nrun, first, &t);
+
+    int all_ok = (t.code == EXIT_OK || t.code == EXIT_SKIPPED) && t.statuses_ok;
+    if (all_ok && o->shard_only < 0 && !o->dry_run && !o->rollback && old_n != n) {
+        if (shardmap_write(o->dbdir, n, why, sizeof why) < 0) {
+            fprintf(stderr, "%s: %s\n", progname, why);
+            t.code = EXIT_IO;
+        } else if (reshard) {
+            for (unsigned k = 0; k < old_n; k++) {
+                char name[64];
+                shardmap_dir_name(k, old_n, name, sizeof name);
+                if (dbdir_remove_generation(o->dbdir, name) < 0)
+                    fprintf(stderr, "%s: cannot remove old shard %s: %s\n", progname, name,
+                            strerror(errno));
+            }
+            if (!o->quiet && !o->json)
+                printf("moved from %u shards to %u\n", old_n, n);
+        }
+    } else if (reshard && !all_ok) {
+        fprintf(stderr, "%s: the %u new shards are not complete; the index keeps its %u shards "
+                        "(the next run continues the new ones)\n", progname, n, old_n);
+    }
+    dbdir_unlock(lock);
+
+    double secs = (util_now_ms() - t0) / 1000.0;
+    double rate = secs > 0 ? (double)(t.added + t.updated) / secs : 0.0;
+    const char *status = t.code == EXIT_IO || t.code == EXIT_LOCKED ? "error"
+                         : t.code == EXIT_REFUSED                  ? "refused"
+                                                                   : "ok";
+    if (o->json) {
+        json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:b, s:b, s:i, s:s}",
+                              "status", status, "added", (json_int_t)t.added, "updated",
+                              (json_int_t)t.updated, "deleted", (json_int_t)t.deleted,
+                              "unchanged", (json_int_t)t.unchanged, "skipped",
+                              (json_int_t)t.skipped, "seconds", secs, "docs_per_second", rate,
+                              "dry_run", o->dry_run, "rebuild", o->rebuild, "shards", (int)n,
+                              "db", o->dbdir);
+        char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        if (text)
+            puts(text);
+        free(text);
+        json_decref(j);
+    } else if (!o->quiet && !o->rollback) {
+        printf("%sadded %lu, updated %lu, deleted %lu, unchanged %lu, skipped %lu in %.2f s "
+               "(%.0f docs/s) over %u shard%s\n",
+               o->dry_run ? "dry run: would have " : "", t.added, t.updated, t.deleted,
+               t.unchanged, t.skipped, secs, rate, end - first, end - first == 1 ? "" : "s");
+    }
+    return t.code;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    int code;
+    if (parse_options(argc, argv, &o, &code) < 0)
+        return code;
+    /* A full disk or a file-size limit (ulimit -f) must end the run with a clear error at
+     * the last commit, not kill it with SIGXFSZ: ignored, a write fails with EFBIG. */
+    signal(SIGXFSZ, SIG_IGN);
+    if (o.shards > 0)
+        return index_sharded(&o, argc, argv);
+    return index_one(&o, argc, argv);
 }

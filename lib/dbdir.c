@@ -33,6 +33,12 @@ void dbdir_reader_path(const char *dir, char *out, size_t outlen)
         snprintf(out, outlen, "%s", cur);
         return;
     }
+    /* A sharded index: its shard map (shardmap.h). */
+    if (join(cur, sizeof cur, dir, "shards") == 0 && stat(cur, &st) == 0 &&
+        S_ISREG(st.st_mode)) {
+        snprintf(out, outlen, "%s", cur);
+        return;
+    }
     snprintf(out, outlen, "%s", dir);
 }
 
@@ -256,7 +262,7 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 int dbdir_remove_generation(const char *dir, const char *name)
 {
     char path[4096];
-    if (strncmp(name, "gen-", 4) != 0 || strchr(name, '/') ||
+    if ((strncmp(name, "gen-", 4) != 0 && strncmp(name, "shard-", 6) != 0) || strchr(name, '/') ||
         join(path, sizeof path, dir, name) < 0) {
         errno = EINVAL;
         return -1;

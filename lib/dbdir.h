@@ -19,7 +19,8 @@
 #define DBDIR_CURRENT "current"
 #define DBDIR_LOCK "quire.lock"
 
-/* The path a reader opens for dir: DIR/current when it exists, else dir itself. */
+/* The path a reader opens for dir: DIR/current when it exists, else the shard map
+ * DIR/shards (shardmap.h) when that exists, else dir itself. */
 void dbdir_reader_path(const char *dir, char *out, size_t outlen);
 
 /* Identity of the file or directory a reader opened, to notice a swapped generation. */
@@ -58,7 +59,8 @@ size_t dbdir_list_generations(const char *dir, unsigned *nums, size_t max);
 /* Formats generation n's name ("gen-000042") into out. */
 void dbdir_generation_name(unsigned n, char *out, size_t outlen);
 
-/* Removes a generation directory and everything in it. Returns 0 or -1 (errno set). */
+/* Removes a generation directory (gen-N), or a shard directory of a sharded index
+ * (shard-K-of-N), and everything in it. Returns 0 or -1 (errno set). */
 int dbdir_remove_generation(const char *dir, const char *name);
 
 #endif

@@ -27,25 +27,48 @@
 #include "schema.h"
 #include "snippet.h"
 #include "util.h"
+#include "shardmap.h"
 #include "xapian-c/xc.h"
 
 #define MODIFIED_RETRIES 3
+/* Sharded indexes: a shard that failed is retried after SHARD_RETRY_MS, doubling up to
+ * SHARD_RETRY_MAX_MS; a remote shard's connection is renewed every SHARD_RENEW_MS, which
+ * picks up a generation swapped in on its host (xapian-tcpsrv opens the database afresh
+ * for each connection). */
+#define SHARD_RETRY_MS 1000.0
+#define SHARD_RETRY_MAX_MS 30000.0
+#define SHARD_RENEW_MS 10000.0
 /* "Did you mean": unknown words are checked, and when a query finds nothing, words in
  * fewer articles than SUGGEST_MAX_FREQ too; a spelling wins when it is in SUGGEST_RATIO
  * times as many articles (or the word is in none). */
 #define SUGGEST_MAX_FREQ 10
 #define SUGGEST_RATIO 20
 
+/* One database of a sharded index. */
+struct shard {
+    struct shard_entry e;
+    xc_db *db;                /* NULL while the shard is down */
+    struct dbdir_stamp stamp; /* local shard: its `current` file when opened */
+    double opened_ms;         /* when the handle was opened */
+    double retry_ms;          /* down: when to try again */
+    double backoff_ms;
+    unsigned long failures;
+    char error[256];          /* why it is down */
+};
+
 struct search_index {
     char dir[4096];
-    char path[4096]; /* what was opened: DIR/current, or the database itself */
+    char path[4096]; /* what was opened: DIR/current, the shard map, or the database */
     struct dbdir_stamp stamp;
     char generation[256];
     char updated[64];        /* time of the last commit, read once per revision */
     unsigned long updated_rev;
-    xc_db *db;
+    struct search_options opts;
+    xc_db *db;               /* sharded: all the shards that are up, as one; else NULL */
     xc_qp *qp;
     xc_stem *stem;
+    struct shard *shards;    /* sharded index only */
+    int nshards;
 };
 
 void search_error_set(struct search_error *err, int status, const char *code, const char *fmt,
@@ -73,6 +96,7 @@ void search_request_init(struct search_request *req)
     req->op_and = 0;
     req->dedup = 1;
     req->sort = SEARCH_SORT_RELEVANCE;
+    req->partial = -1;
     strcpy(req->mark_open, "<b>");
     strcpy(req->mark_close, "</b>");
 }
@@ -163,6 +187,8 @@ int search_request_set(struct search_request *req, const char *key, const char *
         return parse_bool(key, value, &req->dedup, err);
     if (strcmp(key, "explain") == 0)
         return parse_bool(key, value, &req->explain, err);
+    if (strcmp(key, "partial") == 0)
+        return parse_bool(key, value, &req->partial, err);
     if (strcmp(key, "op") == 0) {
         if (strcmp(value, "and") == 0 || strcmp(value, "AND") == 0)
             req->op_and = 1;
@@ -381,6 +407,37 @@ int search_request_validate(const struct search_request *req, struct search_erro
 
 /* ---- the index ----------------------------------------------------------------------- */
 
+void search_options_init(struct search_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->shard_timeout_ms = SEARCH_SHARD_TIMEOUT_MS;
+    o->allow_partial = 0;
+}
+
+/* Replaces the parser for a new database (the parser expands wildcards against it). */
+static int set_database(struct search_index *ix, xc_db *db, struct search_error *err)
+{
+    xc_qp *qp = NULL;
+    if (db) {
+        xc_error *xe = NULL;
+        qp = xc_qp_new(SCHEMA_LANG, db, &xe);
+        if (!qp || schema_configure_parser(qp, &xe) < 0) {
+            search_error_set(err, 500, "internal", "cannot set up query parser: %s",
+                             xe && xe->message ? xe->message : "unknown error");
+            xc_error_free(xe);
+            xc_qp_free(qp);
+            return -1;
+        }
+        /* A wildcard may not expand to more terms than this: the query is refused. */
+        xc_qp_set_max_wildcard(qp, SEARCH_MAX_WILDCARD);
+    }
+    xc_qp_free(ix->qp);
+    xc_db_free(ix->db);
+    ix->db = db;
+    ix->qp = qp;
+    return 0;
+}
+
 /* Opens the database, parser and stemmer for ix->path; on success replaces the old ones. */
 static int index_load(struct search_index *ix, struct search_error *err)
 {
@@ -394,34 +451,284 @@ static int index_load(struct search_index *ix, struct search_error *err)
         xc_error_free(xe);
         return -1;
     }
-    xc_qp *qp = xc_qp_new(SCHEMA_LANG, db, &xe);
-    if (!qp || schema_configure_parser(qp, &xe) < 0) {
-        search_error_set(err, 500, "internal", "cannot set up query parser: %s",
-                         xe && xe->message ? xe->message : "unknown error");
-        xc_error_free(xe);
-        xc_qp_free(qp);
+    if (set_database(ix, db, err) < 0) {
         xc_db_free(db);
         return -1;
     }
-    /* A wildcard may not expand to more terms than this: the query is refused instead. */
-    xc_qp_set_max_wildcard(qp, SEARCH_MAX_WILDCARD);
-    xc_qp_free(ix->qp);
-    xc_db_free(ix->db);
-    ix->db = db;
-    ix->qp = qp;
     ix->stamp = stamp;
     if (dbdir_generation(ix->dir, ix->generation, sizeof ix->generation) < 0)
         ix->generation[0] = '\0';
     return 0;
 }
 
+/* ---- sharded indexes ------------------------------------------------------------------ */
+
+/* Takes a shard out of service until its retry time. */
+static void shard_down(struct shard *s, const char *why)
+{
+    xc_db_free(s->db);
+    s->db = NULL;
+    s->failures++;
+    snprintf(s->error, sizeof s->error, "%s", why && *why ? why : "unknown error");
+    s->backoff_ms = s->backoff_ms > 0 ? s->backoff_ms * 2 : SHARD_RETRY_MS;
+    if (s->backoff_ms > SHARD_RETRY_MAX_MS)
+        s->backoff_ms = SHARD_RETRY_MAX_MS;
+    s->retry_ms = util_now_ms() + s->backoff_ms;
+}
+
+/* (Re)opens one shard. Returns 0, or -1 with the shard down. */
+static int shard_open(struct search_index *ix, struct shard *s)
+{
+    xc_error *xe = NULL;
+    xc_db *db;
+    if (s->e.remote) {
+        db = xc_db_open_remote(s->e.host, s->e.port, ix->opts.shard_timeout_ms, &xe);
+    } else {
+        dbdir_stamp_of(s->e.path, &s->stamp);
+        db = xc_db_open(s->e.path, &xe);
+    }
+    if (!db) {
+        shard_down(s, xe && xe->message ? xe->message : NULL);
+        xc_error_free(xe);
+        return -1;
+    }
+    xc_db_free(s->db);
+    s->db = db;
+    s->opened_ms = util_now_ms();
+    s->backoff_ms = 0;
+    s->error[0] = '\0';
+    return 0;
+}
+
+/* Makes ix->db the shards that are up, searched as one. */
+static int shards_combine(struct search_index *ix, struct search_error *err)
+{
+    xc_db *up[SHARDMAP_MAX];
+    size_t n = 0;
+    for (int i = 0; i < ix->nshards; i++) {
+        if (ix->shards[i].db)
+            up[n++] = ix->shards[i].db;
+    }
+    xc_db *db = NULL;
+    if (n > 0) {
+        xc_error *xe = NULL;
+        db = xc_db_combine(up, n, &xe);
+        if (!db) {
+            search_error_set(err, 500, "internal", "cannot combine shards: %s",
+                             xe && xe->message ? xe->message : "unknown error");
+            xc_error_free(xe);
+            return -1;
+        }
+    }
+    if (set_database(ix, db, err) < 0) {
+        xc_db_free(db);
+        return -1;
+    }
+    return 0;
+}
+
+static void shards_free(struct search_index *ix)
+{
+    for (int i = 0; i < ix->nshards; i++)
+        xc_db_free(ix->shards[i].db);
+    free(ix->shards);
+    ix->shards = NULL;
+    ix->nshards = 0;
+}
+
+/* Reads the shard map ix->path and opens every shard it lists; shards that do not open
+ * are left down (and retried). Fails only when the map itself cannot be used. */
+static int shards_load(struct search_index *ix, struct search_error *err)
+{
+    struct shard_entry *v = NULL;
+    char why[512];
+    struct dbdir_stamp stamp = {0};
+    dbdir_stamp_of(ix->path, &stamp);
+    int n = shardmap_read(ix->path, &v, why, sizeof why);
+    if (n < 0) {
+        search_error_set(err, 503, "unavailable", "cannot read shard map: %s", why);
+        return -1;
+    }
+    struct shard *shards = calloc((size_t)n, sizeof *shards);
+    if (!shards) {
+        free(v);
+        search_error_set(err, 500, "internal", "out of memory");
+        return -1;
+    }
+    shards_free(ix);
+    ix->shards = shards;
+    ix->nshards = n;
+    for (int i = 0; i < n; i++) {
+        shards[i].e = v[i];
+        shard_open(ix, &shards[i]);
+    }
+    free(v);
+    ix->stamp = stamp;
+    ix->generation[0] = '\0';
+    return shards_combine(ix, err);
+}
+
+/* After a remote failure in an operation: takes the shard that failed out of service.
+ * Xapian names it in the error ("(context: remote:tcp(HOST:PORT))"); when it does not,
+ * every remote shard is asked for a sign of life. A shard that was closed rather than
+ * timed out (its server restarted) is reconnected at once. */
+static void shards_blame(struct search_index *ix, const char *msg)
+{
+    int found = 0;
+    for (int i = 0; i < ix->nshards; i++) {
+        struct shard *s = &ix->shards[i];
+        if (!s->e.remote || !s->db)
+            continue;
+        char ctx[300];
+        snprintf(ctx, sizeof ctx, "remote:tcp(%s:%u)", s->e.host, s->e.port);
+        if (strstr(msg, ctx)) {
+            found = 1;
+            shard_down(s, msg);
+            if (!strstr(msg, "Timeout"))
+                shard_open(ix, s);
+        }
+    }
+    for (int i = 0; !found && i < ix->nshards; i++) {
+        struct shard *s = &ix->shards[i];
+        xc_error *xe = NULL;
+        if (s->e.remote && s->db && xc_db_reopen(s->db, &xe) < 0)
+            shard_down(s, xe && xe->message ? xe->message : msg);
+        xc_error_free(xe);
+    }
+}
+
+/* Picks up new commits and swapped generations of local shards, renews remote
+ * connections, and retries shards that are down when their time has come. */
+static int shards_refresh(struct search_index *ix, struct search_error *err)
+{
+    struct dbdir_stamp now_stamp;
+    if (dbdir_stamp_of(ix->path, &now_stamp) == 0 && !dbdir_stamp_equal(&now_stamp, &ix->stamp))
+        return shards_load(ix, err) < 0 ? -1 : 1;
+    double now = util_now_ms();
+    int changed = 0, regroup = 0;
+    for (int i = 0; i < ix->nshards; i++) {
+        struct shard *s = &ix->shards[i];
+        if (!s->db) {
+            if (now >= s->retry_ms && shard_open(ix, s) == 0)
+                regroup = 1;
+            continue;
+        }
+        if (s->e.remote) {
+            if (now - s->opened_ms >= SHARD_RENEW_MS) {
+                xc_db *old = s->db; /* ix->db shares it until shards_combine */
+                s->db = NULL;
+                shard_open(ix, s);
+                xc_db_free(old);
+                regroup = 1;
+            }
+            continue;
+        }
+        struct dbdir_stamp st;
+        if (dbdir_stamp_of(s->e.path, &st) == 0 && !dbdir_stamp_equal(&st, &s->stamp)) {
+            shard_open(ix, s);
+            regroup = 1;
+            continue;
+        }
+        xc_error *xe = NULL;
+        int rc = xc_db_reopen(s->db, &xe);
+        if (rc < 0)
+            shard_down(s, xe && xe->message ? xe->message : NULL);
+        regroup |= rc < 0;
+        changed |= rc > 0;
+        xc_error_free(xe);
+    }
+    if (regroup && shards_combine(ix, err) < 0)
+        return -1;
+    return changed || regroup;
+}
+
+/* The first shard that is down, or NULL. */
+static const struct shard *shard_first_down(const struct search_index *ix)
+{
+    for (int i = 0; i < ix->nshards; i++) {
+        if (!ix->shards[i].db)
+            return &ix->shards[i];
+    }
+    return NULL;
+}
+
+/* Adds "shards": {"total": N, "failed": K, "down": [names]} to a result. */
+static void shards_mark(struct search_index *ix, json_t *res)
+{
+    json_t *down = json_array();
+    for (int i = 0; i < ix->nshards; i++) {
+        if (!ix->shards[i].db)
+            json_array_append_new(down, json_string(ix->shards[i].e.name));
+    }
+    json_object_set_new(res, "shards",
+                        json_pack("{s:i, s:i, s:o}", "total", ix->nshards, "failed",
+                                  (int)json_array_size(down), "down", down));
+}
+
+typedef json_t *(*index_op)(struct search_index *ix, const void *arg,
+                            struct search_error *err);
+
+/* Runs op over a sharded index: with a shard down, answers from the others when partial
+ * results are allowed (marked by shards_mark), else refuses with a 503 naming the shard.
+ * A remote failure during op takes the failing shard out and runs op once more. */
+static json_t *with_shards(struct search_index *ix, index_op op, const void *arg, int partial,
+                           int mark, struct search_error *err)
+{
+    if (!ix->shards)
+        return op(ix, arg, err);
+    if (partial < 0)
+        partial = ix->opts.allow_partial;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        const struct shard *down = shard_first_down(ix);
+        if (down && !partial) {
+            search_error_set(err, 503, "shard_unavailable",
+                             "shard %s is unavailable: %.300s (ask with partial=1 for the "
+                             "results of the other shards)",
+                             down->e.name, down->error);
+            return NULL;
+        }
+        if (!ix->db) {
+            search_error_set(err, 503, "unavailable", "no shard of the index is available: "
+                             "%s: %.300s", down ? down->e.name : "?", down ? down->error : "");
+            return NULL;
+        }
+        unsigned long before = xc_network_failures();
+        json_t *res = op(ix, arg, err);
+        if (xc_network_failures() == before) {
+            if (res && mark)
+                shards_mark(ix, res);
+            return res;
+        }
+        json_decref(res);
+        shards_blame(ix, xc_network_last_error());
+        if (shards_combine(ix, err) < 0)
+            return NULL;
+    }
+    const struct shard *down = shard_first_down(ix);
+    search_error_set(err, 503, "shard_unavailable", "shard %s is unavailable: %.300s",
+                     down ? down->e.name : "?", down ? down->error : "remote failure");
+    return NULL;
+}
+
+/* ---- opening and refreshing -------------------------------------------------------------- */
+
 struct search_index *search_index_open(const char *dir, struct search_error *err)
+{
+    return search_index_open_with(dir, NULL, err);
+}
+
+struct search_index *search_index_open_with(const char *dir, const struct search_options *o,
+                                            struct search_error *err)
 {
     struct search_index *ix = calloc(1, sizeof *ix);
     if (!ix) {
         search_error_set(err, 500, "internal", "out of memory");
         return NULL;
     }
+    if (o)
+        ix->opts = *o;
+    else
+        search_options_init(&ix->opts);
     snprintf(ix->dir, sizeof ix->dir, "%s", dir);
     dbdir_reader_path(dir, ix->path, sizeof ix->path);
     xc_error *xe = NULL;
@@ -433,7 +740,8 @@ struct search_index *search_index_open(const char *dir, struct search_error *err
         free(ix);
         return NULL;
     }
-    if (index_load(ix, err) < 0) {
+    int rc = shardmap_is_sharded(ix->path) ? shards_load(ix, err) : index_load(ix, err);
+    if (rc < 0) {
         search_index_close(ix);
         return NULL;
     }
@@ -446,12 +754,15 @@ void search_index_close(struct search_index *ix)
         return;
     xc_qp_free(ix->qp);
     xc_db_free(ix->db);
+    shards_free(ix);
     xc_stem_free(ix->stem);
     free(ix);
 }
 
 int search_index_refresh(struct search_index *ix, struct search_error *err)
 {
+    if (ix->shards)
+        return shards_refresh(ix, err);
     struct dbdir_stamp now;
     /* A renamed `current` (new generation) needs a fresh open: reopen() does not re-read a
      * stub file. Otherwise reopen() picks up new commits to the same database. */
@@ -481,12 +792,12 @@ int search_index_refresh(struct search_index *ix, struct search_error *err)
 
 unsigned search_index_doccount(struct search_index *ix)
 {
-    return xc_db_doccount(ix->db);
+    return ix->db ? xc_db_doccount(ix->db) : 0;
 }
 
 unsigned long search_index_revision(struct search_index *ix)
 {
-    return xc_db_revision(ix->db);
+    return ix->db ? xc_db_revision(ix->db) : 0;
 }
 
 const char *search_index_generation(struct search_index *ix)
@@ -496,6 +807,8 @@ const char *search_index_generation(struct search_index *ix)
 
 const char *search_index_updated(struct search_index *ix)
 {
+    if (!ix->db)
+        return "";
     /* The indexer stamps every commit; re-read only when the revision moved. */
     unsigned long rev = xc_db_revision(ix->db);
     if (rev != ix->updated_rev || !ix->updated[0]) {
@@ -761,9 +1074,9 @@ static char *suggest(struct search_index *ix, const char *q, int no_hits)
     return out.buf;
 }
 
-json_t *search_run(struct search_index *ix, const struct search_request *req,
-                   struct search_error *err)
+static json_t *run_once(struct search_index *ix, const void *arg, struct search_error *err)
 {
+    const struct search_request *req = arg;
     double t0 = util_now_ms();
     if (search_request_validate(req, err) < 0)
         return NULL;
@@ -887,9 +1200,23 @@ static int id_term(const char *id, char term[SCHEMA_MAX_TERM + 1], struct search
     return 0;
 }
 
-json_t *search_similar(struct search_index *ix, const char *id, unsigned limit,
-                       struct search_error *err)
+json_t *search_run(struct search_index *ix, const struct search_request *req,
+                   struct search_error *err)
 {
+    if (search_request_validate(req, err) < 0)
+        return NULL;
+    return with_shards(ix, run_once, req, req->partial, 1, err);
+}
+
+struct similar_arg {
+    const char *id;
+    unsigned limit;
+};
+
+static json_t *similar_once(struct search_index *ix, const void *arg, struct search_error *err)
+{
+    const char *id = ((const struct similar_arg *)arg)->id;
+    unsigned limit = ((const struct similar_arg *)arg)->limit;
     double t0 = util_now_ms();
     char idterm[SCHEMA_MAX_TERM + 1];
     if (id_term(id, idterm, err) < 0)
@@ -937,8 +1264,16 @@ json_t *search_similar(struct search_index *ix, const char *id, unsigned limit,
     return res;
 }
 
-json_t *search_doc(struct search_index *ix, const char *id, struct search_error *err)
+json_t *search_similar(struct search_index *ix, const char *id, unsigned limit,
+                       struct search_error *err)
 {
+    struct similar_arg a = {id, limit};
+    return with_shards(ix, similar_once, &a, -1, 1, err);
+}
+
+static json_t *doc_once(struct search_index *ix, const void *arg, struct search_error *err)
+{
+    const char *id = arg;
     char term[SCHEMA_MAX_TERM + 1];
     if (id_term(id, term, err) < 0)
         return NULL;
@@ -994,17 +1329,58 @@ json_t *search_doc(struct search_index *ix, const char *id, struct search_error 
     return doc;
 }
 
+json_t *search_doc(struct search_index *ix, const char *id, struct search_error *err)
+{
+    /* A document found in a shard that is up is the document; "not found" is only
+     * certain when every shard answered. */
+    json_t *doc = with_shards(ix, doc_once, id, 1, 0, err);
+    const struct shard *down = ix->shards ? shard_first_down(ix) : NULL;
+    if (!doc && err->status == 404 && down)
+        search_error_set(err, 503, "shard_unavailable",
+                         "no document with id '%.200s' in the shards that are up; shard %s "
+                         "is unavailable: %.200s",
+                         id, down->e.name, down->error);
+    return doc;
+}
+
+json_t *search_shards(struct search_index *ix)
+{
+    if (!ix->shards)
+        return NULL;
+    json_t *list = json_array();
+    for (int i = 0; i < ix->nshards; i++) {
+        const struct shard *s = &ix->shards[i];
+        json_t *o = json_pack("{s:s, s:b, s:s, s:I}", "name", s->e.name, "remote", s->e.remote,
+                              "state", s->db ? "up" : "down", "failures",
+                              (json_int_t)s->failures);
+        if (s->db)
+            json_object_set_new(o, "docs", json_integer(xc_db_doccount(s->db)));
+        else
+            json_object_set_new(o, "error", json_string(s->error));
+        json_array_append_new(list, o);
+    }
+    return list;
+}
+
 json_t *search_health(struct search_index *ix)
 {
     json_t *h = json_object();
-    json_object_set_new(h, "status", json_string("ok"));
-    json_object_set_new(h, "docs", json_integer(xc_db_doccount(ix->db)));
-    json_object_set_new(h, "revision", json_integer((json_int_t)xc_db_revision(ix->db)));
+    const char *status = "ok";
+    if (ix->shards && !ix->db)
+        status = "unavailable";
+    else if (ix->shards && shard_first_down(ix))
+        status = "degraded";
+    json_object_set_new(h, "status", json_string(status));
+    json_object_set_new(h, "docs", json_integer(search_index_doccount(ix)));
+    json_object_set_new(h, "revision", json_integer((json_int_t)search_index_revision(ix)));
     if (ix->generation[0])
         json_object_set_new(h, "generation", json_string(ix->generation));
     const char *updated = search_index_updated(ix);
     if (*updated)
         json_object_set_new(h, "updated", json_string(updated));
     json_object_set_new(h, "xapian", json_string(xc_version()));
+    json_t *shards = search_shards(ix);
+    if (shards)
+        json_object_set_new(h, "shards", shards);
     return h;
 }

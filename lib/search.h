@@ -40,6 +40,8 @@ struct search_request {
     unsigned facets;    /* bit set of SEARCH_FACET_* to count over the matched set */
     char mark_open[33];  /* snippet markers, HTML-escaped output between them */
     char mark_close[33];
+    int partial;        /* sharded index with a shard down: 1 answer from the others
+                         * (marked), 0 refuse (503), -1 (default) the index's setting */
 };
 
 /* Facets: value slots counted over every match. */
@@ -78,9 +80,22 @@ int search_request_validate(const struct search_request *req, struct search_erro
 
 struct search_index;
 
-/* Opens the index at dir (an index directory with generations, a plain Xapian database,
- * or a stub file). NULL with err filled (status 503) on failure. */
+/* How an index is served; search_options_init() gives the defaults. */
+struct search_options {
+    unsigned shard_timeout_ms; /* remote shards: connect and per-read timeout */
+    int allow_partial;         /* with a shard down, answer from the others (marked
+                                * "shards": {"failed": K}) unless a request says no */
+};
+#define SEARCH_SHARD_TIMEOUT_MS 2000
+void search_options_init(struct search_options *o);
+
+/* Opens the index at dir (an index directory with generations, a sharded index directory,
+ * a plain Xapian database, or a stub file / shard map). NULL with err filled (status 503)
+ * on failure. A sharded index opens while some (or all) of its shards are down: they are
+ * retried, with backoff, by search_index_refresh(). */
 struct search_index *search_index_open(const char *dir, struct search_error *err);
+struct search_index *search_index_open_with(const char *dir, const struct search_options *o,
+                                            struct search_error *err);
 void search_index_close(struct search_index *ix);
 /* Picks up new commits and swapped generations. Cheap; call between requests.
  * Returns 1 when the view changed, 0 when not, -1 on error (the old view stays). */
@@ -103,8 +118,13 @@ json_t *search_similar(struct search_index *ix, const char *id, unsigned limit,
                        struct search_error *err);
 /* The stored article with its full text; NULL with err (404) when no such id. */
 json_t *search_doc(struct search_index *ix, const char *id, struct search_error *err);
-/* {"status": "ok", "docs": N, "revision": R, "generation": ..., "updated": ...}. */
+/* {"status": "ok", "docs": N, "revision": R, "generation": ..., "updated": ...}; a sharded
+ * index adds "shards" (search_shards) and its status is "degraded" while a shard is down,
+ * "unavailable" while all are. */
 json_t *search_health(struct search_index *ix);
+/* For a sharded index, one object per shard: {"name", "remote", "state": "up"|"down",
+ * "docs", "failures", "error"}; NULL for an index of one database. */
+json_t *search_shards(struct search_index *ix);
 
 /* Fills err; a printf-style message. */
 void search_error_set(struct search_error *err, int status, const char *code, const char *fmt,

@@ -98,6 +98,38 @@ static void xc_make_error(xc_error **err, xc_code code, const std::string &msg)
     *err = e;
 }
 
+/* Remote shard failures seen by this thread (see xc_network_failures). */
+static thread_local unsigned long net_failures;
+static thread_local std::string net_last;
+
+static void xc_note_network(const Xapian::NetworkError &e)
+{
+    net_failures++;
+    net_last = e.get_description();
+}
+
+/* Called from a catch(...) block of a function that reports no error: the failure is
+ * dropped, but a remote one is still counted. */
+static void xc_swallow()
+{
+    try {
+        throw;
+    } catch (const Xapian::NetworkError &e) {
+        xc_note_network(e);
+    } catch (...) {
+    }
+}
+
+extern "C" unsigned long xc_network_failures(void)
+{
+    return net_failures;
+}
+
+extern "C" const char *xc_network_last_error(void)
+{
+    return net_last.c_str();
+}
+
 /* Called from a catch(...) block: classifies the in-flight exception. */
 static void xc_set_error(xc_error **err)
 {
@@ -116,6 +148,7 @@ static void xc_set_error(xc_error **err)
     } catch (const Xapian::WildcardError &e) {
         xc_make_error(err, XC_ERR_QUERY, e.get_description());
     } catch (const Xapian::NetworkError &e) {
+        xc_note_network(e);
         xc_make_error(err, XC_ERR_NETWORK, e.get_description());
     } catch (const Xapian::DatabaseError &e) {
         xc_make_error(err, XC_ERR_IO, e.get_description());
@@ -184,6 +217,24 @@ extern "C" xc_db *xc_db_open(const char *path, xc_error **err)
     XC_CATCH(err, NULL)
 }
 
+extern "C" xc_db *xc_db_open_remote(const char *host, unsigned port, unsigned timeout_ms,
+                                    xc_error **err)
+{
+    XC_TRY
+    return new xc_db{Xapian::Remote::open(host, port, timeout_ms, timeout_ms)};
+    XC_CATCH(err, NULL)
+}
+
+extern "C" xc_db *xc_db_combine(xc_db *const *dbs, size_t n, xc_error **err)
+{
+    XC_TRY
+    std::unique_ptr<xc_db> all(new xc_db);
+    for (size_t i = 0; i < n; i++)
+        all->db.add_database(dbs[i]->db);
+    return all.release();
+    XC_CATCH(err, NULL)
+}
+
 extern "C" void xc_db_free(xc_db *db)
 {
     try {
@@ -204,6 +255,7 @@ extern "C" unsigned xc_db_doccount(xc_db *db)
     try {
         return db->db.get_doccount();
     } catch (...) {
+        xc_swallow();
         return 0;
     }
 }
@@ -213,6 +265,7 @@ extern "C" unsigned long xc_db_revision(xc_db *db)
     try {
         return db->db.get_revision();
     } catch (...) {
+        xc_swallow();
         return 0;
     }
 }
@@ -262,6 +315,7 @@ extern "C" unsigned xc_db_termfreq(xc_db *db, const char *term)
     try {
         return db->db.get_termfreq(term);
     } catch (...) {
+        xc_swallow();
         return 0;
     }
 }
@@ -437,6 +491,7 @@ extern "C" unsigned xc_wdb_termfreq(xc_wdb *wdb, const char *term)
     try {
         return wdb->db.get_termfreq(term);
     } catch (...) {
+        xc_swallow();
         return 0;
     }
 }
@@ -724,6 +779,7 @@ extern "C" int xc_mset_hit(const xc_mset *ms, unsigned i, xc_hit *hit)
         hit->collapse_count = it.get_collapse_count();
         return 0;
     } catch (...) {
+        xc_swallow();
         return -1;
     }
 }

@@ -63,6 +63,21 @@ typedef struct xc_db xc_db;
 /* Opens a database (a directory, or a stub file listing several). Caller owns the handle. */
 xc_db *xc_db_open(const char *path, xc_error **err);
 void xc_db_free(xc_db *db);
+/* Opens a shard served by xapian-tcpsrv on host:port. timeout_ms bounds the connect and
+ * every later read or write on the connection (XC_ERR_NETWORK when it expires). */
+xc_db *xc_db_open_remote(const char *host, unsigned port, unsigned timeout_ms,
+                         xc_error **err);
+/* One database searching all of dbs[0..n) as one (Xapian combines their statistics, so
+ * scores equal those of a single database). The handles in dbs stay the caller's; the
+ * result shares them and may outlive them. */
+xc_db *xc_db_combine(xc_db *const *dbs, size_t n, xc_error **err);
+/* Remote (network) failures this thread has met in any binding call, including calls that
+ * report no error (doccount, termfreq, ...): compare before and after an operation to
+ * learn that a remote shard failed during it. xc_network_last_error() describes the last
+ * one (it names the shard: "... (context: remote:tcp(HOST:PORT))"); borrowed until the
+ * next failure on this thread. */
+unsigned long xc_network_failures(void);
+const char *xc_network_last_error(void);
 /* Picks up the latest commit. Returns 1 if the database may have changed, 0 if not,
  * -1 on error. Does not re-read a stub file: a swapped generation needs a new open. */
 int xc_db_reopen(xc_db *db, xc_error **err);
