@@ -34,6 +34,8 @@ static const struct option longopts[] = {
     {"header-timeout-ms", required_argument, NULL, 0},
     {"idle-timeout-ms", required_argument, NULL, 0},
     {"access-log", required_argument, NULL, 0}, {"slow-ms", required_argument, NULL, 0},
+    {"shard-timeout-ms", required_argument, NULL, 0},
+    {"allow-partial", optional_argument, NULL, 0},
     {"help", no_argument, NULL, 'h'},           {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0}};
 
@@ -65,6 +67,11 @@ static void usage(FILE *out)
             "  --quiet              no per-request log lines\n"
             "  --access-log FMT     per-request log lines as 'text' (default) or 'json'\n"
             "  --slow-ms MS         log searches slower than MS milliseconds (0: off)\n"
+            "  --shard-timeout-ms MS  sharded index: how long a remote shard may take to\n"
+            "                       connect or answer before it counts as down (2000)\n"
+            "  --allow-partial[=BOOL]  with a shard down, answer from the other shards,\n"
+            "                       marked \"shards\": {\"failed\": K} (default: 503 unless\n"
+            "                       the request says partial=1)\n"
             "  -h, --help           this help\n"
             "  -V, --version        version\n"
             "\n"
@@ -174,7 +181,7 @@ int main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     if (check) {
         struct search_error err;
-        struct search_index *ix = search_index_open(cfg.db, &err);
+        struct search_index *ix = search_index_open_with(cfg.db, &cfg.search, &err);
         if (!ix) {
             fprintf(stderr, "quired: configuration is valid, but %s\n", err.message);
             return 1;

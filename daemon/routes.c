@@ -206,7 +206,44 @@ static void handle_health(struct evhttp_request *req, struct worker *w)
         send_not_allowed(req, "GET");
         return;
     }
-    send_json(req, 200, search_health(w->ix));
+    json_t *h = search_health(w->ix);
+    const char *status = json_string_value(json_object_get(h, "status"));
+    send_json(req, status && strcmp(status, "unavailable") == 0 ? 503 : 200, h);
+}
+
+/* Appends this worker's view of each shard of a sharded index. */
+static void shard_metrics(struct strbuf *sb, struct search_index *ix)
+{
+    json_t *shards = search_shards(ix);
+    if (!shards)
+        return;
+    static const char *const names[] = {"quire_shard_up", "quire_shard_docs",
+                                        "quire_shard_failures_total"};
+    static const char *const help[] = {
+        "1 when the shard answers, 0 while it is down (this worker's view).",
+        "Documents in the shard (0 while it is down).",
+        "Times the shard failed or could not be reached (this worker's count)."};
+    static const char *const types[] = {"gauge", "gauge", "counter"};
+    for (int m = 0; m < 3; m++) {
+        sb_printf(sb, "# HELP %s %s\n# TYPE %s %s\n", names[m], help[m], names[m], types[m]);
+        size_t i;
+        json_t *o;
+        json_array_foreach(shards, i, o) {
+            const char *name = json_string_value(json_object_get(o, "name"));
+            int up = strcmp(json_string_value(json_object_get(o, "state")), "up") == 0;
+            json_int_t v = m == 0   ? up
+                           : m == 1 ? json_integer_value(json_object_get(o, "docs"))
+                                    : json_integer_value(json_object_get(o, "failures"));
+            sb_printf(sb, "%s{shard=\"", names[m]);
+            for (const char *c = name ? name : ""; *c; c++) {
+                if (*c == '"' || *c == '\\')
+                    sb_putc(sb, '\\');
+                sb_putc(sb, *c == '\n' ? ' ' : *c);
+            }
+            sb_printf(sb, "\"} %lld\n", (long long)v);
+        }
+    }
+    json_decref(shards);
 }
 
 static void handle_metrics(struct evhttp_request *req, struct worker *w)
@@ -227,6 +264,7 @@ static void handle_metrics(struct evhttp_request *req, struct worker *w)
     sb_init(&sb);
     metrics_render(&sb, all, s->nworkers, search_index_doccount(w->ix),
                    search_index_revision(w->ix), search_index_generation(w->ix), conns);
+    shard_metrics(&sb, w->ix);
     struct evbuffer *out = evhttp_request_get_output_buffer(req);
     evbuffer_add(out, sb_cstr(&sb), strlen(sb_cstr(&sb)));
     sb_free(&sb);

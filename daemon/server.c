@@ -221,7 +221,7 @@ int server_init(struct server *s, const struct server_config *cfg)
         struct search_error err;
         w->srv = s;
         w->id = i;
-        w->ix = search_index_open(cfg->db, &err);
+        w->ix = search_index_open_with(cfg->db, &cfg->search, &err);
         if (!w->ix) {
             fprintf(stderr, "quired: %s\n", err.message);
             return -1;

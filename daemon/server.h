@@ -34,6 +34,7 @@ struct server_config {
     unsigned max_connections;   /* open connections (all workers); past it: 503 */
     unsigned header_timeout_ms; /* to send a complete request */
     unsigned idle_timeout_ms;   /* keep-alive without a request */
+    struct search_options search; /* shard timeout, partial results */
 };
 
 struct server;

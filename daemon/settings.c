@@ -29,6 +29,7 @@ void config_defaults(struct server_config *cfg)
     cfg->max_connections = 1024;
     cfg->header_timeout_ms = 10000;
     cfg->idle_timeout_ms = 60000;
+    search_options_init(&cfg->search);
 }
 
 /* Parses a whole number in [lo, hi]. */
@@ -135,6 +136,12 @@ int config_apply(struct server_config *cfg, const char *name_in, const char *val
         if (parse_long(name, value, 100, 86400000, &v, why, whylen) < 0)
             return -1;
         cfg->idle_timeout_ms = (unsigned)v;
+    } else if (!strcmp(name, "shard-timeout-ms")) {
+        if (parse_long(name, value, 10, 600000, &v, why, whylen) < 0)
+            return -1;
+        cfg->search.shard_timeout_ms = (unsigned)v;
+    } else if (!strcmp(name, "allow-partial")) {
+        return parse_flag(name, value, &cfg->search.allow_partial, why, whylen);
     } else if (!strcmp(name, "quiet")) {
         return parse_flag(name, value, &cfg->quiet, why, whylen);
     } else if (!strcmp(name, "access-log")) {

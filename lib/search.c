@@ -570,31 +570,29 @@ static int shards_load(struct search_index *ix, struct search_error *err)
 
 /* After a remote failure in an operation: takes the shard that failed out of service.
  * Xapian names it in the error ("(context: remote:tcp(HOST:PORT))"); when it does not,
- * every remote shard is asked for a sign of life. A shard that was closed rather than
- * timed out (its server restarted) is reconnected at once. */
+ * every remote shard is asked for a sign of life. The other remote shards were in the
+ * middle of the same exchange, so their connections are renewed. A shard that closed the
+ * connection rather than timing out (its server restarted) is reconnected at once. */
 static void shards_blame(struct search_index *ix, const char *msg)
 {
     int found = 0;
     for (int i = 0; i < ix->nshards; i++) {
         struct shard *s = &ix->shards[i];
-        if (!s->e.remote || !s->db)
-            continue;
         char ctx[300];
         snprintf(ctx, sizeof ctx, "remote:tcp(%s:%u)", s->e.host, s->e.port);
-        if (strstr(msg, ctx)) {
+        if (s->e.remote && s->db && strstr(msg, ctx)) {
             found = 1;
             shard_down(s, msg);
             if (!strstr(msg, "Timeout"))
                 shard_open(ix, s);
+        } else if (s->e.remote && s->db) {
+            xc_db *old = s->db; /* ix->db shares it until shards_combine */
+            s->db = NULL;
+            shard_open(ix, s);
+            xc_db_free(old);
         }
     }
-    for (int i = 0; !found && i < ix->nshards; i++) {
-        struct shard *s = &ix->shards[i];
-        xc_error *xe = NULL;
-        if (s->e.remote && s->db && xc_db_reopen(s->db, &xe) < 0)
-            shard_down(s, xe && xe->message ? xe->message : msg);
-        xc_error_free(xe);
-    }
+    (void)found;
 }
 
 /* Picks up new commits and swapped generations of local shards, renews remote
