@@ -974,10 +974,16 @@ static json_t *hits_json(struct search_index *ix, xc_mset *ms, const struct sear
 }
 
 /* The common top of a result: query, totals, offset, limit. */
-static json_t *result_json(const char *query, xc_mset *ms, const struct search_request *req)
+static json_t *result_json(const char *query, xc_mset *ms, const struct search_request *req,
+                           int exact)
 {
     unsigned est, lower, upper;
     xc_mset_totals(ms, &est, &lower, &upper);
+    /* Every match was seen (facets count them all): the count is known, not estimated.
+     * Xapian's estimate can still stray from it when duplicates were collapsed, and it
+     * strays differently over shards. */
+    if (exact)
+        est = upper = lower;
     json_t *res = json_object();
     json_object_set_new(res, "query", json_string(query));
     json_object_set_new(res, "total",
@@ -1142,7 +1148,7 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
     json_t *hits = hits_json(ix, ms, req, terms, q, &opts);
     snippet_terms_free(terms);
 
-    json_t *res = result_json(req->q, ms, req);
+    json_t *res = result_json(req->q, ms, req, opts.nfacets > 0);
     if (opts.nfacets) {
         json_t *facets = json_object();
         for (unsigned k = 0; k < opts.nfacets; k++) {
@@ -1253,7 +1259,7 @@ static json_t *similar_once(struct search_index *ix, const void *arg, struct sea
     if (!ms)
         return NULL;
     json_t *hits = hits_json(ix, ms, &req, NULL, NULL, &opts);
-    json_t *res = result_json(id, ms, &req);
+    json_t *res = result_json(id, ms, &req, 0);
     json_object_del(res, "query");
     json_object_set_new(res, "similar_to", json_string(id));
     xc_mset_free(ms);
