@@ -74,12 +74,16 @@ static void usage(FILE *out)
 }
 
 /* Settings from defaults, then the file (when --config is given), then the flags. Returns
- * 0, 1 to exit 0 (help, version), or -1 after printing the problem. */
+ * 0, 1 to exit 0 (help, version), or -1 after printing the problem. cfg is filled in every
+ * case: the caller config_free()s it. */
 static int read_settings(int argc, char **argv, struct server_config *cfg, const char **config,
                          int *check)
 {
     char why[512];
-    config_defaults(cfg);
+    if (config_defaults(cfg) < 0) {
+        fprintf(stderr, "quired: out of memory\n");
+        return -1;
+    }
     /* First pass: only --config, so the file is applied before the flags. */
     int c, idx;
     opterr = 0;
@@ -134,6 +138,7 @@ static void reload_settings(struct sigctx *c)
     const char *config = NULL;
     int check = 0;
     if (read_settings(c->argc, c->argv, &cfg, &config, &check) != 0) {
+        config_free(&cfg);
         fprintf(stderr, "quired: SIGHUP: configuration not reloaded; keeping the old one\n");
         return;
     }
@@ -147,6 +152,7 @@ static void reload_settings(struct sigctx *c)
         fprintf(stderr, "quired: SIGHUP: db, listen, socket, threads and max-body changes "
                         "need a restart; applying the others\n");
     server_set_live(c->srv, &cfg);
+    config_free(&cfg);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -170,19 +176,23 @@ int main(int argc, char **argv)
     const char *config = NULL;
     int check = 0;
     int rc = read_settings(argc, argv, &cfg, &config, &check);
-    if (rc != 0)
+    if (rc != 0) {
+        config_free(&cfg);
         return rc > 0 ? 0 : 2;
+    }
     if (check) {
         struct search_error err;
         struct search_index *ix = search_index_open(cfg.db, &err);
         if (!ix) {
             fprintf(stderr, "quired: configuration is valid, but %s\n", err.message);
+            config_free(&cfg);
             return 1;
         }
         printf("configuration OK: db %s (%u documents), listen %s, socket %s, %d threads\n",
                cfg.db, search_index_doccount(ix), cfg.listen ? cfg.listen : "none",
                cfg.socket_path ? cfg.socket_path : "none", cfg.threads);
         search_index_close(ix);
+        config_free(&cfg);
         return 0;
     }
 
@@ -192,6 +202,7 @@ int main(int argc, char **argv)
     static struct server srv;
     if (server_init(&srv, &cfg) < 0) {
         server_free(&srv);
+        config_free(&cfg);
         return 1;
     }
     struct event_base *base = event_base_new();
@@ -222,6 +233,7 @@ int main(int argc, char **argv)
     event_free(ev_term);
     event_free(ev_int);
     event_base_free(base);
+    config_free(&cfg); /* after server_free: the server borrowed its strings */
     fprintf(stderr, "quired: stopped\n");
     return 0;
 }

@@ -19,12 +19,14 @@
 #define SERVER_MAX_THREADS 64
 #define SERVER_MAX_LISTENERS 8
 
+/* The strings are owned by the struct (settings.c: config_free frees them); the server's
+ * copy in struct server borrows them from main's, which lives as long as the server. */
 struct server_config {
-    const char *db;          /* index directory */
-    const char *listen;      /* "ADDR:PORT" for TCP, or NULL */
-    const char *socket_path; /* Unix socket path, or NULL */
+    char *db;                /* index directory */
+    char *listen;            /* "ADDR:PORT" for TCP, or NULL */
+    char *socket_path;       /* Unix socket path, or NULL */
     unsigned socket_mode;    /* permissions of the Unix socket (default 0660) */
-    const char *socket_group; /* group owning the Unix socket, or NULL */
+    char *socket_group;      /* group owning the Unix socket, or NULL */
     int threads;
     int quiet;               /* no per-request log lines */
     int access_json;         /* access log lines as JSON objects */

@@ -1,9 +1,10 @@
 /*
  * settings.c -- quired's settings from flags and the configuration file (see settings.h).
  *
- * Strings from the file are duplicated and never freed: a daemon reads its configuration
- * a handful of times in its life, and settings may still be referenced by workers. They
- * stay reachable from `kept`.
+ * A struct server_config owns its strings: a setting given twice (file, then flag) frees
+ * the first value, and config_free frees the rest. A reload builds a whole new struct,
+ * compares it with the running one and frees it, so reloading leaks nothing however often
+ * it is asked for.
  */
 #include "settings.h"
 
@@ -14,13 +15,27 @@
 #include <string.h>
 #include <unistd.h>
 
-void config_defaults(struct server_config *cfg)
+/* Replaces the string *field with a copy of value (NULL clears it). Returns 0 or -1. */
+static int set_string(char **field, const char *value, char *why, size_t whylen)
 {
+    char *copy = NULL;
+    if (value && !(copy = strdup(value))) {
+        snprintf(why, whylen, "out of memory");
+        return -1;
+    }
+    free(*field);
+    *field = copy;
+    return 0;
+}
+
+int config_defaults(struct server_config *cfg)
+{
+    char why[32];
     memset(cfg, 0, sizeof *cfg);
-    cfg->db = getenv("QUIRE_DB");
-    if (!cfg->db || !*cfg->db)
-        cfg->db = "quire.db";
-    cfg->listen = "127.0.0.1:7070";
+    const char *db = getenv("QUIRE_DB");
+    if (set_string(&cfg->db, db && *db ? db : "quire.db", why, sizeof why) < 0 ||
+        set_string(&cfg->listen, "127.0.0.1:7070", why, sizeof why) < 0)
+        return -1;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->threads = ncpu > 0 ? (int)(ncpu < SERVER_MAX_THREADS ? ncpu : SERVER_MAX_THREADS) : 2;
     cfg->max_body = 65536;
@@ -29,6 +44,18 @@ void config_defaults(struct server_config *cfg)
     cfg->max_connections = 1024;
     cfg->header_timeout_ms = 10000;
     cfg->idle_timeout_ms = 60000;
+    return 0;
+}
+
+void config_free(struct server_config *cfg)
+{
+    if (!cfg)
+        return;
+    free(cfg->db);
+    free(cfg->listen);
+    free(cfg->socket_path);
+    free(cfg->socket_group);
+    cfg->db = cfg->listen = cfg->socket_path = cfg->socket_group = NULL;
 }
 
 /* Parses a whole number in [lo, hi]. */
@@ -63,22 +90,6 @@ static int parse_flag(const char *name, const char *value, int *out, char *why, 
     return -1;
 }
 
-/* Copies of string settings, reachable for the life of the process (a leak checker sees
- * them as in use, which they may be). */
-static char *kept[512];
-static size_t nkept;
-
-/* A copy of a string setting that outlives the file's parse. */
-static const char *keep(const char *value)
-{
-    char *s = strdup(value ? value : "");
-    if (!s)
-        return "";
-    if (nkept < sizeof kept / sizeof kept[0])
-        kept[nkept++] = s;
-    return s;
-}
-
 int config_apply(struct server_config *cfg, const char *name_in, const char *value, char *why,
                  size_t whylen)
 {
@@ -90,17 +101,18 @@ int config_apply(struct server_config *cfg, const char *name_in, const char *val
     }
     long v;
     if (!strcmp(name, "db")) {
-        cfg->db = keep(value);
+        return set_string(&cfg->db, value ? value : "", why, whylen);
     } else if (!strcmp(name, "listen")) {
-        cfg->listen = value && *value && strcmp(value, "none") ? keep(value) : NULL;
+        return set_string(&cfg->listen, value && *value && strcmp(value, "none") ? value : NULL,
+                          why, whylen);
     } else if (!strcmp(name, "socket")) {
-        cfg->socket_path = value && *value ? keep(value) : NULL;
+        return set_string(&cfg->socket_path, value && *value ? value : NULL, why, whylen);
     } else if (!strcmp(name, "no-tcp")) {
         int on;
         if (parse_flag(name, value, &on, why, whylen) < 0)
             return -1;
         if (on)
-            cfg->listen = NULL;
+            return set_string(&cfg->listen, NULL, why, whylen);
     } else if (!strcmp(name, "socket-mode")) {
         char *end;
         v = value ? strtol(value, &end, 8) : -1;
@@ -110,7 +122,7 @@ int config_apply(struct server_config *cfg, const char *name_in, const char *val
         }
         cfg->socket_mode = (unsigned)v;
     } else if (!strcmp(name, "socket-group")) {
-        cfg->socket_group = value && *value ? keep(value) : NULL;
+        return set_string(&cfg->socket_group, value && *value ? value : NULL, why, whylen);
     } else if (!strcmp(name, "threads")) {
         if (parse_long(name, value, 1, SERVER_MAX_THREADS, &v, why, whylen) < 0)
             return -1;

@@ -10,8 +10,11 @@
 
 #include "server.h"
 
-/* Sets cfg's defaults (listen on 127.0.0.1:7070, one thread per CPU, ...). */
-void config_defaults(struct server_config *cfg);
+/* Sets cfg's defaults (listen on 127.0.0.1:7070, one thread per CPU, ...). Returns 0, or
+ * -1 when out of memory (cfg is then safe to config_free). */
+int config_defaults(struct server_config *cfg);
+/* Frees the strings cfg owns and clears them; NULL or a cleared cfg is fine. */
+void config_free(struct server_config *cfg);
 /* Applies one setting by its long flag name ("threads") or INI key ("threads" or
  * "max_body"). value is NULL for a flag without argument. Returns 0, or -1 with why. */
 int config_apply(struct server_config *cfg, const char *name, const char *value, char *why,
