@@ -17,8 +17,10 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/quire-test.XXXXXX")
 TAP_N=0
 TAP_FAILED=0
 DAEMON_PIDS=""
-# Bounded waits are multiplied by SLOW: 1 natively, more under valgrind (below).
+# Bounded waits are multiplied by SLOW: 1 natively, more under valgrind (below). A test
+# may also give smaller inputs where their size is not what it checks (UNDER_VALGRIND=1).
 SLOW=1
+UNDER_VALGRIND=0
 
 cleanup() {
     for p in $DAEMON_PIDS; do kill -9 "$p" 2>/dev/null; done
@@ -36,6 +38,7 @@ trap cleanup EXIT
 # parser of quire-index) is always followed by valgrind, with a log of its own (%p).
 if [ "${QUIRE_VALGRIND:-0}" != 0 ]; then
     SLOW=${QUIRE_VALGRIND_SLOW:-20}
+    UNDER_VALGRIND=1
     VG_LOGS=${QUIRE_VALGRIND_LOGS:-$BUILD/valgrind-logs/$(basename "$0" .sh)}
     rm -rf "$VG_LOGS"
     mkdir -p "$VG_LOGS" "$T/vg"
