@@ -2,6 +2,9 @@
  * settings.h -- quired's settings: one table of options shared by the command line and the
  * configuration file (INI, read with inih), so every setting is both a flag and a key and
  * cannot drift. Flags win over the file: the file is applied first.
+ *
+ * The one exception is admin_token, a key of the file only: a flag's value is visible to
+ * every local user in ps. --admin-token-file PATH names a file holding it instead.
  */
 #ifndef QUIRE_SETTINGS_H
 #define QUIRE_SETTINGS_H
