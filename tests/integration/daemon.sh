@@ -48,6 +48,9 @@ r=$(get '/search?q=xylophonequagmire')
 check_eq "a query with no match: zero hits, status 200" 0 "$(jq -r '.hits | length' <<<"$r")"
 r=$(get '/search?q=%28muse+AND')
 check "a query that does not parse is searched as words" jq -e '.hits | length > 0' <<<"$r"
+# libxapian's parser leaks on this one (tests/valgrind.supp); it must still be answered.
+r=$(get '/search?q=muse+AND+ADJ%2F2+spark')
+check "an operator followed by ADJ/2 is answered" jq -e '.hits | length > 0' <<<"$r"
 
 post=$(curl -s -m 10 -X POST -H 'Content-Type: application/json' -d '{"q": "muse spark", "limit": 3}' "http://127.0.0.1:$PORT/search")
 getr=$(get '/search?q=muse+spark&limit=3')
