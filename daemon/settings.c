@@ -242,7 +242,7 @@ int config_apply(struct server_config *cfg, const char *name_in, const char *val
             return -1;
         }
     } else if (!strcmp(name, "admin-token")) {
-        /* Only from the file: main.c has no such flag, since argv is visible to every
+        /* Only from the file: main.c refuses it as a flag, since argv is visible to every
          * local user (ps). */
         if (!value || !*value)
             return set_admin_token(cfg, NULL) < 0 ? -1 : 0;
