@@ -6,7 +6,9 @@
  * which win), starts the workers (server.c) and then only waits for signals: SIGHUP
  * re-reads the configuration (the settings that can change safely take effect at once;
  * the others are reported as needing a restart) and makes every worker reopen its index;
- * SIGTERM/SIGINT stop accepting, let in-flight requests finish and exit 0.
+ * SIGTERM/SIGINT stop accepting, let in-flight requests finish and exit 0. POST
+ * /admin/reload (routes.c) does what SIGHUP does, from a worker: both go through
+ * server_reload, which calls reconfigure() below.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -36,6 +38,10 @@ static const struct option longopts[] = {
     {"access-log", required_argument, NULL, 0}, {"slow-ms", required_argument, NULL, 0},
     {"shard-timeout-ms", required_argument, NULL, 0},
     {"allow-partial", optional_argument, NULL, 0},
+    {"admin-token-file", required_argument, NULL, 0},
+    {"admin-uid", required_argument, NULL, 0},
+    /* Recognised only to be refused with the reason (read_settings). */
+    {"admin-token", required_argument, NULL, 'T'},
     {"help", no_argument, NULL, 'h'},           {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0}};
 
@@ -72,21 +78,31 @@ static void usage(FILE *out)
             "  --allow-partial[=BOOL]  with a shard down, answer from the other shards,\n"
             "                       marked \"shards\": {\"failed\": K} (default: 503 unless\n"
             "                       the request says partial=1)\n"
+            "  --admin-token-file PATH  file holding the token for administrative endpoints\n"
+            "                       (or admin_token in the configuration file; never a flag)\n"
+            "  --admin-uid UID      a uid allowed administrative endpoints over the Unix\n"
+            "                       socket, besides the daemon's own and root\n"
             "  -h, --help           this help\n"
             "  -V, --version        version\n"
             "\n"
-            "Endpoints: GET/POST /search, GET /doc/{id}, GET /health, GET /metrics.\n"
+            "Endpoints: GET/POST /search, GET /doc/{id}, GET /health, GET /metrics, and\n"
+            "POST /admin/reload (the admin token, or a Unix-socket peer with an allowed uid).\n"
             "Signals: SIGHUP re-reads the configuration and reopens the index; SIGTERM and\n"
             "SIGINT finish in-flight requests and exit 0.\n");
 }
 
 /* Settings from defaults, then the file (when --config is given), then the flags. Returns
- * 0, 1 to exit 0 (help, version), or -1 after printing the problem. */
+ * 0, 1 to exit 0 (help, version), or -1 with the problem in why. cfg is filled in every
+ * case: the caller config_free()s it. Not reentrant (getopt): reloads are serialised by
+ * the server's reload_lock. */
 static int read_settings(int argc, char **argv, struct server_config *cfg, const char **config,
-                         int *check)
+                         int *check, char *why, size_t whylen)
 {
-    char why[512];
-    config_defaults(cfg);
+    char inner[512];
+    if (config_defaults(cfg) < 0) {
+        snprintf(why, whylen, "out of memory");
+        return -1;
+    }
     /* First pass: only --config, so the file is applied before the flags. */
     int c, idx;
     opterr = 0;
@@ -95,33 +111,38 @@ static int read_settings(int argc, char **argv, struct server_config *cfg, const
         if (c == 'c')
             *config = optarg;
     }
-    if (*config && config_load(cfg, *config, why, sizeof why) < 0) {
-        fprintf(stderr, "quired: %s\n", why);
+    if (*config && config_load(cfg, *config, why, whylen) < 0)
         return -1;
-    }
-    opterr = 1;
     optind = 0;
     while ((c = getopt_long(argc, argv, "hV", longopts, &idx)) != -1) {
         switch (c) {
         case 0:
-            if (config_apply(cfg, longopts[idx].name, optarg, why, sizeof why) < 0) {
-                fprintf(stderr, "quired: --%s\n", why);
+            if (config_apply(cfg, longopts[idx].name, optarg, inner, sizeof inner) < 0) {
+                snprintf(why, whylen, "--%s", inner);
                 return -1;
             }
             break;
         case 'c': break;
         case 'C': *check = 1; break;
+        case 'T':
+            snprintf(why, whylen, "--admin-token is not accepted: every local user can read a "
+                                  "command line (ps); put admin_token in the configuration "
+                                  "file or use --admin-token-file");
+            return -1;
         case 'h': usage(stdout); return 1;
         case 'V': printf("quired %s (Xapian %s)\n", PACKAGE_VERSION, xc_version()); return 1;
-        default: usage(stderr); return -1;
+        default:
+            snprintf(why, whylen, "unknown option or missing value: '%s' (try --help)",
+                     argv[optind - 1]);
+            return -1;
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "quired: unexpected argument '%s' (try --help)\n", argv[optind]);
+        snprintf(why, whylen, "unexpected argument '%s' (try --help)", argv[optind]);
         return -1;
     }
     if (!cfg->listen && !cfg->socket_path) {
-        fprintf(stderr, "quired: nothing to listen on: give --listen or --socket\n");
+        snprintf(why, whylen, "nothing to listen on: give --listen or --socket");
         return -1;
     }
     return 0;
@@ -134,26 +155,33 @@ struct sigctx {
     char **argv;
 };
 
-/* SIGHUP: re-read settings; apply the safe ones, name the ones needing a restart. */
-static void reload_settings(struct sigctx *c)
+/* server->reconfigure, for SIGHUP and POST /admin/reload: re-read the settings; apply the
+ * safe ones, name the ones needing a restart. Runs under the server's reload_lock, on the
+ * main thread or a worker. */
+static int reconfigure(struct server *srv, void *arg, char *why, size_t whylen)
 {
+    struct sigctx *c = arg;
     struct server_config cfg;
     const char *config = NULL;
     int check = 0;
-    if (read_settings(c->argc, c->argv, &cfg, &config, &check) != 0) {
-        fprintf(stderr, "quired: SIGHUP: configuration not reloaded; keeping the old one\n");
-        return;
+    if (read_settings(c->argc, c->argv, &cfg, &config, &check, why, whylen) != 0) {
+        config_free(&cfg);
+        fprintf(stderr, "quired: reload: configuration not reloaded (%s); keeping the old one\n",
+                why);
+        return -1;
     }
-    const struct server_config *old = &c->srv->cfg;
+    const struct server_config *old = &srv->cfg;
     if (strcmp(cfg.db, old->db) != 0 || cfg.threads != old->threads ||
         (cfg.listen == NULL) != (old->listen == NULL) ||
         (cfg.listen && strcmp(cfg.listen, old->listen) != 0) ||
         (cfg.socket_path == NULL) != (old->socket_path == NULL) ||
         (cfg.socket_path && strcmp(cfg.socket_path, old->socket_path) != 0) ||
         cfg.max_body != old->max_body)
-        fprintf(stderr, "quired: SIGHUP: db, listen, socket, threads and max-body changes "
+        fprintf(stderr, "quired: reload: db, listen, socket, threads and max-body changes "
                         "need a restart; applying the others\n");
-    server_set_live(c->srv, &cfg);
+    server_set_live(srv, &cfg);
+    config_free(&cfg);
+    return 0;
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -161,9 +189,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     (void)what;
     struct sigctx *c = arg;
     if (sig == SIGHUP) {
+        char why[512];
+        int config_rc;
         fprintf(stderr, "quired: SIGHUP: re-reading configuration, reopening the index\n");
-        reload_settings(c);
-        server_reload(c->srv);
+        server_reload(c->srv, NULL, 0, &config_rc, why, sizeof why);
         return;
     }
     fprintf(stderr, "quired: %s: finishing in-flight requests and stopping\n",
@@ -176,20 +205,27 @@ int main(int argc, char **argv)
     struct server_config cfg;
     const char *config = NULL;
     int check = 0;
-    int rc = read_settings(argc, argv, &cfg, &config, &check);
-    if (rc != 0)
+    char why[512];
+    int rc = read_settings(argc, argv, &cfg, &config, &check, why, sizeof why);
+    if (rc != 0) {
+        if (rc < 0)
+            fprintf(stderr, "quired: %s\n", why);
+        config_free(&cfg);
         return rc > 0 ? 0 : 2;
+    }
     if (check) {
         struct search_error err;
         struct search_index *ix = search_index_open_with(cfg.db, &cfg.search, &err);
         if (!ix) {
             fprintf(stderr, "quired: configuration is valid, but %s\n", err.message);
+            config_free(&cfg);
             return 1;
         }
         printf("configuration OK: db %s (%u documents), listen %s, socket %s, %d threads\n",
                cfg.db, search_index_doccount(ix), cfg.listen ? cfg.listen : "none",
                cfg.socket_path ? cfg.socket_path : "none", cfg.threads);
         search_index_close(ix);
+        config_free(&cfg);
         return 0;
     }
 
@@ -199,10 +235,13 @@ int main(int argc, char **argv)
     static struct server srv;
     if (server_init(&srv, &cfg) < 0) {
         server_free(&srv);
+        config_free(&cfg);
         return 1;
     }
     struct event_base *base = event_base_new();
     struct sigctx sc = {&srv, base, argc, argv};
+    srv.reconfigure = reconfigure;
+    srv.reconfigure_arg = &sc;
     struct event *ev_hup = evsignal_new(base, SIGHUP, on_signal, &sc);
     struct event *ev_term = evsignal_new(base, SIGTERM, on_signal, &sc);
     struct event *ev_int = evsignal_new(base, SIGINT, on_signal, &sc);
@@ -229,6 +268,7 @@ int main(int argc, char **argv)
     event_free(ev_term);
     event_free(ev_int);
     event_base_free(base);
+    config_free(&cfg); /* after server_free: the server borrowed its strings */
     fprintf(stderr, "quired: stopped\n");
     return 0;
 }

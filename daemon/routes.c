@@ -11,8 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
@@ -56,6 +59,8 @@ static void send_json(struct evhttp_request *req, int status, json_t *obj)
     }
     const char *reason = status == 200   ? "OK"
                          : status == 400 ? "Bad Request"
+                         : status == 401 ? "Unauthorized"
+                         : status == 403 ? "Forbidden"
                          : status == 404 ? "Not Found"
                          : status == 405 ? "Method Not Allowed"
                          : status == 413 ? "Payload Too Large"
@@ -274,6 +279,126 @@ static void handle_metrics(struct evhttp_request *req, struct worker *w)
     evhttp_send_reply(req, 200, "OK", NULL);
 }
 
+/* The Unix-socket peer of req's connection: 1 with *uid filled when it came over the
+ * Unix socket and the kernel vouches for the peer (SO_PEERCRED), else 0. */
+static int peer_uid(struct evhttp_request *req, unsigned long *uid)
+{
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 || ss.ss_family != AF_UNIX)
+        return 0;
+    struct ucred cred;
+    socklen_t cl = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cl != sizeof cred)
+        return 0;
+    *uid = (unsigned long)cred.uid;
+    return 1;
+}
+
+/* Decides whether req may use an administrative endpoint: with the admin token as
+ * "Authorization: Bearer TOKEN" (over TCP or the Unix socket), or over the Unix socket from
+ * an allowed uid (server_admin_uid_ok). Returns 0 with who describing the caller, or the
+ * status to refuse with (401: no credentials, or not a bearer token; 403: credentials that
+ * do not allow it) and the message. */
+static int admin_allowed(struct evhttp_request *req, struct server *s, char *who, size_t wholen,
+                         char *msg, size_t msglen)
+{
+    unsigned long uid = 0;
+    int on_unix = peer_uid(req, &uid);
+    const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    if (on_unix && server_admin_uid_ok(s, uid)) {
+        snprintf(who, wholen, "uid %lu over the Unix socket", uid);
+        return 0;
+    }
+    if (auth) {
+        if (strncasecmp(auth, "Bearer ", 7) != 0) {
+            snprintf(msg, msglen, "the Authorization header must be 'Bearer TOKEN'");
+            return 401;
+        }
+        const char *token = auth + 7;
+        while (*token == ' ')
+            token++;
+        if (!server_admin_has_token(s)) {
+            snprintf(msg, msglen, "no admin_token is configured, so no token is accepted; "
+                                  "administrative requests need the Unix socket and an "
+                                  "allowed uid");
+            return 403;
+        }
+        if (!server_admin_token_ok(s, token, strlen(token))) {
+            snprintf(msg, msglen, "the admin token is not the configured one");
+            return 403;
+        }
+        snprintf(who, wholen, "admin token over %s", on_unix ? "the Unix socket" : "TCP");
+        return 0;
+    }
+    if (on_unix) {
+        snprintf(msg, msglen, "uid %lu may not use administrative endpoints (allowed: the "
+                              "daemon's uid, root and admin_uid), and no admin token was sent",
+                 uid);
+        return 403;
+    }
+    if (!server_admin_has_token(s)) {
+        snprintf(msg, msglen, "administrative endpoints are refused over TCP: no admin_token "
+                              "is configured (use the Unix socket)");
+        return 403;
+    }
+    snprintf(msg, msglen, "administrative endpoint: send 'Authorization: Bearer TOKEN' with "
+                          "the admin_token of the configuration file");
+    return 401;
+}
+
+/* POST /admin/reload: what SIGHUP does (re-read the configuration, reopen the index on every
+ * worker), answered once every worker has reopened, so the very next request sees the new
+ * index. Refused without the admin token or an allowed Unix-socket peer. */
+static void handle_admin(struct evhttp_request *req, struct worker *w, const char *what)
+{
+    if (strcmp(what, "reload") != 0) {
+        send_error(req, 404, "not_found", "no such administrative endpoint; try /admin/reload");
+        return;
+    }
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+        send_not_allowed(req, "POST");
+        return;
+    }
+    char who[64] = "", msg[256] = "";
+    int refuse = admin_allowed(req, w->srv, who, sizeof who, msg, sizeof msg);
+    if (refuse) {
+        fprintf(stderr, "quired: admin: refused POST /admin/reload (%d): %s\n", refuse, msg);
+        if (refuse == 401)
+            evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+                              "Bearer realm=\"quired\"");
+        send_error(req, refuse, refuse == 401 ? "unauthorized" : "forbidden", msg);
+        return;
+    }
+    fprintf(stderr, "quired: admin: POST /admin/reload by %s: re-reading configuration, "
+                    "reopening the index\n",
+            who);
+    char why[512] = "";
+    int config_rc = 0;
+    int done = server_reload(w->srv, w, 2000, &config_rc, why, sizeof why);
+    if (config_rc < 0) {
+        char text[700];
+        snprintf(text, sizeof text,
+                 "configuration not reloaded, the old one is kept (%s); the index was reopened",
+                 why);
+        send_error(req, 500, "config_invalid", text);
+        return;
+    }
+    json_t *res = json_pack("{s:s, s:i, s:i, s:i, s:I, s:s}", "status", "reloaded", "workers",
+                            w->srv->nworkers, "workers_reopened", done, "docs",
+                            (int)search_index_doccount(w->ix), "revision",
+                            (json_int_t)search_index_revision(w->ix), "generation",
+                            search_index_generation(w->ix));
+    if (!res) {
+        send_error(req, 500, "internal", "out of memory");
+        return;
+    }
+    send_json(req, 200, res);
+}
+
 #define ROUTES_MAX_HEADER_BYTES 65536
 
 /* Bytes of the request's header lines. */
@@ -357,6 +482,8 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
     } else if (strcmp(p, "/metrics") == 0) {
         ep = EP_METRICS;
         handle_metrics(req, w);
+    } else if (strncmp(p, "/admin/", 7) == 0) {
+        handle_admin(req, w, p + 7);
     } else {
         send_error(req, 404, "not_found",
                    "no such endpoint; try /search, /doc/{id}, /health or /metrics");

@@ -1,7 +1,9 @@
 /*
  * routes.h -- quired's HTTP endpoints, one handler each:
- *   GET/POST /search   GET /doc/{id}   GET /health
- * Every error is JSON {"error": {"code", "message"}} with the matching status.
+ *   GET/POST /search   GET /doc/{id}   GET /health   GET /metrics
+ *   POST /admin/reload (the admin token or an allowed Unix-socket peer; see routes.c)
+ * Every error is JSON {"error": {"code", "message"}} with the matching status. No endpoint
+ * reads a file named by the request: /doc/{id} looks the id up in the index.
  */
 #ifndef QUIRE_ROUTES_H
 #define QUIRE_ROUTES_H

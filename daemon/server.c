@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -167,6 +168,18 @@ static void worker_refresh(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* Reload event (server_reload from another thread): reopen now, then say so. */
+static void worker_reload(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    struct server *s = w->srv;
+    worker_refresh(fd, what, w);
+    pthread_mutex_lock(&s->reload_lock);
+    w->reloaded = s->reload_round;
+    pthread_cond_broadcast(&s->reload_done);
+    pthread_mutex_unlock(&s->reload_lock);
+}
+
 /* Stop event: stop accepting, then leave the loop once replies have been flushed. */
 static void worker_stop(evutil_socket_t fd, short what, void *arg)
 {
@@ -192,6 +205,13 @@ static void *worker_main(void *arg)
 int server_init(struct server *s, const struct server_config *cfg)
 {
     memset(s, 0, sizeof *s);
+    pthread_mutex_init(&s->admin_lock, NULL);
+    pthread_mutex_init(&s->reload_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->reload_done, &ca);
+    pthread_condattr_destroy(&ca);
     s->cfg = *cfg;
     server_set_live(s, cfg);
     for (int i = 0; i < SERVER_MAX_LISTENERS; i++)
@@ -265,7 +285,7 @@ int server_init(struct server *s, const struct server_config *cfg)
         struct timeval tv = {cfg->refresh_ms / 1000, (cfg->refresh_ms % 1000) * 1000};
         w->refresh_ev = event_new(w->base, -1, EV_PERSIST, worker_refresh, w);
         w->stop_ev = event_new(w->base, -1, 0, worker_stop, w);
-        w->reload_ev = event_new(w->base, -1, 0, worker_refresh, w);
+        w->reload_ev = event_new(w->base, -1, 0, worker_reload, w);
         if (!w->refresh_ev || !w->stop_ev || !w->reload_ev || event_add(w->refresh_ev, &tv) < 0) {
             fprintf(stderr, "quired: cannot create events\n");
             return -1;
@@ -279,6 +299,49 @@ void server_set_live(struct server *s, const struct server_config *cfg)
     atomic_store(&s->live_quiet, cfg->quiet);
     atomic_store(&s->live_access_json, cfg->access_json);
     atomic_store(&s->live_slow_us, (long)(cfg->slow_ms * 1000));
+    pthread_mutex_lock(&s->admin_lock);
+    snprintf(s->admin_token, sizeof s->admin_token, "%s",
+             cfg->admin_token ? cfg->admin_token : "");
+    s->admin_uid = cfg->admin_uid;
+    pthread_mutex_unlock(&s->admin_lock);
+}
+
+int server_admin_has_token(struct server *s)
+{
+    pthread_mutex_lock(&s->admin_lock);
+    int has = s->admin_token[0] != '\0';
+    pthread_mutex_unlock(&s->admin_lock);
+    return has;
+}
+
+int server_admin_token_ok(struct server *s, const char *token, size_t len)
+{
+    /* Both sides padded to the same fixed size and compared whole, so the time taken says
+     * nothing about how much of a guess was right. */
+    unsigned char want[SERVER_ADMIN_TOKEN_MAX + 1] = {0}, got[SERVER_ADMIN_TOKEN_MAX + 1] = {0};
+    pthread_mutex_lock(&s->admin_lock);
+    size_t wlen = strlen(s->admin_token);
+    memcpy(want, s->admin_token, wlen);
+    pthread_mutex_unlock(&s->admin_lock);
+    if (len <= SERVER_ADMIN_TOKEN_MAX)
+        memcpy(got, token, len);
+    volatile unsigned char diff = 0;
+    for (size_t i = 0; i < sizeof want; i++)
+        diff |= (unsigned char)(want[i] ^ got[i]);
+    int ok = wlen > 0 && len == wlen && diff == 0;
+    explicit_bzero(want, sizeof want);
+    explicit_bzero(got, sizeof got);
+    return ok;
+}
+
+int server_admin_uid_ok(struct server *s, unsigned long uid)
+{
+    if (uid == 0 || uid == (unsigned long)geteuid())
+        return 1;
+    pthread_mutex_lock(&s->admin_lock);
+    long allowed = s->admin_uid;
+    pthread_mutex_unlock(&s->admin_lock);
+    return allowed >= 0 && (unsigned long)allowed == uid;
 }
 
 int server_start(struct server *s)
@@ -292,10 +355,53 @@ int server_start(struct server *s)
     return 0;
 }
 
-void server_reload(struct server *s)
+/* Workers that have finished reload round `round` (under reload_lock). */
+static int reloaded_count(const struct server *s, unsigned long round)
 {
+    int n = 0;
     for (int i = 0; i < s->nworkers; i++)
-        event_active(s->workers[i].reload_ev, EV_TIMEOUT, 0);
+        n += s->workers[i].reloaded >= round;
+    return n;
+}
+
+int server_reload(struct server *s, struct worker *self, unsigned wait_ms, int *config_rc,
+                  char *why, size_t whylen)
+{
+    pthread_mutex_lock(&s->reload_lock);
+    int crc = s->reconfigure ? s->reconfigure(s, s->reconfigure_arg, why, whylen) : 0;
+    if (config_rc)
+        *config_rc = crc;
+    unsigned long round = ++s->reload_round;
+    for (int i = 0; i < s->nworkers; i++) {
+        if (&s->workers[i] != self)
+            event_active(s->workers[i].reload_ev, EV_TIMEOUT, 0);
+    }
+    pthread_mutex_unlock(&s->reload_lock);
+    if (!self)
+        return 0;
+    /* The caller's own index, here and now: its reload event would only run after the
+     * request that asked for the reload. */
+    worker_refresh(-1, 0, self);
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += wait_ms / 1000;
+    deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->reload_lock);
+    if (self->reloaded < round)
+        self->reloaded = round;
+    /* Bounded: a worker busy waiting on this one in a reload of its own, or one that is
+     * stopping, is not waited for forever. */
+    int done;
+    while ((done = reloaded_count(s, round)) < s->nworkers &&
+           pthread_cond_timedwait(&s->reload_done, &s->reload_lock, &deadline) == 0) {
+    }
+    done = reloaded_count(s, round);
+    pthread_mutex_unlock(&s->reload_lock);
+    return done;
 }
 
 void server_stop(struct server *s)
@@ -337,4 +443,8 @@ void server_free(struct server *s)
     }
     s->nworkers = 0;
     s->nfds = 0;
+    explicit_bzero(s->admin_token, sizeof s->admin_token);
+    pthread_cond_destroy(&s->reload_done);
+    pthread_mutex_destroy(&s->reload_lock);
+    pthread_mutex_destroy(&s->admin_lock);
 }

@@ -19,12 +19,14 @@
 #define SERVER_MAX_THREADS 64
 #define SERVER_MAX_LISTENERS 8
 
+/* The strings are owned by the struct (settings.c: config_free frees them); the server's
+ * copy in struct server borrows them from main's, which lives as long as the server. */
 struct server_config {
-    const char *db;          /* index directory */
-    const char *listen;      /* "ADDR:PORT" for TCP, or NULL */
-    const char *socket_path; /* Unix socket path, or NULL */
+    char *db;                /* index directory */
+    char *listen;            /* "ADDR:PORT" for TCP, or NULL */
+    char *socket_path;       /* Unix socket path, or NULL */
     unsigned socket_mode;    /* permissions of the Unix socket (default 0660) */
-    const char *socket_group; /* group owning the Unix socket, or NULL */
+    char *socket_group;      /* group owning the Unix socket, or NULL */
     int threads;
     int quiet;               /* no per-request log lines */
     int access_json;         /* access log lines as JSON objects */
@@ -35,7 +37,12 @@ struct server_config {
     unsigned header_timeout_ms; /* to send a complete request */
     unsigned idle_timeout_ms;   /* keep-alive without a request */
     struct search_options search; /* shard timeout, partial results */
+    char *admin_token;       /* bearer token for administrative endpoints, or NULL */
+    long admin_uid;          /* a uid allowed them over the Unix socket, or -1 */
 };
+
+#define SERVER_ADMIN_TOKEN_MIN 16
+#define SERVER_ADMIN_TOKEN_MAX 256
 
 struct server;
 
@@ -51,6 +58,7 @@ struct worker {
     struct event *reload_ev;
     struct metrics metrics; /* written by this worker only */
     struct conn_table *conns; /* conns.c */
+    unsigned long reloaded;   /* the last reload round done (guarded by srv->reload_lock) */
 };
 
 struct server {
@@ -65,9 +73,24 @@ struct server {
     atomic_int live_quiet;
     atomic_int live_access_json;
     atomic_long live_slow_us;
+    /* Who may use the administrative endpoints, replaced by every reload. Guarded by
+     * admin_lock, which admin requests and reloads take, never the search path. */
+    pthread_mutex_t admin_lock;
+    char admin_token[SERVER_ADMIN_TOKEN_MAX + 1]; /* "" when none is configured */
+    long admin_uid;                               /* -1 when none */
+    /* Reloads (SIGHUP on the main thread, POST /admin/reload on a worker) one at a time:
+     * reload_lock guards the round counter and each worker's `reloaded`. */
+    pthread_mutex_t reload_lock;
+    pthread_cond_t reload_done;
+    unsigned long reload_round;
+    /* Re-reads the configuration and publishes its live settings (main.c sets it; called
+     * under reload_lock). Returns 0, or -1 with why when the old settings are kept. */
+    int (*reconfigure)(struct server *s, void *arg, char *why, size_t whylen);
+    void *reconfigure_arg;
 };
 
-/* Publishes the reloadable settings of cfg to the running workers. */
+/* Publishes the reloadable settings of cfg (log settings, admin token and uid) to the
+ * running workers. */
 void server_set_live(struct server *s, const struct server_config *cfg);
 
 /* Binds the listeners and opens one index handle per worker; nothing runs yet.
@@ -75,8 +98,22 @@ void server_set_live(struct server *s, const struct server_config *cfg);
 int server_init(struct server *s, const struct server_config *cfg);
 /* Starts the worker threads. */
 int server_start(struct server *s);
-/* Asks every worker to reopen its index now (SIGHUP). Thread-safe. */
-void server_reload(struct server *s);
+/* What SIGHUP and POST /admin/reload do: re-read the configuration (s->reconfigure) and
+ * ask every worker to reopen its index. Thread-safe. self is the calling worker, or NULL
+ * on the main thread; a worker reopens its own index before returning and waits (at most
+ * wait_ms) until every other worker has reopened its own, so that the next request sees
+ * the new index whichever worker takes it. Returns the number of workers known to have
+ * reopened; *config_rc is s->reconfigure's result (why says what was wrong). */
+int server_reload(struct server *s, struct worker *self, unsigned wait_ms, int *config_rc,
+                  char *why, size_t whylen);
+/* 1 when token (len bytes) is the configured admin token. Takes the same time wherever the
+ * two differ; 0 when no token is configured. */
+int server_admin_token_ok(struct server *s, const char *token, size_t len);
+/* 1 when an admin token is configured. */
+int server_admin_has_token(struct server *s);
+/* 1 when a Unix-socket peer with this uid may use administrative endpoints: the daemon's
+ * own uid, root, or the configured admin_uid. */
+int server_admin_uid_ok(struct server *s, unsigned long uid);
 /* Stops accepting, lets in-flight requests finish, joins the workers. */
 void server_stop(struct server *s);
 /* Frees everything server_init made (after server_stop). */

@@ -17,12 +17,54 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/quire-test.XXXXXX")
 TAP_N=0
 TAP_FAILED=0
 DAEMON_PIDS=""
+# Bounded waits are multiplied by SLOW: 1 natively, more under valgrind (below). A test
+# may also give smaller inputs where their size is not what it checks (UNDER_VALGRIND=1).
+SLOW=1
+UNDER_VALGRIND=0
 
 cleanup() {
     for p in $DAEMON_PIDS; do kill -9 "$p" 2>/dev/null; done
     rm -rf "$T"
 }
 trap cleanup EXIT
+
+# QUIRE_VALGRIND=1: every launch of quire-index, quired and quire (through $QUIRE_INDEX,
+# $QUIRED, $QUIRE) runs under valgrind's memcheck, one log per process in VG_LOGS
+# (QUIRE_VALGRIND_LOGS, default valgrind-logs/TEST in the build tree). finish() turns the
+# logs into TAP checks, one per program. The programs are wrapped by small scripts that
+# exec valgrind, so $! and signals still reach the program itself.
+#
+# No --trace-children: the programs never exec anything. A fork() child (the isolated HTML
+# parser of quire-index) is always followed by valgrind, with a log of its own (%p).
+if [ "${QUIRE_VALGRIND:-0}" != 0 ]; then
+    SLOW=${QUIRE_VALGRIND_SLOW:-20}
+    UNDER_VALGRIND=1
+    VG_LOGS=${QUIRE_VALGRIND_LOGS:-$BUILD/valgrind-logs/$(basename "$0" .sh)}
+    rm -rf "$VG_LOGS"
+    mkdir -p "$VG_LOGS" "$T/vg"
+    # vg_wrap NAME PROGRAM: prints the path of a script running PROGRAM under memcheck.
+    # A libtool wrapper script is bypassed for the real binary in .libs/ (valgrind would
+    # check the shell otherwise); lib.sh's LD_LIBRARY_PATH finds the uninstalled library.
+    vg_wrap() {
+        real=$2
+        if [ "$(head -c 2 "$real")" = '#!' ]; then
+            real="$(dirname "$2")/.libs/$(basename "$2")"
+            [ -x "$real" ] || real="$(dirname "$2")/.libs/lt-$(basename "$2")"
+        fi
+        cat >"$T/vg/$1" <<WRAP
+#!/bin/sh
+exec valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \\
+    --errors-for-leak-kinds=definite --show-leak-kinds=definite --track-fds=no \\
+    --num-callers=30 --suppressions='$SRC/tests/valgrind.supp' \\
+    --log-file='$VG_LOGS/$1.%p.log' '$real' "\$@"
+WRAP
+        chmod +x "$T/vg/$1"
+        echo "$T/vg/$1"
+    }
+    QUIRE_INDEX=$(vg_wrap quire-index "$QUIRE_INDEX")
+    QUIRED=$(vg_wrap quired "$QUIRED")
+    QUIRE=$(vg_wrap quire "$QUIRE")
+fi
 
 # ok DESCRIPTION / not_ok DESCRIPTION [DETAIL]
 ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1"; }
@@ -42,8 +84,41 @@ check_eq() {
 check_match() {
     if printf '%s' "$3" | grep -Eq -- "$2"; then ok "$1"; else not_ok "$1" "no match for /$2/ in: $3"; fi
 }
+# vg_verdict: under valgrind, stops the daemons still running (SIGTERM, so memcheck's leak
+# check runs) and adds one check per program: every run's log ends with a summary of no
+# errors. A log without a summary is a run that was killed before its end.
+vg_verdict() {
+    for p in $DAEMON_PIDS; do kill -TERM "$p" 2>/dev/null; done
+    for p in $DAEMON_PIDS; do
+        for _ in $(seq 1 $((100 * SLOW))); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    done
+    for prog in quire-index quired quire; do
+        set -- "$VG_LOGS/$prog".*.log
+        [ -e "$1" ] || continue
+        bad=""
+        for log in "$@"; do
+            grep -q 'ERROR SUMMARY: 0 errors' "$log" || bad="$bad $log"
+        done
+        if [ -z "$bad" ]; then
+            ok "memcheck: no error in $# processes of $prog"
+        else
+            detail=""
+            for log in $bad; do
+                grep -q 'ERROR SUMMARY:' "$log" || detail="$detail$log: ended before memcheck's summary (killed?)
+"
+                detail="$detail$(grep -v '^==[0-9]*== *$' "$log" | head -n 80)
+"
+            done
+            not_ok "memcheck: no error in $# processes of $prog" "$detail"
+        fi
+    done
+}
 # Ends the TAP stream with its plan.
-finish() { echo "1..$TAP_N"; exit 0; }
+finish() {
+    [ "${QUIRE_VALGRIND:-0}" != 0 ] && vg_verdict
+    echo "1..$TAP_N"
+    exit 0
+}
 
 # start_quired DB [EXTRA ARGS...]: starts quired on 127.0.0.1 (free port) and a Unix
 # socket in $T; sets PORT, SOCK, QPID; waits (bounded) until it answers /health.
@@ -56,7 +131,7 @@ start_quired() {
     QPID=$!
     DAEMON_PIDS="$DAEMON_PIDS $QPID"
     PORT=""
-    for _ in $(seq 1 100); do
+    for _ in $(seq 1 $((100 * SLOW))); do
         PORT=$(sed -n 's/^quired: listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$LOG" | head -n1)
         if [ -n "$PORT" ] && curl -sf -m 2 "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; then
             return 0
@@ -71,7 +146,7 @@ start_quired() {
 # stop_quired: SIGTERM and wait (bounded); returns quired's exit status.
 stop_quired() {
     kill -TERM "$QPID" 2>/dev/null
-    for _ in $(seq 1 100); do
+    for _ in $(seq 1 $((100 * SLOW))); do
         kill -0 "$QPID" 2>/dev/null || break
         sleep 0.1
     done
@@ -79,9 +154,9 @@ stop_quired() {
 }
 
 # get PATH_AND_QUERY: body of GET against the daemon (TCP).
-get() { curl -s -m 10 "http://127.0.0.1:$PORT$1"; }
+get() { curl -s -m $((10 * SLOW)) "http://127.0.0.1:$PORT$1"; }
 # status METHOD PATH [CURL ARGS...]: HTTP status only.
-status() { m=$1; p=$2; shift 2; curl -s -m 10 -o /dev/null -w '%{http_code}' -X "$m" "$@" "http://127.0.0.1:$PORT$p"; }
+status() { m=$1; p=$2; shift 2; curl -s -m $((10 * SLOW)) -o /dev/null -w '%{http_code}' -X "$m" "$@" "http://127.0.0.1:$PORT$p"; }
 # jqr FILTER: jq -r over stdin.
 jqr() { jq -r "$1"; }
 

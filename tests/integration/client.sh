@@ -51,8 +51,11 @@ check_eq "quire health over the socket" 5 "$(jq -r .docs <<<"$h")"
 h=$("$QUIRE" --db "$T/db" health --json)
 check_eq "quire health with --db" 5 "$(jq -r .docs <<<"$h")"
 
-# Ids with a slash travel percent-encoded and come back intact.
-"$QUIRE_INDEX" -q --db "$T/bbc" "$SHARED/corpora/bbc-news/docs.jsonl"
+# Ids with a slash travel percent-encoded and come back intact. Under valgrind the sport
+# articles alone (all these checks need) keep the run short.
+BBC="$SHARED/corpora/bbc-news/docs.jsonl"
+[ "$UNDER_VALGRIND" = 1 ] && { grep '"id": "sport/' "$BBC" >"$T/sport.jsonl"; BBC=$T/sport.jsonl; }
+"$QUIRE_INDEX" -q --db "$T/bbc" "$BBC"
 stop_quired
 start_quired "$T/bbc" || { not_ok "quired on bbc starts"; finish; }
 d=$("$QUIRE" --connect "127.0.0.1:$PORT" doc --json sport/101)

@@ -48,6 +48,9 @@ r=$(get '/search?q=xylophonequagmire')
 check_eq "a query with no match: zero hits, status 200" 0 "$(jq -r '.hits | length' <<<"$r")"
 r=$(get '/search?q=%28muse+AND')
 check "a query that does not parse is searched as words" jq -e '.hits | length > 0' <<<"$r"
+# libxapian's parser leaks on this one (tests/valgrind.supp); it must still be answered.
+r=$(get '/search?q=muse+AND+ADJ%2F2+spark')
+check "an operator followed by ADJ/2 is answered" jq -e '.hits | length > 0' <<<"$r"
 
 post=$(curl -s -m 10 -X POST -H 'Content-Type: application/json' -d '{"q": "muse spark", "limit": 3}' "http://127.0.0.1:$PORT/search")
 getr=$(get '/search?q=muse+spark&limit=3')
@@ -88,7 +91,7 @@ check_eq "the daemon still answers after all that" ok "$(get /health | jq -r .st
 printf 'Narwhal census completed\n\nMarine biologists counted narwhalzeta pods on 12 May 2026.\n' >"$T/c/narwhal.txt"
 "$QUIRE_INDEX" -q --db "$T/db" "$T/c"
 found=""
-for _ in $(seq 1 50); do
+for _ in $(seq 1 $((50 * SLOW))); do
     n=$(get '/search?q=narwhalzeta' | jq -r '.hits | length')
     [ "$n" = 1 ] && { found=yes; break; }
     sleep 0.1
@@ -101,10 +104,10 @@ sleep 0.3
 check_eq "after SIGHUP the daemon answers" 6 "$(get /health | jq -r .docs)"
 # Requests in flight while SIGTERM arrives all complete with a full JSON answer or are
 # refused at connect; none is cut off half-way.
-for i in $(seq 1 40); do curl -s -m 5 "http://127.0.0.1:$PORT/search?q=muse+spark" -o "$T/inflight.$i" & done
+for i in $(seq 1 40); do curl -s -m $((5 * SLOW)) "http://127.0.0.1:$PORT/search?q=muse+spark" -o "$T/inflight.$i" & done
 kill -TERM "$QPID"
 wait_rc=0
-for _ in $(seq 1 100); do kill -0 "$QPID" 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 1 $((100 * SLOW))); do kill -0 "$QPID" 2>/dev/null || break; sleep 0.1; done
 wait "$QPID"; rc=$?
 wait
 check_eq "SIGTERM: quired exits 0" 0 "$rc"
