@@ -33,6 +33,7 @@ static const struct option longopts[] = {
     {"max-connections", required_argument, NULL, 0},
     {"header-timeout-ms", required_argument, NULL, 0},
     {"idle-timeout-ms", required_argument, NULL, 0},
+    {"search-timeout-ms", required_argument, NULL, 0},
     {"access-log", required_argument, NULL, 0}, {"slow-ms", required_argument, NULL, 0},
     {"help", no_argument, NULL, 'h'},           {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0}};
@@ -62,6 +63,8 @@ static void usage(FILE *out)
             "                       0: no cap)\n"
             "  --header-timeout-ms MS  time a client has to send a whole request (10000)\n"
             "  --idle-timeout-ms MS    keep-alive connection left idle (60000)\n"
+            "  --search-timeout-ms MS  time budget of one search (%d; 0: none); past it the\n"
+            "                       hits found so far are returned with \"timed_out\": true\n"
             "  --quiet              no per-request log lines\n"
             "  --access-log FMT     per-request log lines as 'text' (default) or 'json'\n"
             "  --slow-ms MS         log searches slower than MS milliseconds (0: off)\n"
@@ -70,7 +73,8 @@ static void usage(FILE *out)
             "\n"
             "Endpoints: GET/POST /search, GET /doc/{id}, GET /health, GET /metrics.\n"
             "Signals: SIGHUP re-reads the configuration and reopens the index; SIGTERM and\n"
-            "SIGINT finish in-flight requests and exit 0.\n");
+            "SIGINT finish in-flight requests and exit 0.\n",
+            SEARCH_DEFAULT_TIMEOUT_MS);
 }
 
 /* Settings from defaults, then the file (when --config is given), then the flags. Returns

@@ -279,6 +279,7 @@ void server_set_live(struct server *s, const struct server_config *cfg)
     atomic_store(&s->live_quiet, cfg->quiet);
     atomic_store(&s->live_access_json, cfg->access_json);
     atomic_store(&s->live_slow_us, (long)(cfg->slow_ms * 1000));
+    atomic_store(&s->live_search_timeout_ms, cfg->search_timeout_ms);
 }
 
 int server_start(struct server *s)

@@ -34,6 +34,7 @@ struct server_config {
     unsigned max_connections;   /* open connections (all workers); past it: 503 */
     unsigned header_timeout_ms; /* to send a complete request */
     unsigned idle_timeout_ms;   /* keep-alive without a request */
+    unsigned search_timeout_ms; /* time budget of one search (0: none) */
 };
 
 struct server;
@@ -64,6 +65,7 @@ struct server {
     atomic_int live_quiet;
     atomic_int live_access_json;
     atomic_long live_slow_us;
+    atomic_uint live_search_timeout_ms;
 };
 
 /* Publishes the reloadable settings of cfg to the running workers. */

@@ -29,6 +29,7 @@ void config_defaults(struct server_config *cfg)
     cfg->max_connections = 1024;
     cfg->header_timeout_ms = 10000;
     cfg->idle_timeout_ms = 60000;
+    cfg->search_timeout_ms = SEARCH_DEFAULT_TIMEOUT_MS;
 }
 
 /* Parses a whole number in [lo, hi]. */
@@ -135,6 +136,10 @@ int config_apply(struct server_config *cfg, const char *name_in, const char *val
         if (parse_long(name, value, 100, 86400000, &v, why, whylen) < 0)
             return -1;
         cfg->idle_timeout_ms = (unsigned)v;
+    } else if (!strcmp(name, "search-timeout-ms")) {
+        if (parse_long(name, value, 0, 3600000, &v, why, whylen) < 0)
+            return -1;
+        cfg->search_timeout_ms = (unsigned)v;
     } else if (!strcmp(name, "quiet")) {
         return parse_flag(name, value, &cfg->quiet, why, whylen);
     } else if (!strcmp(name, "access-log")) {
