@@ -24,6 +24,7 @@
 #endif
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -58,6 +59,7 @@ struct options {
     const char *socket;  /* --socket PATH */
     const char *db;      /* --db DIR */
     long timeout_ms;
+    int timeout_given; /* --timeout was on the command line */
     int json;
     int bold;                    /* resolved from --color and isatty(stdout) */
     const char *search_only;     /* the first search option given, to refuse it elsewhere */
@@ -92,7 +94,9 @@ static void usage(void)
            "  --socket PATH       ask quired over its Unix socket\n"
            "  --db DIR            search the index in DIR directly, without a daemon\n"
            "  --timeout MS        give the daemon MS milliseconds per request (default %ld;\n"
-           "                      0: no limit)\n"
+           "                      0: no limit); with --db, the search's time budget\n"
+           "                      (default %d): past it the hits found so far are shown,\n"
+           "                      marked as timed out\n"
            "\n"
            "Output:\n"
            "  --json              print the JSON result as the daemon returns it\n"
@@ -130,8 +134,8 @@ static void usage(void)
            "  quire --db /var/lib/quire search -n 5 --sort date 'title:election'\n"
            "  quire --socket /run/quire/quired.sock doc business/001\n"
            "  quire health --json\n",
-           QC_DEFAULT_HOST, QC_DEFAULT_PORT, QC_DEFAULT_TIMEOUT_MS, SEARCH_DEFAULT_LIMIT,
-           SEARCH_MAX_LIMIT, SEARCH_MAX_OFFSET, SEARCH_MAX_QUERY_BYTES);
+           QC_DEFAULT_HOST, QC_DEFAULT_PORT, QC_DEFAULT_TIMEOUT_MS, SEARCH_DEFAULT_TIMEOUT_MS,
+           SEARCH_DEFAULT_LIMIT, SEARCH_MAX_LIMIT, SEARCH_MAX_OFFSET, SEARCH_MAX_QUERY_BYTES);
 }
 
 /* A usage error: one line saying what was wrong, a pointer to --help, exit status 2. */
@@ -390,8 +394,11 @@ static size_t print_search(json_t *res, int bold)
 
     json_int_t est =
         json_integer_value(json_object_get(json_object_get(res, "total"), "estimated"));
-    printf("%zu of about %lld results (%.2f ms)\n", nhits, (long long)est,
-           json_number_value(json_object_get(res, "took_ms")));
+    printf("%zu of about %lld results (%.2f ms%s)\n", nhits, (long long)est,
+           json_number_value(json_object_get(res, "took_ms")),
+           json_is_true(json_object_get(res, "timed_out"))
+               ? "; timed out: the search stopped early, there may be more and better hits"
+               : "");
     return nhits;
 }
 
@@ -612,6 +619,9 @@ static int source_open(struct source *src, const struct options *o)
             local_error(&err);
             return -1;
         }
+        /* The daemon's default budget unless --timeout names one. */
+        long ms = o->timeout_given ? o->timeout_ms : SEARCH_DEFAULT_TIMEOUT_MS;
+        search_index_set_timeout(src->ix, ms > (long)UINT_MAX ? UINT_MAX : (unsigned)ms);
         return 0;
     }
     char *msg = NULL;
@@ -722,6 +732,7 @@ static int parse_options(int argc, char **argv, struct options *o)
             if (!is_number(optarg))
                 return usage_error("--timeout needs a number of milliseconds, not '%s'", optarg);
             o->timeout_ms = strtol(optarg, NULL, 10);
+            o->timeout_given = 1;
             break;
         case OPT_JSON: o->json = 1; break;
         case OPT_COLOR:

@@ -35,6 +35,7 @@ static const struct option longopts[] = {
     {"max-connections", required_argument, NULL, 0},
     {"header-timeout-ms", required_argument, NULL, 0},
     {"idle-timeout-ms", required_argument, NULL, 0},
+    {"search-timeout-ms", required_argument, NULL, 0},
     {"access-log", required_argument, NULL, 0}, {"slow-ms", required_argument, NULL, 0},
     {"shard-timeout-ms", required_argument, NULL, 0},
     {"allow-partial", optional_argument, NULL, 0},
@@ -70,6 +71,8 @@ static void usage(FILE *out)
             "                       0: no cap)\n"
             "  --header-timeout-ms MS  time a client has to send a whole request (10000)\n"
             "  --idle-timeout-ms MS    keep-alive connection left idle (60000)\n"
+            "  --search-timeout-ms MS  time budget of one search (%d; 0: none); past it the\n"
+            "                       hits found so far are returned with \"timed_out\": true\n"
             "  --quiet              no per-request log lines\n"
             "  --access-log FMT     per-request log lines as 'text' (default) or 'json'\n"
             "  --slow-ms MS         log searches slower than MS milliseconds (0: off)\n"
@@ -88,7 +91,8 @@ static void usage(FILE *out)
             "Endpoints: GET/POST /search, GET /doc/{id}, GET /health, GET /metrics, and\n"
             "POST /admin/reload (the admin token, or a Unix-socket peer with an allowed uid).\n"
             "Signals: SIGHUP re-reads the configuration and reopens the index; SIGTERM and\n"
-            "SIGINT finish in-flight requests and exit 0.\n");
+            "SIGINT finish in-flight requests and exit 0.\n",
+            SEARCH_DEFAULT_TIMEOUT_MS);
 }
 
 /* Settings from defaults, then the file (when --config is given), then the flags. Returns

@@ -101,4 +101,8 @@ void metrics_render(struct strbuf *out, struct metrics *const *all, int n, unsig
     sb_printf(out, "# HELP quire_slow_queries_total Searches slower than --slow-ms.\n"
                    "# TYPE quire_slow_queries_total counter\nquire_slow_queries_total %lu\n",
               SUM(slow_queries));
+    sb_printf(out,
+              "# HELP quire_search_timeouts_total Searches cut short by --search-timeout-ms.\n"
+              "# TYPE quire_search_timeouts_total counter\nquire_search_timeouts_total %lu\n",
+              SUM(timeouts));
 }

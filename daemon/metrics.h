@@ -23,6 +23,7 @@ struct metrics {
     atomic_ulong reopens;
     atomic_ulong reopen_errors;
     atomic_ulong slow_queries;
+    atomic_ulong timeouts; /* searches cut short by --search-timeout-ms */
 };
 
 /* Counts one finished request. */

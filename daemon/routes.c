@@ -126,14 +126,19 @@ static void handle_search(struct evhttp_request *req, struct worker *w, const ch
         return;
     }
     double t0 = util_now_ms();
+    search_index_set_timeout(
+        w->ix, atomic_load_explicit(&w->srv->live_search_timeout_ms, memory_order_relaxed));
     json_t *res = search_run(w->ix, &sr, &err);
+    if (res && json_is_true(json_object_get(res, "timed_out")))
+        atomic_fetch_add_explicit(&w->metrics.timeouts, 1, memory_order_relaxed);
     double ms = util_now_ms() - t0;
     long slow_us = atomic_load_explicit(&w->srv->live_slow_us, memory_order_relaxed);
     if (slow_us > 0 && ms * 1000 >= (double)slow_us) {
         atomic_fetch_add_explicit(&w->metrics.slow_queries, 1, memory_order_relaxed);
-        json_t *line = json_pack("{s:s, s:f, s:s, s:i, s:i}", "slow_query", sr.q ? sr.q : "",
-                                 "ms", ms, "status", res ? "ok" : err.code, "limit",
-                                 (int)sr.limit, "offset", (int)sr.offset);
+        json_t *line = json_pack("{s:s, s:f, s:s, s:i, s:i, s:b}", "slow_query", sr.q ? sr.q : "",
+                                 "ms", ms, "status", res ? "ok" : err.code, "limit", (int)sr.limit,
+                                 "offset", (int)sr.offset, "timed_out",
+                                 res && json_is_true(json_object_get(res, "timed_out")));
         char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
         if (text)
             fprintf(stderr, "quired: %s\n", text);
@@ -191,7 +196,11 @@ static void handle_doc(struct evhttp_request *req, struct worker *w, const char 
             send_search_error(req, &err);
             return;
         }
+        search_index_set_timeout(
+            w->ix, atomic_load_explicit(&w->srv->live_search_timeout_ms, memory_order_relaxed));
         doc = search_similar(w->ix, id, sr.limit, &err);
+        if (doc && json_is_true(json_object_get(doc, "timed_out")))
+            atomic_fetch_add_explicit(&w->metrics.timeouts, 1, memory_order_relaxed);
         search_request_clear(&sr);
     } else {
         doc = search_doc(w->ix, id, &err);

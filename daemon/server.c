@@ -299,6 +299,7 @@ void server_set_live(struct server *s, const struct server_config *cfg)
     atomic_store(&s->live_quiet, cfg->quiet);
     atomic_store(&s->live_access_json, cfg->access_json);
     atomic_store(&s->live_slow_us, (long)(cfg->slow_ms * 1000));
+    atomic_store(&s->live_search_timeout_ms, cfg->search_timeout_ms);
     pthread_mutex_lock(&s->admin_lock);
     snprintf(s->admin_token, sizeof s->admin_token, "%s",
              cfg->admin_token ? cfg->admin_token : "");

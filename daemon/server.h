@@ -39,6 +39,7 @@ struct server_config {
     struct search_options search; /* shard timeout, partial results */
     char *admin_token;       /* bearer token for administrative endpoints, or NULL */
     long admin_uid;          /* a uid allowed them over the Unix socket, or -1 */
+    unsigned search_timeout_ms; /* time budget of one search (0: none) */
 };
 
 #define SERVER_ADMIN_TOKEN_MIN 16
@@ -87,6 +88,7 @@ struct server {
      * under reload_lock). Returns 0, or -1 with why when the old settings are kept. */
     int (*reconfigure)(struct server *s, void *arg, char *why, size_t whylen);
     void *reconfigure_arg;
+    atomic_uint live_search_timeout_ms;
 };
 
 /* Publishes the reloadable settings of cfg (log settings, admin token and uid) to the

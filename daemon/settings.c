@@ -61,6 +61,7 @@ int config_defaults(struct server_config *cfg)
     cfg->header_timeout_ms = 10000;
     cfg->idle_timeout_ms = 60000;
     search_options_init(&cfg->search);
+    cfg->search_timeout_ms = SEARCH_DEFAULT_TIMEOUT_MS;
     cfg->admin_uid = -1;
     return 0;
 }
@@ -237,6 +238,10 @@ int config_apply(struct server_config *cfg, const char *name_in, const char *val
         cfg->search.shard_timeout_ms = (unsigned)v;
     } else if (!strcmp(name, "allow-partial")) {
         return parse_flag(name, value, &cfg->search.allow_partial, why, whylen);
+    } else if (!strcmp(name, "search-timeout-ms")) {
+        if (parse_long(name, value, 0, 3600000, &v, why, whylen) < 0)
+            return -1;
+        cfg->search_timeout_ms = (unsigned)v;
     } else if (!strcmp(name, "quiet")) {
         return parse_flag(name, value, &cfg->quiet, why, whylen);
     } else if (!strcmp(name, "access-log")) {

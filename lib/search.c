@@ -10,6 +10,16 @@
  * failing. A reader that fell behind a busy writer (XC_ERR_MODIFIED) reopens and retries,
  * a bounded number of times.
  *
+ * Time: structural limits (query bytes, terms, wildcards and their expansion) keep most
+ * queries cheap, but some stay expensive within them (an OR of hundreds of common words
+ * sorted by date with facets, a phrase of frequent words). So each search has a time
+ * budget (search_index_set_timeout): the binding stops the match at its deadline
+ * (xc_match_opts.deadline_ms), and the per-hit snippets and explanations and the spelling
+ * suggestion stop at it too. The answer is then what was found so far, with
+ * "timed_out": true, rather than an error: a client gets useful hits, and knows they
+ * may not be all. A database with a remote part cannot run the match deadline: the first
+ * refusal turns it off for that view of the index (the budget still bounds the rest).
+ *
  * Per hit we read only the small display data; the full text (for the snippet) is read
  * from its value slot for the hits being returned.
  */
@@ -69,6 +79,8 @@ struct search_index {
     xc_stem *stem;
     struct shard *shards;    /* sharded index only */
     int nshards;
+    unsigned timeout_ms;   /* budget of one search; 0: none */
+    int no_match_deadline; /* this view refused the match deadline (a remote part) */
 };
 
 void search_error_set(struct search_error *err, int status, const char *code, const char *fmt,
@@ -456,6 +468,7 @@ static int index_load(struct search_index *ix, struct search_error *err)
         return -1;
     }
     ix->stamp = stamp;
+    ix->no_match_deadline = 0;
     if (dbdir_generation(ix->dir, ix->generation, sizeof ix->generation) < 0)
         ix->generation[0] = '\0';
     return 0;
@@ -505,9 +518,12 @@ static int shards_combine(struct search_index *ix, struct search_error *err)
 {
     xc_db *up[SHARDMAP_MAX];
     size_t n = 0;
+    int remote = 0;
     for (int i = 0; i < ix->nshards; i++) {
-        if (ix->shards[i].db)
+        if (ix->shards[i].db) {
             up[n++] = ix->shards[i].db;
+            remote |= ix->shards[i].e.remote;
+        }
     }
     xc_db *db = NULL;
     if (n > 0) {
@@ -524,6 +540,9 @@ static int shards_combine(struct search_index *ix, struct search_error *err)
         xc_db_free(db);
         return -1;
     }
+    /* The match deadline is a posting source that a remote shard cannot run: remote
+     * shards are bounded by the shard timeout instead. */
+    ix->no_match_deadline = remote;
     return 0;
 }
 
@@ -788,6 +807,11 @@ int search_index_refresh(struct search_index *ix, struct search_error *err)
     return rc;
 }
 
+void search_index_set_timeout(struct search_index *ix, unsigned ms)
+{
+    ix->timeout_ms = ms;
+}
+
 unsigned search_index_doccount(struct search_index *ix)
 {
     return ix->db ? xc_db_doccount(ix->db) : 0;
@@ -868,16 +892,53 @@ static void count_term(const char *term, size_t len, void *ctx)
     ++*(size_t *)ctx;
 }
 
-/* Runs the match, reopening and retrying when the reader fell behind a writer. */
+/* The absolute time (util_now_ms) at which a search started at t0 runs out of ix's
+ * budget, or 0 when it has none. */
+static double deadline_of(const struct search_index *ix, double t0)
+{
+    return ix->timeout_ms ? t0 + ix->timeout_ms : 0;
+}
+
+/* True when the deadline (from deadline_of) has passed. */
+static int past(double deadline)
+{
+    return deadline > 0 && util_now_ms() >= deadline;
+}
+
+/* Milliseconds left before deadline for the match: 0 (none) without a deadline, at least
+ * 1 with one, so a budget spent before the match still cuts it at once. */
+static unsigned match_budget(const struct search_index *ix, double deadline)
+{
+    if (deadline <= 0 || ix->no_match_deadline)
+        return 0;
+    double left = deadline - util_now_ms();
+    return left < 1 ? 1 : (unsigned)left;
+}
+
+/* Runs the match within what is left of the budget, reopening and retrying when the
+ * reader fell behind a writer. */
 static xc_mset *enquire_retry(struct search_index *ix, const xc_query *q,
-                              const xc_match_opts *opts, struct search_error *err)
+                              const xc_match_opts *opts_in, double deadline,
+                              struct search_error *err)
 {
     xc_mset *ms = NULL;
     xc_error *xe = NULL;
+    xc_match_opts opts = *opts_in;
     for (int attempt = 0; attempt <= MODIFIED_RETRIES; attempt++) {
         xc_error_free(xe);
         xe = NULL;
-        ms = xc_enquire(ix->db, q, opts, &xe);
+        opts.deadline_ms = match_budget(ix, deadline);
+        ms = xc_enquire(ix->db, q, &opts, &xe);
+        if (!ms && xe && xe->code == XC_ERR_UNSUPPORTED && opts.deadline_ms > 0) {
+            /* A remote database cannot run the deadline's check: match without it, and
+             * stop asking this view once that works. */
+            xc_error_free(xe);
+            xe = NULL;
+            opts.deadline_ms = 0;
+            ms = xc_enquire(ix->db, q, &opts, &xe);
+            if (ms)
+                ix->no_match_deadline = 1;
+        }
         if (ms || !xe || xe->code != XC_ERR_MODIFIED)
             break;
         xc_db_reopen(ix->db, NULL);
@@ -918,10 +979,12 @@ static void explain_term(const char *term, size_t len, void *p)
         json_object_set_new(c->terms, t, json_real(w));
 }
 
-/* The hits of ms as JSON, with snippets (when terms) and explanations (when asked). */
+/* The hits of ms as JSON, with snippets (when terms) and explanations (when asked).
+ * Both stop at the deadline (a snippet scans the article's text, an explanation costs a
+ * match per query term): the hits after it have neither, and *timed_out is set. */
 static json_t *hits_json(struct search_index *ix, xc_mset *ms, const struct search_request *req,
                          const struct snippet_terms *terms, const xc_query *q,
-                         const xc_match_opts *opts)
+                         const xc_match_opts *opts, double deadline, int *timed_out)
 {
     json_t *hits = json_array();
     unsigned n = xc_mset_size(ms);
@@ -948,6 +1011,12 @@ static json_t *hits_json(struct search_index *ix, xc_mset *ms, const struct sear
         set_optional(h, "category", d.category);
         if (req->dedup && hit.collapse_count > 0)
             json_object_set_new(h, "duplicates", json_integer(hit.collapse_count));
+        /* Past the deadline: no more snippets or explanations. */
+        if ((terms || (req->explain && q)) && past(deadline)) {
+            *timed_out = 1;
+            terms = NULL;
+            q = NULL;
+        }
         if (terms) {
             size_t tlen = 0;
             char *text = xc_db_doc_value(ix->db, hit.docid, SCHEMA_SLOT_TEXT, &tlen, NULL);
@@ -1019,9 +1088,11 @@ static int is_operator(const char *w, size_t n)
 }
 
 /* "Did you mean": each plain query word that is unknown, or (when the query found nothing)
- * far rarer than a close spelling that Xapian's spelling table knows, is replaced. Returns a new string when
- * anything changed, else NULL. The query itself is never rewritten. */
-static char *suggest(struct search_index *ix, const char *q, int no_hits)
+ * far rarer than a close spelling that Xapian's spelling table knows, is replaced. Returns a new
+ * string when anything changed, else NULL. The query itself is never rewritten. Past the deadline
+ * no more spellings are looked up: NULL, with *timed_out set. */
+static char *suggest(struct search_index *ix, const char *q, int no_hits, double deadline,
+                     int *timed_out)
 {
     struct strbuf out;
     sb_init(&out);
@@ -1059,9 +1130,13 @@ static char *suggest(struct search_index *ix, const char *q, int no_hits)
          * ones (in fewer than SUGGEST_MAX_FREQ articles) only when the query found
          * nothing; a word in more articles is taken as meant. */
         unsigned tf = xc_db_termfreq(ix->db, word);
-        char *sug = tf == 0 || (no_hits && tf < SUGGEST_MAX_FREQ)
-                        ? xc_db_spelling(ix->db, word, NULL)
-                        : NULL;
+        int ask = tf == 0 || (no_hits && tf < SUGGEST_MAX_FREQ);
+        if (ask && past(deadline)) {
+            *timed_out = 1;
+            sb_free(&out);
+            return NULL;
+        }
+        char *sug = ask ? xc_db_spelling(ix->db, word, NULL) : NULL;
         if (sug && *sug && strcmp(sug, word) != 0 &&
             (tf == 0 || xc_db_termfreq(ix->db, sug) >= SUGGEST_RATIO * (unsigned long)tf)) {
             sb_puts(&out, sug);
@@ -1082,6 +1157,8 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
 {
     const struct search_request *req = arg;
     double t0 = util_now_ms();
+    double deadline = deadline_of(ix, t0);
+    int timed_out = 0;
     if (search_request_validate(req, err) < 0)
         return NULL;
     /* Accents fold on both sides (schema.c folds indexed text the same way). */
@@ -1101,6 +1178,15 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
         search_error_set(err, 400, "query_too_complex",
                          "query has %zu distinct terms; the most allowed is %d", nterms,
                          SEARCH_MAX_TERMS);
+        xc_query_free(q);
+        free(folded);
+        return NULL;
+    }
+    unsigned nwild = xc_query_wildcards(q);
+    if (nwild > SEARCH_MAX_WILDCARDS) {
+        search_error_set(err, 400, "query_too_complex",
+                         "query has %u wildcards; the most allowed is %d", nwild,
+                         SEARCH_MAX_WILDCARDS);
         xc_query_free(q);
         free(folded);
         return NULL;
@@ -1132,12 +1218,13 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
         }
     }
 
-    xc_mset *ms = enquire_retry(ix, q, &opts, err);
+    xc_mset *ms = enquire_retry(ix, q, &opts, deadline, err);
     if (!ms) {
         xc_query_free(q);
         free(folded);
         return NULL;
     }
+    timed_out = xc_mset_timed_out(ms);
 
     struct snippet_terms *terms = NULL;
     if (req->snippet) {
@@ -1145,10 +1232,10 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
         if (terms)
             xc_query_terms(q, add_snippet_term, terms);
     }
-    json_t *hits = hits_json(ix, ms, req, terms, q, &opts);
+    json_t *hits = hits_json(ix, ms, req, terms, q, &opts, deadline, &timed_out);
     snippet_terms_free(terms);
 
-    json_t *res = result_json(req->q, ms, req, opts.nfacets > 0);
+    json_t *res = result_json(req->q, ms, req, opts.nfacets > 0 && !xc_mset_timed_out(ms));
     if (opts.nfacets) {
         json_t *facets = json_object();
         for (unsigned k = 0; k < opts.nfacets; k++) {
@@ -1161,7 +1248,7 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
     unsigned matches;
     xc_mset_totals(ms, NULL, NULL, &matches);
     xc_mset_free(ms);
-    char *sug = suggest(ix, req->q, matches == 0);
+    char *sug = suggest(ix, req->q, matches == 0, deadline, &timed_out);
     if (sug)
         json_object_set_new(res, "suggestion", json_string(sug));
     free(sug);
@@ -1173,6 +1260,7 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
     }
     xc_query_free(q);
     free(folded);
+    json_object_set_new(res, "timed_out", json_boolean(timed_out));
     json_object_set_new(res, "hits", hits);
     set_took(res, t0);
     return res;
@@ -1222,6 +1310,7 @@ static json_t *similar_once(struct search_index *ix, const void *arg, struct sea
     const char *id = ((const struct similar_arg *)arg)->id;
     unsigned limit = ((const struct similar_arg *)arg)->limit;
     double t0 = util_now_ms();
+    double deadline = deadline_of(ix, t0);
     char idterm[SCHEMA_MAX_TERM + 1];
     if (id_term(id, idterm, err) < 0)
         return NULL;
@@ -1254,14 +1343,16 @@ static json_t *similar_once(struct search_index *ix, const void *arg, struct sea
     opts.bm25_b = SEARCH_BM25_B;
     opts.collapse_slot = SCHEMA_SLOT_HASH;
     opts.exclude_term = idterm;
-    xc_mset *ms = enquire_retry(ix, q, &opts, err);
+    xc_mset *ms = enquire_retry(ix, q, &opts, deadline, err);
     xc_query_free(q);
     if (!ms)
         return NULL;
-    json_t *hits = hits_json(ix, ms, &req, NULL, NULL, &opts);
+    int timed_out = xc_mset_timed_out(ms);
+    json_t *hits = hits_json(ix, ms, &req, NULL, NULL, &opts, deadline, &timed_out);
     json_t *res = result_json(id, ms, &req, 0);
     json_object_del(res, "query");
     json_object_set_new(res, "similar_to", json_string(id));
+    json_object_set_new(res, "timed_out", json_boolean(timed_out));
     xc_mset_free(ms);
     json_object_set_new(res, "hits", hits);
     set_took(res, t0);

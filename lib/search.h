@@ -21,10 +21,16 @@
 #define SEARCH_MAX_OFFSET 100000
 #define SEARCH_DEFAULT_LIMIT 10
 #define SEARCH_MAX_ID_BYTES 1024
-/* Distinct terms one query may use (wildcards count after expansion: see search.c). */
+/* Distinct terms one query may use (a wildcard's expansion is bounded apart: below). */
 #define SEARCH_MAX_TERMS 512
 /* Terms one wildcard may expand to before the query is refused. */
 #define SEARCH_MAX_WILDCARD 5000
+/* Wildcards one query may hold. Their expansion is opened before the time budget can cut
+ * the match (~5 us per term, so up to ~25 ms per wildcard on wikipedia-en); this bounds it. */
+#define SEARCH_MAX_WILDCARDS 8
+/* Time budget of one search, in milliseconds, for callers that do not choose one
+ * (search_index_set_timeout). */
+#define SEARCH_DEFAULT_TIMEOUT_MS 2000
 
 enum search_sort { SEARCH_SORT_RELEVANCE = 0, SEARCH_SORT_DATE_DESC, SEARCH_SORT_DATE_ASC };
 
@@ -97,6 +103,12 @@ struct search_index *search_index_open(const char *dir, struct search_error *err
 struct search_index *search_index_open_with(const char *dir, const struct search_options *o,
                                             struct search_error *err);
 void search_index_close(struct search_index *ix);
+/* Gives every later search on ix a time budget of ms milliseconds (0, the default after
+ * search_index_open: none). A search that runs out of it stops matching and answers with
+ * what it ranked so far, marked "timed_out": true (search_run). The clock starts when
+ * search_run is called. Over a remote database the match cannot be cut: it runs without
+ * the deadline (snippets, explanations and suggestions still stop at it). */
+void search_index_set_timeout(struct search_index *ix, unsigned ms);
 /* Picks up new commits and swapped generations. Cheap; call between requests.
  * Returns 1 when the view changed, 0 when not, -1 on error (the old view stays). */
 int search_index_refresh(struct search_index *ix, struct search_error *err);
@@ -109,11 +121,15 @@ const char *search_index_generation(struct search_index *ix);
  * the next call. */
 const char *search_index_updated(struct search_index *ix);
 
-/* Runs a search. Returns a new JSON object (caller decrefs), or NULL with err filled. */
+/* Runs a search. Returns a new JSON object (caller decrefs), or NULL with err filled.
+ * The object always has "timed_out": false, or true when the index's time budget ran
+ * out: the match stopped early, so hits, facet counts and totals cover only the
+ * documents it examined, and explanations or the suggestion may be missing. */
 json_t *search_run(struct search_index *ix, const struct search_request *req,
                    struct search_error *err);
 /* Articles like the one with id (Xapian relevance-feedback expansion over its own terms),
- * without the article itself: the search result shape, up to limit hits. */
+ * without the article itself: the search result shape (timed_out included), up to limit
+ * hits. */
 json_t *search_similar(struct search_index *ix, const char *id, unsigned limit,
                        struct search_error *err);
 /* The stored article with its full text; NULL with err (404) when no such id. */

@@ -10,6 +10,8 @@
 
 #include <xapian.h>
 
+#include <time.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -49,6 +51,7 @@ struct xc_qp {
 struct xc_mset {
     Xapian::MSet ms;
     std::vector<std::unique_ptr<Xapian::ValueCountMatchSpy>> spies;
+    bool timed_out = false;
 };
 
 /* ---- errors ---------------------------------------------------------------------- */
@@ -150,6 +153,8 @@ static void xc_set_error(xc_error **err)
     } catch (const Xapian::NetworkError &e) {
         xc_note_network(e);
         xc_make_error(err, XC_ERR_NETWORK, e.get_description());
+    } catch (const Xapian::UnimplementedError &e) {
+        xc_make_error(err, XC_ERR_UNSUPPORTED, e.get_description());
     } catch (const Xapian::DatabaseError &e) {
         xc_make_error(err, XC_ERR_IO, e.get_description());
     } catch (const Xapian::InvalidArgumentError &e) {
@@ -199,6 +204,7 @@ extern "C" const char *xc_code_name(xc_code code)
     case XC_ERR_INVALID: return "invalid";
     case XC_ERR_NETWORK: return "network";
     case XC_ERR_INTERNAL: return "internal";
+    case XC_ERR_UNSUPPORTED: return "unsupported";
     }
     return "unknown";
 }
@@ -697,7 +703,161 @@ extern "C" void xc_query_terms(const xc_query *q,
     }
 }
 
+extern "C" unsigned xc_query_wildcards(const xc_query *q)
+{
+    unsigned n = 0;
+    try {
+        /* An explicit stack: a parsed query may nest as deep as its parentheses. */
+        std::vector<Xapian::Query> todo{q->q};
+        while (!todo.empty()) {
+            Xapian::Query sub = todo.back();
+            todo.pop_back();
+            if (sub.get_type() == Xapian::Query::OP_WILDCARD)
+                n++;
+            for (size_t i = 0; i < sub.get_num_subqueries(); i++)
+                todo.push_back(sub.get_subquery(i));
+        }
+    } catch (...) {
+        /* Out of memory while walking: report a count no limit lets through. */
+        return ~0u;
+    }
+    return n;
+}
+
 /* ---- matching -------------------------------------------------------------------- */
+
+/* A match deadline, shared by a DeadlineSource and its clones (one per sub-database). */
+struct xc_deadline {
+    struct timespec at; /* CLOCK_MONOTONIC */
+    bool hit = false;   /* a source ended because the clock passed `at` */
+};
+
+/* Every document of a sub-database, with weight 0, until a deadline passes; then at_end().
+ *
+ * Xapian's Enquire::set_time_limit() only stops the matcher from checking more candidates
+ * for the *top* documents; it does not end a match. A posting source that ends does: as
+ * the right side of OP_FILTER it is asked about each candidate, and once it is at its end
+ * the AND is too, so the matcher stops there and ranks what it has seen, with sorting,
+ * collapsing and match spies all inside that loop.
+ *
+ * The source claims every docid in 1..lastdocid, deleted ones included: it is only ever
+ * ANDed with the real query, which yields existing documents. Its term frequencies are the
+ * document count, so the AND's estimates equal the query's while the deadline holds.
+ * Reading CLOCK_MONOTONIC costs ~20 ns (vDSO), a candidate a few hundred; it is read on
+ * the first call (a deadline spent before the match shows at once) and every 64th after.
+ *
+ * It has no name() and so cannot be serialised: a remote backend refuses the query with
+ * Xapian::UnimplementedError (XC_ERR_UNSUPPORTED). */
+class DeadlineSource : public Xapian::PostingSource
+{
+    std::shared_ptr<xc_deadline> deadline;
+    Xapian::doccount ndocs = 0;
+    Xapian::docid last = 0, current = 0;
+    unsigned countdown = 0;
+    bool ended = false;
+
+    static const unsigned CHECK_EVERY = 64;
+
+    /* Called on every move; ends the source when the deadline has passed. */
+    void tick()
+    {
+        if (countdown > 0) {
+            countdown--;
+            return;
+        }
+        countdown = CHECK_EVERY - 1;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        const struct timespec &at = deadline->at;
+        if (now.tv_sec > at.tv_sec || (now.tv_sec == at.tv_sec && now.tv_nsec >= at.tv_nsec)) {
+            deadline->hit = true;
+            ended = true;
+        }
+    }
+
+    /* Moves to did (or past the last docid: the natural end). */
+    void move_to(Xapian::docid did)
+    {
+        tick();
+        if (ended)
+            return;
+        if (did > last)
+            ended = true;
+        else if (did > current)
+            current = did;
+    }
+
+  public:
+    explicit DeadlineSource(std::shared_ptr<xc_deadline> d) : deadline(std::move(d))
+    {
+    }
+
+    /* One per sub-database, all sharing the deadline and its flag. */
+    Xapian::PostingSource *clone() const override
+    {
+        return new DeadlineSource(deadline);
+    }
+
+    void init(const Xapian::Database &db) override
+    {
+        ndocs = db.get_doccount();
+        last = db.get_lastdocid();
+        current = 0;
+        countdown = 0;
+        ended = false;
+    }
+    Xapian::doccount get_termfreq_min() const override
+    {
+        return ndocs;
+    }
+    Xapian::doccount get_termfreq_est() const override
+    {
+        return ndocs;
+    }
+    Xapian::doccount get_termfreq_max() const override
+    {
+        return ndocs;
+    }
+    Xapian::docid get_docid() const override
+    {
+        return current;
+    }
+    bool at_end() const override
+    {
+        return ended;
+    }
+    void next(double) override
+    {
+        move_to(current + 1);
+    }
+    void skip_to(Xapian::docid did, double) override
+    {
+        move_to(did);
+    }
+    bool check(Xapian::docid did, double) override
+    {
+        move_to(did);
+        return true;
+    }
+    std::string get_description() const override
+    {
+        return "DeadlineSource()";
+    }
+};
+
+/* The deadline ms milliseconds from now. */
+static std::shared_ptr<xc_deadline> xc_deadline_in(unsigned ms)
+{
+    auto d = std::make_shared<xc_deadline>();
+    clock_gettime(CLOCK_MONOTONIC, &d->at);
+    d->at.tv_sec += static_cast<time_t>(ms / 1000);
+    d->at.tv_nsec += static_cast<long>(ms % 1000) * 1000000L;
+    if (d->at.tv_nsec >= 1000000000L) {
+        d->at.tv_sec++;
+        d->at.tv_nsec -= 1000000000L;
+    }
+    return d;
+}
 
 extern "C" void xc_match_opts_init(xc_match_opts *o)
 {
@@ -711,8 +871,23 @@ extern "C" xc_mset *xc_enquire(xc_db *db, const xc_query *q, const xc_match_opts
                                xc_error **err)
 {
     XC_TRY
+    /* The deadline runs from here: setting up the match is part of it. */
+    std::shared_ptr<xc_deadline> deadline;
+    if (opts->deadline_ms > 0)
+        deadline = xc_deadline_in(opts->deadline_ms);
     Xapian::Enquire enq(db->db);
-    enq.set_query(q->q);
+    Xapian::Query query = q->q;
+    if (opts->exclude_term) {
+        /* Leave one document out by its id term: unlike a match decider, a query also
+         * works over the remote backend. */
+        query = Xapian::Query(Xapian::Query::OP_AND_NOT, query, Xapian::Query(opts->exclude_term));
+    }
+    if (deadline) {
+        /* OP_FILTER: the source adds no weight, so ranking is unchanged. */
+        query = Xapian::Query(Xapian::Query::OP_FILTER, query,
+                              Xapian::Query((new DeadlineSource(deadline))->release()));
+    }
+    enq.set_query(query);
     if (opts->bm25_k1 > 0 || opts->bm25_b > 0) {
         double k1 = opts->bm25_k1 > 0 ? opts->bm25_k1 : 1.2;
         double b = opts->bm25_b > 0 ? opts->bm25_b : 0.75;
@@ -723,12 +898,6 @@ extern "C" xc_mset *xc_enquire(xc_db *db, const xc_query *q, const xc_match_opts
     if (opts->sort_slot >= 0)
         enq.set_sort_by_value_then_relevance(static_cast<Xapian::valueno>(opts->sort_slot),
                                              opts->sort_descending != 0);
-    if (opts->exclude_term) {
-        /* Leave one document out by its id term: unlike a match decider, a query also
-         * works over the remote backend. */
-        enq.set_query(Xapian::Query(Xapian::Query::OP_AND_NOT, q->q,
-                                    Xapian::Query(opts->exclude_term)));
-    }
     std::unique_ptr<xc_mset> ms(new xc_mset);
     unsigned check = opts->check_at_least;
     for (unsigned k = 0; k < opts->nfacets && k < XC_MAX_FACETS; k++) {
@@ -739,6 +908,7 @@ extern "C" xc_mset *xc_enquire(xc_db *db, const xc_query *q, const xc_match_opts
         check = db->db.get_doccount();
     }
     ms->ms = enq.get_mset(opts->offset, opts->limit, check);
+    ms->timed_out = deadline && deadline->hit;
     return ms.release();
     XC_CATCH(err, NULL)
 }
@@ -749,6 +919,11 @@ extern "C" void xc_mset_free(xc_mset *ms)
         delete ms;
     } catch (...) {
     }
+}
+
+extern "C" int xc_mset_timed_out(const xc_mset *ms)
+{
+    return ms->timed_out ? 1 : 0;
 }
 
 extern "C" unsigned xc_mset_size(const xc_mset *ms)

@@ -36,7 +36,8 @@ typedef enum xc_code {
     XC_ERR_NOMEM,       /* allocation failed */
     XC_ERR_INVALID,     /* invalid argument or operation */
     XC_ERR_NETWORK,     /* remote backend failed or timed out */
-    XC_ERR_INTERNAL     /* anything else */
+    XC_ERR_INTERNAL,    /* anything else */
+    XC_ERR_UNSUPPORTED, /* the backend cannot do this (e.g. a deadline on a remote one) */
 } xc_code;
 
 typedef struct xc_error {
@@ -214,6 +215,10 @@ char *xc_query_describe(const xc_query *q);
  * field terms their prefix). */
 void xc_query_terms(const xc_query *q, void (*cb)(const char *term, size_t len, void *ctx),
                     void *ctx);
+/* Number of wildcards in the query. They are not among xc_query_terms: each expands when
+ * the query is matched, to up to xc_qp_set_max_wildcard terms, and opening those posting
+ * lists comes before any deadline can cut the match (xc_match_opts.deadline_ms). */
+unsigned xc_query_wildcards(const xc_query *q);
 
 /* ---- Matching ---------------------------------------------------------------------- */
 
@@ -232,6 +237,14 @@ typedef struct xc_match_opts {
     int facet_slots[XC_MAX_FACETS];
     unsigned nfacets;
     const char *exclude_term; /* leave out documents with this (id) term; NULL: none */
+    /* Milliseconds the match may take from the call (0: no limit). Xapian's own
+     * set_time_limit() does not stop a match, so the binding filters the query through a
+     * posting source that ends once the clock passes the deadline: the match then stops
+     * and returns what it ranked so far (xc_mset_timed_out says so). The clock is read
+     * between candidate documents, so opening the posting lists (wildcard expansion) and
+     * one candidate's own work (a phrase check) are not cut. A remote database cannot run
+     * the check: xc_enquire then fails with XC_ERR_UNSUPPORTED; ask again with 0. */
+    unsigned deadline_ms;
 } xc_match_opts;
 
 void xc_match_opts_init(xc_match_opts *o);
@@ -248,6 +261,10 @@ typedef struct xc_hit {
 /* Runs q against db. Caller owns the result. XC_ERR_MODIFIED means: reopen and retry. */
 xc_mset *xc_enquire(xc_db *db, const xc_query *q, const xc_match_opts *opts, xc_error **err);
 void xc_mset_free(xc_mset *ms);
+/* 1 when opts.deadline_ms cut the match short, else 0. A cut result is well formed but
+ * partial: its hits, facet counts and totals cover only the documents examined before the
+ * deadline (totals are then Xapian's estimates from that part, possibly 0). */
+int xc_mset_timed_out(const xc_mset *ms);
 unsigned xc_mset_size(const xc_mset *ms);
 void xc_mset_totals(const xc_mset *ms, unsigned *estimated, unsigned *lower, unsigned *upper);
 int xc_mset_hit(const xc_mset *ms, unsigned i, xc_hit *hit);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Hostile input and hostile clients against the real daemon: malformed HTTP, oversized and
-# chunked bodies, deep JSON, bad ids, expensive queries, slowloris, a connection cap and
-# running out of file descriptors. After each, the daemon still answers.
+# chunked bodies, deep JSON, bad ids, expensive queries and the search time budget,
+# slowloris, a connection cap and running out of file descriptors. After each, the daemon
+# still answers.
 . "$(dirname "$0")/../lib.sh"
 
 "$QUIRE_INDEX" -q --db "$T/db" "$SRC/corpus" || { not_ok "index corpus"; finish; }
@@ -64,9 +65,43 @@ code=$(status GET '/search?q=a*')
 check_match "a*: answered or refused clearly" '^(200|400)$' "$code"
 code=$(status GET '/search?q=muse+NEAR/100000+spark')
 check_match "a huge NEAR window: answered or refused" '^(200|400)$' "$code"
+wild=$(curl -s -m 10 "http://127.0.0.1:$PORT/search?q=$(printf 'm%d*+' 1 2 3 4 5 6 7 8 9)")
+check_eq "nine wildcards: 400 query_too_complex" query_too_complex "$(jq -r .error.code <<<"$wild")"
 check "the daemon answers after expensive queries" alive
+r=$(get '/search?q=muse')
+check_eq "a normal query within the default budget: timed_out false" "false 1" \
+    "$(jq -r '"\(.timed_out) \(.hits | length > 0 | if . then 1 else 0 end)"' <<<"$r")"
 
 stop_quired
+
+# The search time budget, on a generated corpus where one query is expensive: every
+# article has "common", and sorting by date with three facets visits them all.
+awk -v n=10000 'BEGIN { srand(7); for (i = 0; i < n; i++) {
+    b = "common"; for (k = 0; k < 40; k++) b = b sprintf(" w%03d", int(rand() * 300))
+    printf "{\"id\":\"g%d\",\"title\":\"generated %d\",\"body\":\"%s\",\"date\":\"%04d-%02d-%02d\",\"source\":\"src%d\",\"category\":\"cat%d\"}\n",
+        i, i, b, 1990 + i % 30, 1 + i % 12, 1 + i % 28, i % 20, i % 10 } }' >"$T/gen.jsonl"
+"$QUIRE_INDEX" -q --db "$T/gen" "$T/gen.jsonl" || { not_ok "index the generated corpus"; finish; }
+printf '[quired]\nsearch_timeout_ms = 1\n' >"$T/budget.ini"
+start_quired "$T/gen" --quiet --config "$T/budget.ini" || { not_ok "quired (1 ms budget) starts"; finish; }
+expensive="/search?q=common+$(seq 0 119 | awk '{ printf "w%03d+", $1 }')&sort=date&facets=source,category,year&limit=100"
+code=$(curl -s -m 20 -o "$T/out" -w '%{http_code}' "http://127.0.0.1:$PORT$expensive")
+check_eq "an expensive query over a 1 ms budget: 200" 200 "$code"
+check_eq "...marked timed_out" true "$(jq -r .timed_out "$T/out")"
+check "...with a well-formed partial result (hits, totals, facets over part of the corpus)" \
+    jq -e '(.hits | type == "array" and length <= 100) and (.total.estimated | type == "number")
+        and ([.facets.source[]?.count] | add // 0) < 10000' "$T/out"
+check_match "/metrics counts the timed-out search" '^quire_search_timeouts_total [1-9][0-9]*$' "$(get /metrics)"
+# SIGHUP applies a new budget at once: a generous one lets the same query finish.
+printf '[quired]\nsearch_timeout_ms = 600000\n' >"$T/budget.ini"
+kill -HUP "$QPID"
+sleep 0.5
+get "$expensive" >"$T/out"
+check_eq "after SIGHUP to 600000 ms the same query completes: timed_out false" false "$(jq -r .timed_out "$T/out")"
+check_eq "...and its facets count every article" 10000 "$(jq '[.facets.source[].count] | add' "$T/out")"
+stop_quired
+out=$("$QUIRED" --db "$T/gen" --search-timeout-ms -5 --check-config 2>&1); rc=$?
+check_eq "a negative --search-timeout-ms is refused (exit 2)" 2 "$rc"
+check_match "...naming the setting and its range" "search-timeout-ms must be a whole number from 0 to" "$out"
 
 # Slowloris: 150 connections trickling one byte a second must not starve real clients.
 # A short header timeout here (3 s) so the test can see them closed; elsewhere the default

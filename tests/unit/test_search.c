@@ -13,10 +13,12 @@
 
 #include <cmocka.h>
 
+#include "article.h"
 #include "dbdir.h"
 #include "schema.h"
 #include "search.h"
 #include "snippet.h"
+#include "xapian-c/xc.h"
 
 static void test_request_defaults_and_limits(void **state)
 {
@@ -202,6 +204,235 @@ static void test_dbdir(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Articles in the deadline tests' corpus: enough that the expensive query below takes tens
+ * of milliseconds unbudgeted, so a 1 ms budget surely cuts it, even on a fast machine. */
+#define CORPUS_DOCS 10000
+#define CORPUS_VOCAB 300
+
+/* Builds a plain Xapian database at path through the indexer's own schema: n articles of
+ * 40 pseudo-random words "wNNN" plus "common" (in every article), with dates over 30
+ * years, 20 sources and 10 categories. */
+static void build_corpus(const char *path, unsigned n)
+{
+    xc_error *xe = NULL;
+    xc_wdb *w = xc_wdb_open(path, 1, &xe);
+    assert_non_null(w);
+    xc_termgen *tg = xc_termgen_new(SCHEMA_LANG, &xe);
+    assert_non_null(tg);
+    unsigned long seed = 12345;
+    for (unsigned i = 0; i < n; i++) {
+        char id[32], title[64], body[512], date[16], source[16], category[16];
+        size_t len = (size_t)snprintf(body, sizeof body, "common");
+        for (int k = 0; k < 40; k++) {
+            seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+            len += (size_t)snprintf(body + len, sizeof body - len, " w%03lu",
+                                    (seed >> 33) % CORPUS_VOCAB);
+        }
+        snprintf(id, sizeof id, "a%u", i);
+        snprintf(title, sizeof title, "article %u", i);
+        snprintf(date, sizeof date, "%04u-%02u-%02u", 1990 + i % 30, 1 + i % 12, 1 + i % 28);
+        snprintf(source, sizeof source, "src%u", i % 20);
+        snprintf(category, sizeof category, "cat%u", i % 10);
+        struct article a = {id, title, body, len, date, source, NULL, category};
+        xc_doc *d = schema_build(&a, "generated", tg, &xe);
+        assert_non_null(d);
+        char idterm[SCHEMA_MAX_TERM + 1];
+        schema_key_term(SCHEMA_PREFIX_ID, id, idterm, sizeof idterm);
+        assert_true(xc_wdb_replace(w, idterm, d, &xe) > 0);
+        xc_doc_free(d);
+    }
+    assert_int_equal(xc_wdb_commit(w, &xe), 0);
+    xc_termgen_free(tg);
+    xc_wdb_free(w);
+}
+
+/* Sum of the counts of one facet: the documents the match examined. */
+static json_int_t facet_total(json_t *res, const char *facet)
+{
+    json_t *values = json_object_get(json_object_get(res, "facets"), facet);
+    assert_true(json_is_array(values));
+    json_int_t sum = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach (values, i, v) {
+        sum += json_integer_value(json_object_get(v, "count"));
+    }
+    return sum;
+}
+
+/* Checks the shape every result has, cut or not: hits ranked 1, 2, ... with ids and
+ * titles, totals, and a boolean timed_out. Returns timed_out. */
+static int assert_well_formed(json_t *res, unsigned limit)
+{
+    assert_non_null(res);
+    assert_true(json_is_boolean(json_object_get(res, "timed_out")));
+    json_t *total = json_object_get(res, "total");
+    assert_true(json_is_integer(json_object_get(total, "estimated")));
+    assert_true(json_is_integer(json_object_get(total, "lower")));
+    json_t *hits = json_object_get(res, "hits");
+    assert_true(json_is_array(hits));
+    assert_true(json_array_size(hits) <= limit);
+    size_t i;
+    json_t *h;
+    json_array_foreach (hits, i, h) {
+        assert_int_equal(json_integer_value(json_object_get(h, "rank")), (json_int_t)i + 1);
+        assert_non_null(json_string_value(json_object_get(h, "id")));
+        assert_non_null(json_string_value(json_object_get(h, "title")));
+    }
+    return json_is_true(json_object_get(res, "timed_out"));
+}
+
+/* Runs q sorted by date with three facets, 100 hits with snippets, on ix. */
+static json_t *expensive_search(struct search_index *ix, const char *q)
+{
+    struct search_request r;
+    struct search_error e;
+    search_request_init(&r);
+    assert_int_equal(search_request_set(&r, "q", q, &e), 0);
+    assert_int_equal(search_request_set(&r, "sort", "date", &e), 0);
+    assert_int_equal(search_request_set(&r, "facets", "source,category,year", &e), 0);
+    assert_int_equal(search_request_set(&r, "limit", "100", &e), 0);
+    json_t *res = search_run(ix, &r, &e);
+    if (!res)
+        fail_msg("search failed: %s", e.message);
+    search_request_clear(&r);
+    return res;
+}
+
+/* The time budget: an expensive query with 1 ms is cut short and says so, with a
+ * well-formed partial result; without a budget (or a generous one) it is complete. */
+static void test_search_deadline(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/quire-test-deadline-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[300];
+    snprintf(path, sizeof path, "%s/db", dir);
+    build_corpus(path, CORPUS_DOCS);
+    struct search_error e;
+    struct search_index *ix = search_index_open(path, &e);
+    assert_non_null(ix);
+    assert_int_equal(search_index_doccount(ix), CORPUS_DOCS);
+
+    /* "common" is in every article, the w-words in most: every article matches, and
+     * sorting and facets make the match visit each one. */
+    char q[2048];
+    size_t len = (size_t)snprintf(q, sizeof q, "common");
+    for (int k = 0; k < 120; k++)
+        len += (size_t)snprintf(q + len, sizeof q - len, " w%03d", k);
+
+    /* No budget (the default after open): complete. */
+    json_t *full = expensive_search(ix, q);
+    assert_false(assert_well_formed(full, 100));
+    assert_int_equal(json_array_size(json_object_get(full, "hits")), 100);
+    assert_int_equal(facet_total(full, "source"), CORPUS_DOCS);
+    assert_int_equal(facet_total(full, "category"), CORPUS_DOCS);
+
+    /* 1 ms: cut. What was examined is a part, and the result still has its shape. */
+    search_index_set_timeout(ix, 1);
+    json_t *cut = expensive_search(ix, q);
+    assert_true(assert_well_formed(cut, 100));
+    assert_true(facet_total(cut, "source") < CORPUS_DOCS);
+    assert_true(facet_total(cut, "source") == facet_total(cut, "category"));
+    assert_true(json_array_size(json_object_get(cut, "hits")) <=
+                (size_t)facet_total(cut, "source"));
+
+    /* A cheap query within the same 1 ms budget would be timing, not behaviour: give a
+     * generous budget instead and check nothing is cut. */
+    search_index_set_timeout(ix, 600000);
+    json_t *generous = expensive_search(ix, q);
+    assert_false(assert_well_formed(generous, 100));
+    assert_int_equal(facet_total(generous, "source"), CORPUS_DOCS);
+    /* A budget that does not run out changes nothing in the ranking. */
+    json_t *fh = json_object_get(full, "hits"), *gh = json_object_get(generous, "hits");
+    for (size_t i = 0; i < json_array_size(fh); i++)
+        assert_string_equal(json_string_value(json_object_get(json_array_get(fh, i), "id")),
+                            json_string_value(json_object_get(json_array_get(gh, i), "id")));
+
+    /* Similar articles carry the flag too. */
+    json_t *sim = search_similar(ix, "a1", 5, &e);
+    assert_non_null(sim);
+    assert_false(assert_well_formed(sim, 5));
+
+    json_decref(full);
+    json_decref(cut);
+    json_decref(generous);
+    json_decref(sim);
+    search_index_close(ix);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Over a remote database the match deadline cannot run: the search falls back to matching
+ * without it and answers in full. Uses xapian-progsrv (a pipe, no network). */
+static void test_search_deadline_remote(void **state)
+{
+    (void)state;
+    if (system("command -v xapian-progsrv >/dev/null 2>&1") != 0)
+        skip();
+    char dir[] = "/tmp/quire-test-remote-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[300], stub[320];
+    snprintf(path, sizeof path, "%s/db", dir);
+    build_corpus(path, 200);
+    snprintf(stub, sizeof stub, "%s/remote.stub", dir);
+    FILE *f = fopen(stub, "w");
+    assert_non_null(f);
+    fprintf(f, "remote :xapian-progsrv %s\n", path);
+    fclose(f);
+    struct search_error e;
+    struct search_index *ix = search_index_open(stub, &e);
+    assert_non_null(ix);
+    search_index_set_timeout(ix, 600000);
+    for (int round = 0; round < 2; round++) { /* the first falls back, the second knows */
+        json_t *res = expensive_search(ix, "common");
+        assert_false(assert_well_formed(res, 100));
+        assert_int_equal(json_array_size(json_object_get(res, "hits")), 100);
+        assert_int_equal(facet_total(res, "source"), 200);
+        json_decref(res);
+    }
+    search_index_close(ix);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* More wildcards than SEARCH_MAX_WILDCARDS are refused with a clear 400. */
+static void test_search_wildcard_count(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/quire-test-wild-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[300];
+    snprintf(path, sizeof path, "%s/db", dir);
+    build_corpus(path, 50);
+    struct search_error e;
+    struct search_index *ix = search_index_open(path, &e);
+    assert_non_null(ix);
+    struct search_request r;
+    search_request_init(&r);
+    char q[256];
+    size_t len = 0;
+    for (int k = 0; k < SEARCH_MAX_WILDCARDS; k++)
+        len += (size_t)snprintf(q + len, sizeof q - len, "w%02d* ", k);
+    assert_int_equal(search_request_set(&r, "q", q, &e), 0);
+    json_t *res = search_run(ix, &r, &e);
+    assert_non_null(res);
+    json_decref(res);
+    snprintf(q + len, sizeof q - len, "w99*");
+    assert_int_equal(search_request_set(&r, "q", q, &e), 0);
+    assert_null(search_run(ix, &r, &e));
+    assert_int_equal(e.status, 400);
+    assert_string_equal(e.code, "query_too_complex");
+    assert_non_null(strstr(e.message, "wildcards"));
+    search_request_clear(&r);
+    search_index_close(ix);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,6 +441,9 @@ int main(void)
         cmocka_unit_test(test_display_round_trip),
         cmocka_unit_test(test_snippet),
         cmocka_unit_test(test_dbdir),
+        cmocka_unit_test(test_search_deadline),
+        cmocka_unit_test(test_search_deadline_remote),
+        cmocka_unit_test(test_search_wildcard_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

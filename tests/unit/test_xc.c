@@ -254,12 +254,149 @@ static void test_round_trip(void **state)
     xc_error_free(NULL);
 }
 
+/* Runs q on db with a deadline of deadline_ms (0: none), sorted by slot 2 when sorted. */
+static xc_mset *run(xc_db *db, const xc_query *q, unsigned deadline_ms, int sorted, xc_error **err)
+{
+    xc_match_opts o;
+    xc_match_opts_init(&o);
+    o.limit = 20;
+    o.deadline_ms = deadline_ms;
+    if (sorted)
+        o.sort_slot = 2;
+    return xc_enquire(db, q, &o, err);
+}
+
+/* Asserts two results hold the same hits, weights and totals. */
+static void assert_same_result(const xc_mset *a, const xc_mset *b)
+{
+    assert_int_equal(xc_mset_size(a), xc_mset_size(b));
+    unsigned ea, la, ua, eb, lb, ub;
+    xc_mset_totals(a, &ea, &la, &ua);
+    xc_mset_totals(b, &eb, &lb, &ub);
+    assert_int_equal(ea, eb);
+    assert_int_equal(la, lb);
+    assert_int_equal(ua, ub);
+    for (unsigned i = 0; i < xc_mset_size(a); i++) {
+        xc_hit ha, hb;
+        assert_int_equal(xc_mset_hit(a, i, &ha), 0);
+        assert_int_equal(xc_mset_hit(b, i, &hb), 0);
+        assert_int_equal(ha.docid, hb.docid);
+        assert_true(ha.weight == hb.weight);
+    }
+}
+
+/* A deadline that does not pass changes nothing: same hits, weights and totals, on one
+ * database and on two (where the deadline's posting source is cloned per database). */
+static void test_deadline_transparent(void **state)
+{
+    (void)state;
+    char path[300], stub[320];
+    snprintf(path, sizeof path, "%s/deadline", tmpdir);
+    make_db(path, 500);
+    snprintf(stub, sizeof stub, "%s/two.stub", tmpdir);
+    FILE *f = fopen(stub, "w");
+    assert_non_null(f);
+    fprintf(f, "auto %s\nauto %s\n", path, path);
+    fclose(f);
+    const char *paths[] = {path, stub};
+    for (size_t k = 0; k < 2; k++) {
+        xc_error *err = NULL;
+        xc_db *db = xc_db_open(paths[k], &err);
+        assert_non_null(db);
+        xc_qp *qp = xc_qp_new("english", db, &err);
+        assert_non_null(qp);
+        xc_query *q = xc_qp_parse(qp, "apples OR number7 OR number42", XC_QP_DEFAULT, &err);
+        assert_non_null(q);
+        for (int sorted = 0; sorted <= 1; sorted++) {
+            xc_mset *plain = run(db, q, 0, sorted, &err);
+            xc_mset *timed = run(db, q, 600000, sorted, &err);
+            assert_non_null(plain);
+            assert_non_null(timed);
+            assert_int_equal(xc_mset_timed_out(plain), 0);
+            assert_int_equal(xc_mset_timed_out(timed), 0);
+            assert_int_equal(xc_mset_size(timed), 20);
+            assert_same_result(plain, timed);
+            unsigned lower;
+            xc_mset_totals(timed, NULL, &lower, NULL);
+            assert_true(lower >= (k + 1) * 500);
+            xc_mset_free(plain);
+            xc_mset_free(timed);
+        }
+        xc_query_free(q);
+        xc_qp_free(qp);
+        xc_db_free(db);
+    }
+}
+
+/* A remote database cannot run the deadline: XC_ERR_UNSUPPORTED, and the same query
+ * without one works (the search layer's fallback). Uses xapian-progsrv, no network. */
+static void test_deadline_remote(void **state)
+{
+    (void)state;
+    if (system("command -v xapian-progsrv >/dev/null 2>&1") != 0)
+        skip();
+    char path[300], stub[320];
+    snprintf(path, sizeof path, "%s/remote", tmpdir);
+    make_db(path, 20);
+    snprintf(stub, sizeof stub, "%s/remote.stub", tmpdir);
+    FILE *f = fopen(stub, "w");
+    assert_non_null(f);
+    fprintf(f, "remote :xapian-progsrv %s\n", path);
+    fclose(f);
+    xc_error *err = NULL;
+    xc_db *db = xc_db_open(stub, &err);
+    assert_non_null(db);
+    xc_qp *qp = xc_qp_new("english", db, &err);
+    xc_query *q = xc_qp_parse(qp, "apples", XC_QP_DEFAULT, &err);
+    assert_non_null(q);
+    xc_mset *ms = run(db, q, 1000, 0, &err);
+    assert_null(ms);
+    assert_non_null(err);
+    assert_int_equal(err->code, XC_ERR_UNSUPPORTED);
+    assert_string_equal(xc_code_name(err->code), "unsupported");
+    xc_error_free(err);
+    err = NULL;
+    ms = run(db, q, 0, 0, &err);
+    assert_non_null(ms);
+    assert_int_equal(xc_mset_size(ms), 20);
+    assert_int_equal(xc_mset_timed_out(ms), 0);
+    xc_mset_free(ms);
+    xc_query_free(q);
+    xc_qp_free(qp);
+    xc_db_free(db);
+}
+
+/* Wildcards are counted wherever they sit in the query tree; plain words are not. */
+static void test_query_wildcards(void **state)
+{
+    (void)state;
+    char path[300];
+    snprintf(path, sizeof path, "%s/wild", tmpdir);
+    make_db(path, 3);
+    xc_error *err = NULL;
+    xc_db *db = xc_db_open(path, &err);
+    assert_non_null(db);
+    xc_qp *qp = xc_qp_new("english", db, &err);
+    unsigned flags = XC_QP_DEFAULT | XC_QP_WILDCARD;
+    xc_query *q = xc_qp_parse(qp, "apples pears", flags, &err);
+    assert_non_null(q);
+    assert_int_equal(xc_query_wildcards(q), 0);
+    xc_query_free(q);
+    q = xc_qp_parse(qp, "app* OR (pe* AND NOT (num* OR x*)) apples", flags, &err);
+    assert_non_null(q);
+    assert_int_equal(xc_query_wildcards(q), 4);
+    xc_query_free(q);
+    xc_qp_free(qp);
+    xc_db_free(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_missing_database), cmocka_unit_test(test_locked_database),
         cmocka_unit_test(test_malformed_query),  cmocka_unit_test(test_injected_fault),
-        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_round_trip),       cmocka_unit_test(test_deadline_transparent),
+        cmocka_unit_test(test_deadline_remote),  cmocka_unit_test(test_query_wildcards),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
