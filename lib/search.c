@@ -426,7 +426,8 @@ void search_options_init(struct search_options *o)
     o->allow_partial = 0;
 }
 
-/* Replaces the parser for a new database (the parser expands wildcards against it). */
+/* Makes db (owned from here on, NULL for none) the one searched, with a parser for it
+ * (the parser expands wildcards against it). On failure db is freed and the old one stays. */
 static int set_database(struct search_index *ix, xc_db *db, struct search_error *err)
 {
     xc_qp *qp = NULL;
@@ -438,6 +439,7 @@ static int set_database(struct search_index *ix, xc_db *db, struct search_error 
                              xe && xe->message ? xe->message : "unknown error");
             xc_error_free(xe);
             xc_qp_free(qp);
+            xc_db_free(db);
             return -1;
         }
         /* A wildcard may not expand to more terms than this: the query is refused. */
@@ -463,10 +465,8 @@ static int index_load(struct search_index *ix, struct search_error *err)
         xc_error_free(xe);
         return -1;
     }
-    if (set_database(ix, db, err) < 0) {
-        xc_db_free(db);
+    if (set_database(ix, db, err) < 0)
         return -1;
-    }
     ix->stamp = stamp;
     ix->no_match_deadline = 0;
     if (dbdir_generation(ix->dir, ix->generation, sizeof ix->generation) < 0)
@@ -536,10 +536,8 @@ static int shards_combine(struct search_index *ix, struct search_error *err)
             return -1;
         }
     }
-    if (set_database(ix, db, err) < 0) {
-        xc_db_free(db);
+    if (set_database(ix, db, err) < 0)
         return -1;
-    }
     /* The match deadline is a posting source that a remote shard cannot run: remote
      * shards are bounded by the shard timeout instead. */
     ix->no_match_deadline = remote;
