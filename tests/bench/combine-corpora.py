@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Interleave several corpora into one JSON Lines stream, deterministically.
+
+Usage: combine-corpora.py OUT.jsonl SIZE[,SIZE...] CORPUS.jsonl[.gz]... > sizes.txt
+
+For tests/bench/scaling.sh. Within each corpus the documents are put in the order of the
+SHA-1 of their id, a fixed shuffle: corpora are sorted by date or id, and wikipedia-en's
+first 3,155 articles are its long ones (48 of its 100 MB), so a prefix in file order would
+hold far more text per document than the whole. Then document i of a corpus of n takes the
+place (i + 0.5) / n and the corpora are merged in that order (ties in the order given), so
+every prefix of the output -- the first N lines -- holds each corpus in its share of the
+whole, to within one document, and a fair sample of it. Concatenating instead would make the
+small sizes one corpus and the large ones another, and the table would measure the change of
+corpus, not of size.
+
+Every id becomes "<corpus>/<id>" (the corpus is the name of the file's folder): the indexer
+keys documents by id, and two corpora both have a document "1". The script checks that
+the ids it writes are unique. Documents with neither a title nor a body are left out.
+
+For each SIZE (a number, or "all") one line goes to stdout:
+  size=SIZE docs=N body_bytes=B jsonl_bytes=J
+with B the UTF-8 bytes of the bodies of the first N documents (what the indexing MB/s of
+`make bench` counts) and J the bytes of those N lines.
+"""
+import gzip
+import hashlib
+import heapq
+import json
+import os
+import sys
+
+
+def open_corpus(path):
+    if path.endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
+def load_corpus(path):
+    """[(sha1 of id, id, line, body bytes)] of one corpus, ids prefixed, in shuffled order."""
+    name = os.path.basename(os.path.dirname(os.path.abspath(path)))
+    docs = []
+    with open_corpus(path) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            doc = json.loads(line)
+            if not (doc.get("title") or "").strip() and not (doc.get("body") or "").strip():
+                # quire-index refuses a document with neither (cranfield's 471 and 995),
+                # and N lines should be N documents in the index.
+                continue
+            doc["id"] = "%s/%s" % (name, doc["id"])
+            out = json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n"
+            docs.append((hashlib.sha1(doc["id"].encode("utf-8")).digest(), doc["id"], out,
+                         len(doc.get("body", "").encode("utf-8"))))
+    docs.sort()
+    return docs
+
+
+def placed(order, docs):
+    """(place, order, id, line, body bytes) for each document of one loaded corpus."""
+    n = len(docs)
+    for i, (_, doc_id, line, blen) in enumerate(docs):
+        yield ((i + 0.5) / n, order, doc_id, line, blen)
+
+
+def main():
+    if len(sys.argv) < 4:
+        sys.exit("usage: combine-corpora.py OUT.jsonl SIZE[,SIZE...] CORPUS.jsonl[.gz]...")
+    out_path, sizes_arg, corpora = sys.argv[1], sys.argv[2], sys.argv[3:]
+    loaded = [load_corpus(p) for p in corpora]
+    total = sum(len(d) for d in loaded)
+    sizes = []
+    for s in sizes_arg.split(","):
+        n = total if s == "all" else int(s)
+        if n < 1 or n > total:
+            sys.exit("combine-corpora.py: size %s is outside 1..%d (the corpora hold %d documents)"
+                     % (s, total, total))
+        sizes.append((n, s))
+    wanted = {}
+    for n, s in sizes:
+        wanted.setdefault(n, []).append(s)
+
+    seen = set()
+    docs = body_bytes = jsonl_bytes = 0
+    streams = [placed(k, d) for k, d in enumerate(loaded)]
+    with open(out_path, "w", encoding="utf-8") as out:
+        for _, _, doc_id, line, blen in heapq.merge(*streams):
+            if doc_id in seen:
+                sys.exit("combine-corpora.py: the id %s occurs twice" % doc_id)
+            seen.add(doc_id)
+            out.write(line)
+            docs += 1
+            body_bytes += blen
+            jsonl_bytes += len(line.encode("utf-8"))
+            for s in wanted.get(docs, []):
+                print("size=%s docs=%d body_bytes=%d jsonl_bytes=%d" % (s, docs, body_bytes, jsonl_bytes))
+
+
+if __name__ == "__main__":
+    main()
