@@ -117,6 +117,51 @@ check_match "a full disk is reported clearly" "commit failed: .*File too large" 
 check "after a full disk xapian-check finds no error" xapian-check "$T/db/$(sed -n 's/^auto //p' "$T/db/current")"
 check_eq "after a full disk the index is at its last commit" "$before" "$("$QUIRE" --db "$T/db" health --json | jq -r .docs)"
 
+# --- unreadable inputs ----------------------------------------------------------------------
+# Root reads every file, so as root the indexer runs as nobody (setpriv); otherwise as the
+# user, who cannot read a file of mode 000 either. The real binary, not a checker's wrapper.
+mkdir -p "$T/perm/locked"
+printf 'A readable page\nAbout okapis that anyone may read.\n' >"$T/perm/ok.txt"
+printf 'A secret page\nNobody reads this.\n' >"$T/perm/secret.txt"
+printf 'Inside a locked directory\n' >"$T/perm/locked/inner.txt"
+chmod 000 "$T/perm/secret.txt" "$T/perm/locked"
+mkdir -p "$T/permdb"
+RUNAS=""
+if [ "$(id -u)" = 0 ]; then
+    chmod 777 "$T/permdb"; chmod o+x "$T"; chmod o+rx "$T/perm"
+    RUNAS="setpriv --reuid=65534 --regid=65534 --clear-groups"
+fi
+$RUNAS "$BUILD/indexer/quire-index" --db "$T/permdb" "$T/perm" >"$T/out" 2>"$T/err"; rc=$?
+err=$(cat "$T/err")
+check_eq "unreadable inputs: the run finishes with exit 1" 1 "$rc"
+check_eq "unreadable inputs: the readable file is indexed" 1 "$(field added "$(summary "$T/out")")"
+check_match "an unreadable file is reported with its path and reason" "secret.txt: cannot open: Permission denied" "$err"
+check_match "an unreadable directory is reported" "locked: cannot read directory: Permission denied" "$err"
+chmod 700 "$T/perm/locked"; chmod 600 "$T/perm/secret.txt"
+
+# --- files that change while they are read -------------------------------------------------
+# A JSON Lines file grows, then is cut short, while runs read it: every run finishes, and
+# the run after the file settles holds exactly the file's records.
+mkdir -p "$T/moving"
+gen_lines() { awk -v a="$1" -v b="$2" 'BEGIN { for (i = a; i <= b; i++)
+    printf "{\"id\": \"m%d\", \"title\": \"Moving record %d\", \"body\": \"a record about drifting dunes, number %d\"}\n", i, i, i }'; }
+gen_lines 1 4000 >"$T/moving/m.jsonl"
+( for k in $(seq 1 20); do gen_lines $((4000 + (k - 1) * 200 + 1)) $((4000 + k * 200)) >>"$T/moving/m.jsonl"; sleep 0.05; done ) &
+grower=$!
+"$QUIRE_INDEX" -q --db "$T/movedb" "$T/moving" 2>"$T/err"; rc1=$?
+wait "$grower"
+( sleep 0.2; gen_lines 1 300 >"$T/moving/m.jsonl.tmp"; mv "$T/moving/m.jsonl.tmp" "$T/moving/m.jsonl" ) &
+cutter=$!
+"$QUIRE_INDEX" -q --db "$T/movedb" "$T/moving" 2>>"$T/err"; rc2=$?
+wait "$cutter"
+check "a file growing and replaced during runs: both runs finish (exit 0 or 1)" test "$rc1" -le 1 -a "$rc2" -le 1
+"$QUIRE_INDEX" -q --db "$T/movedb" "$T/moving" 2>>"$T/err"; rc=$?
+check_eq "the run after the file settles: exit 0" 0 "$rc"
+check_eq "...and the index holds exactly the file's 300 records" 300 "$("$QUIRE" --db "$T/movedb" health --json | jq -r .docs)"
+truncate -s 0 "$T/moving/m.jsonl"; gen_lines 1 50 >"$T/moving/m.jsonl"
+"$QUIRE_INDEX" -q --db "$T/movedb" "$T/moving" 2>>"$T/err"
+check_eq "a file rewritten shorter in place: 50 records" 50 "$("$QUIRE" --db "$T/movedb" health --json | jq -r .docs)"
+
 # --- usage and the writer lock -----------------------------------------------------------
 "$QUIRE_INDEX" --db "$T/db" >/dev/null 2>&1; rc=$?
 check_eq "no PATH is a usage error (2)" 2 "$rc"
