@@ -317,8 +317,13 @@ int search_request_from_json(struct search_request *req, const char *body, size_
                              struct search_error *err)
 {
     json_error_t jerr;
+    int oom;
     /* jansson bounds nesting depth itself; REJECT_DUPLICATES keeps one meaning per key. */
-    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = util_json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr, &oom);
+    if (oom) {
+        search_error_set(err, 500, "internal", "out of memory");
+        return -1;
+    }
     if (!root) {
         search_error_set(err, 400, "bad_json", "request body is not valid JSON: %s (line %d, column %d)",
                          jerr.text, jerr.line, jerr.column);

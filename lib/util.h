@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 /* A growable byte buffer, always NUL-terminated when len > 0 or after sb_cstr. */
 struct strbuf {
     char *buf;
@@ -45,5 +47,17 @@ int util_utf8_valid(const char *s, size_t len);
  * string (caller frees) and its length in *outlen, or NULL when there is nothing to fold
  * (or no memory): the caller then uses the input as it is. */
 char *util_fold_latin(const char *s, size_t len, size_t *outlen);
+
+
+/* json_loadb, except that running out of memory is always reported as such (*oom set, NULL
+ * returned) and never does harm. The trap: when growing its token buffer fails, jansson's
+ * lexer drops the character and carries on (jansson issue #362), so a string can come back
+ * a character short with no error, or the lexer can trip an assertion (abort) or read past
+ * its buffer; other allocation failures inside a token it reports as syntax errors. So on
+ * first use jansson's allocator is wrapped (json_set_alloc_funcs, over whatever allocator
+ * was set before), and during a parse here a failed allocation jumps straight out of
+ * jansson, which then holds nothing but memory the wrapper recorded and frees. Every JSON
+ * document libquire parses goes through here. */
+json_t *util_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *jerr, int *oom);
 
 #endif
