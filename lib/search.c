@@ -486,7 +486,7 @@ int search_index_refresh(struct search_index *ix, struct search_error *err)
 
 unsigned search_index_doccount(struct search_index *ix)
 {
-    return xc_db_doccount(ix->db);
+    return xc_db_doccount(ix->db, NULL);
 }
 
 unsigned long search_index_revision(struct search_index *ix)
@@ -746,12 +746,12 @@ static char *suggest(struct search_index *ix, const char *q, int no_hits)
          * when asked for every word), so it is asked about unknown words, and about rare
          * ones (in fewer than SUGGEST_MAX_FREQ articles) only when the query found
          * nothing; a word in more articles is taken as meant. */
-        unsigned tf = xc_db_termfreq(ix->db, word);
+        unsigned tf = xc_db_termfreq(ix->db, word, NULL);
         char *sug = tf == 0 || (no_hits && tf < SUGGEST_MAX_FREQ)
                         ? xc_db_spelling(ix->db, word, NULL)
                         : NULL;
         if (sug && *sug && strcmp(sug, word) != 0 &&
-            (tf == 0 || xc_db_termfreq(ix->db, sug) >= SUGGEST_RATIO * (unsigned long)tf)) {
+            (tf == 0 || xc_db_termfreq(ix->db, sug, NULL) >= SUGGEST_RATIO * (unsigned long)tf)) {
             sb_puts(&out, sug);
             changed = 1;
         } else {
@@ -1003,7 +1003,7 @@ json_t *search_health(struct search_index *ix)
 {
     json_t *h = json_object();
     json_object_set_new(h, "status", json_string("ok"));
-    json_object_set_new(h, "docs", json_integer(xc_db_doccount(ix->db)));
+    json_object_set_new(h, "docs", json_integer(xc_db_doccount(ix->db, NULL)));
     json_object_set_new(h, "revision", json_integer((json_int_t)xc_db_revision(ix->db)));
     if (ix->generation[0])
         json_object_set_new(h, "generation", json_string(ix->generation));

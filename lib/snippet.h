@@ -27,8 +27,9 @@ struct snippet_terms;
 struct snippet_terms *snippet_terms_new(xc_stem *stem);
 void snippet_terms_free(struct snippet_terms *t);
 /* Adds a query term as Xapian produced it: "Zstem" (stemmed), "word" (exact), "S..."/"ZS..."
- * (title field); filter terms (other prefixes) are ignored. */
-void snippet_terms_add(struct snippet_terms *t, const char *term, size_t len);
+ * (title field); filter terms (other prefixes) are ignored. Returns 0, or -1 when out of
+ * memory (the term is not added). */
+int snippet_terms_add(struct snippet_terms *t, const char *term, size_t len);
 size_t snippet_terms_count(const struct snippet_terms *t);
 
 /* Makes a snippet of about target bytes of text, HTML-escaped, each matched word wrapped in
