@@ -206,7 +206,13 @@ static void handle_health(struct evhttp_request *req, struct worker *w)
         send_not_allowed(req, "GET");
         return;
     }
-    send_json(req, 200, search_health(w->ix));
+    struct search_error err;
+    json_t *h = search_health(w->ix, &err);
+    if (!h) {
+        send_search_error(req, &err);
+        return;
+    }
+    send_json(req, 200, h);
 }
 
 static void handle_metrics(struct evhttp_request *req, struct worker *w)

@@ -94,7 +94,9 @@ const char *search_index_generation(struct search_index *ix);
  * the next call. */
 const char *search_index_updated(struct search_index *ix);
 
-/* Runs a search. Returns a new JSON object (caller decrefs), or NULL with err filled. */
+/* Runs a search. Returns a new JSON object (caller decrefs), or NULL with err filled: 400s
+ * for the request, 503 when the index cannot be read, 500 when out of memory. A result is
+ * never returned with anything missing for want of memory or a failed read. */
 json_t *search_run(struct search_index *ix, const struct search_request *req,
                    struct search_error *err);
 /* Articles like the one with id (Xapian relevance-feedback expansion over its own terms),
@@ -103,8 +105,9 @@ json_t *search_similar(struct search_index *ix, const char *id, unsigned limit,
                        struct search_error *err);
 /* The stored article with its full text; NULL with err (404) when no such id. */
 json_t *search_doc(struct search_index *ix, const char *id, struct search_error *err);
-/* {"status": "ok", "docs": N, "revision": R, "generation": ..., "updated": ...}. */
-json_t *search_health(struct search_index *ix);
+/* {"status": "ok", "docs": N, "revision": R, "generation": ..., "updated": ...}, or NULL
+ * with err filled (503) when the index cannot be read. */
+json_t *search_health(struct search_index *ix, struct search_error *err);
 
 /* Fills err; a printf-style message. */
 void search_error_set(struct search_error *err, int status, const char *code, const char *fmt,

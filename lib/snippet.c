@@ -160,8 +160,11 @@ static int match_word(const struct snippet_terms *t, const char *word, size_t le
         return -1;
     /* Terms were indexed with accents folded: compare the folded word. */
     size_t flen;
-    char *folded = util_fold_latin(word, len, &flen);
-    if (folded) {
+    char *folded;
+    int fr = util_fold_latin(word, len, &folded, &flen);
+    if (fr < 0)
+        return -2;
+    if (fr > 0) {
         int r = flen < TERM_MAX ? match_word(t, folded, flen) : -1;
         free(folded);
         return r;

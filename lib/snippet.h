@@ -33,7 +33,8 @@ int snippet_terms_add(struct snippet_terms *t, const char *term, size_t len);
 size_t snippet_terms_count(const struct snippet_terms *t);
 
 /* Makes a snippet of about target bytes of text, HTML-escaped, each matched word wrapped in
- * open/close. Returns a malloc'd string the caller frees, or NULL when out of memory. */
+ * open/close. Returns a malloc'd string the caller frees, or NULL when out of memory
+ * (a snippet that missed a word for want of memory is never returned). */
 char *snippet_make(const struct snippet_terms *t, const char *text, size_t len, size_t target,
                    const char *open, const char *close);
 

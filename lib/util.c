@@ -72,7 +72,12 @@ void sb_printf(struct strbuf *sb, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0 || sb_grow(sb, (size_t)n) < 0)
+    if (n < 0) {
+        /* Text missing from the middle of a buffer is as wrong as no buffer. */
+        sb->failed = 1;
+        return;
+    }
+    if (sb_grow(sb, (size_t)n) < 0)
         return;
     va_start(ap, fmt);
     vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
@@ -151,21 +156,22 @@ static int foldable(unsigned char a, unsigned char b)
     return cp >= 0x300 && cp <= 0x36F;
 }
 
-char *util_fold_latin(const char *s, size_t len, size_t *outlen)
+int util_fold_latin(const char *s, size_t len, char **res, size_t *outlen)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
+    *res = NULL;
     /* Fast path: most text has nothing to fold. */
     for (; i + 1 < len; i++) {
         if (p[i] >= 0xC3 && p[i] <= 0xCD && (p[i + 1] & 0xC0) == 0x80 && foldable(p[i], p[i + 1]))
             break;
     }
     if (i + 1 >= len)
-        return NULL;
+        return 0;
     /* Each folded character (2 bytes) becomes at most 2 bytes. */
     char *out = malloc(len + 1);
     if (!out)
-        return NULL;
+        return -1;
     memcpy(out, s, i);
     size_t o = i;
     while (i < len) {
@@ -185,7 +191,8 @@ char *util_fold_latin(const char *s, size_t len, size_t *outlen)
     }
     out[o] = '\0';
     *outlen = o;
-    return out;
+    *res = out;
+    return 1;
 }
 
 /* True when s (len bytes) is valid UTF-8 with no NUL. */

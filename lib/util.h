@@ -43,11 +43,12 @@ int util_utf8_valid(const char *s, size_t len);
 
 /* Folds Latin accents to plain letters (é -> e, ß -> ss, Æ -> AE; U+00C0..U+017F and the
  * combining marks U+0300..U+036F), so "cafe" finds "café". Other scripts are left alone:
- * their combining marks (Devanagari vowel signs, say) carry meaning. Returns a new
- * string (caller frees) and its length in *outlen, or NULL when there is nothing to fold
- * (or no memory): the caller then uses the input as it is. */
-char *util_fold_latin(const char *s, size_t len, size_t *outlen);
-
+ * their combining marks (Devanagari vowel signs, say) carry meaning. Returns 1 with a new
+ * string in *out (caller frees) and its length in *outlen; 0 with *out NULL when there is
+ * nothing to fold (the caller uses the input as it is); -1 with *out NULL when out of
+ * memory. The two are kept apart because text used unfolded when it needed folding is
+ * indexed or searched wrongly, with no error to show for it. */
+int util_fold_latin(const char *s, size_t len, char **out, size_t *outlen);
 
 /* json_loadb, except that running out of memory is always reported as such (*oom set, NULL
  * returned) and never does harm. The trap: when growing its token buffer fails, jansson's
