@@ -606,7 +606,9 @@ static json_t *fetch_health(struct source *src)
         qc_response_free(r);
         return j;
     }
-    return search_health(src->ix);
+    struct search_error err = {0};
+    json_t *j = search_health(src->ix, &err);
+    return j ? j : local_error(&err);
 }
 
 /* Opens the source the options name. Returns 0, or -1 after printing why. */

@@ -220,7 +220,12 @@ static void handle_health(struct evhttp_request *req, struct worker *w)
         send_not_allowed(req, "GET");
         return;
     }
-    json_t *h = search_health(w->ix);
+    struct search_error err;
+    json_t *h = search_health(w->ix, &err);
+    if (!h) {
+        send_search_error(req, &err);
+        return;
+    }
     const char *status = json_string_value(json_object_get(h, "status"));
     send_json(req, status && strcmp(status, "unavailable") == 0 ? 503 : 200, h);
 }

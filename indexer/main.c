@@ -404,7 +404,14 @@ static unsigned put_article(struct run *r, struct article *a, const char *file_k
     xc_error *err = NULL;
     char idterm[SCHEMA_MAX_TERM + 1];
     schema_key_term(SCHEMA_PREFIX_ID, a->id, idterm, sizeof idterm);
-    int existed = xc_wdb_termfreq(r->wdb, idterm) > 0;
+    int existed = xc_wdb_termfreq(r->wdb, idterm, &err) > 0;
+    if (err) {
+        report(r, "cannot read index for %s: %s", a->id,
+               err->message ? err->message : "unknown error");
+        xc_error_free(err);
+        r->io_error = 1;
+        return 0;
+    }
     xc_doc *doc = schema_build(a, file_key, r->tg, &err);
     if (!doc) {
         report(r, "cannot build document %s: %s", a->id,
@@ -703,9 +710,9 @@ static int index_file(struct run *r, const struct file_entry *f)
         r->skipped++;
         /* The file no longer yields a document: drop what it held, and record no
          * signature so that a fixed file is picked up next run. */
-        unsigned had = xc_wdb_termfreq(r->wdb, file_term);
-        if (had > 0) {
-            if (xc_wdb_delete_term(r->wdb, file_term, &err) < 0) {
+        unsigned had = xc_wdb_termfreq(r->wdb, file_term, &err);
+        if (had > 0 || err) {
+            if (err || xc_wdb_delete_term(r->wdb, file_term, &err) < 0) {
                 report(r, "cannot delete documents of %s: %s", f->path,
                        err && err->message ? err->message : "?");
                 xc_error_free(err);
@@ -788,8 +795,8 @@ static int delete_vanished(struct run *r)
         if (*path && under_roots(r, path)) {
             char file_term[SCHEMA_MAX_TERM + 1];
             schema_key_term(SCHEMA_PREFIX_FILE, path, file_term, sizeof file_term);
-            unsigned had = xc_wdb_termfreq(r->wdb, file_term);
-            if (xc_wdb_delete_term(r->wdb, file_term, &err) < 0 ||
+            unsigned had = xc_wdb_termfreq(r->wdb, file_term, &err);
+            if (err || xc_wdb_delete_term(r->wdb, file_term, &err) < 0 ||
                 xc_wdb_set_metadata(r->wdb, c.keys[i], "", 0, &err) < 0)
                 rc = -1;
             else

@@ -41,6 +41,7 @@
  * So `out` must start zeroed (`= {0}`) or hold an earlier result; article_clear frees it.
  */
 #include "article.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -203,7 +204,7 @@ static size_t utf8_cut(const char *s, size_t n, size_t max)
 }
 
 /* A growable string. Appends after a failed allocation are no-ops; the failure is
- * reported once, by sb_finish, so callers need not check every append. */
+ * reported once, by sbuf_finish, so callers need not check every append. */
 struct sbuf {
     char *p;
     size_t len, cap;
@@ -211,7 +212,7 @@ struct sbuf {
 };
 
 /* Makes room for extra more bytes plus a terminating NUL. */
-static int sb_reserve(struct sbuf *b, size_t extra)
+static int sbuf_reserve(struct sbuf *b, size_t extra)
 {
     size_t need, cap;
     char *p;
@@ -238,27 +239,27 @@ static int sb_reserve(struct sbuf *b, size_t extra)
     return 0;
 }
 
-static void sb_put(struct sbuf *b, const char *s, size_t n)
+static void sbuf_put(struct sbuf *b, const char *s, size_t n)
 {
-    if (n == 0 || sb_reserve(b, n) < 0)
+    if (n == 0 || sbuf_reserve(b, n) < 0)
         return;
     memcpy(b->p + b->len, s, n);
     b->len += n;
     b->p[b->len] = '\0';
 }
 
-static void sb_putc(struct sbuf *b, char c)
+static void sbuf_putc(struct sbuf *b, char c)
 {
-    sb_put(b, &c, 1);
+    sbuf_put(b, &c, 1);
 }
 
 /* Hands over the NUL-terminated string (never NULL on success, "" when nothing was
  * appended) and its length; NULL when an allocation failed along the way. */
-static char *sb_finish(struct sbuf *b, size_t *len)
+static char *sbuf_finish(struct sbuf *b, size_t *len)
 {
     char *p;
 
-    if (sb_reserve(b, 0) < 0) {
+    if (sbuf_reserve(b, 0) < 0) {
         free(b->p);
         b->p = NULL;
         return NULL;
@@ -722,7 +723,7 @@ static void md_inline(const char *s, size_t n, struct sbuf *o)
             continue;
         }
         if (c == '\\' && i + 1 < n && next < 0x80 && !is_alnum(next) && !is_space(next)) {
-            sb_putc(o, (char)next);
+            sbuf_putc(o, (char)next);
             i += 2;
             continue;
         }
@@ -752,7 +753,7 @@ static void md_inline(const char *s, size_t n, struct sbuf *o)
                     continue;
                 }
             }
-            sb_putc(o, '[');
+            sbuf_putc(o, '[');
             i++;
             continue;
         }
@@ -762,13 +763,13 @@ static void md_inline(const char *s, size_t n, struct sbuf *o)
             int lone = is_space(prev) && is_space(next);
             int inword = (is_alnum(prev) || prev >= 0x80) && (is_alnum(next) || next >= 0x80);
             if (lone || inword)
-                sb_putc(o, (char)c);
+                sbuf_putc(o, (char)c);
             i++;
             continue;
         }
         if (c == '!' && next == '[')
             bang_at = o->len;
-        sb_putc(o, (char)c);
+        sbuf_putc(o, (char)c);
         i++;
     }
 }
@@ -845,12 +846,12 @@ static void md_to_text(const char *buf, size_t len, struct sbuf *o)
         if (in_fence) {
             if (n > 0 && s[n - 1] == '\r')
                 n--;
-            sb_put(o, s, n);
-            sb_putc(o, '\n');
+            sbuf_put(o, s, n);
+            sbuf_putc(o, '\n');
             continue;
         }
         if (md_is_rule(t, tn)) {
-            sb_putc(o, '\n');
+            sbuf_putc(o, '\n');
             continue;
         }
         while (tn > 0 && t[0] == '>') {
@@ -860,11 +861,11 @@ static void md_to_text(const char *buf, size_t len, struct sbuf *o)
         if ((h = md_heading(t, tn, &hn, &level)) != NULL) {
             t = h, tn = hn;
         } else if (tn >= 2 && (t[0] == '*' || t[0] == '+' || t[0] == '-') && t[1] == ' ') {
-            sb_put(o, "- ", 2);
+            sbuf_put(o, "- ", 2);
             t += 2, tn -= 2;
         }
         md_inline(t, tn, o);
-        sb_putc(o, '\n');
+        sbuf_putc(o, '\n');
     }
 }
 
@@ -1156,7 +1157,7 @@ static char *pick_title(const char *raw, size_t rawlen, const char *plain, size_
             char *t, *out;
             size_t n;
             md_inline(ts, tn, &b);
-            t = sb_finish(&b, &n);
+            t = sbuf_finish(&b, &n);
             if (t == NULL)
                 return NULL;
             out = title_dup(t, n);
@@ -1205,7 +1206,7 @@ int article_parse_text(const char *buf, size_t len, int markdown, struct article
     if (markdown) {
         struct sbuf b = {0};
         md_to_text(text, tlen, &b);
-        if ((body = sb_finish(&b, &blen)) == NULL)
+        if ((body = sbuf_finish(&b, &blen)) == NULL)
             goto oom;
         if (is_blank(body, blen)) {
             free(clean);
@@ -2079,9 +2080,9 @@ static void text_append(struct textctx *t, const char *s, size_t n)
         while (j < n && html_space(s + j, n - j) == 0)
             j++;
         if (t->out.len > 0 && (t->pending_nl || t->pending_space))
-            sb_putc(&t->out, t->pending_nl && t->newlines ? '\n' : ' ');
+            sbuf_putc(&t->out, t->pending_nl && t->newlines ? '\n' : ' ');
         t->pending_space = t->pending_nl = 0;
-        sb_put(&t->out, s + i, j - i);
+        sbuf_put(&t->out, s + i, j - i);
         i = j;
     }
 }
@@ -2131,7 +2132,7 @@ static char *node_text(const GumboNode *n, const unsigned char *tf, int newlines
         free(t.out.p);
         return NULL;
     }
-    if ((raw = sb_finish(&t.out, &rawlen)) == NULL)
+    if ((raw = sbuf_finish(&t.out, &rawlen)) == NULL)
         return NULL;
     /* Gumbo's output is cleaned as well as its input: 0.10.1 decodes an out-of-range
      * character reference such as "&#xEEEEEEEE;" into a byte that is not UTF-8 (found by
@@ -2452,6 +2453,7 @@ int article_parse_json(const char *line, size_t len, struct article *out, char *
     struct article a;
     size_t n;
     char *t = NULL;
+    int oom;
 
     if (out == NULL || (line == NULL && len > 0)) {
         set_why(why, whylen, "invalid arguments");
@@ -2469,15 +2471,11 @@ int article_parse_json(const char *line, size_t len, struct article *out, char *
     /* JSON_ALLOW_NUL: a "\u0000" in a body is a reason to clean it, not to lose the
      * record. JSON_DECODE_ANY: so that "42" is "not a JSON object" rather than a syntax
      * error. Nesting depth is bounded by jansson itself (JSON_PARSER_MAX_DEPTH). */
-    root = json_loadb(line, len, JSON_ALLOW_NUL | JSON_DECODE_ANY, &err);
+    root = util_json_loadb(line, len, JSON_ALLOW_NUL | JSON_DECODE_ANY, &err, &oom);
     if (root == NULL) {
         /* jansson leaves the error empty when its first allocation fails. */
-        if (err.text[0] == '\0')
+        if (oom || err.text[0] == '\0')
             set_why(why, whylen, "%s", OOM);
-#if JANSSON_VERSION_HEX >= 0x020B00 /* json_error_code() is new in 2.11 */
-        else if (json_error_code(&err) == json_error_out_of_memory)
-            set_why(why, whylen, "%s", OOM);
-#endif
         else
             set_why(why, whylen, "invalid JSON: %s (line %d, column %d)", err.text, err.line,
                     err.column);

@@ -89,8 +89,14 @@ xc_doc *schema_build(const struct article *a, const char *file_key, xc_termgen *
     /* Words are indexed with Latin accents folded (the query side folds too), while the
      * stored text keeps them. */
     size_t ftlen = 0, fblen = 0;
-    char *ftitle = util_fold_latin(title, strlen(title), &ftlen);
-    char *fbody = util_fold_latin(body, body_len, &fblen);
+    char *ftitle = NULL, *fbody = NULL;
+    if (util_fold_latin(title, strlen(title), &ftitle, &ftlen) < 0 ||
+        util_fold_latin(body, body_len, &fbody, &fblen) < 0) {
+        free(ftitle);
+        if (err)
+            *err = NULL;
+        goto fail;
+    }
     const char *itext = ftitle ? ftitle : title;
     size_t itlen = ftitle ? ftlen : strlen(title);
     const char *ibody = fbody ? fbody : body;

@@ -52,7 +52,8 @@ enum schema_slot {
 void schema_key_term(const char *prefix, const char *name, char *out, size_t outlen);
 
 /* Builds the Xapian document for an article. file_key names its source file (for
- * incremental runs). tg is the caller's term generator. Caller frees the document. */
+ * incremental runs). tg is the caller's term generator. Caller frees the document.
+ * NULL on failure, with *err set by the binding, or NULL in *err when out of memory. */
 xc_doc *schema_build(const struct article *a, const char *file_key, xc_termgen *tg,
                      xc_error **err);
 

@@ -20,6 +20,9 @@
  * may not be all. A database with a remote part cannot run the match deadline: the first
  * refusal turns it off for that view of the index (the budget still bounds the rest).
  *
+ * Shards: a shard map (shardmap.h) opens as one database of every shard that is up; each
+ * shard has its own state, a failing remote one is taken out and retried (with_shards).
+ *
  * Per hit we read only the small display data; the full text (for the snippet) is read
  * from its value slot for the hits being returned.
  */
@@ -36,8 +39,8 @@
 #include "dbdir.h"
 #include "schema.h"
 #include "snippet.h"
-#include "util.h"
 #include "shardmap.h"
+#include "util.h"
 #include "xapian-c/xc.h"
 
 #define MODIFIED_RETRIES 3
@@ -73,14 +76,15 @@ struct search_index {
     char generation[256];
     char updated[64];        /* time of the last commit, read once per revision */
     unsigned long updated_rev;
+    int updated_ok; /* updated is what revision updated_rev says */
     struct search_options opts;
-    xc_db *db;               /* sharded: all the shards that are up, as one; else NULL */
+    xc_db *db;               /* sharded: all the shards that are up, as one (NULL: none) */
     xc_qp *qp;
     xc_stem *stem;
     struct shard *shards;    /* sharded index only */
     int nshards;
     unsigned timeout_ms;   /* budget of one search; 0: none */
-    int no_match_deadline; /* this view refused the match deadline (a remote part) */
+    int no_match_deadline; /* this view cannot run the match deadline (a remote part) */
 };
 
 void search_error_set(struct search_error *err, int status, const char *code, const char *fmt,
@@ -94,6 +98,11 @@ void search_error_set(struct search_error *err, int status, const char *code, co
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
+}
+
+static void out_of_memory(struct search_error *err)
+{
+    search_error_set(err, 500, "internal", "out of memory");
 }
 
 /* ---- requests ------------------------------------------------------------------------ */
@@ -182,7 +191,7 @@ int search_request_set(struct search_request *req, const char *key, const char *
         }
         char *q = strdup(value);
         if (!q) {
-            search_error_set(err, 500, "internal", "out of memory");
+            out_of_memory(err);
             return -1;
         }
         free(req->q);
@@ -320,7 +329,7 @@ int search_request_from_query(struct search_request *req, const char *qs,
     if (!key || !value) {
         free(key);
         free(value);
-        search_error_set(err, 500, "internal", "out of memory");
+        out_of_memory(err);
         return -1;
     }
     int rc = 0;
@@ -355,8 +364,13 @@ int search_request_from_json(struct search_request *req, const char *body, size_
                              struct search_error *err)
 {
     json_error_t jerr;
+    int oom;
     /* jansson bounds nesting depth itself; REJECT_DUPLICATES keeps one meaning per key. */
-    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = util_json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr, &oom);
+    if (oom) {
+        out_of_memory(err);
+        return -1;
+    }
     if (!root) {
         search_error_set(err, 400, "bad_json", "request body is not valid JSON: %s (line %d, column %d)",
                          jerr.text, jerr.line, jerr.column);
@@ -419,6 +433,21 @@ int search_request_validate(const struct search_request *req, struct search_erro
 
 /* ---- the index ----------------------------------------------------------------------- */
 
+/* Fills err for a failed binding call: what was being done and Xapian's message. xe may be
+ * NULL (the binding reports some failures by return value alone, and could not allocate an
+ * error when memory ran out): that is out of memory. Returns 1 when the reader fell behind
+ * a writer, so that the caller reopens and retries. */
+static int binding_error(struct search_error *err, const xc_error *xe, const char *what)
+{
+    xc_code code = xe ? xe->code : XC_ERR_NOMEM;
+    const char *msg = xe && xe->message ? xe->message : "out of memory";
+    if (code == XC_ERR_NOMEM || code == XC_ERR_INTERNAL || code == XC_ERR_INVALID)
+        search_error_set(err, 500, "internal", "%s: %s", what, msg);
+    else
+        search_error_set(err, 503, "unavailable", "%s: %s", what, msg);
+    return code == XC_ERR_MODIFIED;
+}
+
 void search_options_init(struct search_options *o)
 {
     memset(o, 0, sizeof *o);
@@ -469,6 +498,7 @@ static int index_load(struct search_index *ix, struct search_error *err)
         return -1;
     ix->stamp = stamp;
     ix->no_match_deadline = 0;
+    ix->updated_ok = 0;
     if (dbdir_generation(ix->dir, ix->generation, sizeof ix->generation) < 0)
         ix->generation[0] = '\0';
     return 0;
@@ -582,6 +612,7 @@ static int shards_load(struct search_index *ix, struct search_error *err)
     free(v);
     ix->stamp = stamp;
     ix->generation[0] = '\0';
+    ix->updated_ok = 0;
     return shards_combine(ix, err);
 }
 
@@ -812,7 +843,7 @@ void search_index_set_timeout(struct search_index *ix, unsigned ms)
 
 unsigned search_index_doccount(struct search_index *ix)
 {
-    return ix->db ? xc_db_doccount(ix->db) : 0;
+    return ix->db ? xc_db_doccount(ix->db, NULL) : 0;
 }
 
 unsigned long search_index_revision(struct search_index *ix)
@@ -825,34 +856,77 @@ const char *search_index_generation(struct search_index *ix)
     return ix->generation;
 }
 
-const char *search_index_updated(struct search_index *ix)
+/* Re-reads the time of the last commit when the revision moved. On failure the old value
+ * stays and is asked for again next time. Returns 0, or -1 with *xe. */
+static int read_updated(struct search_index *ix, xc_error **xe)
 {
     if (!ix->db)
-        return "";
-    /* The indexer stamps every commit; re-read only when the revision moved. */
+        return 0;
+    /* The indexer stamps every commit. */
     unsigned long rev = xc_db_revision(ix->db);
-    if (rev != ix->updated_rev || !ix->updated[0]) {
-        char *u = xc_db_metadata(ix->db, "quire:updated", NULL);
-        snprintf(ix->updated, sizeof ix->updated, "%s", u ? u : "");
-        free(u);
-        ix->updated_rev = rev;
-    }
+    if (ix->updated_ok && rev == ix->updated_rev)
+        return 0;
+    char *u = xc_db_metadata(ix->db, "quire:updated", xe);
+    if (!u)
+        return -1;
+    snprintf(ix->updated, sizeof ix->updated, "%s", u);
+    free(u);
+    ix->updated_rev = rev;
+    ix->updated_ok = 1;
+    return 0;
+}
+
+const char *search_index_updated(struct search_index *ix)
+{
+    xc_error *xe = NULL;
+    read_updated(ix, &xe);
+    xc_error_free(xe);
     return ix->updated;
 }
 
 /* ---- searching ----------------------------------------------------------------------- */
 
-/* Sets key to s in obj when s is non-empty. */
-static void set_optional(json_t *obj, const char *key, const char *s)
+/* Results are built with jansson, where every call can fail for want of memory (and a
+ * string that is not UTF-8 is refused: text is made valid UTF-8 before it is indexed, so
+ * that would be a bug). The first failure is remembered in *failed and the result is
+ * refused whole (500), never sent with a field or a hit missing. Both helpers take over v,
+ * as jansson's _new calls do. */
+static void build_failed(struct search_error *err)
 {
-    if (s && *s)
-        json_object_set_new(obj, key, json_string(s));
+    search_error_set(err, 500, "internal",
+                     "cannot build the result: out of memory, or text that is not UTF-8");
 }
 
-/* Collects query terms into the snippet term set. */
-static void add_snippet_term(const char *term, size_t len, void *ctx)
+static void jset(json_t *obj, const char *key, json_t *v, int *failed)
 {
-    snippet_terms_add(ctx, term, len);
+    if (json_object_set_new(obj, key, v) < 0)
+        *failed = 1;
+}
+
+static void jappend(json_t *arr, json_t *v, int *failed)
+{
+    if (json_array_append_new(arr, v) < 0)
+        *failed = 1;
+}
+
+/* Sets key to s in obj when s is non-empty. */
+static void set_optional(json_t *obj, const char *key, const char *s, int *failed)
+{
+    if (s && *s)
+        jset(obj, key, json_string(s), failed);
+}
+
+struct snippet_ctx {
+    struct snippet_terms *terms;
+    int failed;
+};
+
+/* Collects query terms into the snippet term set. */
+static void add_snippet_term(const char *term, size_t len, void *p)
+{
+    struct snippet_ctx *c = p;
+    if (snippet_terms_add(c->terms, term, len) < 0)
+        c->failed = 1;
 }
 
 /* Parses req->q: as syntax first, then as plain words when the syntax does not parse. */
@@ -865,19 +939,22 @@ static xc_query *parse_query(struct search_index *ix, const struct search_reques
     xc_query *q = xc_qp_parse(ix->qp, req->q, flags, &xe);
     if (q)
         return q;
-    if (xe && xe->code != XC_ERR_QUERY) {
-        search_error_set(err, 500, "internal", "query parser failed: %s",
-                         xe->message ? xe->message : "unknown error");
+    if (!xe || xe->code != XC_ERR_QUERY) {
+        binding_error(err, xe, "query parser failed");
         xc_error_free(xe);
         return NULL;
     }
     char first[256];
-    snprintf(first, sizeof first, "%s", xe && xe->message ? xe->message : "syntax error");
+    snprintf(first, sizeof first, "%s", xe->message ? xe->message : "syntax error");
     xc_error_free(xe);
     xe = NULL;
     q = xc_qp_parse(ix->qp, req->q, XC_QP_CJK_NGRAM, &xe);
     if (!q) {
-        search_error_set(err, 400, "bad_query", "query cannot be parsed: %s", first);
+        /* Only a syntax error is the client's: anything else is ours, as above. */
+        if (xe && xe->code == XC_ERR_QUERY)
+            search_error_set(err, 400, "bad_query", "query cannot be parsed: %s", first);
+        else
+            binding_error(err, xe, "query parser failed");
         xc_error_free(xe);
     }
     return q;
@@ -913,47 +990,39 @@ static unsigned match_budget(const struct search_index *ix, double deadline)
     return left < 1 ? 1 : (unsigned)left;
 }
 
-/* Runs the match within what is left of the budget, reopening and retrying when the
- * reader fell behind a writer. */
-static xc_mset *enquire_retry(struct search_index *ix, const xc_query *q,
-                              const xc_match_opts *opts_in, double deadline,
-                              struct search_error *err)
+/* Runs the match within what is left of the budget. A database with a remote part cannot
+ * run the deadline's check: it matches without it, and this view stops asking. */
+static xc_mset *enquire_within(struct search_index *ix, const xc_query *q,
+                               const xc_match_opts *opts_in, double deadline, xc_error **xe)
 {
-    xc_mset *ms = NULL;
-    xc_error *xe = NULL;
     xc_match_opts opts = *opts_in;
-    for (int attempt = 0; attempt <= MODIFIED_RETRIES; attempt++) {
-        xc_error_free(xe);
-        xe = NULL;
-        opts.deadline_ms = match_budget(ix, deadline);
-        ms = xc_enquire(ix->db, q, &opts, &xe);
-        if (!ms && xe && xe->code == XC_ERR_UNSUPPORTED && opts.deadline_ms > 0) {
-            /* A remote database cannot run the deadline's check: match without it, and
-             * stop asking this view once that works. */
-            xc_error_free(xe);
-            xe = NULL;
-            opts.deadline_ms = 0;
-            ms = xc_enquire(ix->db, q, &opts, &xe);
-            if (ms)
-                ix->no_match_deadline = 1;
-        }
-        if (ms || !xe || xe->code != XC_ERR_MODIFIED)
-            break;
-        xc_db_reopen(ix->db, NULL);
+    opts.deadline_ms = match_budget(ix, deadline);
+    xc_mset *ms = xc_enquire(ix->db, q, &opts, xe);
+    if (!ms && *xe && (*xe)->code == XC_ERR_UNSUPPORTED && opts.deadline_ms > 0) {
+        xc_error_free(*xe);
+        *xe = NULL;
+        opts.deadline_ms = 0;
+        ms = xc_enquire(ix->db, q, &opts, xe);
+        if (ms)
+            ix->no_match_deadline = 1;
     }
-    if (!ms) {
-        int status = xe && xe->code == XC_ERR_QUERY ? 400 : 503;
-        const char *msg = xe && xe->message ? xe->message : "unknown error";
-        if (status == 400 && strstr(msg, "Wildcard"))
+    return ms;
+}
+
+/* Fills err for a failed match. Returns 1 when the caller should reopen and retry. */
+static int enquire_error(struct search_error *err, const xc_error *xe)
+{
+    if (xe && xe->code == XC_ERR_QUERY) {
+        const char *msg = xe->message ? xe->message : "unknown error";
+        if (strstr(msg, "Wildcard"))
             search_error_set(err, 400, "query_too_complex",
                              "a wildcard expands to more than %d terms; make it longer",
                              SEARCH_MAX_WILDCARD);
         else
-            search_error_set(err, status, status == 400 ? "bad_query" : "unavailable",
-                             "search failed: %s", msg);
+            search_error_set(err, 400, "bad_query", "search failed: %s", msg);
+        return 0;
     }
-    xc_error_free(xe);
-    return ms;
+    return binding_error(err, xe, "search failed");
 }
 
 struct explain_ctx {
@@ -961,6 +1030,8 @@ struct explain_ctx {
     const xc_match_opts *opts;
     const char *idterm;
     json_t *terms;
+    xc_error *xe; /* the first failed lookup: no more are made */
+    int failed;
 };
 
 /* Adds one query term's contribution to a hit's explanation. */
@@ -968,81 +1039,141 @@ static void explain_term(const char *term, size_t len, void *p)
 {
     struct explain_ctx *c = p;
     char t[256];
-    if (len >= sizeof t)
+    if (c->xe || c->failed || len >= sizeof t)
         return;
     memcpy(t, term, len);
     t[len] = '\0';
-    double w = xc_term_weight(c->ix->db, t, c->idterm, c->opts, NULL);
+    double w = xc_term_weight(c->ix->db, t, c->idterm, c->opts, &c->xe);
+    if (c->xe)
+        return;
     if (w > 0)
-        json_object_set_new(c->terms, t, json_real(w));
+        jset(c->terms, t, json_real(w), &c->failed);
 }
 
-/* The hits of ms as JSON, with snippets (when terms) and explanations (when asked).
- * Both stop at the deadline (a snippet scans the article's text, an explanation costs a
- * match per query term): the hits after it have neither, and *timed_out is set. */
+/* One hit as JSON, with its snippet (when terms) and explanation (when asked). NULL with
+ * *what naming the binding call that failed (and *xe its error, which may be NULL), or
+ * with *what NULL when out of memory. */
+static json_t *hit_json(struct search_index *ix, xc_mset *ms, unsigned i,
+                        const struct search_request *req, const struct snippet_terms *terms,
+                        const xc_query *q, const xc_match_opts *opts, const char **what,
+                        xc_error **xe)
+{
+    xc_hit hit;
+    if (xc_mset_hit(ms, i, &hit) < 0) {
+        *what = "cannot read a hit";
+        return NULL;
+    }
+    size_t dlen = 0;
+    char *data = xc_mset_data(ms, i, &dlen, xe);
+    if (!data) {
+        *what = "cannot read a hit";
+        return NULL;
+    }
+    struct schema_display d;
+    int rc = schema_display_decode(data, dlen, &d);
+    free(data);
+    if (rc < 0)
+        return NULL;
+    int failed = 0;
+    json_t *h = json_object();
+    jset(h, "rank", json_integer(hit.rank + 1), &failed);
+    jset(h, "id", json_string(d.id), &failed);
+    jset(h, "score", json_real(hit.weight), &failed);
+    jset(h, "title", json_string(d.title), &failed);
+    set_optional(h, "date", d.date, &failed);
+    set_optional(h, "source", d.source, &failed);
+    set_optional(h, "url", d.url, &failed);
+    set_optional(h, "category", d.category, &failed);
+    if (req->dedup && hit.collapse_count > 0)
+        jset(h, "duplicates", json_integer(hit.collapse_count), &failed);
+    if (terms && !failed) {
+        size_t tlen = 0;
+        char *text = xc_db_doc_value(ix->db, hit.docid, SCHEMA_SLOT_TEXT, &tlen, xe);
+        if (!text) {
+            *what = "cannot read a hit's text";
+            goto fail;
+        }
+        char *snip =
+            snippet_make(terms, text, tlen, SNIPPET_DEFAULT_BYTES, req->mark_open, req->mark_close);
+        free(text);
+        if (snip)
+            jset(h, "snippet", json_string(snip), &failed);
+        else
+            failed = 1;
+        free(snip);
+    }
+    if (req->explain && q && !failed) {
+        char idterm[SCHEMA_MAX_TERM + 1];
+        schema_key_term(SCHEMA_PREFIX_ID, d.id, idterm, sizeof idterm);
+        struct explain_ctx c = {ix, opts, idterm, json_object(), NULL, 0};
+        if (xc_query_terms(q, explain_term, &c) < 0)
+            c.failed = 1;
+        if (c.xe) {
+            json_decref(c.terms);
+            *xe = c.xe;
+            *what = "cannot explain a hit";
+            goto fail;
+        }
+        failed |= c.failed;
+        jset(h, "explain", c.terms, &failed);
+    }
+    if (failed)
+        goto fail;
+    schema_display_free(&d);
+    return h;
+fail:
+    schema_display_free(&d);
+    json_decref(h);
+    return NULL;
+}
+
+/* The hits of ms as JSON. NULL with err filled on failure; *modified set when the caller
+ * should reopen and retry. Snippets and explanations stop at the deadline (a snippet scans
+ * the article's text, an explanation costs a match per query term): the hits after it
+ * have neither, and *timed_out is set. */
 static json_t *hits_json(struct search_index *ix, xc_mset *ms, const struct search_request *req,
                          const struct snippet_terms *terms, const xc_query *q,
-                         const xc_match_opts *opts, double deadline, int *timed_out)
+                         const xc_match_opts *opts, double deadline, int *timed_out,
+                         struct search_error *err, int *modified)
 {
+    int failed = 0;
     json_t *hits = json_array();
+    if (!hits) {
+        out_of_memory(err);
+        return NULL;
+    }
     unsigned n = xc_mset_size(ms);
-    for (unsigned i = 0; i < n; i++) {
-        xc_hit hit;
-        if (xc_mset_hit(ms, i, &hit) < 0)
-            continue;
-        size_t dlen = 0;
-        char *data = xc_mset_data(ms, i, &dlen, NULL);
-        struct schema_display d;
-        if (!data || schema_display_decode(data, dlen, &d) < 0) {
-            free(data);
-            continue;
-        }
-        free(data);
-        json_t *h = json_object();
-        json_object_set_new(h, "rank", json_integer(hit.rank + 1));
-        json_object_set_new(h, "id", json_string(d.id));
-        json_object_set_new(h, "score", json_real(hit.weight));
-        json_object_set_new(h, "title", json_string(d.title));
-        set_optional(h, "date", d.date);
-        set_optional(h, "source", d.source);
-        set_optional(h, "url", d.url);
-        set_optional(h, "category", d.category);
-        if (req->dedup && hit.collapse_count > 0)
-            json_object_set_new(h, "duplicates", json_integer(hit.collapse_count));
-        /* Past the deadline: no more snippets or explanations. */
+    for (unsigned i = 0; i < n && !failed; i++) {
+        const char *what = NULL;
+        xc_error *xe = NULL;
         if ((terms || (req->explain && q)) && past(deadline)) {
             *timed_out = 1;
             terms = NULL;
             q = NULL;
         }
-        if (terms) {
-            size_t tlen = 0;
-            char *text = xc_db_doc_value(ix->db, hit.docid, SCHEMA_SLOT_TEXT, &tlen, NULL);
-            if (text) {
-                char *snip = snippet_make(terms, text, tlen, SNIPPET_DEFAULT_BYTES,
-                                          req->mark_open, req->mark_close);
-                if (snip)
-                    json_object_set_new(h, "snippet", json_string(snip));
-                free(snip);
-                free(text);
-            }
+        json_t *h = hit_json(ix, ms, i, req, terms, q, opts, &what, &xe);
+        if (!h) {
+            if (what)
+                *modified = binding_error(err, xe, what);
+            else
+                build_failed(err);
+            xc_error_free(xe);
+            json_decref(hits);
+            return NULL;
         }
-        if (req->explain && q) {
-            char idterm[SCHEMA_MAX_TERM + 1];
-            schema_key_term(SCHEMA_PREFIX_ID, d.id, idterm, sizeof idterm);
-            struct explain_ctx c = {ix, opts, idterm, json_object()};
-            xc_query_terms(q, explain_term, &c);
-            json_object_set_new(h, "explain", c.terms);
-        }
-        schema_display_free(&d);
-        json_array_append_new(hits, h);
+        jappend(hits, h, &failed);
+    }
+    if (failed) {
+        json_decref(hits);
+        build_failed(err);
+        return NULL;
     }
     return hits;
 }
 
 /* The common top of a result: query, totals, offset, limit. */
 static json_t *result_json(const char *query, xc_mset *ms, const struct search_request *req,
-                           int exact)
+                           int exact, int *failed)
 {
     unsigned est, lower, upper;
     xc_mset_totals(ms, &est, &lower, &upper);
@@ -1052,26 +1183,47 @@ static json_t *result_json(const char *query, xc_mset *ms, const struct search_r
     if (exact)
         est = upper = lower;
     json_t *res = json_object();
-    json_object_set_new(res, "query", json_string(query));
-    json_object_set_new(res, "total",
-                        json_pack("{s:I, s:I, s:I}", "estimated", (json_int_t)est, "lower",
-                                  (json_int_t)lower, "upper", (json_int_t)upper));
-    json_object_set_new(res, "offset", json_integer(req->offset));
-    json_object_set_new(res, "limit", json_integer(req->limit));
+    if (!res) {
+        *failed = 1;
+        return NULL;
+    }
+    jset(res, "query", json_string(query), failed);
+    jset(res, "total",
+         json_pack("{s:I, s:I, s:I}", "estimated", (json_int_t)est, "lower", (json_int_t)lower,
+                   "upper", (json_int_t)upper),
+         failed);
+    jset(res, "offset", json_integer(req->offset), failed);
+    jset(res, "limit", json_integer(req->limit), failed);
     return res;
 }
 
-static void set_took(json_t *res, double t0)
+/* Adds took_ms to a finished result; on failure frees it and fills err. */
+static json_t *finish(json_t *res, double t0, struct search_error *err)
 {
+    if (!res)
+        return NULL;
+    int failed = 0;
     double took = util_now_ms() - t0;
-    json_object_set_new(res, "took_ms", json_real((double)(long long)(took * 1000) / 1000.0));
+    jset(res, "took_ms", json_real((double)(long long)(took * 1000) / 1000.0), &failed);
+    if (failed) {
+        json_decref(res);
+        build_failed(err);
+        return NULL;
+    }
+    return res;
 }
 
+struct facet_ctx {
+    json_t *values;
+    int failed;
+};
+
 /* Appends one counted facet value. */
-static void facet_value(const char *value, size_t len, unsigned count, void *ctx)
+static void facet_value(const char *value, size_t len, unsigned count, void *p)
 {
-    json_array_append_new(ctx, json_pack("{s:s%, s:I}", "value", value, len, "count",
-                                         (json_int_t)count));
+    struct facet_ctx *c = p;
+    jappend(c->values, json_pack("{s:s%, s:I}", "value", value, len, "count", (json_int_t)count),
+            &c->failed);
 }
 
 /* True for query words that are operators, not words to spell-check. */
@@ -1086,15 +1238,19 @@ static int is_operator(const char *w, size_t n)
 }
 
 /* "Did you mean": each plain query word that is unknown, or (when the query found nothing)
- * far rarer than a close spelling that Xapian's spelling table knows, is replaced. Returns a new
- * string when anything changed, else NULL. The query itself is never rewritten. Past the deadline
- * no more spellings are looked up: NULL, with *timed_out set. */
-static char *suggest(struct search_index *ix, const char *q, int no_hits, double deadline,
-                     int *timed_out)
+ * far rarer than a close spelling that Xapian's spelling table knows, is replaced. *out
+ * gets a new string when anything changed, else NULL. The query itself is never
+ * rewritten. Returns 0, or -1 with err filled (and *modified set when the caller should
+ * reopen and retry). Past the deadline no more spellings are looked up: no suggestion,
+ * with *timed_out set. */
+static int suggest(struct search_index *ix, const char *q, int no_hits, char **out_text,
+                   double deadline, int *timed_out, struct search_error *err, int *modified)
 {
     struct strbuf out;
     sb_init(&out);
     int changed = 0;
+    xc_error *xe = NULL;
+    *out_text = NULL;
     const char *p = q;
     while (*p) {
         const char *w = p;
@@ -1118,8 +1274,11 @@ static char *suggest(struct search_index *ix, const char *q, int no_hits, double
         word[n] = '\0';
         /* Terms are indexed with accents folded: look the word up the same way. */
         size_t flen;
-        char *folded = util_fold_latin(word, n, &flen);
-        if (folded) {
+        char *folded;
+        int fr = util_fold_latin(word, n, &folded, &flen);
+        if (fr < 0)
+            goto nomem;
+        if (fr > 0) {
             snprintf(word, sizeof word, "%s", folded);
             free(folded);
         }
@@ -1127,16 +1286,34 @@ static char *suggest(struct search_index *ix, const char *q, int no_hits, double
          * when asked for every word), so it is asked about unknown words, and about rare
          * ones (in fewer than SUGGEST_MAX_FREQ articles) only when the query found
          * nothing; a word in more articles is taken as meant. */
-        unsigned tf = xc_db_termfreq(ix->db, word);
+        unsigned tf = xc_db_termfreq(ix->db, word, &xe);
+        if (xe)
+            goto fail;
+        char *sug = NULL;
         int ask = tf == 0 || (no_hits && tf < SUGGEST_MAX_FREQ);
         if (ask && past(deadline)) {
             *timed_out = 1;
             sb_free(&out);
-            return NULL;
+            return 0;
         }
-        char *sug = ask ? xc_db_spelling(ix->db, word, NULL) : NULL;
-        if (sug && *sug && strcmp(sug, word) != 0 &&
-            (tf == 0 || xc_db_termfreq(ix->db, sug) >= SUGGEST_RATIO * (unsigned long)tf)) {
+        if (ask) {
+            sug = xc_db_spelling(ix->db, word, &xe);
+            if (!sug)
+                goto fail;
+        }
+        int use = 0;
+        if (sug && *sug && strcmp(sug, word) != 0) {
+            use = tf == 0;
+            if (!use) {
+                unsigned sf = xc_db_termfreq(ix->db, sug, &xe);
+                if (xe) {
+                    free(sug);
+                    goto fail;
+                }
+                use = sf >= SUGGEST_RATIO * (unsigned long)tf;
+            }
+        }
+        if (use) {
             sb_puts(&out, sug);
             changed = 1;
         } else {
@@ -1144,11 +1321,106 @@ static char *suggest(struct search_index *ix, const char *q, int no_hits, double
         }
         free(sug);
     }
-    if (!changed || out.failed) {
+    if (out.failed)
+        goto nomem;
+    if (changed)
+        *out_text = out.buf;
+    else
         sb_free(&out);
+    return 0;
+fail:
+    *modified = binding_error(err, xe, "cannot look up spellings");
+    xc_error_free(xe);
+    sb_free(&out);
+    return -1;
+nomem:
+    out_of_memory(err);
+    sb_free(&out);
+    return -1;
+}
+
+/* Which facets a request counts: names, in the order of opts->facet_slots. */
+static void set_facets(const struct search_request *req, xc_match_opts *opts,
+                       const char *names[XC_MAX_FACETS])
+{
+    static const struct {
+        unsigned bit;
+        int slot;
+        const char *name;
+    } facet_map[] = {{SEARCH_FACET_SOURCE, SCHEMA_SLOT_SOURCE, "source"},
+                     {SEARCH_FACET_CATEGORY, SCHEMA_SLOT_CATEGORY, "category"},
+                     {SEARCH_FACET_YEAR, SCHEMA_SLOT_YEAR, "year"}};
+    for (size_t k = 0; k < sizeof facet_map / sizeof facet_map[0]; k++) {
+        if (req->facets & facet_map[k].bit) {
+            names[opts->nfacets] = facet_map[k].name;
+            opts->facet_slots[opts->nfacets++] = facet_map[k].slot;
+        }
+    }
+}
+
+/* One attempt at a search whose query is parsed: the match, the hits, facets, the
+ * suggestion and the explanation. Everything that reads the database is in here, so that
+ * a reader that fell behind a writer (*modified) can reopen and run it again whole. */
+static json_t *search_once(struct search_index *ix, const struct search_request *req,
+                           const xc_query *q, const xc_match_opts *opts,
+                           const char *const facet_names[], const struct snippet_terms *terms,
+                           double deadline, struct search_error *err, int *modified)
+{
+    xc_error *xe = NULL;
+    xc_mset *ms = enquire_within(ix, q, opts, deadline, &xe);
+    if (!ms) {
+        *modified = enquire_error(err, xe);
+        xc_error_free(xe);
         return NULL;
     }
-    return out.buf;
+    int failed = 0;
+    int timed_out = xc_mset_timed_out(ms);
+    json_t *res = result_json(req->q, ms, req, opts->nfacets > 0 && !timed_out, &failed);
+    json_t *hits = hits_json(ix, ms, req, terms, q, opts, deadline, &timed_out, err, modified);
+    if (!hits) {
+        xc_mset_free(ms);
+        json_decref(res);
+        return NULL;
+    }
+    if (opts->nfacets) {
+        json_t *facets = json_object();
+        for (unsigned k = 0; k < opts->nfacets; k++) {
+            struct facet_ctx c = {json_array(), 0};
+            if (xc_mset_facet(ms, k, SEARCH_MAX_FACET_VALUES, facet_value, &c) < 0)
+                c.failed = 1;
+            failed |= c.failed;
+            jset(facets, facet_names[k], c.values, &failed);
+        }
+        jset(res, "facets", facets, &failed);
+    }
+    unsigned matches;
+    xc_mset_totals(ms, NULL, NULL, &matches);
+    xc_mset_free(ms);
+    char *sug = NULL;
+    if (suggest(ix, req->q, matches == 0, &sug, deadline, &timed_out, err, modified) < 0) {
+        json_decref(hits);
+        json_decref(res);
+        return NULL;
+    }
+    if (sug)
+        jset(res, "suggestion", json_string(sug), &failed);
+    free(sug);
+    if (req->explain) {
+        char *desc = xc_query_describe(q);
+        if (desc)
+            jset(res, "parsed_query", json_string(desc), &failed);
+        else
+            failed = 1;
+        free(desc);
+    }
+    jset(res, "hits", hits, &failed);
+    jset(res, "timed_out", json_boolean(timed_out), &failed);
+    if (failed) {
+        json_decref(res);
+        build_failed(err);
+        return NULL;
+    }
+    return res;
 }
 
 static json_t *run_once(struct search_index *ix, const void *arg, struct search_error *err)
@@ -1156,38 +1428,40 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
     const struct search_request *req = arg;
     double t0 = util_now_ms();
     double deadline = deadline_of(ix, t0);
-    int timed_out = 0;
     if (search_request_validate(req, err) < 0)
         return NULL;
     /* Accents fold on both sides (schema.c folds indexed text the same way). */
     size_t flen = 0;
-    char *folded = util_fold_latin(req->q, strlen(req->q), &flen);
+    char *folded;
+    if (util_fold_latin(req->q, strlen(req->q), &folded, &flen) < 0) {
+        out_of_memory(err);
+        return NULL;
+    }
     struct search_request fr = *req;
     if (folded)
         fr.q = folded;
+    json_t *res = NULL;
+    struct snippet_ctx sc = {NULL, 0};
     xc_query *q = parse_query(ix, &fr, err);
-    if (!q) {
-        free(folded);
-        return NULL;
-    }
+    if (!q)
+        goto done;
     size_t nterms = 0;
-    xc_query_terms(q, count_term, &nterms);
+    if (xc_query_terms(q, count_term, &nterms) < 0) {
+        out_of_memory(err);
+        goto done;
+    }
     if (nterms > SEARCH_MAX_TERMS) {
         search_error_set(err, 400, "query_too_complex",
                          "query has %zu distinct terms; the most allowed is %d", nterms,
                          SEARCH_MAX_TERMS);
-        xc_query_free(q);
-        free(folded);
-        return NULL;
+        goto done;
     }
     unsigned nwild = xc_query_wildcards(q);
     if (nwild > SEARCH_MAX_WILDCARDS) {
         search_error_set(err, 400, "query_too_complex",
                          "query has %u wildcards; the most allowed is %d", nwild,
                          SEARCH_MAX_WILDCARDS);
-        xc_query_free(q);
-        free(folded);
-        return NULL;
+        goto done;
     }
 
     xc_match_opts opts;
@@ -1201,67 +1475,37 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
         opts.sort_slot = SCHEMA_SLOT_DATE;
         opts.sort_descending = req->sort == SEARCH_SORT_DATE_DESC;
     }
-    static const struct {
-        unsigned bit;
-        int slot;
-        const char *name;
-    } facet_map[] = {{SEARCH_FACET_SOURCE, SCHEMA_SLOT_SOURCE, "source"},
-                     {SEARCH_FACET_CATEGORY, SCHEMA_SLOT_CATEGORY, "category"},
-                     {SEARCH_FACET_YEAR, SCHEMA_SLOT_YEAR, "year"}};
     const char *facet_names[XC_MAX_FACETS];
-    for (size_t k = 0; k < sizeof facet_map / sizeof facet_map[0]; k++) {
-        if (req->facets & facet_map[k].bit) {
-            facet_names[opts.nfacets] = facet_map[k].name;
-            opts.facet_slots[opts.nfacets++] = facet_map[k].slot;
-        }
-    }
+    set_facets(req, &opts, facet_names);
 
-    xc_mset *ms = enquire_retry(ix, q, &opts, deadline, err);
-    if (!ms) {
-        xc_query_free(q);
-        free(folded);
-        return NULL;
-    }
-    timed_out = xc_mset_timed_out(ms);
-
-    struct snippet_terms *terms = NULL;
     if (req->snippet) {
-        terms = snippet_terms_new(ix->stem);
-        if (terms)
-            xc_query_terms(q, add_snippet_term, terms);
-    }
-    json_t *hits = hits_json(ix, ms, req, terms, q, &opts, deadline, &timed_out);
-    snippet_terms_free(terms);
-
-    json_t *res = result_json(req->q, ms, req, opts.nfacets > 0 && !xc_mset_timed_out(ms));
-    if (opts.nfacets) {
-        json_t *facets = json_object();
-        for (unsigned k = 0; k < opts.nfacets; k++) {
-            json_t *values = json_array();
-            xc_mset_facet(ms, k, SEARCH_MAX_FACET_VALUES, facet_value, values);
-            json_object_set_new(facets, facet_names[k], values);
+        sc.terms = snippet_terms_new(ix->stem);
+        if (!sc.terms || xc_query_terms(q, add_snippet_term, &sc) < 0 || sc.failed) {
+            out_of_memory(err);
+            goto done;
         }
-        json_object_set_new(res, "facets", facets);
     }
-    unsigned matches;
-    xc_mset_totals(ms, NULL, NULL, &matches);
-    xc_mset_free(ms);
-    char *sug = suggest(ix, req->q, matches == 0, deadline, &timed_out);
-    if (sug)
-        json_object_set_new(res, "suggestion", json_string(sug));
-    free(sug);
-    if (req->explain) {
-        char *desc = xc_query_describe(q);
-        if (desc)
-            json_object_set_new(res, "parsed_query", json_string(desc));
-        free(desc);
+    for (int attempt = 0;; attempt++) {
+        int modified = 0;
+        res = search_once(ix, req, q, &opts, facet_names, sc.terms, deadline, err, &modified);
+        if (res || !modified || attempt >= MODIFIED_RETRIES)
+            break;
+        xc_db_reopen(ix->db, NULL);
     }
+    res = finish(res, t0, err);
+done:
+    snippet_terms_free(sc.terms);
     xc_query_free(q);
     free(folded);
-    json_object_set_new(res, "timed_out", json_boolean(timed_out));
-    json_object_set_new(res, "hits", hits);
-    set_took(res, t0);
     return res;
+}
+
+json_t *search_run(struct search_index *ix, const struct search_request *req,
+                   struct search_error *err)
+{
+    if (search_request_validate(req, err) < 0)
+        return NULL;
+    return with_shards(ix, run_once, req, req->partial, 1, err);
 }
 
 /* Terms worth expanding on: unprefixed words (not ids, filters or stems' duplicates), and
@@ -1290,34 +1534,16 @@ static int id_term(const char *id, char term[SCHEMA_MAX_TERM + 1], struct search
     return 0;
 }
 
-json_t *search_run(struct search_index *ix, const struct search_request *req,
-                   struct search_error *err)
+/* One attempt at search_similar (see search_once for why it is one function). */
+static json_t *similar_once(struct search_index *ix, const char *id, const char *idterm,
+                            unsigned limit, double deadline, struct search_error *err,
+                            int *modified)
 {
-    if (search_request_validate(req, err) < 0)
-        return NULL;
-    return with_shards(ix, run_once, req, req->partial, 1, err);
-}
-
-struct similar_arg {
-    const char *id;
-    unsigned limit;
-};
-
-static json_t *similar_once(struct search_index *ix, const void *arg, struct search_error *err)
-{
-    const char *id = ((const struct similar_arg *)arg)->id;
-    unsigned limit = ((const struct similar_arg *)arg)->limit;
-    double t0 = util_now_ms();
-    double deadline = deadline_of(ix, t0);
-    char idterm[SCHEMA_MAX_TERM + 1];
-    if (id_term(id, idterm, err) < 0)
-        return NULL;
     xc_error *xe = NULL;
     unsigned docid = xc_db_docid_for_term(ix->db, idterm, &xe);
     if (!docid) {
         if (xe)
-            search_error_set(err, 503, "unavailable", "cannot look up document: %s",
-                             xe->message ? xe->message : "unknown error");
+            *modified = binding_error(err, xe, "cannot look up document");
         else
             search_error_set(err, 404, "not_found", "no document with id '%.200s'", id);
         xc_error_free(xe);
@@ -1325,8 +1551,7 @@ static json_t *similar_once(struct search_index *ix, const void *arg, struct sea
     }
     xc_query *q = xc_query_similar(ix->db, docid, SEARCH_SIMILAR_TERMS, similar_term_ok, &xe);
     if (!q) {
-        search_error_set(err, 503, "unavailable", "cannot expand document: %s",
-                         xe && xe->message ? xe->message : "unknown error");
+        *modified = binding_error(err, xe, "cannot expand document");
         xc_error_free(xe);
         return NULL;
     }
@@ -1341,27 +1566,65 @@ static json_t *similar_once(struct search_index *ix, const void *arg, struct sea
     opts.bm25_b = SEARCH_BM25_B;
     opts.collapse_slot = SCHEMA_SLOT_HASH;
     opts.exclude_term = idterm;
-    xc_mset *ms = enquire_retry(ix, q, &opts, deadline, err);
+    xc_mset *ms = enquire_within(ix, q, &opts, deadline, &xe);
     xc_query_free(q);
-    if (!ms)
+    if (!ms) {
+        *modified = enquire_error(err, xe);
+        xc_error_free(xe);
         return NULL;
+    }
     int timed_out = xc_mset_timed_out(ms);
-    json_t *hits = hits_json(ix, ms, &req, NULL, NULL, &opts, deadline, &timed_out);
-    json_t *res = result_json(id, ms, &req, 0);
-    json_object_del(res, "query");
-    json_object_set_new(res, "similar_to", json_string(id));
-    json_object_set_new(res, "timed_out", json_boolean(timed_out));
+    json_t *hits = hits_json(ix, ms, &req, NULL, NULL, &opts, deadline, &timed_out, err, modified);
+    if (!hits) {
+        xc_mset_free(ms);
+        return NULL;
+    }
+    int failed = 0;
+    json_t *res = result_json(id, ms, &req, 0, &failed);
     xc_mset_free(ms);
-    json_object_set_new(res, "hits", hits);
-    set_took(res, t0);
+    if (res)
+        json_object_del(res, "query");
+    jset(res, "similar_to", json_string(id), &failed);
+    jset(res, "hits", hits, &failed);
+    jset(res, "timed_out", json_boolean(timed_out), &failed);
+    if (failed) {
+        json_decref(res);
+        build_failed(err);
+        return NULL;
+    }
     return res;
+}
+
+struct similar_arg {
+    const char *id;
+    unsigned limit;
+};
+
+static json_t *similar_run(struct search_index *ix, const void *arg, struct search_error *err)
+{
+    const char *id = ((const struct similar_arg *)arg)->id;
+    unsigned limit = ((const struct similar_arg *)arg)->limit;
+    double t0 = util_now_ms();
+    double deadline = deadline_of(ix, t0);
+    char idterm[SCHEMA_MAX_TERM + 1];
+    if (id_term(id, idterm, err) < 0)
+        return NULL;
+    json_t *res = NULL;
+    for (int attempt = 0;; attempt++) {
+        int modified = 0;
+        res = similar_once(ix, id, idterm, limit, deadline, err, &modified);
+        if (res || !modified || attempt >= MODIFIED_RETRIES)
+            break;
+        xc_db_reopen(ix->db, NULL);
+    }
+    return finish(res, t0, err);
 }
 
 json_t *search_similar(struct search_index *ix, const char *id, unsigned limit,
                        struct search_error *err)
 {
     struct similar_arg a = {id, limit};
-    return with_shards(ix, similar_once, &a, -1, 1, err);
+    return with_shards(ix, similar_run, &a, -1, 1, err);
 }
 
 static json_t *doc_once(struct search_index *ix, const void *arg, struct search_error *err)
@@ -1386,15 +1649,17 @@ static json_t *doc_once(struct search_index *ix, const void *arg, struct search_
                 break;
             free(data);
             data = NULL;
+            if (!xe) /* the binding could not allocate an error: out of memory */
+                break;
         }
         if (!xe || xe->code != XC_ERR_MODIFIED)
             break;
         xc_db_reopen(ix->db, NULL);
     }
     if (!data) {
-        if (xe && xe->code != XC_ERR_NOT_FOUND)
-            search_error_set(err, 503, "unavailable", "cannot read document: %s",
-                             xe->message ? xe->message : "unknown error");
+        /* A document deleted between the lookup and the read is not found, too. */
+        if ((xe && xe->code != XC_ERR_NOT_FOUND) || (!xe && docid))
+            binding_error(err, xe, "cannot read document");
         else
             search_error_set(err, 404, "not_found", "no document with id '%.200s'", id);
         xc_error_free(xe);
@@ -1405,20 +1670,26 @@ static json_t *doc_once(struct search_index *ix, const void *arg, struct search_
     if (schema_display_decode(data, dlen, &d) < 0) {
         free(data);
         free(text);
-        search_error_set(err, 500, "internal", "out of memory");
+        out_of_memory(err);
         return NULL;
     }
     free(data);
+    int failed = 0;
     json_t *doc = json_object();
-    json_object_set_new(doc, "id", json_string(d.id));
-    json_object_set_new(doc, "title", json_string(d.title));
-    set_optional(doc, "date", d.date);
-    set_optional(doc, "source", d.source);
-    set_optional(doc, "url", d.url);
-    set_optional(doc, "category", d.category);
-    json_object_set_new(doc, "text", json_stringn(text, tlen));
+    jset(doc, "id", json_string(d.id), &failed);
+    jset(doc, "title", json_string(d.title), &failed);
+    set_optional(doc, "date", d.date, &failed);
+    set_optional(doc, "source", d.source, &failed);
+    set_optional(doc, "url", d.url, &failed);
+    set_optional(doc, "category", d.category, &failed);
+    jset(doc, "text", json_stringn(text, tlen), &failed);
     schema_display_free(&d);
     free(text);
+    if (failed) {
+        json_decref(doc);
+        build_failed(err);
+        return NULL;
+    }
     return doc;
 }
 
@@ -1441,39 +1712,69 @@ json_t *search_shards(struct search_index *ix)
     if (!ix->shards)
         return NULL;
     json_t *list = json_array();
+    int failed = 0;
     for (int i = 0; i < ix->nshards; i++) {
         const struct shard *s = &ix->shards[i];
         json_t *o = json_pack("{s:s, s:b, s:s, s:I}", "name", s->e.name, "remote", s->e.remote,
                               "state", s->db ? "up" : "down", "failures",
                               (json_int_t)s->failures);
         if (s->db)
-            json_object_set_new(o, "docs", json_integer(xc_db_doccount(s->db)));
+            jset(o, "docs", json_integer(xc_db_doccount(s->db, NULL)), &failed);
         else
-            json_object_set_new(o, "error", json_string(s->error));
-        json_array_append_new(list, o);
+            jset(o, "error", json_string(s->error), &failed);
+        jappend(list, o, &failed);
+    }
+    if (failed) {
+        json_decref(list);
+        return NULL;
     }
     return list;
 }
 
-json_t *search_health(struct search_index *ix)
+json_t *search_health(struct search_index *ix, struct search_error *err)
 {
-    json_t *h = json_object();
+    xc_error *xe = NULL;
+    unsigned docs = 0;
+    if (ix->shards) {
+        /* Shard by shard below; a remote read failing here is the shard's state to
+         * report, not a failure of the answer. */
+        docs = ix->db ? xc_db_doccount(ix->db, NULL) : 0;
+        read_updated(ix, &xe);
+        xc_error_free(xe);
+        xe = NULL;
+    } else {
+        docs = xc_db_doccount(ix->db, &xe);
+        if (xe || read_updated(ix, &xe) < 0) {
+            binding_error(err, xe, "cannot read index");
+            xc_error_free(xe);
+            return NULL;
+        }
+    }
     const char *status = "ok";
     if (ix->shards && !ix->db)
         status = "unavailable";
     else if (ix->shards && shard_first_down(ix))
         status = "degraded";
-    json_object_set_new(h, "status", json_string(status));
-    json_object_set_new(h, "docs", json_integer(search_index_doccount(ix)));
-    json_object_set_new(h, "revision", json_integer((json_int_t)search_index_revision(ix)));
+    int failed = 0;
+    json_t *h = json_object();
+    jset(h, "status", json_string(status), &failed);
+    jset(h, "docs", json_integer(docs), &failed);
+    jset(h, "revision", json_integer((json_int_t)search_index_revision(ix)), &failed);
     if (ix->generation[0])
-        json_object_set_new(h, "generation", json_string(ix->generation));
-    const char *updated = search_index_updated(ix);
-    if (*updated)
-        json_object_set_new(h, "updated", json_string(updated));
-    json_object_set_new(h, "xapian", json_string(xc_version()));
-    json_t *shards = search_shards(ix);
-    if (shards)
-        json_object_set_new(h, "shards", shards);
+        jset(h, "generation", json_string(ix->generation), &failed);
+    if (ix->updated[0])
+        jset(h, "updated", json_string(ix->updated), &failed);
+    jset(h, "xapian", json_string(xc_version()), &failed);
+    if (ix->shards) {
+        json_t *shards = search_shards(ix);
+        if (!shards)
+            failed = 1;
+        jset(h, "shards", shards, &failed);
+    }
+    if (failed) {
+        json_decref(h);
+        build_failed(err);
+        return NULL;
+    }
     return h;
 }

@@ -121,7 +121,9 @@ const char *search_index_generation(struct search_index *ix);
  * the next call. */
 const char *search_index_updated(struct search_index *ix);
 
-/* Runs a search. Returns a new JSON object (caller decrefs), or NULL with err filled.
+/* Runs a search. Returns a new JSON object (caller decrefs), or NULL with err filled: 400s
+ * for the request, 503 when the index cannot be read, 500 when out of memory. A result is
+ * never returned with anything missing for want of memory or a failed read.
  * The object always has "timed_out": false, or true when the index's time budget ran
  * out: the match stopped early, so hits, facet counts and totals cover only the
  * documents it examined, and explanations or the suggestion may be missing. */
@@ -134,10 +136,11 @@ json_t *search_similar(struct search_index *ix, const char *id, unsigned limit,
                        struct search_error *err);
 /* The stored article with its full text; NULL with err (404) when no such id. */
 json_t *search_doc(struct search_index *ix, const char *id, struct search_error *err);
-/* {"status": "ok", "docs": N, "revision": R, "generation": ..., "updated": ...}; a sharded
- * index adds "shards" (search_shards) and its status is "degraded" while a shard is down,
- * "unavailable" while all are. */
-json_t *search_health(struct search_index *ix);
+/* {"status": "ok", "docs": N, "revision": R, "generation": ..., "updated": ...}, or NULL
+ * with err filled (503) when the index cannot be read. A sharded index adds "shards"
+ * (search_shards) and its status is "degraded" while a shard is down, "unavailable" while
+ * all are. */
+json_t *search_health(struct search_index *ix, struct search_error *err);
 /* For a sharded index, one object per shard: {"name", "remote", "state": "up"|"down",
  * "docs", "failures", "error"}; NULL for an index of one database. */
 json_t *search_shards(struct search_index *ix);

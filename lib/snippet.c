@@ -68,7 +68,7 @@ size_t snippet_terms_count(const struct snippet_terms *t)
     return t->n;
 }
 
-void snippet_terms_add(struct snippet_terms *t, const char *term, size_t len)
+int snippet_terms_add(struct snippet_terms *t, const char *term, size_t len)
 {
     int stemmed = 0;
     if (len > 0 && term[0] == 'Z') {
@@ -83,14 +83,14 @@ void snippet_terms_add(struct snippet_terms *t, const char *term, size_t len)
         len--;
     }
     if (len == 0 || len >= TERM_MAX || (term[0] >= 'A' && term[0] <= 'Z'))
-        return;
+        return 0;
     for (size_t i = 0; i < t->n; i++) {
         if (t->terms[i].len == len && t->terms[i].stemmed == stemmed &&
             memcmp(t->terms[i].text, term, len) == 0)
-            return;
+            return 0;
     }
     if (t->n >= SNIPPET_MAX_TERMS)
-        return;
+        return 0;
     struct snippet_term *st = &t->terms[t->n];
     memcpy(st->text, term, len);
     st->text[len] = '\0';
@@ -98,16 +98,21 @@ void snippet_terms_add(struct snippet_terms *t, const char *term, size_t len)
     st->stemmed = stemmed;
     /* Group with an earlier term for the same word: compare stems. */
     char mine[TERM_MAX], other[TERM_MAX];
-    size_t ml = stemmed ? len : xc_stem_word(t->stem, term, len, mine, sizeof mine);
+    long ml = stemmed ? (long)len : xc_stem_word(t->stem, term, len, mine, sizeof mine);
+    if (ml < 0)
+        return -1;
     if (stemmed)
         memcpy(mine, term, len + 1);
     st->group = -1;
     for (size_t i = 0; i < t->n && st->group < 0; i++) {
         const struct snippet_term *o = &t->terms[i];
-        size_t ol = o->stemmed ? o->len : xc_stem_word(t->stem, o->text, o->len, other, sizeof other);
+        long ol =
+            o->stemmed ? (long)o->len : xc_stem_word(t->stem, o->text, o->len, other, sizeof other);
+        if (ol < 0)
+            return -1;
         if (o->stemmed)
             memcpy(other, o->text, o->len + 1);
-        if (ol == ml && memcmp(other, mine, ml) == 0)
+        if (ol == ml && memcmp(other, mine, (size_t)ml) == 0)
             st->group = o->group;
     }
     if (st->group < 0)
@@ -123,6 +128,7 @@ void snippet_terms_add(struct snippet_terms *t, const char *term, size_t len)
             t->first[b] = 1;
     }
     t->n++;
+    return 0;
 }
 
 /* Length of the word character at p (0 when p does not start a word character). */
@@ -146,7 +152,7 @@ static size_t word_char(const unsigned char *p, const unsigned char *end)
     return n;
 }
 
-/* Which term (index) the word matches, or -1. */
+/* Which term (index) the word matches, -1 when none, or -2 when out of memory. */
 static int match_word(const struct snippet_terms *t, const char *word, size_t len)
 {
     char lower[TERM_MAX], stemmed[TERM_MAX];
@@ -154,8 +160,11 @@ static int match_word(const struct snippet_terms *t, const char *word, size_t le
         return -1;
     /* Terms were indexed with accents folded: compare the folded word. */
     size_t flen;
-    char *folded = util_fold_latin(word, len, &flen);
-    if (folded) {
+    char *folded;
+    int fr = util_fold_latin(word, len, &folded, &flen);
+    if (fr < 0)
+        return -2;
+    if (fr > 0) {
         int r = flen < TERM_MAX ? match_word(t, folded, flen) : -1;
         free(folded);
         return r;
@@ -165,7 +174,7 @@ static int match_word(const struct snippet_terms *t, const char *word, size_t le
         lower[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
     }
     lower[len] = '\0';
-    size_t slen = 0;
+    long slen = 0;
     int have_stem = 0;
     for (size_t i = 0; i < t->n; i++) {
         const struct snippet_term *st = &t->terms[i];
@@ -181,9 +190,11 @@ static int match_word(const struct snippet_terms *t, const char *word, size_t le
             continue;
         if (!have_stem) {
             slen = xc_stem_word(t->stem, lower, len, stemmed, sizeof stemmed);
+            if (slen < 0)
+                return -2;
             have_stem = 1;
         }
-        if (slen == st->len && memcmp(stemmed, st->text, slen) == 0)
+        if ((size_t)slen == st->len && memcmp(stemmed, st->text, st->len) == 0)
             return (int)i;
     }
     return -1;
@@ -279,6 +290,10 @@ char *snippet_make(const struct snippet_terms *t, const char *text, size_t len, 
         if (!t->first[*w])
             continue;
         int term = match_word(t, (const char *)w, (size_t)(p - w));
+        if (term == -2) {
+            free(m);
+            return NULL;
+        }
         if (term < 0)
             continue;
         m[nm].start = (size_t)(w - (const unsigned char *)text);

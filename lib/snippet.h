@@ -27,12 +27,14 @@ struct snippet_terms;
 struct snippet_terms *snippet_terms_new(xc_stem *stem);
 void snippet_terms_free(struct snippet_terms *t);
 /* Adds a query term as Xapian produced it: "Zstem" (stemmed), "word" (exact), "S..."/"ZS..."
- * (title field); filter terms (other prefixes) are ignored. */
-void snippet_terms_add(struct snippet_terms *t, const char *term, size_t len);
+ * (title field); filter terms (other prefixes) are ignored. Returns 0, or -1 when out of
+ * memory (the term is not added). */
+int snippet_terms_add(struct snippet_terms *t, const char *term, size_t len);
 size_t snippet_terms_count(const struct snippet_terms *t);
 
 /* Makes a snippet of about target bytes of text, HTML-escaped, each matched word wrapped in
- * open/close. Returns a malloc'd string the caller frees, or NULL when out of memory. */
+ * open/close. Returns a malloc'd string the caller frees, or NULL when out of memory
+ * (a snippet that missed a word for want of memory is never returned). */
 char *snippet_make(const struct snippet_terms *t, const char *text, size_t len, size_t target,
                    const char *open, const char *close);
 

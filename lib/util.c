@@ -3,6 +3,8 @@
  */
 #include "util.h"
 
+#include <pthread.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,7 +72,12 @@ void sb_printf(struct strbuf *sb, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0 || sb_grow(sb, (size_t)n) < 0)
+    if (n < 0) {
+        /* Text missing from the middle of a buffer is as wrong as no buffer. */
+        sb->failed = 1;
+        return;
+    }
+    if (sb_grow(sb, (size_t)n) < 0)
         return;
     va_start(ap, fmt);
     vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
@@ -149,21 +156,22 @@ static int foldable(unsigned char a, unsigned char b)
     return cp >= 0x300 && cp <= 0x36F;
 }
 
-char *util_fold_latin(const char *s, size_t len, size_t *outlen)
+int util_fold_latin(const char *s, size_t len, char **res, size_t *outlen)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
+    *res = NULL;
     /* Fast path: most text has nothing to fold. */
     for (; i + 1 < len; i++) {
         if (p[i] >= 0xC3 && p[i] <= 0xCD && (p[i + 1] & 0xC0) == 0x80 && foldable(p[i], p[i + 1]))
             break;
     }
     if (i + 1 >= len)
-        return NULL;
+        return 0;
     /* Each folded character (2 bytes) becomes at most 2 bytes. */
     char *out = malloc(len + 1);
     if (!out)
-        return NULL;
+        return -1;
     memcpy(out, s, i);
     size_t o = i;
     while (i < len) {
@@ -183,7 +191,8 @@ char *util_fold_latin(const char *s, size_t len, size_t *outlen)
     }
     out[o] = '\0';
     *outlen = o;
-    return out;
+    *res = out;
+    return 1;
 }
 
 /* True when s (len bytes) is valid UTF-8 with no NUL. */
@@ -225,4 +234,136 @@ int util_utf8_valid(const char *s, size_t len)
         p += n;
     }
     return 1;
+}
+
+/* ---- JSON parsing ------------------------------------------------------------------- */
+
+/* jansson's allocator as it was before ours was put in front of it. */
+static json_malloc_t json_next_malloc;
+static json_free_t json_next_free;
+static pthread_once_t json_hook_once = PTHREAD_ONCE_INIT;
+
+/* The parse in progress on this thread: where to jump when an allocation fails, and the
+ * blocks jansson allocated during it and still holds (an open-addressing set), to be
+ * freed after the jump. Thread-local rather than on the stack: it changes between setjmp
+ * and longjmp. */
+struct json_parse {
+    jmp_buf out;
+    void **slot; /* NULL: empty; JSON_GONE: a freed block's slot */
+    size_t cap, used, live;
+};
+static _Thread_local struct json_parse json_parse;
+static _Thread_local int json_parsing;
+static char json_gone_mark;
+#define JSON_GONE ((void *)&json_gone_mark)
+
+static size_t json_slot_of(const void *p, size_t cap)
+{
+    return (size_t)(((uint64_t)(uintptr_t)p * 0x9E3779B97F4A7C15ULL) >> 32) & (cap - 1);
+}
+
+static void json_slot_put(void **slot, size_t cap, void *p)
+{
+    size_t i = json_slot_of(p, cap);
+    while (slot[i] && slot[i] != JSON_GONE)
+        i = (i + 1) & (cap - 1);
+    slot[i] = p;
+}
+
+/* Records p as held by the parse. Returns 0, or -1 when out of memory. */
+static int json_note(struct json_parse *jp, void *p)
+{
+    if ((jp->used + 1) * 4 > jp->cap * 3) {
+        size_t cap = 64;
+        while (cap < (jp->live + 1) * 4)
+            cap *= 2;
+        void **slot = calloc(cap, sizeof *slot);
+        if (!slot)
+            return -1;
+        for (size_t i = 0; i < jp->cap; i++) {
+            if (jp->slot[i] && jp->slot[i] != JSON_GONE)
+                json_slot_put(slot, cap, jp->slot[i]);
+        }
+        free(jp->slot);
+        jp->slot = slot;
+        jp->cap = cap;
+        jp->used = jp->live;
+    }
+    size_t i = json_slot_of(p, jp->cap);
+    while (jp->slot[i] && jp->slot[i] != JSON_GONE)
+        i = (i + 1) & (jp->cap - 1);
+    if (!jp->slot[i])
+        jp->used++;
+    jp->slot[i] = p;
+    jp->live++;
+    return 0;
+}
+
+static void json_forget(struct json_parse *jp, const void *p)
+{
+    if (!jp->cap)
+        return;
+    for (size_t i = json_slot_of(p, jp->cap); jp->slot[i]; i = (i + 1) & (jp->cap - 1)) {
+        if (jp->slot[i] == p) {
+            jp->slot[i] = JSON_GONE;
+            jp->live--;
+            return;
+        }
+    }
+}
+
+/* During a parse, a failed allocation ends it at once: jansson never runs on after one. */
+static void *json_alloc(size_t n)
+{
+    void *p = json_next_malloc(n);
+    if (json_parsing && (!p || json_note(&json_parse, p) < 0)) {
+        json_next_free(p);
+        longjmp(json_parse.out, 1);
+    }
+    return p;
+}
+
+static void json_release(void *p)
+{
+    if (p && json_parsing)
+        json_forget(&json_parse, p);
+    json_next_free(p);
+}
+
+/* Blocks allocated before the hook went in (or on another thread while it did) are freed
+ * by json_release with the allocator they came from. */
+static void json_hook(void)
+{
+    json_get_alloc_funcs(&json_next_malloc, &json_next_free);
+    json_set_alloc_funcs(json_alloc, json_release);
+}
+
+json_t *util_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *jerr, int *oom)
+{
+    pthread_once(&json_hook_once, json_hook);
+    struct json_parse *jp = &json_parse;
+    json_t *root = NULL;
+    jp->slot = NULL;
+    jp->cap = jp->used = jp->live = 0;
+    *oom = 0;
+    if (setjmp(jp->out) == 0) {
+        json_parsing = 1;
+        root = json_loadb(buf, len, flags, jerr);
+        json_parsing = 0;
+    } else {
+        /* Jumped out of jansson: what the parse held is ours to free. */
+        json_parsing = 0;
+        for (size_t i = 0; i < jp->cap; i++) {
+            if (jp->slot[i] && jp->slot[i] != JSON_GONE)
+                json_next_free(jp->slot[i]);
+        }
+        root = NULL;
+        *oom = 1;
+        if (jerr)
+            snprintf(jerr->text, sizeof jerr->text, "out of memory");
+    }
+    free(jp->slot);
+    jp->slot = NULL;
+    jp->cap = 0;
+    return root;
 }

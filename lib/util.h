@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 /* A growable byte buffer, always NUL-terminated when len > 0 or after sb_cstr. */
 struct strbuf {
     char *buf;
@@ -41,9 +43,22 @@ int util_utf8_valid(const char *s, size_t len);
 
 /* Folds Latin accents to plain letters (é -> e, ß -> ss, Æ -> AE; U+00C0..U+017F and the
  * combining marks U+0300..U+036F), so "cafe" finds "café". Other scripts are left alone:
- * their combining marks (Devanagari vowel signs, say) carry meaning. Returns a new
- * string (caller frees) and its length in *outlen, or NULL when there is nothing to fold
- * (or no memory): the caller then uses the input as it is. */
-char *util_fold_latin(const char *s, size_t len, size_t *outlen);
+ * their combining marks (Devanagari vowel signs, say) carry meaning. Returns 1 with a new
+ * string in *out (caller frees) and its length in *outlen; 0 with *out NULL when there is
+ * nothing to fold (the caller uses the input as it is); -1 with *out NULL when out of
+ * memory. The two are kept apart because text used unfolded when it needed folding is
+ * indexed or searched wrongly, with no error to show for it. */
+int util_fold_latin(const char *s, size_t len, char **out, size_t *outlen);
+
+/* json_loadb, except that running out of memory is always reported as such (*oom set, NULL
+ * returned) and never does harm. The trap: when growing its token buffer fails, jansson's
+ * lexer drops the character and carries on (jansson issue #362), so a string can come back
+ * a character short with no error, or the lexer can trip an assertion (abort) or read past
+ * its buffer; other allocation failures inside a token it reports as syntax errors. So on
+ * first use jansson's allocator is wrapped (json_set_alloc_funcs, over whatever allocator
+ * was set before), and during a parse here a failed allocation jumps straight out of
+ * jansson, which then holds nothing but memory the wrapper recorded and frees. Every JSON
+ * document libquire parses goes through here. */
+json_t *util_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *jerr, int *oom);
 
 #endif

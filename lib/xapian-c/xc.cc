@@ -57,20 +57,41 @@ struct xc_mset {
 /* ---- errors ---------------------------------------------------------------------- */
 
 static std::atomic<long> fault_countdown(0);
+static std::atomic<int> fault_kind(XC_ERR_IO);
+static std::atomic<bool> fault_fired(false);
 
-/* Counts down towards an injected failure (xc_test_fail_after). */
+/* Counts down towards an injected failure (xc_test_fail_after). Every exported function
+ * that can fail passes through here first; when injection is off this is one relaxed
+ * load, cheap enough for the per-word and per-hit calls. */
 static void xc_fault_point()
 {
-    long n = fault_countdown.load(std::memory_order_relaxed);
-    if (n <= 0)
+    if (fault_countdown.load(std::memory_order_relaxed) <= 0)
         return;
-    if (fault_countdown.fetch_sub(1) == 1)
-        throw Xapian::DatabaseError("injected fault (xc_test_fail_after)");
+    if (fault_countdown.fetch_sub(1) != 1)
+        return;
+    fault_fired.store(true);
+    switch (fault_kind.load()) {
+    case XC_ERR_MODIFIED:
+        throw Xapian::DatabaseModifiedError("injected fault (xc_test_fail_after)");
+    case XC_ERR_NOMEM: throw std::bad_alloc();
+    default: throw Xapian::DatabaseError("injected fault (xc_test_fail_after)");
+    }
 }
 
 extern "C" void xc_test_fail_after(long n)
 {
+    fault_fired.store(false);
     fault_countdown.store(n < 0 ? 0 : n);
+}
+
+extern "C" void xc_test_fail_with(xc_code code)
+{
+    fault_kind.store(code == XC_ERR_MODIFIED || code == XC_ERR_NOMEM ? code : XC_ERR_IO);
+}
+
+extern "C" int xc_test_fault_fired(void)
+{
+    return fault_fired.load() ? 1 : 0;
 }
 
 static char *xc_strdup(const std::string &s)
@@ -256,14 +277,11 @@ extern "C" int xc_db_reopen(xc_db *db, xc_error **err)
     XC_CATCH(err, -1)
 }
 
-extern "C" unsigned xc_db_doccount(xc_db *db)
+extern "C" unsigned xc_db_doccount(xc_db *db, xc_error **err)
 {
-    try {
-        return db->db.get_doccount();
-    } catch (...) {
-        xc_swallow();
-        return 0;
-    }
+    XC_TRY
+    return db->db.get_doccount();
+    XC_CATCH(err, 0)
 }
 
 extern "C" unsigned long xc_db_revision(xc_db *db)
@@ -316,14 +334,11 @@ extern "C" char *xc_db_metadata(xc_db *db, const char *key, xc_error **err)
     XC_CATCH(err, NULL)
 }
 
-extern "C" unsigned xc_db_termfreq(xc_db *db, const char *term)
+extern "C" unsigned xc_db_termfreq(xc_db *db, const char *term, xc_error **err)
 {
-    try {
-        return db->db.get_termfreq(term);
-    } catch (...) {
-        xc_swallow();
-        return 0;
-    }
+    XC_TRY
+    return db->db.get_termfreq(term);
+    XC_CATCH(err, 0)
 }
 
 /* ---- documents ------------------------------------------------------------------- */
@@ -492,14 +507,11 @@ extern "C" int xc_wdb_delete_docid(xc_wdb *wdb, unsigned docid, xc_error **err)
     XC_CATCH(err, -1)
 }
 
-extern "C" unsigned xc_wdb_termfreq(xc_wdb *wdb, const char *term)
+extern "C" unsigned xc_wdb_termfreq(xc_wdb *wdb, const char *term, xc_error **err)
 {
-    try {
-        return wdb->db.get_termfreq(term);
-    } catch (...) {
-        xc_swallow();
-        return 0;
-    }
+    XC_TRY
+    return wdb->db.get_termfreq(term);
+    XC_CATCH(err, 0)
 }
 
 extern "C" int xc_wdb_postlist(xc_wdb *wdb, const char *term,
@@ -564,22 +576,20 @@ extern "C" void xc_stem_free(xc_stem *st)
     }
 }
 
-extern "C" size_t xc_stem_word(xc_stem *st, const char *word, size_t len, char *out,
-                               size_t outlen)
+extern "C" long xc_stem_word(xc_stem *st, const char *word, size_t len, char *out, size_t outlen)
 {
     if (outlen == 0)
         return 0;
     try {
+        xc_fault_point();
         std::string s = st->stem(std::string(word, len));
         size_t n = s.size() < outlen - 1 ? s.size() : outlen - 1;
         std::memcpy(out, s.data(), n);
         out[n] = '\0';
-        return n;
+        return static_cast<long>(n);
     } catch (...) {
-        size_t n = len < outlen - 1 ? len : outlen - 1;
-        std::memcpy(out, word, n);
-        out[n] = '\0';
-        return n;
+        out[0] = '\0';
+        return -1;
     }
 }
 
@@ -684,22 +694,26 @@ extern "C" void xc_query_free(xc_query *q)
 extern "C" char *xc_query_describe(const xc_query *q)
 {
     try {
+        xc_fault_point();
         return xc_strdup(q->q.get_description());
     } catch (...) {
         return NULL;
     }
 }
 
-extern "C" void xc_query_terms(const xc_query *q,
-                               void (*cb)(const char *term, size_t len, void *ctx), void *ctx)
+extern "C" int xc_query_terms(const xc_query *q,
+                              void (*cb)(const char *term, size_t len, void *ctx), void *ctx)
 {
     try {
+        xc_fault_point();
         for (Xapian::TermIterator t = q->q.get_unique_terms_begin();
              t != q->q.get_unique_terms_end(); ++t) {
             std::string s = *t;
             cb(s.data(), s.size(), ctx);
         }
+        return 0;
     } catch (...) {
+        return -1;
     }
 }
 
@@ -945,6 +959,7 @@ extern "C" void xc_mset_totals(const xc_mset *ms, unsigned *estimated, unsigned 
 extern "C" int xc_mset_hit(const xc_mset *ms, unsigned i, xc_hit *hit)
 {
     try {
+        xc_fault_point();
         if (i >= ms->ms.size())
             return -1;
         Xapian::MSetIterator it = ms->ms[i];
@@ -959,21 +974,23 @@ extern "C" int xc_mset_hit(const xc_mset *ms, unsigned i, xc_hit *hit)
     }
 }
 
-extern "C" void xc_mset_facet(const xc_mset *ms, unsigned k, unsigned max,
-                              void (*cb)(const char *value, size_t len, unsigned count,
-                                         void *ctx),
-                              void *ctx)
+extern "C" int xc_mset_facet(const xc_mset *ms, unsigned k, unsigned max,
+                             void (*cb)(const char *value, size_t len, unsigned count, void *ctx),
+                             void *ctx)
 {
     try {
+        xc_fault_point();
         if (k >= ms->spies.size())
-            return;
+            return -1;
         const Xapian::ValueCountMatchSpy &spy = *ms->spies[k];
         for (Xapian::TermIterator t = spy.top_values_begin(max); t != spy.top_values_end(max);
              ++t) {
             std::string v = *t;
             cb(v.data(), v.size(), t.get_termfreq(), ctx);
         }
+        return 0;
     } catch (...) {
+        return -1;
     }
 }
 

@@ -50,9 +50,16 @@ void xc_error_free(xc_error *err);
 /* A short stable name for a code ("locked", "not_found", ...); static storage. */
 const char *xc_code_name(xc_code code);
 
-/* Test hook: make the n-th binding call from now fail with XC_ERR_IO (n >= 1);
- * n = 0 turns injection off. Process-wide; for fault-injection tests only. */
+/* Test hooks, for fault-injection tests only (process-wide, not for concurrent use).
+ * xc_test_fail_after: the n-th binding call from now that can fail does fail, once
+ * (n >= 1); n = 0 turns injection off. Every function here that can fail counts, including
+ * those that report failure only by their return value (xc_db_termfreq, xc_stem_word,
+ * xc_query_terms, xc_mset_hit, ...). xc_test_fail_with: which failure is injected:
+ * XC_ERR_IO (the default), XC_ERR_MODIFIED (a reader behind a writer) or XC_ERR_NOMEM.
+ * xc_test_fault_fired: 1 when the failure armed by the last xc_test_fail_after happened. */
 void xc_test_fail_after(long n);
+void xc_test_fail_with(xc_code code);
+int xc_test_fault_fired(void);
 
 /* Xapian's version string; static storage. */
 const char *xc_version(void);
@@ -82,7 +89,10 @@ const char *xc_network_last_error(void);
 /* Picks up the latest commit. Returns 1 if the database may have changed, 0 if not,
  * -1 on error. Does not re-read a stub file: a swapped generation needs a new open. */
 int xc_db_reopen(xc_db *db, xc_error **err);
-unsigned xc_db_doccount(xc_db *db);
+/* Number of documents; 0 with err set on failure. */
+unsigned xc_db_doccount(xc_db *db, xc_error **err);
+/* The revision committed last; 0 when there is no single one (a stub over several
+ * databases). Cannot fail otherwise: it is read from memory. */
 unsigned long xc_db_revision(xc_db *db);
 /* Document id indexed by the unique term, or 0 when none (err set only on failure). */
 unsigned xc_db_docid_for_term(xc_db *db, const char *term, xc_error **err);
@@ -95,8 +105,8 @@ char *xc_db_doc_value(xc_db *db, unsigned docid, unsigned slot, size_t *len,
                       xc_error **err);
 /* Metadata by key; empty string when unset. Caller frees. */
 char *xc_db_metadata(xc_db *db, const char *key, xc_error **err);
-/* Number of documents indexed by term (0 when none). */
-unsigned xc_db_termfreq(xc_db *db, const char *term);
+/* Number of documents indexed by term (0 when none; err set only on failure). */
+unsigned xc_db_termfreq(xc_db *db, const char *term, xc_error **err);
 
 /* ---- Documents and term generation -------------------------------------------------- */
 
@@ -147,7 +157,8 @@ unsigned xc_wdb_replace(xc_wdb *wdb, const char *idterm, xc_doc *doc, xc_error *
 /* Deletes every document indexed by term. */
 int xc_wdb_delete_term(xc_wdb *wdb, const char *term, xc_error **err);
 int xc_wdb_delete_docid(xc_wdb *wdb, unsigned docid, xc_error **err);
-unsigned xc_wdb_termfreq(xc_wdb *wdb, const char *term);
+/* Number of documents indexed by term (0 when none; err set only on failure). */
+unsigned xc_wdb_termfreq(xc_wdb *wdb, const char *term, xc_error **err);
 /* Calls cb for every docid indexed by term, in ascending order; stops early when cb
  * returns non-zero. */
 int xc_wdb_postlist(xc_wdb *wdb, const char *term, int (*cb)(unsigned docid, void *ctx),
@@ -167,8 +178,8 @@ typedef struct xc_stem xc_stem;
 xc_stem *xc_stem_new(const char *lang, xc_error **err);
 void xc_stem_free(xc_stem *st);
 /* Stems a lower-cased word into out (size outlen, NUL-terminated, truncated if needed).
- * Returns the stem's length. */
-size_t xc_stem_word(xc_stem *st, const char *word, size_t len, char *out, size_t outlen);
+ * Returns the stem's length, or -1 (out empty) when stemming failed for want of memory. */
+long xc_stem_word(xc_stem *st, const char *word, size_t len, char *out, size_t outlen);
 
 /* ---- Query parsing ------------------------------------------------------------------- */
 
@@ -209,12 +220,13 @@ xc_query *xc_qp_parse(xc_qp *qp, const char *text, unsigned flags, xc_error **er
 const char *xc_qp_corrected(xc_qp *qp);
 
 void xc_query_free(xc_query *q);
-/* Xapian's description of the query. Caller frees. */
+/* Xapian's description of the query. Caller frees. NULL when out of memory. */
 char *xc_query_describe(const xc_query *q);
 /* Calls cb for each distinct term in the query (stemmed terms carry Xapian's Z prefix,
- * field terms their prefix). */
-void xc_query_terms(const xc_query *q, void (*cb)(const char *term, size_t len, void *ctx),
-                    void *ctx);
+ * field terms their prefix). Returns 0, or -1 when out of memory (cb may have been called
+ * for some of the terms). */
+int xc_query_terms(const xc_query *q, void (*cb)(const char *term, size_t len, void *ctx),
+                   void *ctx);
 /* Number of wildcards in the query. They are not among xc_query_terms: each expands when
  * the query is matched, to up to xc_qp_set_max_wildcard terms, and opening those posting
  * lists comes before any deadline can cut the match (xc_match_opts.deadline_ms). */
@@ -267,14 +279,15 @@ void xc_mset_free(xc_mset *ms);
 int xc_mset_timed_out(const xc_mset *ms);
 unsigned xc_mset_size(const xc_mset *ms);
 void xc_mset_totals(const xc_mset *ms, unsigned *estimated, unsigned *lower, unsigned *upper);
+/* Fills hit i. Returns 0, or -1 when i is out of range or on failure. */
 int xc_mset_hit(const xc_mset *ms, unsigned i, xc_hit *hit);
 /* Document data of hit i. Caller frees. */
 char *xc_mset_data(xc_mset *ms, unsigned i, size_t *len, xc_error **err);
 /* Calls cb for each value counted for facet k (k-th of opts.facet_slots), most frequent
- * first, at most max values. The value is borrowed for the call. */
-void xc_mset_facet(const xc_mset *ms, unsigned k, unsigned max,
-                   void (*cb)(const char *value, size_t len, unsigned count, void *ctx),
-                   void *ctx);
+ * first, at most max values. The value is borrowed for the call. Returns 0, or -1 when k
+ * is out of range or out of memory (cb may have been called for some of the values). */
+int xc_mset_facet(const xc_mset *ms, unsigned k, unsigned max,
+                  void (*cb)(const char *value, size_t len, unsigned count, void *ctx), void *ctx);
 
 /* The weight the document with idterm gets from the single term (BM25 with db's
  * statistics), or 0 when it does not have the term: per-term contributions for explain. */

@@ -196,6 +196,107 @@ static void test_injected_fault(void **state)
     xc_db_free(db);
 }
 
+static void count_cb(const char *s, size_t len, void *ctx)
+{
+    (void)s;
+    (void)len;
+    ++*(int *)ctx;
+}
+
+static void facet_cb(const char *value, size_t len, unsigned count, void *ctx)
+{
+    (void)value;
+    (void)len;
+    (void)count;
+    ++*(int *)ctx;
+}
+
+/* Each kind of injected failure arrives with its own code; calls that report failure by
+ * their return value alone are injection points too, and say so. */
+static void test_injected_fault_kinds(void **state)
+{
+    (void)state;
+    char path[300];
+    snprintf(path, sizeof path, "%s/kinds", tmpdir);
+    make_db(path, 3);
+    xc_error *err = NULL;
+    xc_db *db = xc_db_open(path, &err);
+    assert_non_null(db);
+    static const xc_code codes[] = {XC_ERR_IO, XC_ERR_MODIFIED, XC_ERR_NOMEM};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+        xc_test_fail_with(codes[i]);
+        xc_test_fail_after(1);
+        assert_int_equal(xc_db_termfreq(db, "apples", &err), 0);
+        assert_true(xc_test_fault_fired());
+        assert_non_null(err);
+        assert_int_equal(err->code, codes[i]);
+        xc_error_free(err);
+        err = NULL;
+    }
+    xc_test_fail_with(XC_ERR_IO);
+    xc_test_fail_after(1);
+    assert_int_equal(xc_db_doccount(db, &err), 0);
+    assert_non_null(err);
+    xc_error_free(err);
+    err = NULL;
+    /* Not reached: nothing fires. */
+    xc_test_fail_after(2);
+    assert_int_equal(xc_db_doccount(db, &err), 3);
+    assert_false(xc_test_fault_fired());
+    xc_test_fail_after(0);
+    assert_null(err);
+
+    xc_stem *st = xc_stem_new("english", &err);
+    char out[32] = "x";
+    xc_test_fail_after(1);
+    assert_int_equal(xc_stem_word(st, "running", 7, out, sizeof out), -1);
+    assert_string_equal(out, "");
+    assert_int_equal(xc_stem_word(st, "running", 7, out, sizeof out), 3);
+    xc_stem_free(st);
+
+    xc_qp *qp = xc_qp_new("english", db, &err);
+    xc_query *q = xc_qp_parse(qp, "apples pears", XC_QP_DEFAULT, &err);
+    assert_non_null(q);
+    int n = 0;
+    xc_test_fail_after(1);
+    assert_int_equal(xc_query_terms(q, count_cb, &n), -1);
+    assert_int_equal(xc_query_terms(q, count_cb, &n), 0);
+    assert_int_equal(n, 2);
+    xc_test_fail_after(1);
+    assert_null(xc_query_describe(q));
+    xc_match_opts o;
+    xc_match_opts_init(&o);
+    o.facet_slots[0] = 2;
+    o.nfacets = 1;
+    xc_mset *ms = xc_enquire(db, q, &o, &err);
+    assert_non_null(ms);
+    xc_hit hit;
+    xc_test_fail_after(1);
+    assert_int_equal(xc_mset_hit(ms, 0, &hit), -1);
+    assert_int_equal(xc_mset_hit(ms, 0, &hit), 0);
+    n = 0;
+    xc_test_fail_after(1);
+    assert_int_equal(xc_mset_facet(ms, 0, 10, facet_cb, &n), -1);
+    assert_int_equal(n, 0);
+    assert_int_equal(xc_mset_facet(ms, 0, 10, facet_cb, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(xc_mset_facet(ms, 1, 10, facet_cb, &n), -1); /* no such facet */
+    xc_mset_free(ms);
+    xc_query_free(q);
+    xc_qp_free(qp);
+
+    xc_wdb *w = xc_wdb_open(path, 0, &err);
+    assert_non_null(w);
+    xc_test_fail_after(1);
+    assert_int_equal(xc_wdb_termfreq(w, "Qdoc1", &err), 0);
+    assert_non_null(err);
+    xc_error_free(err);
+    err = NULL;
+    assert_int_equal(xc_wdb_termfreq(w, "Qdoc1", &err), 1);
+    xc_wdb_free(w);
+    xc_db_free(db);
+}
+
 static void test_round_trip(void **state)
 {
     (void)state;
@@ -205,7 +306,7 @@ static void test_round_trip(void **state)
     xc_error *err = NULL;
     xc_db *db = xc_db_open(path, &err);
     assert_non_null(db);
-    assert_int_equal(xc_db_doccount(db), 5);
+    assert_int_equal(xc_db_doccount(db, NULL), 5);
     unsigned id = xc_db_docid_for_term(db, "Qdoc3", &err);
     assert_true(id > 0);
     size_t len;
@@ -229,9 +330,9 @@ static void test_round_trip(void **state)
     assert_int_equal(xc_wdb_set_metadata(w, "k", "v", 1, &err), 0);
     assert_int_equal(xc_wdb_commit(w, &err), 0);
     xc_wdb_free(w);
-    assert_int_equal(xc_db_doccount(db), 5);
+    assert_int_equal(xc_db_doccount(db, NULL), 5);
     assert_true(xc_db_reopen(db, &err) >= 0);
-    assert_int_equal(xc_db_doccount(db), 4);
+    assert_int_equal(xc_db_doccount(db, NULL), 4);
     char *m = xc_db_metadata(db, "k", &err);
     assert_string_equal(m, "v");
     free(m);
@@ -393,10 +494,11 @@ static void test_query_wildcards(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_missing_database), cmocka_unit_test(test_locked_database),
-        cmocka_unit_test(test_malformed_query),  cmocka_unit_test(test_injected_fault),
-        cmocka_unit_test(test_round_trip),       cmocka_unit_test(test_deadline_transparent),
-        cmocka_unit_test(test_deadline_remote),  cmocka_unit_test(test_query_wildcards),
+        cmocka_unit_test(test_missing_database),     cmocka_unit_test(test_locked_database),
+        cmocka_unit_test(test_malformed_query),      cmocka_unit_test(test_injected_fault),
+        cmocka_unit_test(test_injected_fault_kinds), cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_deadline_transparent), cmocka_unit_test(test_deadline_remote),
+        cmocka_unit_test(test_query_wildcards),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
