@@ -56,7 +56,8 @@ static int parse_entry(char *line, const char *base, struct shard_entry *e, char
         if (tl > 8 && strcmp(tmp + tl - 8, "/current") == 0)
             tmp[tl - 8] = '\0';
         const char *slash = strrchr(tmp, '/');
-        snprintf(e->name, sizeof e->name, "%s", slash ? slash + 1 : tmp);
+        snprintf(e->name, sizeof e->name, "%.*s", (int)sizeof e->name - 1,
+                 slash ? slash + 1 : tmp);
         return 0;
     }
     if (n >= 2 && strcmp(w[0], "remote") == 0) {
