@@ -26,6 +26,8 @@ struct conn {
     double opened_ms, active_ms; /* accepted; last request started */
     unsigned requests;
     int over_cap; /* accepted past the cap: its requests get a 503 */
+    int watched;  /* evhttp tells conn_closed when it frees the connection */
+    int pending;  /* conn_watch_later is yet to run: the sweep leaves c alone */
 };
 
 /* Per-worker state: a doubly linked list of connections (the sweep walks it) and an
@@ -132,6 +134,51 @@ static void conn_reap(struct conn_table *t, struct conn *c)
     free(c);
 }
 
+/* evhttp is freeing c's connection (called before it closes the socket). Our reference
+ * keeps the bufferevent, and with it its read and write events, alive after evhttp lets
+ * go; left enabled, they would stay registered on a descriptor number that the next
+ * accepted connection may get, and libevent, counting them, would never tell epoll about
+ * the new connection: it would go unanswered. So they are turned off here, while the
+ * socket is still open, and c is forgotten. */
+static void conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    struct conn *c = arg;
+    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    if (!c->pending) /* else conn_watch_later reaps it */
+        conn_reap(c->table, c);
+}
+
+/* Asks evhttp to call conn_closed when it frees c's connection. The connection is the
+ * argument evhttp gives its bufferevent callbacks. */
+static void conn_watch(struct conn *c)
+{
+    if (c->watched || !conn_alive(c))
+        return;
+    bufferevent_data_cb r, w;
+    bufferevent_event_cb e;
+    void *evcon = NULL;
+    bufferevent_getcb(c->bev, &r, &w, &e, &evcon);
+    if (!evcon)
+        return;
+    evhttp_connection_set_closecb(evcon, conn_closed, c);
+    c->watched = 1;
+}
+
+/* Runs once, right after evhttp has set up a new connection (it has no evhttp_connection
+ * yet when it asks conn_new for the bufferevent). */
+static void conn_watch_later(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct conn *c = arg;
+    c->pending = 0;
+    if (conn_alive(c))
+        conn_watch(c);
+    else
+        conn_reap(c->table, c);
+}
+
 /* bevcb: makes the bufferevent evhttp will use for a new connection. Like evhttp's own,
  * it does not close the fd (evhttp does). We hold a reference, so after evhttp frees it
  * the bufferevent stays readable until the sweep sees it was released and reaps it. */
@@ -158,6 +205,9 @@ static struct bufferevent *conn_new(struct event_base *base, void *arg)
         t->head->prev = c;
     t->head = c;
     t->count++;
+    struct timeval now = {0, 0};
+    if (event_base_once(base, -1, EV_TIMEOUT, conn_watch_later, c, &now) == 0)
+        c->pending = 1;
     if ((t->count + 1) * 2 > t->cap) {
         /* The rebuilt index takes every listed connection, c included (or, if memory
          * ran out, c stays unindexed: still counted, swept and reaped). Inserting c
@@ -172,6 +222,8 @@ static struct bufferevent *conn_new(struct event_base *base, void *arg)
     return bev;
 }
 
+
+
 /* Timer: closes connections past their header or idle timeout. */
 static void sweep(evutil_socket_t fd, short what, void *arg)
 {
@@ -183,7 +235,8 @@ static void sweep(evutil_socket_t fd, short what, void *arg)
     for (struct conn *c = t->head; c; c = next) {
         next = c->next;
         if (!conn_alive(c)) {
-            conn_reap(t, c);
+            if (!c->pending)
+                conn_reap(t, c);
             continue;
         }
         double limit = c->requests == 0 ? t->lim.header_timeout_ms : t->lim.idle_timeout_ms;
@@ -299,6 +352,7 @@ int conns_request(struct worker *w, struct evhttp_request *req)
     struct conn *c = bev ? lookup(t, bev) : NULL;
     if (!c)
         return 0;
+    conn_watch(c);
     /* A request that is not the connection's first resets its idle clock. */
     c->requests++;
     c->active_ms = util_now_ms();

@@ -1398,6 +1398,42 @@ static void reap_one(struct shard_run *runs, size_t *nrun, unsigned first, struc
     runs[i] = runs[--*nrun];
 }
 
+/* Writes DIR/spelling: the spelling data of all n shards in one database, for front ends
+ * that search remote shards (Xapian's remote protocol carries no spelling; shardmap.h).
+ * Built beside the old one and swapped in by rename. Returns 0, or -1 (reported). */
+static int write_spelling(const char *dbdir, unsigned n)
+{
+    char paths[SHARDMAP_MAX][PATH_MAX];
+    const char *srcs[SHARDMAP_MAX];
+    for (unsigned k = 0; k < n; k++) {
+        char name[64], dir[PATH_MAX];
+        shardmap_dir_name(k, n, name, sizeof name);
+        snprintf(dir, sizeof dir, "%s/%s", dbdir, name);
+        dbdir_reader_path(dir, paths[k], sizeof paths[k]);
+        srcs[k] = paths[k];
+    }
+    char fresh[PATH_MAX], live[PATH_MAX], old[PATH_MAX];
+    snprintf(fresh, sizeof fresh, "%s/.spelling.new", dbdir);
+    snprintf(live, sizeof live, "%s/%s", dbdir, SHARDMAP_SPELLING);
+    snprintf(old, sizeof old, "%s/.spelling.old", dbdir);
+    dbdir_remove_generation(dbdir, ".spelling.new");
+    dbdir_remove_generation(dbdir, ".spelling.old");
+    xc_error *err = NULL;
+    if (xc_spelling_merge(srcs, n, fresh, &err) < 0) {
+        fprintf(stderr, "%s: cannot write the spelling database %s: %s\n", progname, fresh,
+                err && err->message ? err->message : "unknown error");
+        xc_error_free(err);
+        return -1;
+    }
+    if ((rename(live, old) < 0 && errno != ENOENT) || rename(fresh, live) < 0) {
+        fprintf(stderr, "%s: cannot put the spelling database in place: %s\n", progname,
+                strerror(errno));
+        return -1;
+    }
+    dbdir_remove_generation(dbdir, ".spelling.old");
+    return 0;
+}
+
 /* Writes a sharded index: one process per shard (at most --jobs at once), each reading all
  * the inputs and writing the documents that hash to its shard, with the usual generations,
  * checks and crash safety in its own directory DB/shard-K-of-N. Then writes the shard map
@@ -1485,6 +1521,13 @@ static int index_sharded(const struct options *o, int argc, char **argv)
         reap_one(runs, &nrun, first, &t);
 
     int all_ok = (t.code == EXIT_OK || t.code == EXIT_SKIPPED) && t.statuses_ok;
+    char spelling[PATH_MAX];
+    snprintf(spelling, sizeof spelling, "%s/%s", o->dbdir, SHARDMAP_SPELLING);
+    if (all_ok && o->shard_only < 0 && !o->dry_run && !o->no_spelling &&
+        (t.added + t.updated + t.deleted > 0 || o->rollback || old_n != n ||
+         access(spelling, F_OK) != 0) &&
+        write_spelling(o->dbdir, n) < 0)
+        t.code = worse(t.code, EXIT_IO);
     if (all_ok && o->shard_only < 0 && !o->dry_run && !o->rollback && old_n != n) {
         if (shardmap_write(o->dbdir, n, why, sizeof why) < 0) {
             fprintf(stderr, "%s: %s\n", progname, why);

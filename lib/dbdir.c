@@ -262,7 +262,9 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 int dbdir_remove_generation(const char *dir, const char *name)
 {
     char path[4096];
-    if ((strncmp(name, "gen-", 4) != 0 && strncmp(name, "shard-", 6) != 0) || strchr(name, '/') ||
+    if ((strncmp(name, "gen-", 4) != 0 && strncmp(name, "shard-", 6) != 0 &&
+         strncmp(name, ".spelling", 9) != 0) ||
+        strchr(name, '/') ||
         join(path, sizeof path, dir, name) < 0) {
         errno = EINVAL;
         return -1;

@@ -59,8 +59,9 @@ size_t dbdir_list_generations(const char *dir, unsigned *nums, size_t max);
 /* Formats generation n's name ("gen-000042") into out. */
 void dbdir_generation_name(unsigned n, char *out, size_t outlen);
 
-/* Removes a generation directory (gen-N), or a shard directory of a sharded index
- * (shard-K-of-N), and everything in it. Returns 0 or -1 (errno set). */
+/* Removes a generation directory (gen-N), a shard directory of a sharded index
+ * (shard-K-of-N) or a spelling database being replaced (.spelling*), and everything in
+ * it. Returns 0 or -1 (errno set). */
 int dbdir_remove_generation(const char *dir, const char *name);
 
 #endif

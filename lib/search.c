@@ -83,6 +83,9 @@ struct search_index {
     xc_stem *stem;
     struct shard *shards;    /* sharded index only */
     int nshards;
+    xc_db *spelling;         /* the map's #quire-spelling database, or NULL */
+    char spelling_path[4096];
+    struct dbdir_stamp spelling_stamp;
     unsigned timeout_ms;   /* budget of one search; 0: none */
     int no_match_deadline; /* this view cannot run the match deadline (a remote part) */
 };
@@ -583,6 +586,20 @@ static void shards_free(struct search_index *ix)
     ix->nshards = 0;
 }
 
+/* (Re)opens the spelling database the map names. Without one, or when it does not open,
+ * suggestions come from the shards themselves (none from remote ones). */
+static void spelling_open(struct search_index *ix)
+{
+    xc_db_free(ix->spelling);
+    ix->spelling = NULL;
+    if (!ix->spelling_path[0])
+        return;
+    char path[4096];
+    dbdir_reader_path(ix->spelling_path, path, sizeof path);
+    dbdir_stamp_of(ix->spelling_path, &ix->spelling_stamp);
+    ix->spelling = xc_db_open(path, NULL);
+}
+
 /* Reads the shard map ix->path and opens every shard it lists; shards that do not open
  * are left down (and retried). Fails only when the map itself cannot be used. */
 static int shards_load(struct search_index *ix, struct search_error *err)
@@ -591,7 +608,8 @@ static int shards_load(struct search_index *ix, struct search_error *err)
     char why[512];
     struct dbdir_stamp stamp = {0};
     dbdir_stamp_of(ix->path, &stamp);
-    int n = shardmap_read(ix->path, &v, why, sizeof why);
+    char spelling[4096];
+    int n = shardmap_read(ix->path, &v, spelling, sizeof spelling, why, sizeof why);
     if (n < 0) {
         search_error_set(err, 503, "unavailable", "cannot read shard map: %s", why);
         return -1;
@@ -612,6 +630,8 @@ static int shards_load(struct search_index *ix, struct search_error *err)
     free(v);
     ix->stamp = stamp;
     ix->generation[0] = '\0';
+    snprintf(ix->spelling_path, sizeof ix->spelling_path, "%s", spelling);
+    spelling_open(ix);
     ix->updated_ok = 0;
     return shards_combine(ix, err);
 }
@@ -652,6 +672,12 @@ static int shards_refresh(struct search_index *ix, struct search_error *err)
         return shards_load(ix, err) < 0 ? -1 : 1;
     double now = util_now_ms();
     int changed = 0, regroup = 0;
+    struct dbdir_stamp sp;
+    if (ix->spelling_path[0] && dbdir_stamp_of(ix->spelling_path, &sp) == 0 &&
+        !dbdir_stamp_equal(&sp, &ix->spelling_stamp)) {
+        spelling_open(ix);
+        changed = 1;
+    }
     for (int i = 0; i < ix->nshards; i++) {
         struct shard *s = &ix->shards[i];
         if (!s->db) {
@@ -800,6 +826,7 @@ void search_index_close(struct search_index *ix)
         return;
     xc_qp_free(ix->qp);
     xc_db_free(ix->db);
+    xc_db_free(ix->spelling);
     shards_free(ix);
     xc_stem_free(ix->stem);
     free(ix);
@@ -1297,7 +1324,7 @@ static int suggest(struct search_index *ix, const char *q, int no_hits, char **o
             return 0;
         }
         if (ask) {
-            sug = xc_db_spelling(ix->db, word, &xe);
+            sug = xc_db_spelling(ix->spelling ? ix->spelling : ix->db, word, &xe);
             if (!sug)
                 goto fail;
         }

@@ -87,8 +87,11 @@ static int parse_entry(char *line, const char *base, struct shard_entry *e, char
     return -1;
 }
 
-int shardmap_read(const char *file, struct shard_entry **out, char *why, size_t whylen)
+int shardmap_read(const char *file, struct shard_entry **out, char *spelling,
+                  size_t spellinglen, char *why, size_t whylen)
 {
+    if (spelling && spellinglen)
+        spelling[0] = '\0';
     FILE *f = fopen(file, "r");
     if (!f) {
         snprintf(why, whylen, "cannot read %s: %s", file, strerror(errno));
@@ -110,6 +113,21 @@ int shardmap_read(const char *file, struct shard_entry **out, char *why, size_t 
         char *p = line;
         while (isspace((unsigned char)*p))
             p++;
+        if (strncmp(p, "#quire-spelling", 15) == 0 && isspace((unsigned char)p[15])) {
+            char *w[4];
+            if (words(p + 15, w) != 1) {
+                snprintf(why, whylen, "%s:%lu: want \"#quire-spelling PATH\"", file, lineno);
+                rc = -1;
+                break;
+            }
+            if (spelling && spellinglen) {
+                int len = w[0][0] == '/' ? snprintf(spelling, spellinglen, "%s", w[0])
+                                         : snprintf(spelling, spellinglen, "%s/%s", base, w[0]);
+                if (len < 0 || (size_t)len >= spellinglen)
+                    spelling[0] = '\0';
+            }
+            continue;
+        }
         if (!*p || *p == '#')
             continue;
         if (n == SHARDMAP_MAX) {
@@ -152,7 +170,7 @@ int shardmap_is_sharded(const char *path)
         return 0;
     struct shard_entry *v = NULL;
     char why[256];
-    int n = shardmap_read(path, &v, why, sizeof why);
+    int n = shardmap_read(path, &v, NULL, 0, why, sizeof why);
     int sharded = n > 1 || (n == 1 && v[0].remote);
     free(v);
     return sharded;
@@ -176,7 +194,7 @@ unsigned shardmap_local_count(const char *dir)
     snprintf(file, sizeof file, "%s/%s", dir, SHARDMAP_FILE);
     struct shard_entry *v = NULL;
     char why[256];
-    int n = shardmap_read(file, &v, why, sizeof why);
+    int n = shardmap_read(file, &v, NULL, 0, why, sizeof why);
     if (n < 0)
         return 0;
     unsigned count = 0;

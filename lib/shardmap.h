@@ -8,6 +8,13 @@
  *   remote 10.0.0.12:7101         a shard served by xapian-tcpsrv
  *
  * `remote tcp HOST PORT` is accepted as well (Xapian's own tools do not read that form).
+ * Xapian 1.4's remote protocol carries no spelling data, so a map of remote shards may
+ * name a local database to take "did you mean" suggestions from, on a line Xapian reads
+ * as a comment:
+ *
+ *   #quire-spelling /var/lib/quire/spelling
+ *
+ * (quire-index --shards writes DIR/spelling: the spelling data of all the shards).
  * `quire-index --shards N --db DIR` writes DIR/shards listing DIR/shard-K-of-N/current for
  * K = 0..N-1; quired and `quire --db` open DIR (or the map file itself) like any index.
  *
@@ -20,6 +27,7 @@
 #include <stddef.h>
 
 #define SHARDMAP_FILE "shards"
+#define SHARDMAP_SPELLING "spelling" /* DIR/spelling, written by quire-index --shards */
 #define SHARDMAP_MAX 256
 
 struct shard_entry {
@@ -31,8 +39,11 @@ struct shard_entry {
 };
 
 /* Reads the map file. Returns the number of entries (>= 1) with *out a new array (caller
- * frees), or -1 with why filled (cannot read, a bad line, no entries, too many). */
-int shardmap_read(const char *file, struct shard_entry **out, char *why, size_t whylen);
+ * frees), or -1 with why filled (cannot read, a bad line, no entries, too many). When
+ * spelling is not NULL it gets the #quire-spelling database (made absolute against the
+ * map's directory), or "" when the map names none. */
+int shardmap_read(const char *file, struct shard_entry **out, char *spelling,
+                  size_t spellinglen, char *why, size_t whylen);
 
 /* True when path is a stub file that needs the shard-aware reader: it lists more than one
  * database or any remote one. A generation pointer (`current`) lists one local database. */

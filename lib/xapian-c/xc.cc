@@ -1043,6 +1043,24 @@ extern "C" char *xc_db_spelling(xc_db *db, const char *word, xc_error **err)
     XC_CATCH(err, NULL)
 }
 
+extern "C" long xc_spelling_merge(const char *const *srcs, size_t n, const char *dest,
+                                  xc_error **err)
+{
+    XC_TRY
+    Xapian::WritableDatabase out(dest, Xapian::DB_CREATE_OR_OVERWRITE);
+    long words = 0;
+    for (size_t i = 0; i < n; i++) {
+        Xapian::Database in(srcs[i]);
+        for (Xapian::TermIterator t = in.spellings_begin(); t != in.spellings_end(); ++t) {
+            out.add_spelling(*t, t.get_termfreq());
+            words++;
+        }
+    }
+    out.commit();
+    return words;
+    XC_CATCH(err, -1)
+}
+
 extern "C" void xc_termgen_set_spelling(xc_termgen *tg, xc_wdb *wdb)
 {
     try {

@@ -303,6 +303,10 @@ xc_query *xc_query_similar(xc_db *db, unsigned docid, unsigned nterms,
 /* Xapian's spelling suggestion for word (edit distance <= 2), or "" when none. Caller
  * frees. */
 char *xc_db_spelling(xc_db *db, const char *word, xc_error **err);
+/* Writes a database at dest (replacing any there) holding only the spelling data of the
+ * n databases at srcs: each word with the sum of its frequencies, as one database built
+ * from all their documents would have it. Returns the number of entries read, or -1. */
+long xc_spelling_merge(const char *const *srcs, size_t n, const char *dest, xc_error **err);
 
 /* Gives the generator a database for spelling data (borrowed until the generator is freed
  * or given another). Spelling data is then recorded for text indexed while

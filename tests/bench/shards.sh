@@ -106,7 +106,7 @@ remote_map() {
     k=0
     while [ $k -lt "$1" ]; do
         for _ in 1 2 3 4 5 6 7 8; do
-            port=$((20000 + ($$ * 7 + k * 131 + $(date +%N | cut -c1-4)) % 40000))
+            port=$(awk -v s="$$$k" 'BEGIN { srand(); printf "%d", 20000 + (rand() * 40000 + s) % 40000 }')
             setsid xapian-tcpsrv --interface 127.0.0.1 --port "$port" "$WORK/1-s$1/shard-$k-of-$1/current" \
                 >"$WORK/runs/tcpsrv-$1-$k.log" 2>&1 &
             pid=$!

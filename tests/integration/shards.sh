@@ -16,6 +16,7 @@ out=$("$QUIRE_INDEX" --json --shards 3 --db "$T/three" "$REUTERS")
 check_eq "--shards 3 indexes all 21,577 documents" 21577 "$(jq -r .added <<<"$out")"
 check_eq "--shards 3 reports 3 shards" 3 "$(jq -r .shards <<<"$out")"
 check "the shard map lists the 3 shard directories" grep -qx 'auto shard-2-of-3/current' "$T/three/shards"
+check "--shards writes the spelling data of all shards to DIR/spelling" xapian-delve "$T/three/spelling"
 sum=0
 for k in 0 1 2; do
     n=$("$QUIRE" --db "$T/three/shard-$k-of-3" --json health | jq -r .docs)
@@ -64,6 +65,7 @@ done
 ok "three xapian-tcpsrv shard servers listen on loopback ports ${SHARD_PORT[*]}"
 {
     echo "# three shards on three servers"
+    echo "#quire-spelling $T/three/spelling"
     echo "remote 127.0.0.1:${SHARD_PORT[0]}"
     echo "remote tcp 127.0.0.1 ${SHARD_PORT[1]}"
     echo "remote 127.0.0.1:${SHARD_PORT[2]}"
@@ -142,6 +144,12 @@ common=$(jq -n --argjson a "$(curl -s -m 10 "http://127.0.0.1:$P1/doc/1200/simil
     --argjson b "$(curl -s -m 10 "http://127.0.0.1:$PR/doc/1200/similar?limit=10" | jq -c '[.hits[].id]')" \
     '[$a[] | select(. as $x | $b | index($x))] | length')
 check_match "similar articles over remote shards: the same articles ($common of 10)" '^(8|9|10)$' "$common"
+check_eq "\"did you mean\" over remote shards (the map's #quire-spelling) equals one database's" \
+    "$(curl -s -m 10 "http://127.0.0.1:$P1/search?q=olil+pricse&limit=1" | jq -r .suggestion)" \
+    "$(curl -s -m 10 "http://127.0.0.1:$PR/search?q=olil+pricse&limit=1" | jq -r .suggestion)"
+# Xapian's own tools read the map too (in its own syntax: "remote HOST:PORT" lines).
+sed "s/^remote tcp 127.0.0.1 \([0-9]*\)$/remote 127.0.0.1:\1/" "$T/remote.map" >"$T/xapian.map"
+check "the map with a #quire-spelling line still opens in Xapian's own tools" xapian-delve "$T/xapian.map"
 check_eq "\"did you mean\" over local shards equals one database's" \
     "$("$QUIRE" --db "$T/one" --json search 'olil pricse' | jq -r .suggestion)" \
     "$("$QUIRE" --db "$T/three" --json search 'olil pricse' | jq -r .suggestion)"
