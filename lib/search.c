@@ -88,6 +88,7 @@ struct search_index {
     struct dbdir_stamp spelling_stamp;
     unsigned timeout_ms;   /* budget of one search; 0: none */
     int no_match_deadline; /* this view cannot run the match deadline (a remote part) */
+    int has_remote;        /* a remote shard is up: fetch hits' documents together */
 };
 
 void search_error_set(struct search_error *err, int status, const char *code, const char *fmt,
@@ -574,6 +575,7 @@ static int shards_combine(struct search_index *ix, struct search_error *err)
     /* The match deadline is a posting source that a remote shard cannot run: remote
      * shards are bounded by the shard timeout instead. */
     ix->no_match_deadline = remote;
+    ix->has_remote = remote;
     return 0;
 }
 
@@ -1024,6 +1026,7 @@ static xc_mset *enquire_within(struct search_index *ix, const xc_query *q,
 {
     xc_match_opts opts = *opts_in;
     opts.deadline_ms = match_budget(ix, deadline);
+    opts.fetch = ix->has_remote;
     xc_mset *ms = xc_enquire(ix->db, q, &opts, xe);
     if (!ms && *xe && (*xe)->code == XC_ERR_UNSUPPORTED && opts.deadline_ms > 0) {
         xc_error_free(*xe);
@@ -1115,7 +1118,10 @@ static json_t *hit_json(struct search_index *ix, xc_mset *ms, unsigned i,
         jset(h, "duplicates", json_integer(hit.collapse_count), &failed);
     if (terms && !failed) {
         size_t tlen = 0;
-        char *text = xc_db_doc_value(ix->db, hit.docid, SCHEMA_SLOT_TEXT, &tlen, xe);
+        /* Over remote shards the text comes with the fetched document; locally a value is
+         * read on its own, without loading the document. */
+        char *text = ix->has_remote ? xc_mset_value(ms, i, SCHEMA_SLOT_TEXT, &tlen, xe)
+                                 : xc_db_doc_value(ix->db, hit.docid, SCHEMA_SLOT_TEXT, &tlen, xe);
         if (!text) {
             *what = "cannot read a hit's text";
             goto fail;

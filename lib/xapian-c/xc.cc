@@ -922,6 +922,8 @@ extern "C" xc_mset *xc_enquire(xc_db *db, const xc_query *q, const xc_match_opts
         check = db->db.get_doccount();
     }
     ms->ms = enq.get_mset(opts->offset, opts->limit, check);
+    if (opts->fetch)
+        ms->ms.fetch();
     ms->timed_out = deadline && deadline->hit;
     return ms.release();
     XC_CATCH(err, NULL)
@@ -1077,6 +1079,19 @@ extern "C" void xc_termgen_spelling(xc_termgen *tg, int on)
     tg->tg.set_flags(on ? Xapian::TermGenerator::FLAG_CJK_NGRAM |
                               Xapian::TermGenerator::FLAG_SPELLING
                         : Xapian::TermGenerator::FLAG_CJK_NGRAM);
+}
+
+extern "C" char *xc_mset_value(xc_mset *ms, unsigned i, unsigned slot, size_t *len,
+                               xc_error **err)
+{
+    XC_TRY
+    if (i >= ms->ms.size())
+        throw Xapian::InvalidArgumentError("hit index out of range");
+    std::string s = ms->ms[i].get_document().get_value(slot);
+    if (len)
+        *len = s.size();
+    return xc_strdup(s);
+    XC_CATCH(err, NULL)
 }
 
 extern "C" char *xc_mset_data(xc_mset *ms, unsigned i, size_t *len, xc_error **err)

@@ -257,6 +257,9 @@ typedef struct xc_match_opts {
      * one candidate's own work (a phrase check) are not cut. A remote database cannot run
      * the check: xc_enquire then fails with XC_ERR_UNSUPPORTED; ask again with 0. */
     unsigned deadline_ms;
+    /* Ask for the hits' documents together as soon as the match is done (MSet::fetch):
+     * over remote shards that is one exchange instead of one per hit. */
+    int fetch;
 } xc_match_opts;
 
 void xc_match_opts_init(xc_match_opts *o);
@@ -283,6 +286,9 @@ void xc_mset_totals(const xc_mset *ms, unsigned *estimated, unsigned *lower, uns
 int xc_mset_hit(const xc_mset *ms, unsigned i, xc_hit *hit);
 /* Document data of hit i. Caller frees. */
 char *xc_mset_data(xc_mset *ms, unsigned i, size_t *len, xc_error **err);
+/* Value slot of hit i's document, read with the document (fetched with it over a remote
+ * shard; see xc_match_opts.fetch). Caller frees. */
+char *xc_mset_value(xc_mset *ms, unsigned i, unsigned slot, size_t *len, xc_error **err);
 /* Calls cb for each value counted for facet k (k-th of opts.facet_slots), most frequent
  * first, at most max values. The value is borrowed for the call. Returns 0, or -1 when k
  * is out of range or out of memory (cb may have been called for some of the values). */
