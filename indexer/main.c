@@ -1403,8 +1403,12 @@ static void reap_one(struct shard_run *runs, size_t *nrun, unsigned first, struc
  * Built beside the old one and swapped in by rename. Returns 0, or -1 (reported). */
 static int write_spelling(const char *dbdir, unsigned n)
 {
-    char paths[SHARDMAP_MAX][PATH_MAX];
+    char (*paths)[PATH_MAX] = calloc(n, sizeof *paths);
     const char *srcs[SHARDMAP_MAX];
+    if (!paths) {
+        fprintf(stderr, "%s: out of memory\n", progname);
+        return -1;
+    }
     for (unsigned k = 0; k < n; k++) {
         char name[64], dir[PATH_MAX];
         shardmap_dir_name(k, n, name, sizeof name);
@@ -1419,7 +1423,9 @@ static int write_spelling(const char *dbdir, unsigned n)
     dbdir_remove_generation(dbdir, ".spelling.new");
     dbdir_remove_generation(dbdir, ".spelling.old");
     xc_error *err = NULL;
-    if (xc_spelling_merge(srcs, n, fresh, &err) < 0) {
+    long merged = xc_spelling_merge(srcs, n, fresh, &err);
+    free(paths);
+    if (merged < 0) {
         fprintf(stderr, "%s: cannot write the spelling database %s: %s\n", progname, fresh,
                 err && err->message ? err->message : "unknown error");
         xc_error_free(err);

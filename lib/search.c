@@ -638,31 +638,36 @@ static int shards_load(struct search_index *ix, struct search_error *err)
     return shards_combine(ix, err);
 }
 
+/* Replaces a remote shard's connection with a new one (down when that fails). */
+static void shard_renew(struct search_index *ix, struct shard *s)
+{
+    xc_db *old = s->db; /* ix->db shares it until shards_combine */
+    s->db = NULL;
+    shard_open(ix, s);
+    xc_db_free(old);
+}
+
 /* After a remote failure in an operation: takes the shard that failed out of service.
- * Xapian names it in the error ("(context: remote:tcp(HOST:PORT))"); when it does not,
- * every remote shard is asked for a sign of life. The other remote shards were in the
- * middle of the same exchange, so their connections are renewed. A shard that closed the
- * connection rather than timing out (its server restarted) is reconnected at once. */
+ * Xapian names it in the error ("(context: remote:tcp(HOST:PORT))"). The other remote
+ * shards were in the middle of the same exchange, so their connections are renewed (which
+ * also finds a dead one the error did not name). A shard that closed the connection
+ * rather than timing out (its server restarted) is reconnected at once. */
 static void shards_blame(struct search_index *ix, const char *msg)
 {
-    int found = 0;
     for (int i = 0; i < ix->nshards; i++) {
         struct shard *s = &ix->shards[i];
+        if (!s->e.remote || !s->db)
+            continue;
         char ctx[300];
         snprintf(ctx, sizeof ctx, "remote:tcp(%s:%u)", s->e.host, s->e.port);
-        if (s->e.remote && s->db && strstr(msg, ctx)) {
-            found = 1;
+        if (strstr(msg, ctx)) {
             shard_down(s, msg);
             if (!strstr(msg, "Timeout"))
                 shard_open(ix, s);
-        } else if (s->e.remote && s->db) {
-            xc_db *old = s->db; /* ix->db shares it until shards_combine */
-            s->db = NULL;
-            shard_open(ix, s);
-            xc_db_free(old);
+        } else {
+            shard_renew(ix, s);
         }
     }
-    (void)found;
 }
 
 /* Picks up new commits and swapped generations of local shards, renews remote
@@ -689,10 +694,7 @@ static int shards_refresh(struct search_index *ix, struct search_error *err)
         }
         if (s->e.remote) {
             if (now - s->opened_ms >= SHARD_RENEW_MS) {
-                xc_db *old = s->db; /* ix->db shares it until shards_combine */
-                s->db = NULL;
-                shard_open(ix, s);
-                xc_db_free(old);
+                shard_renew(ix, s);
                 regroup = 1;
             }
             continue;
@@ -1461,8 +1463,6 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
     const struct search_request *req = arg;
     double t0 = util_now_ms();
     double deadline = deadline_of(ix, t0);
-    if (search_request_validate(req, err) < 0)
-        return NULL;
     /* Accents fold on both sides (schema.c folds indexed text the same way). */
     size_t flen = 0;
     char *folded;
@@ -1536,6 +1536,7 @@ done:
 json_t *search_run(struct search_index *ix, const struct search_request *req,
                    struct search_error *err)
 {
+    /* Checked once, before the shards: a bad request is a 400 whatever their state. */
     if (search_request_validate(req, err) < 0)
         return NULL;
     return with_shards(ix, run_once, req, req->partial, 1, err);
