@@ -61,6 +61,10 @@ xc_doc *schema_build(const struct article *a, const char *file_key, xc_termgen *
  * year:, month:, date:A..B). */
 int schema_configure_parser(xc_qp *qp, xc_error **err);
 
+/* Gives a query parser the query-time stop words (used while xc_qp_stopping is on:
+ * search.c turns them on for OR queries). */
+int schema_set_stopwords(xc_qp *qp, xc_error **err);
+
 /* Display fields decoded from document data: pointers into a copy owned by the struct. */
 struct schema_display {
     char *buf;

@@ -45,6 +45,10 @@ struct xc_qp {
     Xapian::QueryParser qp;
     Xapian::Stem stem;
     std::string corrected;
+    /* The stop words (xc_qp_set_stopwords); the parser uses them only while
+     * xc_qp_stopping is on. Owned here, not reference-counted: turning stopping off must
+     * not free it. The parser does not touch it when destroyed. */
+    std::unique_ptr<Xapian::SimpleStopper> stopper;
     /* Range processors must outlive the parser's use of them; the parser keeps a
      * reference-counted pointer, so they are released with it. */
 };
@@ -621,6 +625,28 @@ extern "C" void xc_qp_free(xc_qp *qp)
     }
 }
 
+extern "C" int xc_qp_set_stopwords(xc_qp *qp, const char *const *words, size_t n,
+                                   xc_error **err)
+{
+    XC_TRY
+    xc_fault_point();
+    std::unique_ptr<Xapian::SimpleStopper> st(new Xapian::SimpleStopper());
+    for (size_t i = 0; i < n; i++)
+        st->add(words[i]);
+    qp->qp.set_stopper(nullptr);
+    qp->stopper = std::move(st);
+    return 0;
+    XC_CATCH(err, -1)
+}
+
+extern "C" void xc_qp_stopping(xc_qp *qp, int on)
+{
+    try {
+        qp->qp.set_stopper(on ? qp->stopper.get() : nullptr);
+    } catch (...) {
+    }
+}
+
 extern "C" void xc_qp_set_default_and(xc_qp *qp, int default_and)
 {
     qp->qp.set_default_op(default_and ? Xapian::Query::OP_AND : Xapian::Query::OP_OR);
@@ -879,6 +905,8 @@ extern "C" void xc_match_opts_init(xc_match_opts *o)
     o->limit = 10;
     o->collapse_slot = -1;
     o->sort_slot = -1;
+    o->bm25_min_normlen = -1;
+    o->exclude_slot = -1;
 }
 
 extern "C" xc_mset *xc_enquire(xc_db *db, const xc_query *q, const xc_match_opts *opts,
@@ -896,6 +924,15 @@ extern "C" xc_mset *xc_enquire(xc_db *db, const xc_query *q, const xc_match_opts
          * works over the remote backend. */
         query = Xapian::Query(Xapian::Query::OP_AND_NOT, query, Xapian::Query(opts->exclude_term));
     }
+    if (opts->exclude_slot >= 0 && opts->exclude_value) {
+        /* Documents whose value equals exclude_value (a range of one value): a query, so
+         * the remote backend runs it too. */
+        std::string v(opts->exclude_value, opts->exclude_value_len);
+        query = Xapian::Query(
+            Xapian::Query::OP_AND_NOT, query,
+            Xapian::Query(Xapian::Query::OP_VALUE_RANGE,
+                          static_cast<Xapian::valueno>(opts->exclude_slot), v, v));
+    }
     if (deadline) {
         /* OP_FILTER: the source adds no weight, so ranking is unchanged. */
         query = Xapian::Query(Xapian::Query::OP_FILTER, query,
@@ -905,7 +942,8 @@ extern "C" xc_mset *xc_enquire(xc_db *db, const xc_query *q, const xc_match_opts
     if (opts->bm25_k1 > 0 || opts->bm25_b > 0) {
         double k1 = opts->bm25_k1 > 0 ? opts->bm25_k1 : 1.2;
         double b = opts->bm25_b > 0 ? opts->bm25_b : 0.75;
-        enq.set_weighting_scheme(Xapian::BM25Weight(k1, 0, 1, b, 0.5));
+        double mn = opts->bm25_min_normlen >= 0 ? opts->bm25_min_normlen : 0.5;
+        enq.set_weighting_scheme(Xapian::BM25Weight(k1, 0, 1, b, mn));
     }
     if (opts->collapse_slot >= 0)
         enq.set_collapse_key(static_cast<Xapian::valueno>(opts->collapse_slot));
@@ -1004,7 +1042,8 @@ extern "C" double xc_term_weight(xc_db *db, const char *term, const char *idterm
     if (opts && (opts->bm25_k1 > 0 || opts->bm25_b > 0)) {
         double k1 = opts->bm25_k1 > 0 ? opts->bm25_k1 : 1.2;
         double b = opts->bm25_b > 0 ? opts->bm25_b : 0.75;
-        enq.set_weighting_scheme(Xapian::BM25Weight(k1, 0, 1, b, 0.5));
+        double mn = opts->bm25_min_normlen >= 0 ? opts->bm25_min_normlen : 0.5;
+        enq.set_weighting_scheme(Xapian::BM25Weight(k1, 0, 1, b, mn));
     }
     /* OP_FILTER weighs by its left side only, with the whole database's statistics. */
     enq.set_query(Xapian::Query(Xapian::Query::OP_FILTER, Xapian::Query(term),

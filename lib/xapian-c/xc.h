@@ -201,6 +201,11 @@ enum {
  * (borrowed, may be NULL) is used for wildcard expansion and spelling. */
 xc_qp *xc_qp_new(const char *lang, xc_db *db, xc_error **err);
 void xc_qp_free(xc_qp *qp);
+/* Gives the parser a list of stop words (the n strings are copied). They are dropped from
+ * queries while xc_qp_stopping(qp, 1) is in force (off after this call): not from phrases,
+ * and a query of stop words only keeps them (Xapian's rules). */
+int xc_qp_set_stopwords(xc_qp *qp, const char *const *words, size_t n, xc_error **err);
+void xc_qp_stopping(xc_qp *qp, int on);
 /* default_and != 0: plain words are ANDed; otherwise ORed. */
 void xc_qp_set_default_and(xc_qp *qp, int default_and);
 /* Maps a field name ("title") to a free-text term prefix ("S"). */
@@ -239,16 +244,22 @@ unsigned xc_query_wildcards(const xc_query *q);
 typedef struct xc_match_opts {
     unsigned offset;
     unsigned limit;
-    unsigned check_at_least; /* 0: Xapian's default estimate */
+    unsigned check_at_least; /* 0: Xapian's default estimate; the doccount: exact totals */
     int collapse_slot;       /* -1: no collapsing */
     int sort_slot;           /* -1: relevance */
     int sort_descending;     /* with sort_slot: newest first */
     double bm25_k1, bm25_b;  /* <= 0: Xapian's defaults */
+    double bm25_min_normlen; /* < 0 (the default): Xapian's 0.5 */
     /* Value slots to count over the whole matched set (facets). Counting sees every match,
      * so a request with facets forgoes Xapian's early termination. */
     int facet_slots[XC_MAX_FACETS];
     unsigned nfacets;
     const char *exclude_term; /* leave out documents with this (id) term; NULL: none */
+    /* Leave out documents whose value in exclude_slot equals exclude_value (borrowed,
+     * exclude_value_len bytes); exclude_slot -1 (the default): none. */
+    int exclude_slot;
+    const char *exclude_value;
+    size_t exclude_value_len;
     /* Milliseconds the match may take from the call (0: no limit). Xapian's own
      * set_time_limit() does not stop a match, so the binding filters the query through a
      * posting source that ends once the clock passes the deadline: the match then stops

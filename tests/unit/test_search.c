@@ -350,7 +350,10 @@ static void test_search_deadline(void **state)
                             json_string_value(json_object_get(json_array_get(gh, i), "id")));
 
     /* Similar articles carry the flag too. */
-    json_t *sim = search_similar(ix, "a1", 5, &e);
+    struct search_request sr;
+    search_request_init(&sr);
+    sr.limit = 5;
+    json_t *sim = search_similar(ix, "a1", &sr, &e);
     assert_non_null(sim);
     assert_false(assert_well_formed(sim, 5));
 
