@@ -27,6 +27,8 @@ void search_request_init(struct search_request *req)
     req->dedup = 1;
     req->sort = SEARCH_SORT_RELEVANCE;
     req->partial = -1;
+    req->fields = SEARCH_FIELDS_ALL;
+    req->facet_limit = SEARCH_DEFAULT_FACET_LIMIT;
     strcpy(req->mark_open, "<b>");
     strcpy(req->mark_close, "</b>");
 }
@@ -81,6 +83,45 @@ static int parse_bool(const char *key, const char *value, int *out, struct searc
     return -1;
 }
 
+/* Parses fields=title,date,...: the hit fields wanted besides id, rank and score. */
+static int parse_fields(const char *value, unsigned *out, struct search_error *err)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } names[] = {{"title", SEARCH_FIELD_TITLE},       {"date", SEARCH_FIELD_DATE},
+                 {"source", SEARCH_FIELD_SOURCE},     {"url", SEARCH_FIELD_URL},
+                 {"category", SEARCH_FIELD_CATEGORY}, {"snippet", SEARCH_FIELD_SNIPPET},
+                 {"duplicates", SEARCH_FIELD_DUPLICATES}};
+    unsigned bits = 0;
+    const char *p = value;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        int known = n == 0;
+        /* id, rank and score always come: naming them is allowed. */
+        known |= (n == 2 && strncmp(p, "id", 2) == 0) || (n == 4 && strncmp(p, "rank", 4) == 0) ||
+                 (n == 5 && strncmp(p, "score", 5) == 0);
+        for (size_t i = 0; i < sizeof names / sizeof names[0] && !known; i++) {
+            if (n == strlen(names[i].name) && strncmp(p, names[i].name, n) == 0) {
+                bits |= names[i].bit;
+                known = 1;
+            }
+        }
+        if (!known) {
+            search_error_set(err, 400, "bad_parameter",
+                             "field '%.*s' is unknown; fields are title, date, source, url, "
+                             "category, snippet, duplicates (id, rank and score always come)",
+                             (int)(n < 64 ? n : 64), p);
+            return -1;
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    *out = bits;
+    return 0;
+}
+
 int search_request_set(struct search_request *req, const char *key, const char *value,
                        struct search_error *err)
 {
@@ -119,6 +160,23 @@ int search_request_set(struct search_request *req, const char *key, const char *
         return parse_bool(key, value, &req->explain, err);
     if (strcmp(key, "partial") == 0)
         return parse_bool(key, value, &req->partial, err);
+    if (strcmp(key, "exact") == 0)
+        return parse_bool(key, value, &req->exact, err);
+    if (strcmp(key, "facet_limit") == 0) {
+        unsigned n = 0;
+        if (parse_uint(key, value, SEARCH_MAX_FACET_LIMIT, &n, err) < 0)
+            return -1;
+        if (n == 0) {
+            search_error_set(err, 400, "bad_parameter",
+                             "parameter 'facet_limit' must be from 1 to %d",
+                             SEARCH_MAX_FACET_LIMIT);
+            return -1;
+        }
+        req->facet_limit = n;
+        return 0;
+    }
+    if (strcmp(key, "fields") == 0)
+        return parse_fields(value, &req->fields, err);
     if (strcmp(key, "op") == 0) {
         if (strcmp(value, "and") == 0 || strcmp(value, "AND") == 0)
             req->op_and = 1;
@@ -222,8 +280,46 @@ static long url_decode(const char *src, size_t len, char *dst)
     return (long)o;
 }
 
+/* The parameters /doc/{id}/similar takes. */
+static const char *const similar_keys[] = {"limit", "offset", "snippet", "dedup", "fields"};
+
+/* search_request_set for /doc/{id}/similar: other keys are refused. */
+static int similar_set(struct search_request *req, const char *key, const char *value,
+                       struct search_error *err)
+{
+    for (size_t i = 0; i < sizeof similar_keys / sizeof similar_keys[0]; i++) {
+        if (strcmp(key, similar_keys[i]) == 0)
+            return search_request_set(req, key, value, err);
+    }
+    search_error_set(err, 400, "unknown_parameter",
+                     "parameter '%.64s' does not apply to similar articles; they take limit, "
+                     "offset, snippet, dedup and fields",
+                     key);
+    return -1;
+}
+
+static int from_query(struct search_request *req, const char *qs,
+                      int (*set)(struct search_request *, const char *, const char *,
+                                 struct search_error *),
+                      struct search_error *err);
+
 int search_request_from_query(struct search_request *req, const char *qs,
                               struct search_error *err)
+{
+    return from_query(req, qs, search_request_set, err);
+}
+
+int search_request_from_similar_query(struct search_request *req, const char *qs,
+                                      struct search_error *err)
+{
+    return from_query(req, qs, similar_set, err);
+}
+
+/* Decodes a query string parameter by parameter through set. */
+static int from_query(struct search_request *req, const char *qs,
+                      int (*set)(struct search_request *, const char *, const char *,
+                                 struct search_error *),
+                      struct search_error *err)
 {
     if (!qs || !*qs)
         return 0;
@@ -257,7 +353,7 @@ int search_request_from_query(struct search_request *req, const char *qs,
                                  "query string has a bad %%-escape or an encoded NUL byte");
                 rc = -1;
             } else if (kd > 0) {
-                rc = search_request_set(req, key, value, err);
+                rc = set(req, key, value, err);
             }
         }
         p += n;

@@ -44,7 +44,25 @@ struct search_request {
     char mark_close[33];
     int partial;        /* sharded index with a shard down: 1 answer from the others
                          * (marked), 0 refuse (503), -1 (default) the index's setting */
+    int exact;          /* 1: count every match ("total" exact; costs a full match) */
+    unsigned fields;    /* bit set of SEARCH_FIELD_* a hit carries (id, rank and score
+                         * always); SEARCH_FIELDS_ALL by default */
+    unsigned facet_limit; /* values per facet, 1..SEARCH_MAX_FACET_LIMIT */
 };
+
+/* Fields of a hit that `fields=` can ask for. */
+enum {
+    SEARCH_FIELD_TITLE = 1,
+    SEARCH_FIELD_DATE = 2,
+    SEARCH_FIELD_SOURCE = 4,
+    SEARCH_FIELD_URL = 8,
+    SEARCH_FIELD_CATEGORY = 16,
+    SEARCH_FIELD_SNIPPET = 32,
+    SEARCH_FIELD_DUPLICATES = 64,
+    SEARCH_FIELDS_ALL = 127
+};
+#define SEARCH_DEFAULT_FACET_LIMIT 20
+#define SEARCH_MAX_FACET_LIMIT 1000
 
 /* Facets: value slots counted over every match. */
 enum { SEARCH_FACET_SOURCE = 1, SEARCH_FACET_CATEGORY = 2, SEARCH_FACET_YEAR = 4 };
@@ -64,6 +82,11 @@ int search_request_from_query(struct search_request *req, const char *qs,
  * they make sense). Returns 0, or -1 with err filled. */
 int search_request_from_json(struct search_request *req, const char *body, size_t len,
                              struct search_error *err);
+/* Decodes the query string of /doc/{id}/similar: only limit, offset, snippet, dedup and
+ * fields (a search parameter there is refused: it would be ignored). Returns 0, or -1
+ * with err filled. */
+int search_request_from_similar_query(struct search_request *req, const char *qs,
+                                      struct search_error *err);
 /* Checks the request is complete (q present). Returns 0, or -1 with err filled. */
 int search_request_validate(const struct search_request *req, struct search_error *err);
 

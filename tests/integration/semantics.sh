@@ -15,7 +15,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 SEED=${SEMANTICS_SEED:-$(date +%s)}
-NQ=${SEMANTICS_QUERIES:-40}
+NQ=${SEMANTICS_QUERIES:-30}
 echo "# seed $SEED, $NQ titles per corpus (rerun with SEMANTICS_SEED=$SEED)"
 
 BBC="$SHARED/corpora/bbc-news/docs.jsonl"
@@ -24,12 +24,14 @@ REUTERS="$SHARED/corpora/reuters-21578/docs.jsonl"
 # No spelling data: not needed here, and indexing the 21578 articles is faster without.
 "$QUIRE_INDEX" -q --no-spelling --db "$T/reu" "$REUTERS" || { not_ok "index reuters"; finish; }
 
-# uri TEXT: TEXT percent-encoded for a query string.
+# uri TEXT: TEXT percent-encoded for a path.
 uri() { jq -rn --arg t "$1" '$t | @uri'; }
+# search QUERY PARAMS: GET /search?PARAMS with q=QUERY percent-encoded by curl.
+search() { curl -s -m $((20 * SLOW)) -G --data-urlencode "q=$1" "http://127.0.0.1:$PORT/search?$2"; }
 # hits_of QUERY: the ids of the first 30 hits, one line ("null" when the search failed).
-hits_of() { get "/search?q=$(uri "$1")&limit=30&snippet=0" | jq -c '[.hits[].id]'; }
+hits_of() { search "$1" 'limit=30&snippet=0' | jq -c '[.hits[].id]'; }
 # exact_total QUERY: the exact number of articles the query matches (no collapsing).
-exact_total() { get "/search?q=$(uri "$1")&limit=0&exact=1&dedup=0" | jq -r '.total.estimated'; }
+exact_total() { search "$1" 'limit=0&exact=1&dedup=0' | jq -r '.total.estimated'; }
 # draw FILE N SALT: N titles of FILE drawn at random (seeded), one per line.
 draw() {
     jq -r '.title' "$1" | awk -v n="$2" -v seed="$SEED" -v salt="$3" '
@@ -80,12 +82,12 @@ for corpus in bbc reu; do
         neg=$(exact_total "-$1 -$2")
         [ $((neg + both)) -eq "$docs" ] || bad="$bad[-$1 -$2] $neg + $both != $docs; "
         # The hits shown contain neither term.
-        ids=$(get "/search?q=$(uri "-$1 -$2")&limit=5&snippet=0" | jq -r '.hits[].id')
+        ids=$(search "-$1 -$2" 'limit=3&snippet=0' | jq -r '.hits[].id')
         for id in $ids; do
-            hit=$(get "/search?q=$(uri "id:\"$id\" AND ($1 OR $2)")&limit=0&exact=1" | jq -r .total.estimated)
+            hit=$(exact_total "id:\"$id\" AND ($1 OR $2)")
             [ "$hit" = 0 ] || bad="$bad[-$1 -$2] returned $id, which has one of them; "
         done
-    done < <(draw "$file" 10 2)
+    done < <(draw "$file" 8 2)
     check_eq "$corpus: $n pure-negative queries (-t, NOT t, -t -u): hits = every article without the terms" "" "$bad"
 
     # --- exact totals -----------------------------------------------------------------------
@@ -94,13 +96,13 @@ for corpus in bbc reu; do
         set -- $(lower "$(words "$title")")
         [ $# -ge 1 ] || continue
         q=$1
-        total=$(get "/search?q=$(uri "$q")&limit=0&exact=1" | jq -r '.total | select(.exact) | .estimated')
+        total=$(search "$q" 'limit=0&exact=1' | jq -r '.total | select(.exact) | .estimated')
         [ -n "$total" ] || { bad="$bad[$q] not exact; "; continue; }
         [ "$total" -le 3000 ] || continue
         n=$((n + 1))
         seen=0; off=0
         while :; do
-            page=$(get "/search?q=$(uri "$q")&limit=1000&offset=$off&snippet=0&exact=1")
+            page=$(search "$q" "limit=1000&offset=$off&snippet=0&exact=1&fields=title")
             k=$(jq -r '.hits | length' <<<"$page")
             est=$(jq -r .total.estimated <<<"$page")
             [ "$est" = "$total" ] || bad="$bad[$q] total $est at offset $off, $total at 0; "
@@ -109,10 +111,10 @@ for corpus in bbc reu; do
         done
         [ "$seen" -eq "$total" ] || bad="$bad[$q] exact total $total, $seen ids; "
         # Without exact=1: never fewer than what was returned, and said to be estimated.
-        r=$(get "/search?q=$(uri "$q")&limit=7&offset=3&snippet=0")
+        r=$(search "$q" 'limit=7&offset=3&snippet=0')
         jq -e '(.total.estimated >= 3 + (.hits | length)) and (.total.exact == false)' <<<"$r" >/dev/null ||
             bad="$bad[$q] estimate below the hits: $(jq -c .total <<<"$r"); "
-    done < <(draw "$file" 12 3)
+    done < <(draw "$file" 8 3)
     check_eq "$corpus: $n queries: exact=1 total = ids met paging through all results" "" "$bad"
     stop_quired
 done
@@ -147,7 +149,7 @@ while read -r a b; do
         jq -e --arg a "$id" --arg b "$other" 'all(.hits[]; .id != $a and .id != $b)' <<<"$r" >/dev/null ||
             bad="$bad$id: $(jq -c '[.hits[].id]' <<<"$r"); "
     done
-done < <(printf '%s\n' "$dups" | head -n 30)
+done < <(printf '%s\n' "$dups" | head -n 20)
 check_eq "similar of $n duplicated articles (both copies): never itself nor its copy" "" "$bad"
 a=$(get '/doc/sport%2F101/similar?limit=10&snippet=0' | jq -c '[.hits[].id][5:10]')
 b=$(get '/doc/sport%2F101/similar?limit=5&offset=5&snippet=0' | jq -c '[.hits[].id]')
