@@ -12,6 +12,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <netdb.h>
@@ -164,15 +165,39 @@ static void worker_refresh(evutil_socket_t fd, short what, void *arg)
     if (rc < 0) {
         atomic_fetch_add_explicit(&w->metrics.reopen_errors, 1, memory_order_relaxed);
         if (!atomic_load_explicit(&w->srv->live_quiet, memory_order_relaxed))
-        fprintf(stderr, "quired: worker %d: %s\n", w->id, err.message);
+            server_log(w->srv, "reopen_failed", "worker %d: %s", w->id, err.message);
     }
 }
 
-/* Reload event (server_reload from another thread): reopen now, then say so. */
+/* Takes the settings a reload may change (server_set_live) into w: its body limit, its
+ * refresh period, its index's shard options, its connections' deadlines. On w's thread. */
+static void worker_apply(struct worker *w)
+{
+    struct server *s = w->srv;
+    if (w->http)
+        evhttp_set_max_body_size(w->http, (ev_ssize_t)atomic_load(&s->live_max_body));
+    unsigned refresh = atomic_load(&s->live_refresh_ms);
+    if (refresh != w->refresh_ms) {
+        w->refresh_ms = refresh;
+        struct timeval tv = {refresh / 1000, (refresh % 1000) * 1000};
+        event_del(w->refresh_ev);
+        event_add(w->refresh_ev, &tv);
+    }
+    struct search_options o;
+    search_options_init(&o);
+    o.shard_timeout_ms = atomic_load(&s->live_shard_timeout_ms);
+    o.allow_partial = atomic_load(&s->live_allow_partial);
+    search_index_set_options(w->ix, &o);
+    conns_rearm(w);
+}
+
+/* Reload event (server_reload from another thread): take the new settings, reopen now,
+ * then say so. */
 static void worker_reload(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
     struct server *s = w->srv;
+    worker_apply(w);
     worker_refresh(fd, what, w);
     pthread_mutex_lock(&s->reload_lock);
     w->reloaded = s->reload_round;
@@ -190,6 +215,7 @@ static void worker_stop(evutil_socket_t fd, short what, void *arg)
      * are handled synchronously, so none is half-done here; a short grace lets queued
      * replies reach their clients. */
     struct timeval grace = {0, 200 * 1000};
+    conns_stop(w);
     evhttp_free(w->http);
     w->http = NULL;
     event_base_loopexit(w->base, &grace);
@@ -253,35 +279,27 @@ int server_init(struct server *s, const struct server_config *cfg)
             return -1;
         }
         s->nworkers++;
-        /* Bodies a little over our limit still reach the handler, which answers with a
-         * JSON 413; far larger ones are cut off by evhttp itself. */
-        evhttp_set_max_body_size(w->http, (ev_ssize_t)(cfg->max_body * 4));
-        /* Twice routes.c's exact limit: a hard stop for what does not even parse. */
+        /* evhttp refuses a body over max_body itself (413 at once, before reading it when
+         * its length is declared), so a connection never buffers more than max_body of
+         * body. Not evhttp's lingering close (it reads the whole body before answering):
+         * conns.c lingers after the 413 instead, so the client sees it, not a reset. */
+        evhttp_set_max_body_size(w->http, (ev_ssize_t)cfg->max_body);
+        /* Twice routes.c's exact limit: a hard stop for what does not even parse. No
+         * evhttp timeout: conns.c gives every step of every connection its deadline. */
         evhttp_set_max_headers_size(w->http, 128 * 1024);
-        evhttp_set_timeout(w->http, 30);
         evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                                 EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                                 EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
         evhttp_set_gencb(w->http, routes_dispatch, w);
-        struct conn_limits lim = {
-            cfg->max_connections ? (cfg->max_connections + (unsigned)cfg->threads - 1) /
-                                       (unsigned)cfg->threads
-                                 : 0,
-            cfg->header_timeout_ms, cfg->idle_timeout_ms};
-        if (conns_init(w, &lim) < 0) {
+        if (conns_init(w) < 0) {
             fprintf(stderr, "quired: cannot set up connection tracking\n");
             return -1;
         }
         for (int k = 0; k < s->nfds; k++) {
-            int dfd = fcntl(s->fds[k], F_DUPFD_CLOEXEC, 0);
-            struct evhttp_bound_socket *bound =
-                dfd < 0 ? NULL : evhttp_accept_socket_with_handle(w->http, dfd);
-            if (!bound) {
-                fprintf(stderr, "quired: cannot accept on listener: %s\n", strerror(errno));
+            if (conns_listen(w, s->fds[k]) < 0)
                 return -1;
-            }
-            conns_watch_listener(w, bound);
         }
+        w->refresh_ms = cfg->refresh_ms;
         struct timeval tv = {cfg->refresh_ms / 1000, (cfg->refresh_ms % 1000) * 1000};
         w->refresh_ev = event_new(w->base, -1, EV_PERSIST, worker_refresh, w);
         w->stop_ev = event_new(w->base, -1, 0, worker_stop, w);
@@ -294,8 +312,42 @@ int server_init(struct server *s, const struct server_config *cfg)
     return 0;
 }
 
+void server_log(struct server *s, const char *event, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (!atomic_load_explicit(&s->live_access_json, memory_order_relaxed)) {
+        fprintf(stderr, "quired: %s\n", msg);
+        return;
+    }
+    server_log_json(s, json_pack("{s:s, s:s}", "event", event, "message", msg));
+}
+
+void server_log_json(struct server *s, json_t *obj)
+{
+    char *text = obj ? json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    json_decref(obj);
+    if (!text)
+        return; /* out of memory: no line rather than a broken one */
+    if (atomic_load_explicit(&s->live_access_json, memory_order_relaxed))
+        fprintf(stderr, "%s\n", text);
+    else
+        fprintf(stderr, "quired: %s\n", text);
+    free(text);
+}
+
 void server_set_live(struct server *s, const struct server_config *cfg)
 {
+    struct conn_limits lim = {cfg->max_connections, cfg->header_timeout_ms, cfg->idle_timeout_ms,
+                              cfg->body_min_rate};
+    conns_configure(&lim);
+    atomic_store(&s->live_max_body, cfg->max_body);
+    atomic_store(&s->live_refresh_ms, cfg->refresh_ms);
+    atomic_store(&s->live_shard_timeout_ms, cfg->search.shard_timeout_ms);
+    atomic_store(&s->live_allow_partial, cfg->search.allow_partial);
     atomic_store(&s->live_quiet, cfg->quiet);
     atomic_store(&s->live_access_json, cfg->access_json);
     atomic_store(&s->live_slow_us, (long)(cfg->slow_ms * 1000));
@@ -365,13 +417,12 @@ static int reloaded_count(const struct server *s, unsigned long round)
     return n;
 }
 
-int server_reload(struct server *s, struct worker *self, unsigned wait_ms, int *config_rc,
-                  char *why, size_t whylen)
+void server_reload(struct server *s, struct worker *self, unsigned wait_ms,
+                   struct reload_report *rep)
 {
+    memset(rep, 0, sizeof *rep);
     pthread_mutex_lock(&s->reload_lock);
-    int crc = s->reconfigure ? s->reconfigure(s, s->reconfigure_arg, why, whylen) : 0;
-    if (config_rc)
-        *config_rc = crc;
+    rep->config_rc = s->reconfigure ? s->reconfigure(s, s->reconfigure_arg, rep) : 0;
     unsigned long round = ++s->reload_round;
     for (int i = 0; i < s->nworkers; i++) {
         if (&s->workers[i] != self)
@@ -379,9 +430,10 @@ int server_reload(struct server *s, struct worker *self, unsigned wait_ms, int *
     }
     pthread_mutex_unlock(&s->reload_lock);
     if (!self)
-        return 0;
-    /* The caller's own index, here and now: its reload event would only run after the
-     * request that asked for the reload. */
+        return;
+    /* The caller's own settings and index, here and now: its reload event would only run
+     * after the request that asked for the reload. */
+    worker_apply(self);
     worker_refresh(-1, 0, self);
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -396,13 +448,11 @@ int server_reload(struct server *s, struct worker *self, unsigned wait_ms, int *
         self->reloaded = round;
     /* Bounded: a worker busy waiting on this one in a reload of its own, or one that is
      * stopping, is not waited for forever. */
-    int done;
-    while ((done = reloaded_count(s, round)) < s->nworkers &&
+    while (reloaded_count(s, round) < s->nworkers &&
            pthread_cond_timedwait(&s->reload_done, &s->reload_lock, &deadline) == 0) {
     }
-    done = reloaded_count(s, round);
+    rep->reopened = reloaded_count(s, round);
     pthread_mutex_unlock(&s->reload_lock);
-    return done;
 }
 
 void server_stop(struct server *s)
