@@ -95,15 +95,21 @@ struct conn_table {
     struct conn *current; /* its request is being handled (conns_request..._end) */
 };
 
-static const char refusal_body[] =
-    "{\"error\":{\"code\":\"overloaded\",\"message\":\"too many open connections; retry "
-    "shortly or reuse a connection\"}}\n";
-#define REFUSAL_HEAD                                                                       \
-    "HTTP/1.1 503 Service Unavailable\r\n"                                                 \
-    "Content-Type: application/json; charset=utf-8\r\n"                                   \
-    "Cache-Control: no-store\r\n"                                                          \
-    "Retry-After: 1\r\n"                                                                   \
-    "Connection: close\r\n"
+/* The whole answer past the cap, made at compile time. */
+#define REFUSAL_BODY                                                                       \
+    "{\"error\":{\"code\":\"overloaded\",\"message\":\"too many open connections; retry "      \
+    "shortly or reuse a connection\"}}\n"
+#define REFUSAL_BODY_LEN 107
+#define REFUSAL_STR(x) #x
+#define REFUSAL_XSTR(x) REFUSAL_STR(x)
+static const char refusal_text[] = "HTTP/1.1 503 Service Unavailable\r\n"
+                                   "Content-Type: application/json; charset=utf-8\r\n"
+                                   "Cache-Control: no-store\r\n"
+                                   "Retry-After: 1\r\n"
+                                   "Connection: close\r\n"
+                                   "Content-Length: " REFUSAL_XSTR(REFUSAL_BODY_LEN) "\r\n"
+                                   "\r\n" REFUSAL_BODY;
+_Static_assert(sizeof REFUSAL_BODY - 1 == REFUSAL_BODY_LEN, "Content-Length of the 503");
 
 /* ---- the index from evhttp_connection to conn ---------------------------------------- */
 
@@ -457,13 +463,8 @@ static void linger_start(struct conn_table *t, evutil_socket_t fd)
 /* Answers fd with the 503 at once (its request is not waited for) and lingers. */
 static void refuse(struct conn_table *t, evutil_socket_t fd)
 {
-    static char text[512];
-    static size_t textlen;
-    if (!textlen) /* the same bytes from every thread: a benign first-use race */
-        textlen = (size_t)snprintf(text, sizeof text, REFUSAL_HEAD "Content-Length: %zu\r\n\r\n%s",
-                                   sizeof refusal_body - 1, refusal_body);
     atomic_fetch_add_explicit(&g.refused, 1, memory_order_relaxed);
-    ssize_t k = send(fd, text, textlen, MSG_DONTWAIT | MSG_NOSIGNAL);
+    ssize_t k = send(fd, refusal_text, sizeof refusal_text - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
     (void)k; /* a new socket's send buffer takes it whole; if not, the client sees a cut */
     shutdown(fd, SHUT_WR);
     if (t->nrefusing >= CONNS_REFUSING_MAX) { /* accepted in the round that filled them */
@@ -613,8 +614,8 @@ int conns_listen(struct worker *w, int fd)
     struct evconnlistener *lev = evconnlistener_new(w->base, NULL, NULL, LEV_OPT_CLOSE_ON_EXEC, 0, fd);
     struct listener *l = &t->ls[t->nls];
     if (!lev || !evglue_bind(w->http, lev, conns_accept, t, &l->evhttp)) {
-        fprintf(stderr, "quired: cannot accept on a listener%s\n",
-                lev ? ": this libevent's evhttp is not the one quired was written for "
+        server_log(w->srv, "error", "cannot accept on a listener%s",
+                   lev ? ": this libevent's evhttp is not the one quired was written for "
                       "(see daemon/evglue.h)"
                     : "");
         return -1;

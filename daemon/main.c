@@ -268,8 +268,15 @@ int main(int argc, char **argv)
     char why[512];
     int rc = read_settings(argc, argv, &cfg, &config, &check, why, sizeof why);
     if (rc != 0) {
-        if (rc < 0)
+        if (rc < 0 && cfg.access_json) { /* one JSON object, as every line in this mode */
+            json_t *o = json_pack("{s:s, s:s}", "event", "error", "message", why);
+            char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+            fprintf(stderr, "%s\n", text ? text : "{\"event\":\"error\"}");
+            free(text);
+            json_decref(o);
+        } else if (rc < 0) {
             fprintf(stderr, "quired: %s\n", why);
+        }
         config_free(&cfg);
         return rc > 0 ? 0 : 2;
     }
@@ -307,7 +314,7 @@ int main(int argc, char **argv)
     struct event *ev_int = evsignal_new(base, SIGINT, on_signal, &sc);
     if (!ev_hup || !ev_term || !ev_int || event_add(ev_hup, NULL) < 0 ||
         event_add(ev_term, NULL) < 0 || event_add(ev_int, NULL) < 0) {
-        fprintf(stderr, "quired: cannot install signal handlers\n");
+        server_log(&srv, "error", "cannot install signal handlers");
         return 1;
     }
     if (cfg.listen)
@@ -328,7 +335,7 @@ int main(int argc, char **argv)
     event_free(ev_term);
     event_free(ev_int);
     event_base_free(base);
-    int json = cfg.access_json;
+    int json = atomic_load(&srv.live_access_json);
     config_free(&cfg); /* after server_free: the server borrowed its strings */
     fprintf(stderr, json ? "{\"event\":\"stopped\",\"message\":\"stopped\"}\n" : "quired: stopped\n");
     return 0;

@@ -33,13 +33,30 @@
 #include "conns.h"
 #include "routes.h"
 
+/* The server being set up, for init_error (one per process). */
+static struct server *init_srv;
+
+/* Prints why setting the server up failed: one JSON object with access_log = json. */
+static void __attribute__((format(printf, 1, 2))) init_error(const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (init_srv)
+        server_log(init_srv, "error", "%s", msg);
+    else
+        fprintf(stderr, "quired: %s\n", msg);
+}
+
 /* Makes a listening TCP socket for "ADDR:PORT" ("[v6]:PORT" too). */
 static int listen_tcp(const char *spec, int *port_out)
 {
     char host[256];
     const char *colon = strrchr(spec, ':');
     if (!colon || colon == spec || !colon[1]) {
-        fprintf(stderr, "quired: --listen wants ADDR:PORT, got '%s'\n", spec);
+        init_error("--listen wants ADDR:PORT, got '%s'", spec);
         return -1;
     }
     size_t hlen = (size_t)(colon - spec);
@@ -48,7 +65,7 @@ static int listen_tcp(const char *spec, int *port_out)
         hlen -= 2;
     }
     if (hlen >= sizeof host) {
-        fprintf(stderr, "quired: address too long: %s\n", spec);
+        init_error("address too long: %s", spec);
         return -1;
     }
     memcpy(host, spec, hlen);
@@ -61,19 +78,19 @@ static int listen_tcp(const char *spec, int *port_out)
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     int rc = getaddrinfo(host, port, &hints, &ai);
     if (rc != 0) {
-        fprintf(stderr, "quired: cannot resolve %s: %s\n", spec, gai_strerror(rc));
+        init_error("cannot resolve %s: %s", spec, gai_strerror(rc));
         return -1;
     }
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        fprintf(stderr, "quired: socket: %s\n", strerror(errno));
+        init_error("socket: %s", strerror(errno));
         freeaddrinfo(ai);
         return -1;
     }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
-        fprintf(stderr, "quired: cannot listen on %s: %s\n", spec, strerror(errno));
+        init_error("cannot listen on %s: %s", spec, strerror(errno));
         freeaddrinfo(ai);
         close(fd);
         return -1;
@@ -97,7 +114,7 @@ static int listen_unix(const char *path, unsigned mode, const char *group)
     struct sockaddr_un sun = {0};
     sun.sun_family = AF_UNIX;
     if (strlen(path) >= sizeof sun.sun_path) {
-        fprintf(stderr, "quired: socket path too long (at most %zu bytes): %s\n",
+        init_error("socket path too long (at most %zu bytes): %s",
                 sizeof sun.sun_path - 1, path);
         return -1;
     }
@@ -105,13 +122,13 @@ static int listen_unix(const char *path, unsigned mode, const char *group)
     struct stat st;
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode)) {
-            fprintf(stderr, "quired: %s exists and is not a socket\n", path);
+            init_error("%s exists and is not a socket", path);
             return -1;
         }
         int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (probe >= 0 && connect(probe, (struct sockaddr *)&sun, sizeof sun) == 0) {
             close(probe);
-            fprintf(stderr, "quired: another process is listening on %s\n", path);
+            init_error("another process is listening on %s", path);
             return -1;
         }
         if (probe >= 0)
@@ -120,7 +137,7 @@ static int listen_unix(const char *path, unsigned mode, const char *group)
     }
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        fprintf(stderr, "quired: socket: %s\n", strerror(errno));
+        init_error("socket: %s", strerror(errno));
         return -1;
     }
     /* Created with no permissions for others, then set to the configured mode: there is
@@ -129,14 +146,14 @@ static int listen_unix(const char *path, unsigned mode, const char *group)
     int rc = bind(fd, (struct sockaddr *)&sun, sizeof sun);
     umask(old);
     if (rc < 0 || listen(fd, 1024) < 0) {
-        fprintf(stderr, "quired: cannot listen on %s: %s\n", path, strerror(errno));
+        init_error("cannot listen on %s: %s", path, strerror(errno));
         close(fd);
         return -1;
     }
     if (group) {
         struct group *gr = getgrnam(group);
         if (!gr || chown(path, (uid_t)-1, gr->gr_gid) < 0) {
-            fprintf(stderr, "quired: cannot give %s to group %s: %s\n", path, group,
+            init_error("cannot give %s to group %s: %s", path, group,
                     gr ? strerror(errno) : "no such group");
             close(fd);
             unlink(path);
@@ -144,7 +161,7 @@ static int listen_unix(const char *path, unsigned mode, const char *group)
         }
     }
     if (chmod(path, (mode_t)mode) < 0) {
-        fprintf(stderr, "quired: cannot set mode of %s: %s\n", path, strerror(errno));
+        init_error("cannot set mode of %s: %s", path, strerror(errno));
         close(fd);
         unlink(path);
         return -1;
@@ -240,14 +257,15 @@ int server_init(struct server *s, const struct server_config *cfg)
     pthread_condattr_destroy(&ca);
     s->cfg = *cfg;
     server_set_live(s, cfg);
+    init_srv = s;
     for (int i = 0; i < SERVER_MAX_LISTENERS; i++)
         s->fds[i] = -1;
     if (evthread_use_pthreads() < 0) {
-        fprintf(stderr, "quired: libevent has no pthreads support\n");
+        init_error("libevent has no pthreads support");
         return -1;
     }
     if (cfg->threads < 1 || cfg->threads > SERVER_MAX_THREADS) {
-        fprintf(stderr, "quired: --threads must be from 1 to %d\n", SERVER_MAX_THREADS);
+        init_error("--threads must be from 1 to %d", SERVER_MAX_THREADS);
         return -1;
     }
     if (cfg->listen) {
@@ -269,13 +287,13 @@ int server_init(struct server *s, const struct server_config *cfg)
         w->id = i;
         w->ix = search_index_open_with(cfg->db, &cfg->search, &err);
         if (!w->ix) {
-            fprintf(stderr, "quired: %s\n", err.message);
+            init_error("%s", err.message);
             return -1;
         }
         w->base = event_base_new();
         w->http = w->base ? evhttp_new(w->base) : NULL;
         if (!w->http) {
-            fprintf(stderr, "quired: cannot create event loop\n");
+            init_error("cannot create event loop");
             return -1;
         }
         s->nworkers++;
@@ -292,7 +310,7 @@ int server_init(struct server *s, const struct server_config *cfg)
                                                 EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
         evhttp_set_gencb(w->http, routes_dispatch, w);
         if (conns_init(w) < 0) {
-            fprintf(stderr, "quired: cannot set up connection tracking\n");
+            init_error("cannot set up connection tracking");
             return -1;
         }
         for (int k = 0; k < s->nfds; k++) {
@@ -305,7 +323,7 @@ int server_init(struct server *s, const struct server_config *cfg)
         w->stop_ev = event_new(w->base, -1, 0, worker_stop, w);
         w->reload_ev = event_new(w->base, -1, 0, worker_reload, w);
         if (!w->refresh_ev || !w->stop_ev || !w->reload_ev || event_add(w->refresh_ev, &tv) < 0) {
-            fprintf(stderr, "quired: cannot create events\n");
+            init_error("cannot create events");
             return -1;
         }
     }
@@ -401,7 +419,7 @@ int server_start(struct server *s)
 {
     for (int i = 0; i < s->nworkers; i++) {
         if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]) != 0) {
-            fprintf(stderr, "quired: cannot start worker thread\n");
+            init_error("cannot start worker thread");
             return -1;
         }
     }

@@ -20,9 +20,14 @@ Checked, every round (one TAP line per property):
   - the daemon's peak RSS stays under the bound given (the README's formula).
 After the last round: every line quired wrote to stderr is one JSON object.
 
+With --config FILE, before some rounds the attacker rewrites quired's configuration file
+with a new connection cap and new header and idle timeouts, sends SIGHUP and waits until
+/metrics shows the new cap: the next round checks the new limits (the socket and
+high-water bounds use the largest cap in force so far).
+
 Usage: attack.py --port P --pid PID --log FILE --cap N --threads T --listeners L
        --header-ms MS --idle-ms MS --max-body B --min-rate R --rss-bound BYTES
-       [--seed S] [--seconds S] [--socket PATH]
+       [--seed S] [--seconds S] [--config FILE]
 Prints TAP (without the plan line: the caller's lib.sh ends the stream).
 """
 import argparse
@@ -412,6 +417,7 @@ async def round_(k, rng, totals):
     stop.set()
     await rq
     desc = ", ".join(f"{v} {k}" for k, v in kinds.items() if v)
+    desc += f"; cap {A.cap}, header {A.header_ms} ms, idle {A.idle_ms} ms"
     late = [c for c in out if c.deadline is not None and (c.closed is None or c.closed > c.deadline + SLACK)]
     ok(not late, f"round {k} ({desc or 'real queries only'}): all {len(out)} connections closed within their deadline + {SLACK} s",
        "\n".join(f"{c.kind}: status {c.status} closed {None if c.closed is None else round(c.closed - c.opened, 2)} s after open, "
@@ -438,11 +444,38 @@ async def round_(k, rng, totals):
     totals["max_query_ms"] = max([totals["max_query_ms"]] + [q["ms"] for q in queries])
 
 
+def write_config():
+    with open(A.config, "w") as f:
+        f.write("[quired]\nmax_connections = %d\nheader_timeout_ms = %d\nidle_timeout_ms = %d\n"
+                "max_body = %d\nbody_min_rate = %d\naccess_log = json\n"
+                % (A.cap, A.header_ms, A.idle_ms, A.max_body, A.min_rate))
+
+
+async def reload(rng, totals):
+    """New limits through the configuration file and SIGHUP; waits until they are in force."""
+    A.cap = rng.randint(12, 32)
+    A.header_ms = rng.choice([1000, 1500, 2000])
+    A.idle_ms = rng.choice([1500, 2500])
+    A.max_cap = max(A.max_cap, A.cap)
+    write_config()
+    os.kill(A.pid, 1)  # SIGHUP
+    for _ in range(100):
+        m = await scrape_metrics()
+        if m and m.get("quire_connections_max") == A.cap:
+            totals["reloads"] += 1
+            return True
+        await asyncio.sleep(0.1)
+    ok(False, f"a reload to cap {A.cap} is in force within 10 s")
+    return False
+
+
 async def main():
     rng = random.Random(A.seed)
+    A.max_cap = A.cap
     print(f"# seed {A.seed} (rerun with QUIRE_SEED={A.seed})", flush=True)
     stats = {"max_sockets": 0, "max_rss": 0, "samples": 0, "metrics": 0, "max_open_metrics": 0, "high_water": 0}
-    totals = {"conns": 0, "refused": 0, "queries": 0, "served": 0, "max_query_ms": 0.0, "connect_errors": 0}
+    totals = {"conns": 0, "refused": 0, "queries": 0, "served": 0, "max_query_ms": 0.0, "connect_errors": 0,
+              "reloads": 0}
     stop = asyncio.Event()
     mon = asyncio.ensure_future(monitor(stats, stop))
     ka_results = []
@@ -451,18 +484,20 @@ async def main():
     k = 0
     while time.monotonic() < t_end:
         k += 1
+        if A.config and k > 1 and rng.random() < 0.5:
+            await reload(rng, totals)
         await round_(k, rng, totals)
     stop.set()
     await mon
     await ka
-    bound_sockets = A.cap + REFUSING_PER_WORKER * A.threads + A.listeners
+    bound_sockets = A.max_cap + REFUSING_PER_WORKER * A.threads + A.listeners
     ok(0 < stats["max_sockets"] <= bound_sockets,
-       f"sockets held by quired never exceeded cap {A.cap} + refusal slots {REFUSING_PER_WORKER * A.threads} + "
+       f"sockets held by quired never exceeded the largest cap {A.max_cap} + closing slots {REFUSING_PER_WORKER * A.threads} + "
        f"listeners {A.listeners} = {bound_sockets} (most seen: {stats['max_sockets']} in {stats['samples']} samples)")
     m = await scrape_metrics()
     hw = m.get("quire_connections_high_water", -1) if m else -1
-    ok(stats["metrics"] > 0 and stats["max_open_metrics"] <= A.cap and 0 < hw <= A.cap,
-       f"/metrics: open connections never above the cap {A.cap} (most seen {stats['max_open_metrics']:.0f} in "
+    ok(stats["metrics"] > 0 and stats["max_open_metrics"] <= A.max_cap and 0 < hw <= A.max_cap,
+       f"/metrics: open connections never above the largest cap {A.max_cap} (most seen {stats['max_open_metrics']:.0f} in "
        f"{stats['metrics']} scrapes); high-water mark {hw:.0f}")
     hwm = proc_status(A.pid, "VmHWM")
     ok(hwm <= A.rss_bound, f"peak RSS {hwm / 1048576:.1f} MiB (sampled max {stats['max_rss'] / 1048576:.1f} MiB) "
@@ -470,7 +505,7 @@ async def main():
     bad_ka = [x for x in ka_results if x not in (200,)]
     ok(ka_results and not bad_ka, f"a keep-alive client got {len(ka_results)} answers, all 200 once admitted",
        repr(bad_ka[:10]))
-    print(f"# {k} rounds: {totals['conns']} attacking connections, {totals['refused']} refused with 503, "
+    print(f"# {k} rounds, {totals['reloads']} reloads: {totals['conns']} attacking connections, {totals['refused']} refused with 503, "
           f"{totals['queries']} real queries ({totals['served']} answered 200, slowest {totals['max_query_ms']:.0f} ms), "
           f"peak sockets {stats['max_sockets']}, peak RSS {hwm / 1048576:.1f} MiB", flush=True)
     # Every stderr line JSON (access_log = json).
@@ -495,6 +530,7 @@ if __name__ == "__main__":
         p.add_argument("--" + name, type=int, required=True)
     p.add_argument("--rss-bound", type=int, required=True)
     p.add_argument("--log", required=True)
+    p.add_argument("--config")
     p.add_argument("--seed", type=int, default=int(os.environ.get("QUIRE_SEED", "0")) or int(time.time()))
     p.add_argument("--seconds", type=float, default=45)
     A = p.parse_args()
