@@ -144,6 +144,20 @@ common=$(jq -n --argjson a "$(curl -s -m 10 "http://127.0.0.1:$P1/doc/1200/simil
     --argjson b "$(curl -s -m 10 "http://127.0.0.1:$PR/doc/1200/similar?limit=10" | jq -c '[.hits[].id]')" \
     '[$a[] | select(. as $x | $b | index($x))] | length')
 check_match "similar articles over remote shards: the same articles ($common of 10)" '^(8|9|10)$' "$common"
+# The new parameters mean the same over shards: case-blind words, excluded-only queries and
+# exact totals (exact=1: every match counted), fields.
+bad=""
+for q in 'Oil Prices' 'oil prices' 'COCOA' '-oil' '-oil -prices' 'NOT cocoa' '"Crude Oil"'; do
+    a=$(curl -s -m 20 -G "http://127.0.0.1:$P1/search" --data-urlencode "q=$q" -d limit=0 -d exact=1 -d dedup=0 | jq -c .total)
+    for p in "$PR" "$PL"; do
+        b=$(curl -s -m 20 -G "http://127.0.0.1:$p/search" --data-urlencode "q=$q" -d limit=0 -d exact=1 -d dedup=0 | jq -c .total)
+        [ -n "$a" ] && [ "$a" = "$b" ] || bad="$bad[$q on $p] $a vs $b; "
+    done
+done
+check_eq "exact totals of case-blind and excluded-only queries equal one database's over remote and local shards" "" "$bad"
+check_eq "fields= over remote shards: the same keys" \
+    "$(curl -s -m 10 "http://127.0.0.1:$P1/search?q=cocoa&limit=3&fields=title,date" | jq -c '[.hits[] | keys]')" \
+    "$(curl -s -m 10 "http://127.0.0.1:$PR/search?q=cocoa&limit=3&fields=title,date" | jq -c '[.hits[] | keys]')"
 check_eq "\"did you mean\" over remote shards (the map's #quire-spelling) equals one database's" \
     "$(curl -s -m 10 "http://127.0.0.1:$P1/search?q=olil+pricse&limit=1" | jq -r .suggestion)" \
     "$(curl -s -m 10 "http://127.0.0.1:$PR/search?q=olil+pricse&limit=1" | jq -r .suggestion)"

@@ -15,6 +15,7 @@
 
 #include "article.h"
 #include "dbdir.h"
+#include "querytext.h"
 #include "schema.h"
 #include "search.h"
 #include "snippet.h"
@@ -105,6 +106,90 @@ static void test_request_json(void **state)
     assert_int_equal(search_request_from_json(&r, deep, depth * 2, &e), -1);
     search_request_clear(&r);
     free(deep);
+}
+
+/* exact, fields, facet_limit and the parameters similar articles take. */
+static void test_request_shaping(void **state)
+{
+    (void)state;
+    struct search_request r;
+    struct search_error e;
+    search_request_init(&r);
+    assert_int_equal(r.exact, 0);
+    assert_int_equal(r.fields, SEARCH_FIELDS_ALL);
+    assert_int_equal(r.facet_limit, SEARCH_DEFAULT_FACET_LIMIT);
+    assert_int_equal(search_request_set(&r, "exact", "1", &e), 0);
+    assert_int_equal(r.exact, 1);
+    assert_int_equal(search_request_set(&r, "fields", "title,date,url", &e), 0);
+    assert_int_equal(r.fields, SEARCH_FIELD_TITLE | SEARCH_FIELD_DATE | SEARCH_FIELD_URL);
+    assert_int_equal(search_request_set(&r, "fields", "id,score", &e), 0);
+    assert_int_equal(r.fields, 0);
+    assert_int_equal(search_request_set(&r, "fields", "title,colour", &e), -1);
+    assert_int_equal(e.status, 400);
+    assert_non_null(strstr(e.message, "colour"));
+    assert_int_equal(search_request_set(&r, "facet_limit", "1000", &e), 0);
+    assert_int_equal(r.facet_limit, 1000);
+    assert_int_equal(search_request_set(&r, "facet_limit", "1001", &e), -1);
+    assert_int_equal(search_request_set(&r, "facet_limit", "0", &e), -1);
+    search_request_clear(&r);
+
+    assert_int_equal(
+        search_request_from_similar_query(&r, "limit=5&offset=5&snippet=0&dedup=0&fields=title", &e),
+        0);
+    assert_int_equal(r.limit, 5);
+    assert_int_equal(r.offset, 5);
+    assert_int_equal(r.snippet, 0);
+    assert_int_equal(r.dedup, 0);
+    assert_int_equal(r.fields, SEARCH_FIELD_TITLE);
+    search_request_clear(&r);
+    static const char *const refused[] = {"q=x", "sort=date", "facets=year", "exact=1", "op=and"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        assert_int_equal(search_request_from_similar_query(&r, refused[i], &e), -1);
+        assert_int_equal(e.status, 400);
+        search_request_clear(&r);
+    }
+}
+
+/* The query text rewriting (querytext.c): every case of its rules, one pair each. */
+static void test_querytext(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        /* words lower-cased, any script */
+        {"Elections", "elections"},
+        {"TONY Blair", "tony blair"},
+        {"\xd0\x9c\xd0\x9e\xd0\xa1\xd0\x9a\xd0\x92\xd0\x90", /* МОСКВА */
+         "\xd0\xbc\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0"},
+        {"Petro*", "petro*"},
+        /* operators kept; lower-case operator words are words */
+        {"Blair AND Brown", "blair AND brown"},
+        {"Blair OR NOT Brown", "blair OR NOT brown"},
+        {"Blair NEAR/3 Brown ADJ Iraq", "blair NEAR/3 brown ADJ iraq"},
+        {"Blair NEARBY", "blair nearby"},
+        /* quotes kept as written */
+        {"\"Tony Blair\" Speech", "\"Tony Blair\" speech"},
+        {"(Blair OR Brown) Labour", "(blair OR brown) labour"},
+        /* field names lower-cased; filter values kept, title: words lower-cased */
+        {"Title:Blair", "title:blair"},
+        {"source:\"BBC News\" Blair", "source:\"BBC News\" blair"},
+        {"id:Sport/101", "id:Sport/101"},
+        {"+Category:Sport -Title:Brown", "+category:Sport -title:brown"},
+        /* excluded-only queries become NOT forms; mixed ones are left alone */
+        {"-Blair", "NOT blair"},
+        {"-blair -brown", "NOT blair NOT brown"},
+        {"-\"Gordon Brown\"  -(iraq OR war)", "NOT \"Gordon Brown\" NOT (iraq OR war)"},
+        {"blair -brown", "blair -brown"},
+        {"NOT blair", "NOT blair"},
+        {"- blair", "- blair"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *out = NULL;
+        assert_int_equal(querytext_normalise(cases[i][0], &out), 0);
+        assert_non_null(out);
+        assert_string_equal(out, cases[i][1]);
+        free(out);
+    }
 }
 
 static void test_display_round_trip(void **state)
@@ -441,6 +526,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_defaults_and_limits),
         cmocka_unit_test(test_request_json),
+        cmocka_unit_test(test_request_shaping),
+        cmocka_unit_test(test_querytext),
         cmocka_unit_test(test_display_round_trip),
         cmocka_unit_test(test_snippet),
         cmocka_unit_test(test_dbdir),
