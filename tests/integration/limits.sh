@@ -178,6 +178,12 @@ else
         test "$peak" -le "$bound"
 fi
 check_eq "the daemon answers after the bodies" 200 "$(status GET '/search?q=muse')"
+check_eq "/metrics counts the 19 answers 413 that evhttp gave itself" 19 \
+    "$(metric 'quire_requests_total{endpoint="other",status="413"}')"
+exec 3<>"/dev/tcp/127.0.0.1/$PORT" && printf 'BLAH\r\n\r\n' >&3 && timeout 5 cat <&3 >/dev/null
+exec 3<&-
+check_match "...and its 400 for a request that does not parse" '^[1-9]' \
+    "$(metric 'quire_requests_total{endpoint="other",status="400"}')"
 stop_quired
 
 # --- a burst of 5000 connection attempts ------------------------------------------------------
