@@ -242,6 +242,15 @@ static const char *const stopwords[] = {
     "where",   "which",   "while",  "who",     "whom",    "why",     "will",    "with",
     "would",   "you",     "your",   "yours",   "yourself", "yourselves"};
 
+int schema_is_stopword(const char *word, size_t len)
+{
+    for (size_t i = 0; i < sizeof stopwords / sizeof stopwords[0]; i++) {
+        if (strlen(stopwords[i]) == len && memcmp(stopwords[i], word, len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 int schema_set_stopwords(xc_qp *qp, xc_error **err)
 {
     return xc_qp_set_stopwords(qp, stopwords, sizeof stopwords / sizeof stopwords[0], err);

@@ -64,6 +64,8 @@ int schema_configure_parser(xc_qp *qp, xc_error **err);
 /* Gives a query parser the query-time stop words (used while xc_qp_stopping is on:
  * search.c turns them on for OR queries). */
 int schema_set_stopwords(xc_qp *qp, xc_error **err);
+/* 1 when the lower-case word (len bytes) is one of those stop words. */
+int schema_is_stopword(const char *word, size_t len);
 
 /* Display fields decoded from document data: pointers into a copy owned by the struct. */
 struct schema_display {
