@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "article.h"
+#include "complete.h"
 #include "dbdir.h"
 #include "schema.h"
 #include "search.h"
@@ -360,6 +361,20 @@ static int commit(struct run *r)
     }
     r->pending = 0;
     return 0;
+}
+
+/* Rewrites the completion table (lib/complete.h) before the run's last commit. A failure
+ * is reported and fails the run; the documents are not committed without it. */
+static int write_completions(struct run *r)
+{
+    xc_error *err = NULL;
+    if (complete_build_table(r->wdb, NULL, &err) == 0)
+        return 0;
+    report(r, "cannot write the completion table: %s",
+           err && err->message ? err->message : "out of memory");
+    xc_error_free(err);
+    r->io_error = 1;
+    return -1;
 }
 
 /* Counts one change; commits when a batch is full. */
@@ -1270,8 +1285,9 @@ static int index_one(const struct options *opts, int argc, char **argv)
     if (!r.io_error && !o.rebuild)
         delete_vanished(&r);
     if (!r.io_error && !o.dry_run && (r.pending > 0 || r.added + r.updated + r.deleted > 0 ||
-                                      o.rebuild))
-        commit(&r);
+                                      o.rebuild || complete_table_present(r.wdb, NULL) == 0))
+        if (write_completions(&r) == 0)
+            commit(&r);
     draw_progress(&r, 1);
     if (r.progress)
         fputc('\n', stderr);

@@ -36,6 +36,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "complete.h"
 #include "dbdir.h"
 #include "schema.h"
 #include "snippet.h"
@@ -1811,4 +1812,24 @@ json_t *search_health(struct search_index *ix, struct search_error *err)
         return NULL;
     }
     return h;
+}
+
+/* ---- completions ---------------------------------------------------------------------------- */
+
+struct complete_args {
+    const char *q;
+    unsigned limit;
+};
+
+static json_t *complete_once(struct search_index *ix, const void *arg, struct search_error *err)
+{
+    const struct complete_args *a = arg;
+    return complete_run(ix->db, a->q, a->limit, err);
+}
+
+json_t *search_complete(struct search_index *ix, const char *q, unsigned limit,
+                        struct search_error *err)
+{
+    struct complete_args a = {q, limit};
+    return with_shards(ix, complete_once, &a, 1, 0, err);
 }

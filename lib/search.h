@@ -145,6 +145,12 @@ json_t *search_health(struct search_index *ix, struct search_error *err);
  * "docs", "failures", "error"}; NULL for an index of one database. */
 json_t *search_shards(struct search_index *ix);
 
+/* Search-as-you-type (lib/complete.h): {"query", "completions": [...], "titles": [{"id",
+ * "title"}]}, each at most limit (1..COMPLETE_MAX_LIMIT) long. q is valid UTF-8 of at most
+ * SEARCH_MAX_QUERY_BYTES. NULL with err filled when the index cannot be read. */
+json_t *search_complete(struct search_index *ix, const char *q, unsigned limit,
+                        struct search_error *err);
+
 /* Fills err; a printf-style message. */
 void search_error_set(struct search_error *err, int status, const char *code, const char *fmt,
                       ...) __attribute__((format(printf, 4, 5)));
