@@ -214,10 +214,13 @@ static int state_request(const struct page_state *st, struct search_request *sr,
         if (search_request_set(sr, "filter", st->filters[i], err) == 0)
             continue;
         const char *colon = strchr(st->filters[i], ':');
-        if (strcmp(err->code, "unknown_parameter") != 0 || !colon ||
-            strchr(st->filters[i], '"'))
+        if (strcmp(err->code, "unknown_parameter") != 0 || !colon)
             goto out;
-        sb_printf(&q, " %.*s:\"%s\"", (int)(colon - st->filters[i]), st->filters[i], colon + 1);
+        /* A quoted boolean term; a quote inside is doubled (Xapian's QueryParser). */
+        sb_printf(&q, " %.*s:\"", (int)(colon - st->filters[i]), st->filters[i]);
+        for (const char *c = colon + 1; *c; c++)
+            sb_puts(&q, *c == '"' ? "\"\"" : (char[2]){*c, '\0'});
+        sb_putc(&q, '"');
     }
     if (q.failed) {
         search_error_set(err, 500, "internal", "out of memory");
@@ -338,7 +341,9 @@ static void put_hit(struct strbuf *sb, json_t *hit)
     const char *source = json_string_value(json_object_get(hit, "source"));
     const char *category = json_string_value(json_object_get(hit, "category"));
     const char *snippet = json_string_value(json_object_get(hit, "snippet"));
-    sb_puts(sb, "<li class=\"hit\"><h3 class=\"hit-title\">");
+    sb_puts(sb, "<li class=\"hit\" data-id=\"");
+    put_text(sb, id);
+    sb_puts(sb, "\"><h3 class=\"hit-title\">");
     if (safe_url(url)) {
         sb_puts(sb, "<a href=\"");
         put_text(sb, url);
