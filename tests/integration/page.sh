@@ -138,6 +138,19 @@ check_match "/complete errors are JSON sentences" 'must be a whole number from 1
 r=$(get '/complete?q=%3Cscript%3E')
 check "/complete of markup answers JSON" jq -e '.query == "<script>"' <<<"$r"
 
+# The CLI, through the daemon and directly: the same answer as GET.
+for args in "--connect 127.0.0.1:$PORT" "--db $T/db"; do
+    mode=${args%% *}
+    got=$("$QUIRE" $args --json complete -n 5 Oil pr | jq -c '[.completions, .titles]')
+    check_eq "quire $mode complete = GET /complete" "$(get '/complete?q=Oil+pr&limit=5' | jq -c '[.completions, .titles]')" "$got"
+    out=$("$QUIRE" $args complete ad sales b)
+    check_match "quire $mode complete prints titles with their ids" '^title: Ad sales boost Time Warner profit  \[business/001\]$' "$out"
+    "$QUIRE" $args complete -n 0 gov >/dev/null 2>&1
+    check_eq "quire $mode complete -n 0 is an error (2)" 2 "$?"
+    "$QUIRE" $args complete qqqxqqq >/dev/null 2>&1
+    check_eq "quire $mode complete with nothing to offer exits 1" 1 "$?"
+done
+
 # The model: xapian-delve's term list with its document counts.
 GEN="$T/db/$(cat "$T/db/current" 2>/dev/null | sed -n 's/^auto *//p' | head -n1)"
 [ -d "$GEN" ] || GEN=$(ls -d "$T/db"/gen-* | tail -n1)
