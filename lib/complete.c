@@ -18,6 +18,7 @@
 
 #include "schema.h"
 #include "search.h"
+#include "search_int.h"
 #include "util.h"
 
 /* The table's shape, as written in its header: a reader uses the entries only when they
@@ -456,4 +457,24 @@ json_t *complete_run(xc_db *db, const char *q, unsigned limit, struct search_err
         xc_error_free(xe);
         return NULL;
     }
+}
+
+/* ---- over an index (search.h) ------------------------------------------------------------------- */
+
+struct complete_args {
+    const char *q;
+    unsigned limit;
+};
+
+static json_t *complete_op(struct search_index *ix, const void *arg, struct search_error *err)
+{
+    const struct complete_args *a = arg;
+    return complete_run(ix->db, a->q, a->limit, err);
+}
+
+json_t *search_complete(struct search_index *ix, const char *q, unsigned limit,
+                        struct search_error *err)
+{
+    struct complete_args a = {q, limit};
+    return search_index_with_shards(ix, complete_op, &a, 1, 0, err);
 }
