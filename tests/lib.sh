@@ -132,7 +132,7 @@ start_quired() {
     DAEMON_PIDS="$DAEMON_PIDS $QPID"
     PORT=""
     for _ in $(seq 1 $((100 * SLOW))); do
-        PORT=$(sed -n 's/^quired: listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$LOG" | head -n1)
+        PORT=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$LOG" | head -n1)
         if [ -n "$PORT" ] && curl -sf -m 2 "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; then
             return 0
         fi

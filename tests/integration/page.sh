@@ -187,4 +187,28 @@ if [ -z "$bad" ]; then ok "/complete titles start with the prefix, as many as th
 r=$(get '/complete?q=Ad+sales+b')
 check_eq "a title is completed from its first words, any case" "Ad sales boost Time Warner profit" "$(jq -r '.titles[0].title' <<<"$r")"
 
+# --- the table follows the index ------------------------------------------------------------------
+# 30 articles bring 91 words under "qq" (a table entry: over 64), qqamax in all of them.
+for i in $(seq 1 30); do
+    echo "{\"id\": \"qq-$i\", \"title\": \"Note $i\", \"body\": \"qqamax qqa$i qqb$i qqc$i\"}"
+done >"$T/c/qq.jsonl"
+"$QUIRE_INDEX" -q --db "$T/db" "$T/c" || not_ok "an incremental run adds the qq articles"
+seen=""
+for _ in $(seq 1 50); do
+    [ "$(get '/complete?q=qq&limit=1' | jq -r '.completions[0]')" = qqamax ] && { seen=yes; break; }
+    sleep 0.1
+done
+check_eq "after an incremental run, /complete offers its most frequent new word" yes "$seen"
+GEN=$(ls -d "$T/db"/gen-* | tail -n1)
+want=$(xapian-delve -A qq -v -1 "$GEN" | tail -n +2 | LC_ALL=C sort -t' ' -k2,2nr -k1,1 | head -n 8 | cut -d' ' -f1)
+check_eq "and exactly the most frequent 8 by xapian-delve" "$(echo $want)" "$(get '/complete?q=qq' | jq -r '.completions | join(" ")')"
+rm "$T/c/qq.jsonl"
+"$QUIRE_INDEX" -q --db "$T/db" "$T/c" || not_ok "an incremental run deletes the qq articles"
+gone=""
+for _ in $(seq 1 50); do
+    [ "$(get '/complete?q=qq' | jq -c '.completions')" = '[]' ] && { gone=yes; break; }
+    sleep 0.1
+done
+check_eq "after they are deleted, nothing is offered for qq (the old entry is gone)" yes "$gone"
+
 finish
