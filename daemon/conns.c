@@ -52,7 +52,7 @@ struct conn {
     evutil_socket_t fd; /* evhttp's; never closed here */
     struct bufferevent *bev;
     struct evhttp_connection *evcon;
-    struct evbuffer_cb_entry *input_cb;
+    struct evbuffer_cb_entry *input_cb, *output_cb;
     struct event *timer;
     enum phase phase;
     double since;      /* start of the request (HEAD, BODY), the response (BUSY), the wait */
@@ -216,6 +216,8 @@ static void conn_forget(struct conn *c)
     struct conn_table *t = c->t;
     if (c->input_cb)
         evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->input_cb);
+    if (c->output_cb)
+        evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->output_cb);
     if (c->timer)
         event_free(c->timer);
     index_remove(t, c);
@@ -359,6 +361,29 @@ static void conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info
     conn_scan(c, buf, off, len - off);
 }
 
+/* Output buffer callback: outside a dispatched request, what is written is evhttp's own
+ * answer (a 400 for what does not parse, a 413 for a body over max_body, a 501 for an
+ * unknown method): counted in /metrics under endpoint "other" by its status line, so that
+ * every answer is labelled. (Informational 100 Continue lines are not answers.) */
+static void conn_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct conn *c = arg;
+    size_t len = evbuffer_get_length(buf);
+    if (info->n_added == 0 || c->phase == PH_BUSY || len < info->n_added)
+        return;
+    char head[16];
+    struct evbuffer_ptr p;
+    if (evbuffer_ptr_set(buf, &p, len - info->n_added, EVBUFFER_PTR_SET) < 0)
+        return;
+    ev_ssize_t k = evbuffer_copyout_from(buf, &p, head, sizeof head - 1);
+    if (k < 12 || strncmp(head, "HTTP/1.", 7) != 0)
+        return;
+    head[k] = '\0';
+    int status = atoi(head + 9);
+    if (status >= 200)
+        metrics_record(&c->t->w->metrics, EP_OTHER, status, 0);
+}
+
 /* The request's completion callback: its response has been written. What is left in
  * the input buffer is the next request (pipelined, or sent while we answered). */
 static void conn_done(struct evhttp_request *req, void *arg)
@@ -489,6 +514,7 @@ static struct bufferevent *conn_bev(struct event_base *base, void *arg)
     bufferevent_incref(bev); /* until conns_accept has checked evhttp kept it */
     c->bev = bev;
     c->input_cb = evbuffer_add_cb(bufferevent_get_input(bev), conn_input, c);
+    c->output_cb = evbuffer_add_cb(bufferevent_get_output(bev), conn_output, c);
     return bev;
 }
 
@@ -542,7 +568,7 @@ static void conns_accept(struct evconnlistener *lev, evutil_socket_t fd, struct 
     struct evhttp_connection *evcon = bev ? evglue_connection_of(bev) : NULL;
     if (!evcon) {
         /* evhttp could not set the connection up and has closed the socket. */
-        c->input_cb = NULL;
+        c->input_cb = c->output_cb = NULL;
         c->bev = NULL;
         conn_forget(c);
         if (bev)
@@ -655,7 +681,7 @@ void conns_free(struct worker *w)
     /* evhttp_free has closed every connection and told us; a connection it did not tell
      * us about has its bufferevent freed: forget it without touching that. */
     while (t->head) {
-        t->head->input_cb = NULL;
+        t->head->input_cb = t->head->output_cb = NULL;
         conn_forget(t->head);
     }
     while (t->refusals)

@@ -21,6 +21,10 @@ DAEMON_PIDS=""
 # may also give smaller inputs where their size is not what it checks (UNDER_VALGRIND=1).
 SLOW=1
 UNDER_VALGRIND=0
+# SANITIZED=1 when quired is built with AddressSanitizer or UBSan: memory use is not the
+# plain build's, so memory bounds are asserted in the plain pass only.
+SANITIZED=0
+ldd "$QUIRED" 2>/dev/null | grep -q 'libasan\|libubsan' && SANITIZED=1
 
 cleanup() {
     for p in $DAEMON_PIDS; do kill -9 "$p" 2>/dev/null; done
