@@ -427,7 +427,8 @@ article_format article_format_for_path(const char *path)
         return ARTICLE_MARKDOWN;
     if (has_ext(name, n, ".html") || has_ext(name, n, ".htm"))
         return ARTICLE_HTML;
-    if (has_ext(name, n, ".jsonl") || has_ext(name, n, ".jsonl.gz"))
+    if (has_ext(name, n, ".jsonl") || has_ext(name, n, ".jsonl.gz") ||
+        has_ext(name, n, ".ndjson") || has_ext(name, n, ".ndjson.gz"))
         return ARTICLE_JSONL;
     return ARTICLE_UNKNOWN;
 }
@@ -2744,7 +2745,21 @@ int article_lines_next(article_lines *r, const char **line, size_t *len, unsigne
     r->line[r->line_len] = '\0';
     *line = r->line;
     *len = r->line_len;
+    /* A UTF-8 byte order mark (editors on Windows write one) is not part of the first
+     * record: left in, it makes the line invalid JSON. */
+    if (r->lineno == 1 && *len >= 3 && memcmp(*line, "\xEF\xBB\xBF", 3) == 0) {
+        *line += 3;
+        *len -= 3;
+    }
     return 1;
+}
+
+size_t article_lines_offset(const article_lines *r)
+{
+    if (r == NULL)
+        return 0;
+    z_off_t off = gzoffset(r->gz);
+    return off > 0 ? (size_t)off : 0;
 }
 
 void article_lines_close(article_lines *r)
@@ -2820,14 +2835,14 @@ int article_parse_html_isolated(const char *buf, size_t len, struct article *out
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) < 0) {
         snprintf(why, whylen, "cannot make a pipe: %s", strerror(errno));
-        return -1;
+        return -2;
     }
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(why, whylen, "cannot fork: %s", strerror(errno));
         close(fds[0]);
         close(fds[1]);
-        return -1;
+        return -2;
     }
     if (pid == 0) {
         /* Child: parse, send the fields back, exit without running the parent's atexit
@@ -2878,7 +2893,7 @@ int article_parse_html_isolated(const char *buf, size_t len, struct article *out
     }
     if (!msg) {
         snprintf(why, whylen, "out of memory");
-        return -1;
+        return -2;
     }
     if (WIFSIGNALED(status)) {
         free(msg);
@@ -2887,7 +2902,7 @@ int article_parse_html_isolated(const char *buf, size_t len, struct article *out
                                   : "HTML parser crashed (signal %d)",
                  WTERMSIG(status) == SIGALRM ? (timeout_s ? timeout_s : 1)
                                              : (unsigned)WTERMSIG(status));
-        return -1;
+        return -2;
     }
     const char *p = msg, *end = msg + n;
     int rc, bad = overflow || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
@@ -2913,7 +2928,7 @@ int article_parse_html_isolated(const char *buf, size_t len, struct article *out
         free(body);
         free(date);
         snprintf(why, whylen, "HTML parser returned a malformed result");
-        return -1;
+        return -2;
     }
     /* As article_parse_html does: replace only the fields it sets. */
     free(out->title);
