@@ -1150,3 +1150,13 @@ extern "C" char *xc_mset_data(xc_mset *ms, unsigned i, size_t *len, xc_error **e
     return xc_strdup(s);
     XC_CATCH(err, NULL)
 }
+
+extern "C" char *xc_utf8_lower(const char *s, size_t len, size_t *outlen, xc_error **err)
+{
+    XC_TRY
+    std::string low = Xapian::Unicode::tolower(std::string(s, len));
+    if (outlen)
+        *outlen = low.size();
+    return xc_strdup(low);
+    XC_CATCH(err, NULL)
+}

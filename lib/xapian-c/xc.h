@@ -334,6 +334,12 @@ long xc_spelling_merge(const char *const *srcs, size_t n, const char *dest, xc_e
 void xc_termgen_set_spelling(xc_termgen *tg, xc_wdb *wdb);
 void xc_termgen_spelling(xc_termgen *tg, int on);
 
+/* ---- Unicode ------------------------------------------------------------------------- */
+
+/* s (len bytes of UTF-8) lower-cased by Xapian's Unicode tables (every script, as the
+ * TermGenerator does), as a new string (caller frees) of *outlen bytes; NULL on failure. */
+char *xc_utf8_lower(const char *s, size_t len, size_t *outlen, xc_error **err);
+
 #ifdef __cplusplus
 }
 #endif
