@@ -722,6 +722,22 @@ static enum read_result read_single(struct run *r, struct file_read *fr, char *w
     char *buf = read_whole(f->path, &len, why, whylen);
     if (!buf)
         return READ_DOUBT;
+    /* Text in another charset is converted here, so that the summary can count it (the
+     * parsers would convert it all the same). */
+    char *utf8 = NULL;
+    size_t ulen = 0;
+    int recoded = article_recode(buf, len, fmt == ARTICLE_HTML, &utf8, &ulen, NULL, 0);
+    if (recoded < 0) {
+        free(buf);
+        snprintf(why, whylen, "out of memory");
+        return READ_DOUBT;
+    }
+    if (recoded) {
+        free(buf);
+        buf = utf8;
+        len = ulen;
+        r->recoded++;
+    }
     struct article a = {0};
     /* HTML goes through its parser in a child process: the gumbo that Debian ships aborts
      * on some tag soup, which must cost one file, not the run. */

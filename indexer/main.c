@@ -116,13 +116,13 @@ static void print_summary(const struct run *r, const struct options *o, const ch
     double secs = (util_now_ms() - r->t0) / 1000.0;
     double rate = secs > 0 ? (double)(r->added + r->updated) / secs : 0.0;
     if (o->json) {
-        json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:b, s:b, "
-                              "s:s, s:s}",
+        json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:b, "
+                              "s:b, s:s, s:s}",
                               "status", status, "added", (json_int_t)r->added, "updated",
                               (json_int_t)r->updated, "deleted", (json_int_t)r->deleted,
                               "unchanged", (json_int_t)r->unchanged, "skipped",
                               (json_int_t)r->skipped, "unreadable", (json_int_t)r->unreadable,
-                              "duplicates", (json_int_t)r->duplicates, "ignored",
+                              "duplicates", (json_int_t)r->duplicates, "converted", (json_int_t)r->recoded, "ignored",
                               (json_int_t)r->ignored.total, "seconds", secs,
                               "docs_per_second", rate, "dry_run", o->dry_run, "rebuild",
                               o->rebuild, "generation", generation ? generation : "", "db",
@@ -152,6 +152,8 @@ static void print_summary(const struct run *r, const struct options *o, const ch
     if (r->unreadable)
         n += snprintf(extra + n, sizeof extra - (size_t)n, ", unreadable %lu (documents kept)",
                       r->unreadable);
+    if (r->recoded && n < (int)sizeof extra)
+        n += snprintf(extra + n, sizeof extra - (size_t)n, ", converted to UTF-8 %lu", r->recoded);
     if (r->duplicates && n < (int)sizeof extra)
         n += snprintf(extra + n, sizeof extra - (size_t)n, ", duplicate ids %lu", r->duplicates);
     if (r->ignored.total && n < (int)sizeof extra) {

@@ -89,7 +89,7 @@ struct run {
     unsigned long added, updated, deleted, unchanged, skipped;
     unsigned long unreadable; /* files that could not be read now: documents kept */
     unsigned long duplicates; /* ids held by more than one record */
-    unsigned long kept;       /* documents kept for unreadable files */
+    unsigned long recoded;    /* text and HTML files converted to UTF-8 */
     struct ignored ignored;
     long long bytes_done, bytes_total;
     double t0, last_draw;

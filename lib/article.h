@@ -92,6 +92,13 @@ void article_lines_close(article_lines *r);
 /* Bytes of the file consumed so far (compressed bytes for a .gz), for progress. */
 size_t article_lines_offset(const article_lines *r);
 
+/* Converts text that is not valid UTF-8 to UTF-8 (article_charset.c): from the charset
+ * an HTML document declares (html set), else Windows-1252. Returns 1 with a new string
+ * in *out (caller frees) and its length in *outlen, the charset converted from in from;
+ * 0 (and NULL) when buf is valid UTF-8 already; -1 when out of memory. */
+int article_recode(const char *buf, size_t len, int html, char **out, size_t *outlen,
+                   char *from, size_t fromlen);
+
 /* Replaces invalid UTF-8 in buf (len bytes) by U+FFFD and NUL bytes by spaces; returns a
  * new NUL-terminated string the caller frees, and its length in *outlen. */
 char *article_utf8_clean(const char *buf, size_t len, size_t *outlen);

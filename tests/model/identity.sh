@@ -160,9 +160,23 @@ mkdir -p "$T/r/sub"
 printf '\xef\xbb\xbf{"id": "bom1", "title": "Record after a BOM", "body": "first record"}\n{"id": "bom2", "title": "Second record", "body": "second"}\n' >"$T/r/bom.jsonl"
 echo '{"id": "nd1", "title": "An ndjson record", "body": "text"}' >"$T/r/sub/n.ndjson"
 : >"$T/r/a.pdf"; : >"$T/r/b.pdf"; : >"$T/r/c.docx"
+printf 'Caf\xe9 Owners Protest New Rules\n\nA na\xefve plan, they said.\n' >"$T/r/latin1.txt"
+printf '<html><head><meta charset="iso-8859-1"><title>D\xe9j\xe0 Vu In The Capital</title></head><body><p>Caf\xe9 text.</p></body></html>' >"$T/r/latin1.html"
+printf 'Budget Cuts\n\nThe council cut the budget by a third on Monday, officials said.\n' >"$T/r/two.txt"
+{ echo '{"id": "d1", "title": "With a time", "body": "x", "date": "2024-05-01T10:00:00Z"}'
+  echo '{"id": "d2", "title": "A year", "body": "x", "date": "2020"}'
+  echo '{"id": "d3", "title": "Unix seconds", "body": "x", "date": 1714557600}'
+  echo '{"id": "u1", "body": "Oil Surge\n\nPrices rose sharply in early trading as supply fell."}'; } >"$T/r/dates.jsonl"
 "$QUIRE_INDEX" --db "$T/rdb" "$T/r" >"$T/out" 2>"$T/err"; rc=$?
-check_eq "a JSON Lines file starting with a BOM keeps its first record" "bom1 bom2 nd1 " "$(ids "$T/rdb")"
+check_eq "a JSON Lines file starting with a BOM keeps its first record" "bom1 bom2 d1 d2 d3 latin1.html latin1.txt nd1 two.txt u1 " "$(ids "$T/rdb")"
 check_match "other files in directories are counted by extension" 'ignored 3: \.pdf 2, \.docx 1' "$(cat "$T/out")"
+check_eq "Latin-1 text is converted, not turned into U+FFFD" "$(printf "Caf\xc3\xa9 Owners Protest New Rules")" "$(title_of "$T/rdb" latin1.txt)"
+check_eq "Latin-1 HTML with <meta charset> is converted" "$(printf "D\xc3\xa9j\xc3\xa0 Vu In The Capital")" "$(title_of "$T/rdb" latin1.html)"
+check_match "...and the conversions are counted in the summary" 'converted to UTF-8 2' "$(cat "$T/out")"
+date_of() { "$DUMP" "$1" | awk -F'\t' -v id="$2" '$1 == id { print $3 }'; }
+check_eq "JSON dates: with a time, a year, Unix seconds" "2024-05-01 2020-01-01 2024-05-01" "$(date_of "$T/rdb" d1) $(date_of "$T/rdb" d2) $(date_of "$T/rdb" d3)"
+check_eq "a two-word headline is the title" "Budget Cuts" "$(title_of "$T/rdb" two.txt)"
+check_eq "an untitled JSON record takes its body's headline" "Oil Surge" "$(title_of "$T/rdb" u1)"
 
 # --- flags --------------------------------------------------------------------------------
 for f in "--keep 3" "--force" "--max-drop 0.2"; do
