@@ -10,7 +10,7 @@
  * Options are collected into one ordered list of search parameters (q, limit, offset,
  * snippet, op, sort, ...): sent as the query string to the daemon, or fed one by one to
  * search_request_set() with --db. Validation of values and their ranges therefore lives in
- * one place, lib/search.c, and reads the same either way.
+ * one place, lib/request.c, and reads the same either way.
  *
  * Human output is for people, so it is made safe for a terminal: indexed text is not
  * trusted, and control characters in titles, snippets or documents (an ESC could rewrite

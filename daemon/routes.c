@@ -1,7 +1,7 @@
 /*
  * routes.c -- quired's HTTP endpoints (see routes.h).
  *
- * A handler decodes its input into the shared search_request (lib/search.c does the
+ * A handler decodes its input into the shared search_request (lib/request.c does the
  * validation), calls the shared search code and sends its JSON. Handlers run on the
  * worker's own thread with the worker's own index handle, synchronously: search calls
  * are short and bounded, and this keeps every request on one database view.

@@ -1,9 +1,6 @@
 /*
- * search.c -- the one search path (see search.h).
- *
- * Decoding: every parameter goes through search_request_set(), whether it came from a
- * query string, a JSON body or the command line, so there is one set of limits and one
- * set of error messages.
+ * search.c -- the one search path (see search.h): one decoded request (request.c) on an
+ * open index (index.c) -> one result; also similar articles and /doc.
  *
  * Matching: the query is parsed with Xapian's QueryParser (fields from schema.c); when
  * the text does not parse as syntax it is searched again as plain words rather than
@@ -20,932 +17,23 @@
  * may not be all. A database with a remote part cannot run the match deadline: the first
  * refusal turns it off for that view of the index (the budget still bounds the rest).
  *
- * Shards: a shard map (shardmap.h) opens as one database of every shard that is up; each
- * shard has its own state, a failing remote one is taken out and retried (with_shards).
+ * Shards: every operation runs through search_index_with_shards (index.c), which answers
+ * from the shards that are up, or refuses, and retries once after a remote failure.
  *
  * Per hit we read only the small display data; the full text (for the snippet) is read
  * from its value slot for the hits being returned.
  */
 #include "search.h"
 
-#include <errno.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include "dbdir.h"
 #include "schema.h"
+#include "search_int.h"
 #include "snippet.h"
-#include "shardmap.h"
 #include "util.h"
 #include "xapian-c/xc.h"
-
-#define MODIFIED_RETRIES 3
-/* Sharded indexes: a shard that failed is retried after SHARD_RETRY_MS, doubling up to
- * SHARD_RETRY_MAX_MS; a remote shard's connection is renewed every SHARD_RENEW_MS, which
- * picks up a generation swapped in on its host (xapian-tcpsrv opens the database afresh
- * for each connection). */
-#define SHARD_RETRY_MS 1000.0
-#define SHARD_RETRY_MAX_MS 30000.0
-#define SHARD_RENEW_MS 10000.0
-/* "Did you mean": unknown words are checked, and when a query finds nothing, words in
- * fewer articles than SUGGEST_MAX_FREQ too; a spelling wins when it is in SUGGEST_RATIO
- * times as many articles (or the word is in none). */
-#define SUGGEST_MAX_FREQ 10
-#define SUGGEST_RATIO 20
-
-/* One database of a sharded index. */
-struct shard {
-    struct shard_entry e;
-    xc_db *db;                /* NULL while the shard is down */
-    struct dbdir_stamp stamp; /* local shard: its `current` file when opened */
-    double opened_ms;         /* when the handle was opened */
-    double retry_ms;          /* down: when to try again */
-    double backoff_ms;
-    unsigned long failures;
-    char error[256];          /* why it is down */
-};
-
-struct search_index {
-    char dir[4096];
-    char path[4096]; /* what was opened: DIR/current, the shard map, or the database */
-    struct dbdir_stamp stamp;
-    char generation[256];
-    char updated[64];        /* time of the last commit, read once per revision */
-    unsigned long updated_rev;
-    int updated_ok; /* updated is what revision updated_rev says */
-    struct search_options opts;
-    xc_db *db;               /* sharded: all the shards that are up, as one (NULL: none) */
-    xc_qp *qp;
-    xc_stem *stem;
-    struct shard *shards;    /* sharded index only */
-    int nshards;
-    xc_db *spelling;         /* the map's #quire-spelling database, or NULL */
-    char spelling_path[4096];
-    struct dbdir_stamp spelling_stamp;
-    unsigned timeout_ms;   /* budget of one search; 0: none */
-    int no_match_deadline; /* this view cannot run the match deadline (a remote part) */
-    int has_remote;        /* a remote shard is up: fetch hits' documents together */
-};
-
-void search_error_set(struct search_error *err, int status, const char *code, const char *fmt,
-                      ...)
-{
-    if (!err)
-        return;
-    err->status = status;
-    err->code = code;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-}
-
-static void out_of_memory(struct search_error *err)
-{
-    search_error_set(err, 500, "internal", "out of memory");
-}
-
-/* ---- requests ------------------------------------------------------------------------ */
-
-void search_request_init(struct search_request *req)
-{
-    memset(req, 0, sizeof *req);
-    req->limit = SEARCH_DEFAULT_LIMIT;
-    req->snippet = 1;
-    /* OR by default, chosen by measurement (README "Default operator"): with AND, natural
-     * language queries rarely match anything (scifact nDCG@10 0.047 against 0.685). */
-    req->op_and = 0;
-    req->dedup = 1;
-    req->sort = SEARCH_SORT_RELEVANCE;
-    req->partial = -1;
-    strcpy(req->mark_open, "<b>");
-    strcpy(req->mark_close, "</b>");
-}
-
-void search_request_clear(struct search_request *req)
-{
-    free(req->q);
-    search_request_init(req);
-}
-
-/* Parses a decimal unsigned integer in [0, max]. */
-static int parse_uint(const char *key, const char *value, unsigned max, unsigned *out,
-                      struct search_error *err)
-{
-    char *end;
-    errno = 0;
-    if (!value || !*value || *value == '-' || *value == '+' || *value == ' ')
-        goto bad;
-    unsigned long v = strtoul(value, &end, 10);
-    if (*end || errno)
-        goto bad;
-    if (v > max) {
-        search_error_set(err, 400, "bad_parameter", "parameter '%s' is %s; the most allowed is %u",
-                         key, value, max);
-        return -1;
-    }
-    *out = (unsigned)v;
-    return 0;
-bad:
-    search_error_set(err, 400, "bad_parameter",
-                     "parameter '%s' must be a whole number from 0 to %u", key, max);
-    return -1;
-}
-
-/* Parses a boolean: 1/0, true/false, yes/no, on/off. */
-static int parse_bool(const char *key, const char *value, int *out, struct search_error *err)
-{
-    static const char *yes[] = {"1", "true", "yes", "on"};
-    static const char *no[] = {"0", "false", "no", "off"};
-    for (size_t i = 0; i < 4; i++) {
-        if (value && strcmp(value, yes[i]) == 0) {
-            *out = 1;
-            return 0;
-        }
-        if (value && strcmp(value, no[i]) == 0) {
-            *out = 0;
-            return 0;
-        }
-    }
-    search_error_set(err, 400, "bad_parameter", "parameter '%s' must be 1 or 0 (true or false)",
-                     key);
-    return -1;
-}
-
-int search_request_set(struct search_request *req, const char *key, const char *value,
-                       struct search_error *err)
-{
-    if (!value)
-        value = "";
-    if (strcmp(key, "q") == 0) {
-        size_t len = strlen(value);
-        if (len > SEARCH_MAX_QUERY_BYTES) {
-            search_error_set(err, 400, "query_too_long",
-                             "query is %zu bytes; the most allowed is %d", len,
-                             SEARCH_MAX_QUERY_BYTES);
-            return -1;
-        }
-        if (!util_utf8_valid(value, len)) {
-            search_error_set(err, 400, "bad_parameter", "query is not valid UTF-8 text");
-            return -1;
-        }
-        char *q = strdup(value);
-        if (!q) {
-            out_of_memory(err);
-            return -1;
-        }
-        free(req->q);
-        req->q = q;
-        return 0;
-    }
-    if (strcmp(key, "limit") == 0)
-        return parse_uint(key, value, SEARCH_MAX_LIMIT, &req->limit, err);
-    if (strcmp(key, "offset") == 0)
-        return parse_uint(key, value, SEARCH_MAX_OFFSET, &req->offset, err);
-    if (strcmp(key, "snippet") == 0)
-        return parse_bool(key, value, &req->snippet, err);
-    if (strcmp(key, "dedup") == 0)
-        return parse_bool(key, value, &req->dedup, err);
-    if (strcmp(key, "explain") == 0)
-        return parse_bool(key, value, &req->explain, err);
-    if (strcmp(key, "partial") == 0)
-        return parse_bool(key, value, &req->partial, err);
-    if (strcmp(key, "op") == 0) {
-        if (strcmp(value, "and") == 0 || strcmp(value, "AND") == 0)
-            req->op_and = 1;
-        else if (strcmp(value, "or") == 0 || strcmp(value, "OR") == 0)
-            req->op_and = 0;
-        else {
-            search_error_set(err, 400, "bad_parameter", "parameter 'op' must be 'and' or 'or'");
-            return -1;
-        }
-        return 0;
-    }
-    if (strcmp(key, "sort") == 0) {
-        if (strcmp(value, "relevance") == 0)
-            req->sort = SEARCH_SORT_RELEVANCE;
-        else if (strcmp(value, "date") == 0 || strcmp(value, "date:desc") == 0)
-            req->sort = SEARCH_SORT_DATE_DESC;
-        else if (strcmp(value, "date:asc") == 0)
-            req->sort = SEARCH_SORT_DATE_ASC;
-        else {
-            search_error_set(err, 400, "bad_parameter",
-                             "parameter 'sort' must be 'relevance', 'date' or 'date:asc'");
-            return -1;
-        }
-        return 0;
-    }
-    if (strcmp(key, "facets") == 0) {
-        req->facets = 0;
-        const char *p = value;
-        while (*p) {
-            size_t n = strcspn(p, ",");
-            if (n == 6 && strncmp(p, "source", 6) == 0)
-                req->facets |= SEARCH_FACET_SOURCE;
-            else if (n == 8 && strncmp(p, "category", 8) == 0)
-                req->facets |= SEARCH_FACET_CATEGORY;
-            else if (n == 4 && strncmp(p, "year", 4) == 0)
-                req->facets |= SEARCH_FACET_YEAR;
-            else if (n > 0) {
-                search_error_set(err, 400, "bad_parameter",
-                                 "facet '%.*s' is unknown; facets are source, category, year",
-                                 (int)(n < 64 ? n : 64), p);
-                return -1;
-            }
-            p += n;
-            if (*p == ',')
-                p++;
-        }
-        return 0;
-    }
-    if (strcmp(key, "mark_open") == 0 || strcmp(key, "mark_close") == 0) {
-        char *dst = key[5] == 'o' ? req->mark_open : req->mark_close;
-        if (!util_utf8_valid(value, strlen(value))) {
-            search_error_set(err, 400, "bad_parameter", "parameter '%s' is not valid UTF-8 text",
-                             key);
-            return -1;
-        }
-        if (strlen(value) >= sizeof req->mark_open) {
-            search_error_set(err, 400, "bad_parameter", "parameter '%s' is at most %zu bytes", key,
-                             sizeof req->mark_open - 1);
-            return -1;
-        }
-        strcpy(dst, value);
-        return 0;
-    }
-    search_error_set(err, 400, "unknown_parameter", "unknown parameter '%.64s'", key);
-    return -1;
-}
-
-/* Value of a hex digit, or -1. */
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes src[0..len) into dst (at least len + 1 bytes), '+' as a space.
- * Returns the decoded length, or -1 for a bad escape or an encoded NUL. */
-static long url_decode(const char *src, size_t len, char *dst)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = src[i];
-        if (c == '+') {
-            c = ' ';
-        } else if (c == '%') {
-            if (i + 2 >= len)
-                return -1;
-            int hi = hexval(src[i + 1]), lo = hexval(src[i + 2]);
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-                return -1;
-            c = (char)(hi * 16 + lo);
-            i += 2;
-        }
-        dst[o++] = c;
-    }
-    dst[o] = '\0';
-    return (long)o;
-}
-
-int search_request_from_query(struct search_request *req, const char *qs,
-                              struct search_error *err)
-{
-    if (!qs || !*qs)
-        return 0;
-    size_t total = strlen(qs);
-    if (total > SEARCH_MAX_QUERY_BYTES * 3 + 1024) {
-        search_error_set(err, 400, "query_too_long",
-                         "query string is %zu bytes; the most allowed is %d", total,
-                         SEARCH_MAX_QUERY_BYTES * 3 + 1024);
-        return -1;
-    }
-    char *key = malloc(total + 1), *value = malloc(total + 1);
-    if (!key || !value) {
-        free(key);
-        free(value);
-        out_of_memory(err);
-        return -1;
-    }
-    int rc = 0;
-    const char *p = qs;
-    while (rc == 0 && *p) {
-        size_t n = strcspn(p, "&");
-        const char *eq = memchr(p, '=', n);
-        size_t klen = eq ? (size_t)(eq - p) : n;
-        if (n > 0) {
-            long kd = url_decode(p, klen, key);
-            long vd = eq ? url_decode(eq + 1, n - klen - 1, value) : 0;
-            if (!eq)
-                value[0] = '\0';
-            if (kd < 0 || vd < 0) {
-                search_error_set(err, 400, "bad_parameter",
-                                 "query string has a bad %%-escape or an encoded NUL byte");
-                rc = -1;
-            } else if (kd > 0) {
-                rc = search_request_set(req, key, value, err);
-            }
-        }
-        p += n;
-        if (*p == '&')
-            p++;
-    }
-    free(key);
-    free(value);
-    return rc;
-}
-
-int search_request_from_json(struct search_request *req, const char *body, size_t len,
-                             struct search_error *err)
-{
-    json_error_t jerr;
-    int oom;
-    /* jansson bounds nesting depth itself; REJECT_DUPLICATES keeps one meaning per key. */
-    json_t *root = util_json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr, &oom);
-    if (oom) {
-        out_of_memory(err);
-        return -1;
-    }
-    if (!root) {
-        search_error_set(err, 400, "bad_json", "request body is not valid JSON: %s (line %d, column %d)",
-                         jerr.text, jerr.line, jerr.column);
-        return -1;
-    }
-    if (!json_is_object(root)) {
-        json_decref(root);
-        search_error_set(err, 400, "bad_json", "request body must be a JSON object");
-        return -1;
-    }
-    const char *key;
-    json_t *v;
-    int rc = 0;
-    json_object_foreach(root, key, v) {
-        char num[64];
-        const char *text;
-        if (json_is_string(v)) {
-            text = json_string_value(v);
-            if (strlen(text) != json_string_length(v)) {
-                search_error_set(err, 400, "bad_parameter", "parameter '%.64s' contains a NUL byte",
-                                 key);
-                rc = -1;
-                break;
-            }
-        } else if (json_is_integer(v)) {
-            json_int_t n = json_integer_value(v);
-            if (n < 0) {
-                search_error_set(err, 400, "bad_parameter",
-                                 "parameter '%.64s' must not be negative", key);
-                rc = -1;
-                break;
-            }
-            snprintf(num, sizeof num, "%lld", (long long)n);
-            text = num;
-        } else if (json_is_boolean(v)) {
-            text = json_is_true(v) ? "1" : "0";
-        } else {
-            search_error_set(err, 400, "bad_parameter",
-                             "parameter '%.64s' must be a string, a number or a boolean", key);
-            rc = -1;
-            break;
-        }
-        if (search_request_set(req, key, text, err) < 0) {
-            rc = -1;
-            break;
-        }
-    }
-    json_decref(root);
-    return rc;
-}
-
-int search_request_validate(const struct search_request *req, struct search_error *err)
-{
-    if (!req->q) {
-        search_error_set(err, 400, "missing_parameter", "parameter 'q' (the query) is required");
-        return -1;
-    }
-    return 0;
-}
-
-/* ---- the index ----------------------------------------------------------------------- */
-
-/* Fills err for a failed binding call: what was being done and Xapian's message. xe may be
- * NULL (the binding reports some failures by return value alone, and could not allocate an
- * error when memory ran out): that is out of memory. Returns 1 when the reader fell behind
- * a writer, so that the caller reopens and retries. */
-static int binding_error(struct search_error *err, const xc_error *xe, const char *what)
-{
-    xc_code code = xe ? xe->code : XC_ERR_NOMEM;
-    const char *msg = xe && xe->message ? xe->message : "out of memory";
-    if (code == XC_ERR_NOMEM || code == XC_ERR_INTERNAL || code == XC_ERR_INVALID)
-        search_error_set(err, 500, "internal", "%s: %s", what, msg);
-    else
-        search_error_set(err, 503, "unavailable", "%s: %s", what, msg);
-    return code == XC_ERR_MODIFIED;
-}
-
-void search_options_init(struct search_options *o)
-{
-    memset(o, 0, sizeof *o);
-    o->shard_timeout_ms = SEARCH_SHARD_TIMEOUT_MS;
-    o->allow_partial = 0;
-}
-
-/* Makes db (owned from here on, NULL for none) the one searched, with a parser for it
- * (the parser expands wildcards against it). On failure db is freed and the old one stays. */
-static int set_database(struct search_index *ix, xc_db *db, struct search_error *err)
-{
-    xc_qp *qp = NULL;
-    if (db) {
-        xc_error *xe = NULL;
-        qp = xc_qp_new(SCHEMA_LANG, db, &xe);
-        if (!qp || schema_configure_parser(qp, &xe) < 0) {
-            search_error_set(err, 500, "internal", "cannot set up query parser: %s",
-                             xe && xe->message ? xe->message : "unknown error");
-            xc_error_free(xe);
-            xc_qp_free(qp);
-            xc_db_free(db);
-            return -1;
-        }
-        /* A wildcard may not expand to more terms than this: the query is refused. */
-        xc_qp_set_max_wildcard(qp, SEARCH_MAX_WILDCARD);
-    }
-    xc_qp_free(ix->qp);
-    xc_db_free(ix->db);
-    ix->db = db;
-    ix->qp = qp;
-    return 0;
-}
-
-/* Opens the database, parser and stemmer for ix->path; on success replaces the old ones. */
-static int index_load(struct search_index *ix, struct search_error *err)
-{
-    xc_error *xe = NULL;
-    struct dbdir_stamp stamp = {0};
-    dbdir_stamp_of(ix->path, &stamp);
-    xc_db *db = xc_db_open(ix->path, &xe);
-    if (!db) {
-        search_error_set(err, 503, "unavailable", "cannot open index %s: %s", ix->dir,
-                         xe && xe->message ? xe->message : "unknown error");
-        xc_error_free(xe);
-        return -1;
-    }
-    if (set_database(ix, db, err) < 0)
-        return -1;
-    ix->stamp = stamp;
-    ix->no_match_deadline = 0;
-    ix->updated_ok = 0;
-    if (dbdir_generation(ix->dir, ix->generation, sizeof ix->generation) < 0)
-        ix->generation[0] = '\0';
-    return 0;
-}
-
-/* ---- sharded indexes ------------------------------------------------------------------ */
-
-/* Takes a shard out of service until its retry time. */
-static void shard_down(struct shard *s, const char *why)
-{
-    xc_db_free(s->db);
-    s->db = NULL;
-    s->failures++;
-    snprintf(s->error, sizeof s->error, "%s", why && *why ? why : "unknown error");
-    s->backoff_ms = s->backoff_ms > 0 ? s->backoff_ms * 2 : SHARD_RETRY_MS;
-    if (s->backoff_ms > SHARD_RETRY_MAX_MS)
-        s->backoff_ms = SHARD_RETRY_MAX_MS;
-    s->retry_ms = util_now_ms() + s->backoff_ms;
-}
-
-/* (Re)opens one shard. Returns 0, or -1 with the shard down. */
-static int shard_open(struct search_index *ix, struct shard *s)
-{
-    xc_error *xe = NULL;
-    xc_db *db;
-    if (s->e.remote) {
-        db = xc_db_open_remote(s->e.host, s->e.port, ix->opts.shard_timeout_ms, &xe);
-    } else {
-        dbdir_stamp_of(s->e.path, &s->stamp);
-        db = xc_db_open(s->e.path, &xe);
-    }
-    if (!db) {
-        shard_down(s, xe && xe->message ? xe->message : NULL);
-        xc_error_free(xe);
-        return -1;
-    }
-    xc_db_free(s->db);
-    s->db = db;
-    s->opened_ms = util_now_ms();
-    s->backoff_ms = 0;
-    s->error[0] = '\0';
-    return 0;
-}
-
-/* Makes ix->db the shards that are up, searched as one. */
-static int shards_combine(struct search_index *ix, struct search_error *err)
-{
-    xc_db *up[SHARDMAP_MAX];
-    size_t n = 0;
-    int remote = 0;
-    for (int i = 0; i < ix->nshards; i++) {
-        if (ix->shards[i].db) {
-            up[n++] = ix->shards[i].db;
-            remote |= ix->shards[i].e.remote;
-        }
-    }
-    xc_db *db = NULL;
-    if (n > 0) {
-        xc_error *xe = NULL;
-        db = xc_db_combine(up, n, &xe);
-        if (!db) {
-            search_error_set(err, 500, "internal", "cannot combine shards: %s",
-                             xe && xe->message ? xe->message : "unknown error");
-            xc_error_free(xe);
-            return -1;
-        }
-    }
-    if (set_database(ix, db, err) < 0)
-        return -1;
-    /* The match deadline is a posting source that a remote shard cannot run: remote
-     * shards are bounded by the shard timeout instead. */
-    ix->no_match_deadline = remote;
-    ix->has_remote = remote;
-    return 0;
-}
-
-static void shards_free(struct search_index *ix)
-{
-    for (int i = 0; i < ix->nshards; i++)
-        xc_db_free(ix->shards[i].db);
-    free(ix->shards);
-    ix->shards = NULL;
-    ix->nshards = 0;
-}
-
-/* (Re)opens the spelling database the map names. Without one, or when it does not open,
- * suggestions come from the shards themselves (none from remote ones). */
-static void spelling_open(struct search_index *ix)
-{
-    xc_db_free(ix->spelling);
-    ix->spelling = NULL;
-    if (!ix->spelling_path[0])
-        return;
-    char path[4096];
-    dbdir_reader_path(ix->spelling_path, path, sizeof path);
-    dbdir_stamp_of(ix->spelling_path, &ix->spelling_stamp);
-    ix->spelling = xc_db_open(path, NULL);
-}
-
-/* Reads the shard map ix->path and opens every shard it lists; shards that do not open
- * are left down (and retried). Fails only when the map itself cannot be used. */
-static int shards_load(struct search_index *ix, struct search_error *err)
-{
-    struct shard_entry *v = NULL;
-    char why[512];
-    struct dbdir_stamp stamp = {0};
-    dbdir_stamp_of(ix->path, &stamp);
-    char spelling[4096];
-    int n = shardmap_read(ix->path, &v, spelling, sizeof spelling, why, sizeof why);
-    if (n < 0) {
-        search_error_set(err, 503, "unavailable", "cannot read shard map: %s", why);
-        return -1;
-    }
-    struct shard *shards = calloc((size_t)n, sizeof *shards);
-    if (!shards) {
-        free(v);
-        search_error_set(err, 500, "internal", "out of memory");
-        return -1;
-    }
-    shards_free(ix);
-    ix->shards = shards;
-    ix->nshards = n;
-    for (int i = 0; i < n; i++) {
-        shards[i].e = v[i];
-        shard_open(ix, &shards[i]);
-    }
-    free(v);
-    ix->stamp = stamp;
-    ix->generation[0] = '\0';
-    snprintf(ix->spelling_path, sizeof ix->spelling_path, "%s", spelling);
-    spelling_open(ix);
-    ix->updated_ok = 0;
-    return shards_combine(ix, err);
-}
-
-/* Replaces a remote shard's connection with a new one (down when that fails). */
-static void shard_renew(struct search_index *ix, struct shard *s)
-{
-    xc_db *old = s->db; /* ix->db shares it until shards_combine */
-    s->db = NULL;
-    shard_open(ix, s);
-    xc_db_free(old);
-}
-
-/* After a remote failure in an operation: takes the shard that failed out of service.
- * Xapian names it in the error ("(context: remote:tcp(HOST:PORT))"). The other remote
- * shards were in the middle of the same exchange, so their connections are renewed (which
- * also finds a dead one the error did not name). A shard that closed the connection
- * rather than timing out (its server restarted) is reconnected at once. */
-static void shards_blame(struct search_index *ix, const char *msg)
-{
-    for (int i = 0; i < ix->nshards; i++) {
-        struct shard *s = &ix->shards[i];
-        if (!s->e.remote || !s->db)
-            continue;
-        char ctx[300];
-        snprintf(ctx, sizeof ctx, "remote:tcp(%s:%u)", s->e.host, s->e.port);
-        if (strstr(msg, ctx)) {
-            shard_down(s, msg);
-            if (!strstr(msg, "Timeout"))
-                shard_open(ix, s);
-        } else {
-            shard_renew(ix, s);
-        }
-    }
-}
-
-/* Picks up new commits and swapped generations of local shards, renews remote
- * connections, and retries shards that are down when their time has come. */
-static int shards_refresh(struct search_index *ix, struct search_error *err)
-{
-    struct dbdir_stamp now_stamp;
-    if (dbdir_stamp_of(ix->path, &now_stamp) == 0 && !dbdir_stamp_equal(&now_stamp, &ix->stamp))
-        return shards_load(ix, err) < 0 ? -1 : 1;
-    double now = util_now_ms();
-    int changed = 0, regroup = 0;
-    struct dbdir_stamp sp;
-    if (ix->spelling_path[0] && dbdir_stamp_of(ix->spelling_path, &sp) == 0 &&
-        !dbdir_stamp_equal(&sp, &ix->spelling_stamp)) {
-        spelling_open(ix);
-        changed = 1;
-    }
-    for (int i = 0; i < ix->nshards; i++) {
-        struct shard *s = &ix->shards[i];
-        if (!s->db) {
-            if (now >= s->retry_ms && shard_open(ix, s) == 0)
-                regroup = 1;
-            continue;
-        }
-        if (s->e.remote) {
-            if (now - s->opened_ms >= SHARD_RENEW_MS) {
-                shard_renew(ix, s);
-                regroup = 1;
-            }
-            continue;
-        }
-        struct dbdir_stamp st;
-        if (dbdir_stamp_of(s->e.path, &st) == 0 && !dbdir_stamp_equal(&st, &s->stamp)) {
-            shard_open(ix, s);
-            regroup = 1;
-            continue;
-        }
-        xc_error *xe = NULL;
-        int rc = xc_db_reopen(s->db, &xe);
-        if (rc < 0)
-            shard_down(s, xe && xe->message ? xe->message : NULL);
-        regroup |= rc < 0;
-        changed |= rc > 0;
-        xc_error_free(xe);
-    }
-    if (regroup && shards_combine(ix, err) < 0)
-        return -1;
-    return changed || regroup;
-}
-
-/* The first shard that is down, or NULL. */
-static const struct shard *shard_first_down(const struct search_index *ix)
-{
-    for (int i = 0; i < ix->nshards; i++) {
-        if (!ix->shards[i].db)
-            return &ix->shards[i];
-    }
-    return NULL;
-}
-
-/* Adds "shards": {"total": N, "failed": K, "down": [names]} to a result. */
-static void shards_mark(struct search_index *ix, json_t *res)
-{
-    json_t *down = json_array();
-    for (int i = 0; i < ix->nshards; i++) {
-        if (!ix->shards[i].db)
-            json_array_append_new(down, json_string(ix->shards[i].e.name));
-    }
-    json_object_set_new(res, "shards",
-                        json_pack("{s:i, s:i, s:o}", "total", ix->nshards, "failed",
-                                  (int)json_array_size(down), "down", down));
-}
-
-typedef json_t *(*index_op)(struct search_index *ix, const void *arg,
-                            struct search_error *err);
-
-/* Runs op over a sharded index: with a shard down, answers from the others when partial
- * results are allowed (marked by shards_mark), else refuses with a 503 naming the shard.
- * A remote failure during op takes the failing shard out and runs op once more. */
-static json_t *with_shards(struct search_index *ix, index_op op, const void *arg, int partial,
-                           int mark, struct search_error *err)
-{
-    if (!ix->shards)
-        return op(ix, arg, err);
-    if (partial < 0)
-        partial = ix->opts.allow_partial;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        const struct shard *down = shard_first_down(ix);
-        if (down && !partial) {
-            search_error_set(err, 503, "shard_unavailable",
-                             "shard %s is unavailable: %.300s (ask with partial=1 for the "
-                             "results of the other shards)",
-                             down->e.name, down->error);
-            return NULL;
-        }
-        if (!ix->db) {
-            search_error_set(err, 503, "unavailable", "no shard of the index is available: "
-                             "%s: %.300s", down ? down->e.name : "?", down ? down->error : "");
-            return NULL;
-        }
-        unsigned long before = xc_network_failures();
-        json_t *res = op(ix, arg, err);
-        if (xc_network_failures() == before) {
-            if (res && mark)
-                shards_mark(ix, res);
-            return res;
-        }
-        json_decref(res);
-        shards_blame(ix, xc_network_last_error());
-        if (shards_combine(ix, err) < 0)
-            return NULL;
-    }
-    const struct shard *down = shard_first_down(ix);
-    search_error_set(err, 503, "shard_unavailable", "shard %s is unavailable: %.300s",
-                     down ? down->e.name : "?", down ? down->error : "remote failure");
-    return NULL;
-}
-
-/* ---- opening and refreshing -------------------------------------------------------------- */
-
-struct search_index *search_index_open(const char *dir, struct search_error *err)
-{
-    return search_index_open_with(dir, NULL, err);
-}
-
-struct search_index *search_index_open_with(const char *dir, const struct search_options *o,
-                                            struct search_error *err)
-{
-    struct search_index *ix = calloc(1, sizeof *ix);
-    if (!ix) {
-        search_error_set(err, 500, "internal", "out of memory");
-        return NULL;
-    }
-    if (o)
-        ix->opts = *o;
-    else
-        search_options_init(&ix->opts);
-    snprintf(ix->dir, sizeof ix->dir, "%s", dir);
-    dbdir_reader_path(dir, ix->path, sizeof ix->path);
-    xc_error *xe = NULL;
-    ix->stem = xc_stem_new(SCHEMA_LANG, &xe);
-    if (!ix->stem) {
-        search_error_set(err, 500, "internal", "cannot make stemmer: %s",
-                         xe && xe->message ? xe->message : "unknown error");
-        xc_error_free(xe);
-        free(ix);
-        return NULL;
-    }
-    int rc = shardmap_is_sharded(ix->path) ? shards_load(ix, err) : index_load(ix, err);
-    if (rc < 0) {
-        search_index_close(ix);
-        return NULL;
-    }
-    return ix;
-}
-
-void search_index_close(struct search_index *ix)
-{
-    if (!ix)
-        return;
-    xc_qp_free(ix->qp);
-    xc_db_free(ix->db);
-    xc_db_free(ix->spelling);
-    shards_free(ix);
-    xc_stem_free(ix->stem);
-    free(ix);
-}
-
-int search_index_refresh(struct search_index *ix, struct search_error *err)
-{
-    if (ix->shards)
-        return shards_refresh(ix, err);
-    struct dbdir_stamp now;
-    /* A renamed `current` (new generation) needs a fresh open: reopen() does not re-read a
-     * stub file. Otherwise reopen() picks up new commits to the same database. */
-    char path[4096];
-    dbdir_reader_path(ix->dir, path, sizeof path);
-    if (strcmp(path, ix->path) != 0 ||
-        (dbdir_stamp_of(path, &now) == 0 && !dbdir_stamp_equal(&now, &ix->stamp))) {
-        char old[4096];
-        memcpy(old, ix->path, sizeof old);
-        memcpy(ix->path, path, sizeof ix->path);
-        if (index_load(ix, err) < 0) {
-            memcpy(ix->path, old, sizeof ix->path);
-            return -1;
-        }
-        return 1;
-    }
-    xc_error *xe = NULL;
-    int rc = xc_db_reopen(ix->db, &xe);
-    if (rc < 0) {
-        search_error_set(err, 503, "unavailable", "cannot reopen index: %s",
-                         xe && xe->message ? xe->message : "unknown error");
-        xc_error_free(xe);
-        return -1;
-    }
-    return rc;
-}
-
-void search_index_set_timeout(struct search_index *ix, unsigned ms)
-{
-    ix->timeout_ms = ms;
-}
-
-unsigned search_index_doccount(struct search_index *ix)
-{
-    return ix->db ? xc_db_doccount(ix->db, NULL) : 0;
-}
-
-unsigned long search_index_revision(struct search_index *ix)
-{
-    return ix->db ? xc_db_revision(ix->db) : 0;
-}
-
-const char *search_index_generation(struct search_index *ix)
-{
-    return ix->generation;
-}
-
-/* Re-reads the time of the last commit when the revision moved. On failure the old value
- * stays and is asked for again next time. Returns 0, or -1 with *xe. */
-static int read_updated(struct search_index *ix, xc_error **xe)
-{
-    if (!ix->db)
-        return 0;
-    /* The indexer stamps every commit. */
-    unsigned long rev = xc_db_revision(ix->db);
-    if (ix->updated_ok && rev == ix->updated_rev)
-        return 0;
-    char *u = xc_db_metadata(ix->db, "quire:updated", xe);
-    if (!u)
-        return -1;
-    snprintf(ix->updated, sizeof ix->updated, "%s", u);
-    free(u);
-    ix->updated_rev = rev;
-    ix->updated_ok = 1;
-    return 0;
-}
-
-const char *search_index_updated(struct search_index *ix)
-{
-    xc_error *xe = NULL;
-    read_updated(ix, &xe);
-    xc_error_free(xe);
-    return ix->updated;
-}
-
-/* ---- searching ----------------------------------------------------------------------- */
-
-/* Results are built with jansson, where every call can fail for want of memory (and a
- * string that is not UTF-8 is refused: text is made valid UTF-8 before it is indexed, so
- * that would be a bug). The first failure is remembered in *failed and the result is
- * refused whole (500), never sent with a field or a hit missing. Both helpers take over v,
- * as jansson's _new calls do. */
-static void build_failed(struct search_error *err)
-{
-    search_error_set(err, 500, "internal",
-                     "cannot build the result: out of memory, or text that is not UTF-8");
-}
-
-static void jset(json_t *obj, const char *key, json_t *v, int *failed)
-{
-    if (json_object_set_new(obj, key, v) < 0)
-        *failed = 1;
-}
-
-static void jappend(json_t *arr, json_t *v, int *failed)
-{
-    if (json_array_append_new(arr, v) < 0)
-        *failed = 1;
-}
-
-/* Sets key to s in obj when s is non-empty. */
-static void set_optional(json_t *obj, const char *key, const char *s, int *failed)
-{
-    if (s && *s)
-        jset(obj, key, json_string(s), failed);
-}
 
 struct snippet_ctx {
     struct snippet_terms *terms;
@@ -971,7 +59,7 @@ static xc_query *parse_query(struct search_index *ix, const struct search_reques
     if (q)
         return q;
     if (!xe || xe->code != XC_ERR_QUERY) {
-        binding_error(err, xe, "query parser failed");
+        search_binding_error(err, xe, "query parser failed");
         xc_error_free(xe);
         return NULL;
     }
@@ -985,7 +73,7 @@ static xc_query *parse_query(struct search_index *ix, const struct search_reques
         if (xe && xe->code == XC_ERR_QUERY)
             search_error_set(err, 400, "bad_query", "query cannot be parsed: %s", first);
         else
-            binding_error(err, xe, "query parser failed");
+            search_binding_error(err, xe, "query parser failed");
         xc_error_free(xe);
     }
     return q;
@@ -1003,12 +91,6 @@ static void count_term(const char *term, size_t len, void *ctx)
 static double deadline_of(const struct search_index *ix, double t0)
 {
     return ix->timeout_ms ? t0 + ix->timeout_ms : 0;
-}
-
-/* True when the deadline (from deadline_of) has passed. */
-static int past(double deadline)
-{
-    return deadline > 0 && util_now_ms() >= deadline;
 }
 
 /* Milliseconds left before deadline for the match: 0 (none) without a deadline, at least
@@ -1054,7 +136,7 @@ static int enquire_error(struct search_error *err, const xc_error *xe)
             search_error_set(err, 400, "bad_query", "search failed: %s", msg);
         return 0;
     }
-    return binding_error(err, xe, "search failed");
+    return search_binding_error(err, xe, "search failed");
 }
 
 struct explain_ctx {
@@ -1174,14 +256,14 @@ static json_t *hits_json(struct search_index *ix, xc_mset *ms, const struct sear
     int failed = 0;
     json_t *hits = json_array();
     if (!hits) {
-        out_of_memory(err);
+        search_out_of_memory(err);
         return NULL;
     }
     unsigned n = xc_mset_size(ms);
     for (unsigned i = 0; i < n && !failed; i++) {
         const char *what = NULL;
         xc_error *xe = NULL;
-        if ((terms || (req->explain && q)) && past(deadline)) {
+        if ((terms || (req->explain && q)) && search_past(deadline)) {
             *timed_out = 1;
             terms = NULL;
             q = NULL;
@@ -1189,9 +271,9 @@ static json_t *hits_json(struct search_index *ix, xc_mset *ms, const struct sear
         json_t *h = hit_json(ix, ms, i, req, terms, q, opts, &what, &xe);
         if (!h) {
             if (what)
-                *modified = binding_error(err, xe, what);
+                *modified = search_binding_error(err, xe, what);
             else
-                build_failed(err);
+                search_build_failed(err);
             xc_error_free(xe);
             json_decref(hits);
             return NULL;
@@ -1200,7 +282,7 @@ static json_t *hits_json(struct search_index *ix, xc_mset *ms, const struct sear
     }
     if (failed) {
         json_decref(hits);
-        build_failed(err);
+        search_build_failed(err);
         return NULL;
     }
     return hits;
@@ -1242,7 +324,7 @@ static json_t *finish(json_t *res, double t0, struct search_error *err)
     jset(res, "took_ms", json_real((double)(long long)(took * 1000) / 1000.0), &failed);
     if (failed) {
         json_decref(res);
-        build_failed(err);
+        search_build_failed(err);
         return NULL;
     }
     return res;
@@ -1259,119 +341,6 @@ static void facet_value(const char *value, size_t len, unsigned count, void *p)
     struct facet_ctx *c = p;
     jappend(c->values, json_pack("{s:s%, s:I}", "value", value, len, "count", (json_int_t)count),
             &c->failed);
-}
-
-/* True for query words that are operators, not words to spell-check. */
-static int is_operator(const char *w, size_t n)
-{
-    static const char *ops[] = {"AND", "OR", "NOT", "XOR", "NEAR", "ADJ"};
-    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
-        if (strlen(ops[i]) == n && memcmp(ops[i], w, n) == 0)
-            return 1;
-    }
-    return 0;
-}
-
-/* "Did you mean": each plain query word that is unknown, or (when the query found nothing)
- * far rarer than a close spelling that Xapian's spelling table knows, is replaced. *out
- * gets a new string when anything changed, else NULL. The query itself is never
- * rewritten. Returns 0, or -1 with err filled (and *modified set when the caller should
- * reopen and retry). Past the deadline no more spellings are looked up: no suggestion,
- * with *timed_out set. */
-static int suggest(struct search_index *ix, const char *q, int no_hits, char **out_text,
-                   double deadline, int *timed_out, struct search_error *err, int *modified)
-{
-    struct strbuf out;
-    sb_init(&out);
-    int changed = 0;
-    xc_error *xe = NULL;
-    *out_text = NULL;
-    const char *p = q;
-    while (*p) {
-        const char *w = p;
-        while (*p && ((unsigned char)*p >= 0x80 || (*p >= 'a' && *p <= 'z') ||
-                      (*p >= 'A' && *p <= 'Z')))
-            p++;
-        size_t n = (size_t)(p - w);
-        if (n == 0) {
-            sb_putc(&out, *p);
-            p++;
-            continue;
-        }
-        int field = *p == ':' || *p == '*';
-        if (n < 3 || n > 40 || field || is_operator(w, n)) {
-            sb_append(&out, w, n);
-            continue;
-        }
-        char word[64];
-        for (size_t i = 0; i < n; i++)
-            word[i] = (w[i] >= 'A' && w[i] <= 'Z') ? (char)(w[i] + 32) : w[i];
-        word[n] = '\0';
-        /* Terms are indexed with accents folded: look the word up the same way. */
-        size_t flen;
-        char *folded;
-        int fr = util_fold_latin(word, n, &folded, &flen);
-        if (fr < 0)
-            goto nomem;
-        if (fr > 0) {
-            snprintf(word, sizeof word, "%s", folded);
-            free(folded);
-        }
-        /* Xapian's spelling lookup costs many times the search itself (75% of the CPU
-         * when asked for every word), so it is asked about unknown words, and about rare
-         * ones (in fewer than SUGGEST_MAX_FREQ articles) only when the query found
-         * nothing; a word in more articles is taken as meant. */
-        unsigned tf = xc_db_termfreq(ix->db, word, &xe);
-        if (xe)
-            goto fail;
-        char *sug = NULL;
-        int ask = tf == 0 || (no_hits && tf < SUGGEST_MAX_FREQ);
-        if (ask && past(deadline)) {
-            *timed_out = 1;
-            sb_free(&out);
-            return 0;
-        }
-        if (ask) {
-            sug = xc_db_spelling(ix->spelling ? ix->spelling : ix->db, word, &xe);
-            if (!sug)
-                goto fail;
-        }
-        int use = 0;
-        if (sug && *sug && strcmp(sug, word) != 0) {
-            use = tf == 0;
-            if (!use) {
-                unsigned sf = xc_db_termfreq(ix->db, sug, &xe);
-                if (xe) {
-                    free(sug);
-                    goto fail;
-                }
-                use = sf >= SUGGEST_RATIO * (unsigned long)tf;
-            }
-        }
-        if (use) {
-            sb_puts(&out, sug);
-            changed = 1;
-        } else {
-            sb_append(&out, w, n);
-        }
-        free(sug);
-    }
-    if (out.failed)
-        goto nomem;
-    if (changed)
-        *out_text = out.buf;
-    else
-        sb_free(&out);
-    return 0;
-fail:
-    *modified = binding_error(err, xe, "cannot look up spellings");
-    xc_error_free(xe);
-    sb_free(&out);
-    return -1;
-nomem:
-    out_of_memory(err);
-    sb_free(&out);
-    return -1;
 }
 
 /* Which facets a request counts: names, in the order of opts->facet_slots. */
@@ -1432,7 +401,7 @@ static json_t *search_once(struct search_index *ix, const struct search_request 
     xc_mset_totals(ms, NULL, NULL, &matches);
     xc_mset_free(ms);
     char *sug = NULL;
-    if (suggest(ix, req->q, matches == 0, &sug, deadline, &timed_out, err, modified) < 0) {
+    if (search_suggest(ix, req->q, matches == 0, &sug, deadline, &timed_out, err, modified) < 0) {
         json_decref(hits);
         json_decref(res);
         return NULL;
@@ -1452,7 +421,7 @@ static json_t *search_once(struct search_index *ix, const struct search_request 
     jset(res, "timed_out", json_boolean(timed_out), &failed);
     if (failed) {
         json_decref(res);
-        build_failed(err);
+        search_build_failed(err);
         return NULL;
     }
     return res;
@@ -1467,7 +436,7 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
     size_t flen = 0;
     char *folded;
     if (util_fold_latin(req->q, strlen(req->q), &folded, &flen) < 0) {
-        out_of_memory(err);
+        search_out_of_memory(err);
         return NULL;
     }
     struct search_request fr = *req;
@@ -1480,7 +449,7 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
         goto done;
     size_t nterms = 0;
     if (xc_query_terms(q, count_term, &nterms) < 0) {
-        out_of_memory(err);
+        search_out_of_memory(err);
         goto done;
     }
     if (nterms > SEARCH_MAX_TERMS) {
@@ -1514,14 +483,14 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
     if (req->snippet) {
         sc.terms = snippet_terms_new(ix->stem);
         if (!sc.terms || xc_query_terms(q, add_snippet_term, &sc) < 0 || sc.failed) {
-            out_of_memory(err);
+            search_out_of_memory(err);
             goto done;
         }
     }
     for (int attempt = 0;; attempt++) {
         int modified = 0;
         res = search_once(ix, req, q, &opts, facet_names, sc.terms, deadline, err, &modified);
-        if (res || !modified || attempt >= MODIFIED_RETRIES)
+        if (res || !modified || attempt >= SEARCH_MODIFIED_RETRIES)
             break;
         xc_db_reopen(ix->db, NULL);
     }
@@ -1539,7 +508,7 @@ json_t *search_run(struct search_index *ix, const struct search_request *req,
     /* Checked once, before the shards: a bad request is a 400 whatever their state. */
     if (search_request_validate(req, err) < 0)
         return NULL;
-    return with_shards(ix, run_once, req, req->partial, 1, err);
+    return search_index_with_shards(ix, run_once, req, req->partial, 1, err);
 }
 
 /* Terms worth expanding on: unprefixed words (not ids, filters or stems' duplicates), and
@@ -1577,7 +546,7 @@ static json_t *similar_once(struct search_index *ix, const char *id, const char 
     unsigned docid = xc_db_docid_for_term(ix->db, idterm, &xe);
     if (!docid) {
         if (xe)
-            *modified = binding_error(err, xe, "cannot look up document");
+            *modified = search_binding_error(err, xe, "cannot look up document");
         else
             search_error_set(err, 404, "not_found", "no document with id '%.200s'", id);
         xc_error_free(xe);
@@ -1585,7 +554,7 @@ static json_t *similar_once(struct search_index *ix, const char *id, const char 
     }
     xc_query *q = xc_query_similar(ix->db, docid, SEARCH_SIMILAR_TERMS, similar_term_ok, &xe);
     if (!q) {
-        *modified = binding_error(err, xe, "cannot expand document");
+        *modified = search_binding_error(err, xe, "cannot expand document");
         xc_error_free(xe);
         return NULL;
     }
@@ -1623,7 +592,7 @@ static json_t *similar_once(struct search_index *ix, const char *id, const char 
     jset(res, "timed_out", json_boolean(timed_out), &failed);
     if (failed) {
         json_decref(res);
-        build_failed(err);
+        search_build_failed(err);
         return NULL;
     }
     return res;
@@ -1647,7 +616,7 @@ static json_t *similar_run(struct search_index *ix, const void *arg, struct sear
     for (int attempt = 0;; attempt++) {
         int modified = 0;
         res = similar_once(ix, id, idterm, limit, deadline, err, &modified);
-        if (res || !modified || attempt >= MODIFIED_RETRIES)
+        if (res || !modified || attempt >= SEARCH_MODIFIED_RETRIES)
             break;
         xc_db_reopen(ix->db, NULL);
     }
@@ -1658,7 +627,7 @@ json_t *search_similar(struct search_index *ix, const char *id, unsigned limit,
                        struct search_error *err)
 {
     struct similar_arg a = {id, limit};
-    return with_shards(ix, similar_run, &a, -1, 1, err);
+    return search_index_with_shards(ix, similar_run, &a, -1, 1, err);
 }
 
 static json_t *doc_once(struct search_index *ix, const void *arg, struct search_error *err)
@@ -1671,7 +640,7 @@ static json_t *doc_once(struct search_index *ix, const void *arg, struct search_
     unsigned docid = 0;
     char *data = NULL, *text = NULL;
     size_t dlen = 0, tlen = 0;
-    for (int attempt = 0; attempt <= MODIFIED_RETRIES; attempt++) {
+    for (int attempt = 0; attempt <= SEARCH_MODIFIED_RETRIES; attempt++) {
         xc_error_free(xe);
         xe = NULL;
         docid = xc_db_docid_for_term(ix->db, term, &xe);
@@ -1693,7 +662,7 @@ static json_t *doc_once(struct search_index *ix, const void *arg, struct search_
     if (!data) {
         /* A document deleted between the lookup and the read is not found, too. */
         if ((xe && xe->code != XC_ERR_NOT_FOUND) || (!xe && docid))
-            binding_error(err, xe, "cannot read document");
+            search_binding_error(err, xe, "cannot read document");
         else
             search_error_set(err, 404, "not_found", "no document with id '%.200s'", id);
         xc_error_free(xe);
@@ -1704,7 +673,7 @@ static json_t *doc_once(struct search_index *ix, const void *arg, struct search_
     if (schema_display_decode(data, dlen, &d) < 0) {
         free(data);
         free(text);
-        out_of_memory(err);
+        search_out_of_memory(err);
         return NULL;
     }
     free(data);
@@ -1721,7 +690,7 @@ static json_t *doc_once(struct search_index *ix, const void *arg, struct search_
     free(text);
     if (failed) {
         json_decref(doc);
-        build_failed(err);
+        search_build_failed(err);
         return NULL;
     }
     return doc;
@@ -1731,84 +700,12 @@ json_t *search_doc(struct search_index *ix, const char *id, struct search_error 
 {
     /* A document found in a shard that is up is the document; "not found" is only
      * certain when every shard answered. */
-    json_t *doc = with_shards(ix, doc_once, id, 1, 0, err);
-    const struct shard *down = ix->shards ? shard_first_down(ix) : NULL;
+    json_t *doc = search_index_with_shards(ix, doc_once, id, 1, 0, err);
+    const struct shard *down = ix->shards ? search_index_first_down(ix) : NULL;
     if (!doc && err->status == 404 && down)
         search_error_set(err, 503, "shard_unavailable",
                          "no document with id '%.200s' in the shards that are up; shard %s "
                          "is unavailable: %.200s",
                          id, down->e.name, down->error);
     return doc;
-}
-
-json_t *search_shards(struct search_index *ix)
-{
-    if (!ix->shards)
-        return NULL;
-    json_t *list = json_array();
-    int failed = 0;
-    for (int i = 0; i < ix->nshards; i++) {
-        const struct shard *s = &ix->shards[i];
-        json_t *o = json_pack("{s:s, s:b, s:s, s:I}", "name", s->e.name, "remote", s->e.remote,
-                              "state", s->db ? "up" : "down", "failures",
-                              (json_int_t)s->failures);
-        if (s->db)
-            jset(o, "docs", json_integer(xc_db_doccount(s->db, NULL)), &failed);
-        else
-            jset(o, "error", json_string(s->error), &failed);
-        jappend(list, o, &failed);
-    }
-    if (failed) {
-        json_decref(list);
-        return NULL;
-    }
-    return list;
-}
-
-json_t *search_health(struct search_index *ix, struct search_error *err)
-{
-    xc_error *xe = NULL;
-    unsigned docs = 0;
-    if (ix->shards) {
-        /* Shard by shard below; a remote read failing here is the shard's state to
-         * report, not a failure of the answer. */
-        docs = ix->db ? xc_db_doccount(ix->db, NULL) : 0;
-        read_updated(ix, &xe);
-        xc_error_free(xe);
-        xe = NULL;
-    } else {
-        docs = xc_db_doccount(ix->db, &xe);
-        if (xe || read_updated(ix, &xe) < 0) {
-            binding_error(err, xe, "cannot read index");
-            xc_error_free(xe);
-            return NULL;
-        }
-    }
-    const char *status = "ok";
-    if (ix->shards && !ix->db)
-        status = "unavailable";
-    else if (ix->shards && shard_first_down(ix))
-        status = "degraded";
-    int failed = 0;
-    json_t *h = json_object();
-    jset(h, "status", json_string(status), &failed);
-    jset(h, "docs", json_integer(docs), &failed);
-    jset(h, "revision", json_integer((json_int_t)search_index_revision(ix)), &failed);
-    if (ix->generation[0])
-        jset(h, "generation", json_string(ix->generation), &failed);
-    if (ix->updated[0])
-        jset(h, "updated", json_string(ix->updated), &failed);
-    jset(h, "xapian", json_string(xc_version()), &failed);
-    if (ix->shards) {
-        json_t *shards = search_shards(ix);
-        if (!shards)
-            failed = 1;
-        jset(h, "shards", shards, &failed);
-    }
-    if (failed) {
-        json_decref(h);
-        build_failed(err);
-        return NULL;
-    }
-    return h;
 }

@@ -1,0 +1,70 @@
+/*
+ * request.h -- one search request, decoded and bounded (request.c). Every way of asking
+ * (an HTTP query string, a JSON body, command-line arguments) is decoded into one
+ * `struct search_request` through the same function, so there is one set of limits and one
+ * set of error messages. Part of the search API (search.h).
+ */
+#ifndef QUIRE_REQUEST_H
+#define QUIRE_REQUEST_H
+
+#include <stddef.h>
+
+#include "search_error.h"
+
+/* Bounds on every request, whatever its origin. */
+#define SEARCH_MAX_QUERY_BYTES 4096
+#define SEARCH_MAX_LIMIT 1000
+#define SEARCH_MAX_OFFSET 100000
+#define SEARCH_DEFAULT_LIMIT 10
+#define SEARCH_MAX_ID_BYTES 1024
+/* Distinct terms one query may use (a wildcard's expansion is bounded apart: below). */
+#define SEARCH_MAX_TERMS 512
+/* Terms one wildcard may expand to before the query is refused. */
+#define SEARCH_MAX_WILDCARD 5000
+/* Wildcards one query may hold. Their expansion is opened before the time budget can cut
+ * the match (~5 us per term, so up to ~25 ms per wildcard on wikipedia-en); this bounds it. */
+#define SEARCH_MAX_WILDCARDS 8
+/* Time budget of one search, in milliseconds, for callers that do not choose one
+ * (search_index_set_timeout). */
+#define SEARCH_DEFAULT_TIMEOUT_MS 2000
+
+enum search_sort { SEARCH_SORT_RELEVANCE = 0, SEARCH_SORT_DATE_DESC, SEARCH_SORT_DATE_ASC };
+
+struct search_request {
+    char *q;            /* owned; UTF-8, at most SEARCH_MAX_QUERY_BYTES */
+    unsigned limit;     /* 0..SEARCH_MAX_LIMIT */
+    unsigned offset;    /* 0..SEARCH_MAX_OFFSET */
+    int snippet;        /* 1 (default): add a snippet to each hit */
+    int op_and;         /* 1: plain words are ANDed; 0: ORed (default) */
+    enum search_sort sort;
+    int dedup;          /* 1 (default): collapse identical texts */
+    int explain;        /* 1: add the parsed query and term contributions */
+    unsigned facets;    /* bit set of SEARCH_FACET_* to count over the matched set */
+    char mark_open[33];  /* snippet markers, HTML-escaped output between them */
+    char mark_close[33];
+    int partial;        /* sharded index with a shard down: 1 answer from the others
+                         * (marked), 0 refuse (503), -1 (default) the index's setting */
+};
+
+/* Facets: value slots counted over every match. */
+enum { SEARCH_FACET_SOURCE = 1, SEARCH_FACET_CATEGORY = 2, SEARCH_FACET_YEAR = 4 };
+
+void search_request_init(struct search_request *req);
+void search_request_clear(struct search_request *req);
+/* Sets one parameter from text (query-string or CLI form). Unknown keys are refused.
+ * Returns 0, or -1 with err filled (status 400). */
+int search_request_set(struct search_request *req, const char *key, const char *value,
+                       struct search_error *err);
+/* Decodes a URL query string ("q=muse+spark&limit=3": '&'-separated, '+' and %XX
+ * decoded) parameter by parameter through search_request_set. NULL or "" is no
+ * parameter. An encoded NUL or a bad escape is refused. Returns 0, or -1 with err. */
+int search_request_from_query(struct search_request *req, const char *qs,
+                              struct search_error *err);
+/* Decodes a JSON body {"q": ..., "limit": ..., ...} (numbers, strings or booleans where
+ * they make sense). Returns 0, or -1 with err filled. */
+int search_request_from_json(struct search_request *req, const char *body, size_t len,
+                             struct search_error *err);
+/* Checks the request is complete (q present). Returns 0, or -1 with err filled. */
+int search_request_validate(const struct search_request *req, struct search_error *err);
+
+#endif

@@ -1,0 +1,120 @@
+/*
+ * search_int.h -- what the files of the search path share, and nothing else sees: the
+ * index handle (struct search_index, opened and refreshed in index.c), error helpers, the
+ * JSON building helpers and the deadline check. Public API: search.h and the headers
+ * it includes.
+ *
+ *   request.c   HTTP query string / JSON body / CLI arguments -> struct search_request
+ *   index.c     opening, refreshing and health of an index, shards included
+ *   search.c    one request -> one result (search, similar, doc)
+ *   suggest.c   "did you mean": spelling suggestions
+ */
+#ifndef QUIRE_SEARCH_INT_H
+#define QUIRE_SEARCH_INT_H
+
+#include "index.h"
+#include "request.h"
+#include "search_error.h"
+
+#include "dbdir.h"
+#include "shardmap.h"
+#include "util.h"
+#include "xapian-c/xc.h"
+
+/* A reader that fell behind a busy writer (XC_ERR_MODIFIED) reopens and retries this many
+ * times. */
+#define SEARCH_MODIFIED_RETRIES 3
+
+/* One database of a sharded index. */
+struct shard {
+    struct shard_entry e;
+    xc_db *db;                /* NULL while the shard is down */
+    struct dbdir_stamp stamp; /* local shard: its `current` file when opened */
+    double opened_ms;         /* when the handle was opened */
+    double retry_ms;          /* down: when to try again */
+    double backoff_ms;
+    unsigned long failures;
+    char error[256];          /* why it is down */
+};
+
+struct search_index {
+    char dir[4096];
+    char path[4096]; /* what was opened: DIR/current, the shard map, or the database */
+    struct dbdir_stamp stamp;
+    char generation[256];
+    char updated[64];        /* time of the last commit, read once per revision */
+    unsigned long updated_rev;
+    int updated_ok; /* updated is what revision updated_rev says */
+    struct search_options opts;
+    xc_db *db;               /* sharded: all the shards that are up, as one (NULL: none) */
+    xc_qp *qp;
+    xc_stem *stem;
+    struct shard *shards;    /* sharded index only */
+    int nshards;
+    xc_db *spelling;         /* the map's #quire-spelling database, or NULL */
+    char spelling_path[4096];
+    struct dbdir_stamp spelling_stamp;
+    unsigned timeout_ms;   /* budget of one search; 0: none */
+    int no_match_deadline; /* this view cannot run the match deadline (a remote part) */
+    int has_remote;        /* a remote shard is up: fetch hits' documents together */
+};
+
+/* Fills err: 500, out of memory. */
+void search_out_of_memory(struct search_error *err);
+/* Fills err: the result could not be built (out of memory, or text that is not UTF-8). */
+void search_build_failed(struct search_error *err);
+/* Fills err for a failed binding call: what was being done and Xapian's message. xe may be
+ * NULL (the binding reports some failures by return value alone, and could not allocate an
+ * error when memory ran out): that is out of memory. Returns 1 when the reader fell behind
+ * a writer, so that the caller reopens and retries. */
+int search_binding_error(struct search_error *err, const xc_error *xe, const char *what);
+
+/* An operation on the index's database (a search, similar, doc), run by
+ * search_index_with_shards. */
+typedef json_t *(*search_index_op)(struct search_index *ix, const void *arg,
+                                   struct search_error *err);
+
+/* Runs op over ix: directly for an index of one database; for a sharded index, with a
+ * shard down, answers from the others when partial results are allowed (marked "shards"
+ * when mark), else refuses with a 503 naming the shard. A remote failure during op takes
+ * the failing shard out and runs op once more. */
+json_t *search_index_with_shards(struct search_index *ix, search_index_op op, const void *arg,
+                                 int partial, int mark, struct search_error *err);
+/* The first shard of a sharded index that is down, or NULL. */
+const struct shard *search_index_first_down(const struct search_index *ix);
+
+/* "Did you mean" (suggest.c): see there. */
+int search_suggest(struct search_index *ix, const char *q, int no_hits, char **out_text,
+                   double deadline, int *timed_out, struct search_error *err, int *modified);
+
+/* Results are built with jansson, where every call can fail for want of memory (and a
+ * string that is not UTF-8 is refused: text is made valid UTF-8 before it is indexed, so
+ * that would be a bug). The first failure is remembered in *failed and the result is
+ * refused whole (500), never sent with a field or a hit missing. The helpers take over v,
+ * as jansson's _new calls do. */
+static inline void jset(json_t *obj, const char *key, json_t *v, int *failed)
+{
+    if (json_object_set_new(obj, key, v) < 0)
+        *failed = 1;
+}
+
+static inline void jappend(json_t *arr, json_t *v, int *failed)
+{
+    if (json_array_append_new(arr, v) < 0)
+        *failed = 1;
+}
+
+/* Sets key to s in obj when s is non-empty. */
+static inline void set_optional(json_t *obj, const char *key, const char *s, int *failed)
+{
+    if (s && *s)
+        jset(obj, key, json_string(s), failed);
+}
+
+/* True when a search's deadline (0: none; see deadline_of in search.c) has passed. */
+static inline int search_past(double deadline)
+{
+    return deadline > 0 && util_now_ms() >= deadline;
+}
+
+#endif
