@@ -340,9 +340,11 @@ try {
 
   // ---- completions by keyboard ---------------------------------------------------------------------
   await go('/');
-  await type('elec');
-  await waitFor('!document.getElementById("complete").hidden && document.querySelectorAll("#complete li").length > 0', 'completions of elec');
   const want = await api('/complete?q=elec&limit=8');
+  await type('elec');
+  // Answers to the earlier keystrokes (e, el, ele) may show first: wait for the last one's.
+  await waitFor(`!document.getElementById("complete").hidden && document.querySelector("#complete li") &&
+    document.querySelector("#complete li").textContent === ${JSON.stringify(want.completions[0])}`, 'completions of elec');
   const shown = await evaluate('[...document.querySelectorAll("#complete li")].map((l) => l.textContent)');
   const expect = [...new Set([...want.completions, ...want.titles.map((t) => t.title)])];
   ok(JSON.stringify(shown) === JSON.stringify(expect), 'the completions shown are /complete\'s', { shown, expect });
@@ -354,8 +356,10 @@ try {
 
   // ---- a completion by mouse ---------------------------------------------------------------------
   await go('/');
+  const want2 = await api('/complete?q=' + encodeURIComponent('Oil pr') + '&limit=8');
   await type('Oil pr');
-  await waitFor('document.querySelectorAll("#complete li").length > 1', 'completions of "Oil pr"');
+  await waitFor(`document.querySelectorAll("#complete li").length > 1 &&
+    document.querySelector("#complete li").textContent === ${JSON.stringify(want2.completions[0])}`, 'completions of "Oil pr"');
   const second = await evaluate('document.querySelectorAll("#complete li")[1].textContent');
   await loads(() => click('#complete li:nth-child(2)'));
   ok(await evaluate(`document.getElementById("q").value === ${JSON.stringify(second)}`), `a click on a completion searches for it (${second})`);
@@ -398,8 +402,10 @@ try {
   await inert('hostile filter and sort');
   ok(await evaluate('document.querySelector(".error") !== null'), 'a filter that is not FIELD:VALUE shows an error on the page');
   await go('/');
+  const want3 = await api('/complete?q=zebra&limit=8');
   await type('zebra');
-  await waitFor('document.querySelectorAll("#complete li.title").length > 0', 'title completions of zebra');
+  await waitFor(`document.querySelectorAll("#complete li.title").length > 0 &&
+    document.querySelector("#complete li").textContent === ${JSON.stringify(want3.completions[0] || want3.titles[0].title)}`, 'title completions of zebra');
   const ctitles = await evaluate('[...document.querySelectorAll("#complete li.title")].map((l) => l.textContent)');
   ok(ctitles.includes('<script>alert(1)</script>') || ctitles.some((t) => t.startsWith('Zebracorn <img')), 'hostile titles complete as text', ctitles);
   await inert('hostile completions');
