@@ -114,11 +114,16 @@ static void usage(void)
            "  --facets LIST       count hits per value of the comma-separated fields in LIST\n"
            "  --dedup 0|1         collapse articles with identical text (default 1)\n"
            "  --explain           show how the query was understood\n"
+           "  --filter FIELD:VALUE  only articles with this value (repeatable: ANDed across\n"
+           "                      fields, ORed within one): source, category and year as a\n"
+           "                      facet lists them (any case), month 2026-04, date 2004-03-05,\n"
+           "                      2004-03, 2004 or a range A..B; no query words: newest first\n"
            "  --param KEY=VALUE   send any other search parameter as is\n"
            "\n"
            "Queries are at most %d bytes. Query syntax: words (stemmed), \"exact phrases\",\n"
-           "AND, OR, NOT, -word, title:word, source:name, category:name. Put `--` before a\n"
-           "query that starts with '-'.\n"
+           "AND, OR, NOT, -word, title:word, and the --filter fields as field:value\n"
+           "(source:\"BBC News\", date:2004..2005). Put `--` before a query that starts with\n"
+           "'-'.\n"
            "\n"
            "Other options:\n"
            "  -h, --help          show this help and exit\n"
@@ -682,6 +687,7 @@ enum {
     OPT_FACETS,
     OPT_DEDUP,
     OPT_EXPLAIN,
+    OPT_FILTER,
     OPT_PARAM
 };
 
@@ -701,6 +707,7 @@ static const struct option long_options[] = {
     {"facets", required_argument, NULL, OPT_FACETS},
     {"dedup", required_argument, NULL, OPT_DEDUP},
     {"explain", no_argument, NULL, OPT_EXPLAIN},
+    {"filter", required_argument, NULL, OPT_FILTER},
     {"param", required_argument, NULL, OPT_PARAM},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -779,6 +786,10 @@ static int parse_options(int argc, char **argv, struct options *o)
             rc = add_param(o, "explain", "1");
             name = "--explain";
             break;
+        case OPT_FILTER:
+            rc = add_param(o, "filter", optarg);
+            name = "--filter";
+            break;
         case OPT_PARAM: {
             char *eq = strchr(optarg, '=');
             if (!eq || eq == optarg)
@@ -810,9 +821,19 @@ static int parse_options(int argc, char **argv, struct options *o)
     return -1;
 }
 
+/* 1 when a search parameter key was given. */
+static int has_param(const struct options *o, const char *key)
+{
+    for (size_t i = 0; i < o->nparams; i++) {
+        if (strcmp(o->params[i].key, key) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* Joins the query words with spaces, refusing more than SEARCH_MAX_QUERY_BYTES before
  * anything is sent. Returns 0 with sb filled, or an exit status. */
-static int join_query(int n, char **words, struct strbuf *sb)
+static int join_query(int n, char **words, int filtered, struct strbuf *sb)
 {
     size_t total = 0;
     for (int i = 0; i < n; i++)
@@ -831,8 +852,8 @@ static int join_query(int n, char **words, struct strbuf *sb)
         fputs("quire: out of memory\n", stderr);
         return EXIT_ERROR;
     }
-    if (total == 0)
-        return usage_error("search needs a query");
+    if (total == 0 && !filtered)
+        return usage_error("search needs a query (or a --filter)");
     return 0;
 }
 
@@ -872,7 +893,7 @@ int main(int argc, char **argv)
 
     struct strbuf query;
     sb_init(&query);
-    if (cmd == CMD_SEARCH && (rc = join_query(nargs - 1, args + 1, &query)) != 0) {
+    if (cmd == CMD_SEARCH && (rc = join_query(nargs - 1, args + 1, has_param(&o, "filter"), &query)) != 0) {
         sb_free(&query);
         return rc;
     }
