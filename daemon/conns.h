@@ -1,9 +1,20 @@
 /*
- * conns.h -- per-worker connection tracking: a cap on open connections, idle and header
- * timeouts, and backing off when accept() runs out of file descriptors.
+ * conns.h -- every client connection of quired, from accept() to close: one cap on open
+ * connections across all workers, a deadline for every step of every request, and a
+ * quick, clean refusal past the cap.
  *
- * libevent 2.1's evhttp has none of these and does not say when it closes a connection;
- * conns.c keeps a reference to each connection's bufferevent and sweeps (see there).
+ * Each worker owns its listeners (evconnlistener on the shared listening sockets) and
+ * accepts itself: a connection under the cap is handed to the worker's evhttp and tracked
+ * until evhttp closes it; one over the cap gets a 503 JSON answer written at once and is
+ * closed lingeringly, never served. The few libevent internals this needs are in evglue.c.
+ *
+ * Deadlines (all from conn_limits, changed by a reload for new steps and, after
+ * conns_rearm, for connections already open):
+ *   a request, from its first byte (the accept for a connection's first request) to its
+ *   last: header_timeout_ms, plus 1 s per body_min_rate bytes of body received;
+ *   its response, once queued: header_timeout_ms plus 1 s per body_min_rate bytes of it;
+ *   the wait for the next request on a keep-alive connection: idle_timeout_ms.
+ * A connection past its deadline is closed.
  */
 #ifndef QUIRE_CONNS_H
 #define QUIRE_CONNS_H
@@ -12,26 +23,53 @@
 
 struct worker;
 struct evhttp_request;
-struct event_base;
 
 struct conn_limits {
-    unsigned max_connections;  /* per worker; past it requests get a 503 (0: no cap) */
-    unsigned header_timeout_ms; /* time to complete the first request / each next one */
+    unsigned max_connections;   /* open connections, all workers; past it: 503 (0: no cap) */
+    unsigned header_timeout_ms; /* to send one whole request (see above) */
     unsigned idle_timeout_ms;   /* keep-alive connection without a request */
+    unsigned body_min_rate;     /* bytes per second a body or a response must keep up */
 };
 
-/* Sets up tracking for w (the bevcb, the sweep timer, the accept error backoff on every
- * listener of w->http). Returns 0 or -1. */
-int conns_init(struct worker *w, const struct conn_limits *lim);
-/* Registers one of w's listeners for the accept-error backoff. */
-struct evhttp_bound_socket;
-void conns_watch_listener(struct worker *w, struct evhttp_bound_socket *bound);
-/* Frees w's tracking; call after evhttp_free (which closes every connection). */
+/* Connections being closed lingeringly (refused with a 503, or cut by evhttp after an error
+ * answer mid-request) per worker, at most: past it the worker stops accepting until one of
+ * them is closed. */
+#define CONNS_REFUSING_MAX 32
+/* How long a refused connection is kept open for the client to read the 503, at most. */
+#define CONNS_LINGER_MS 1000
+/* Bytes of one request's header (request line included) before the connection is closed;
+ * evhttp's own limit (server.c) answers 400 below it. */
+#define CONNS_MAX_HEADER_BYTES (160 * 1024)
+
+/* Sets the limits for every worker (any thread; connections already open take them at
+ * their next step, or at once after conns_rearm). */
+void conns_configure(const struct conn_limits *lim);
+/* Sets up tracking for w (before its loop runs). Returns 0 or -1. */
+int conns_init(struct worker *w);
+/* Accepts on the listening socket fd (left open when the worker stops) for w. Returns 0,
+ * or -1 after printing why. */
+int conns_listen(struct worker *w, int fd);
+/* Recomputes the deadline of every connection of w (w's thread: its reload event). */
+void conns_rearm(struct worker *w);
+/* Stops accepting (w's thread, before evhttp_free, which frees the listeners). */
+void conns_stop(struct worker *w);
+/* Frees w's tracking and closes its refused connections; after evhttp_free. */
 void conns_free(struct worker *w);
-/* Called at the start of each request: marks its connection active. Returns 1 when the
- * worker is over its connection cap and the request should get a 503. */
-int conns_request(struct worker *w, struct evhttp_request *req);
-/* Open connections of w. */
-unsigned conns_open(const struct worker *w);
+/* A request of w is being dispatched (routes.c, before the handler). */
+void conns_request(struct worker *w, struct evhttp_request *req);
+/* Its response is queued (routes.c, after the handler): the response deadline starts. */
+void conns_request_end(struct worker *w);
+
+struct conns_stats {
+    unsigned open;           /* connections being served now */
+    unsigned high_water;     /* most open at once since start */
+    unsigned closing;        /* refused, or answered with an error mid-request, and being
+                              * closed lingeringly (at most CONNS_LINGER_MS) */
+    unsigned max_connections;
+    unsigned long accepted;  /* connections served since start */
+    unsigned long refused;   /* connections refused with a 503 since start */
+    unsigned long timed_out; /* connections closed at a deadline since start */
+};
+void conns_get_stats(struct conns_stats *out);
 
 #endif

@@ -35,6 +35,7 @@ static const struct option longopts[] = {
     {"max-connections", required_argument, NULL, 0},
     {"header-timeout-ms", required_argument, NULL, 0},
     {"idle-timeout-ms", required_argument, NULL, 0},
+    {"body-min-rate", required_argument, NULL, 0},
     {"search-timeout-ms", required_argument, NULL, 0},
     {"access-log", required_argument, NULL, 0}, {"slow-ms", required_argument, NULL, 0},
     {"shard-timeout-ms", required_argument, NULL, 0},
@@ -71,6 +72,8 @@ static void usage(FILE *out)
             "                       0: no cap)\n"
             "  --header-timeout-ms MS  time a client has to send a whole request (10000)\n"
             "  --idle-timeout-ms MS    keep-alive connection left idle (60000)\n"
+            "  --body-min-rate BYTES   a request body or a response gets 1 s more than the\n"
+            "                       header timeout per BYTES bytes (4096; 0: no more)\n"
             "  --search-timeout-ms MS  time budget of one search (%d; 0: none); past it the\n"
             "                       hits found so far are returned with \"timed_out\": true\n"
             "  --quiet              no per-request log lines\n"
@@ -102,7 +105,7 @@ static void usage(FILE *out)
 static int read_settings(int argc, char **argv, struct server_config *cfg, const char **config,
                          int *check, char *why, size_t whylen)
 {
-    char inner[512];
+    char inner[384];
     if (config_defaults(cfg) < 0) {
         snprintf(why, whylen, "out of memory");
         return -1;
@@ -159,31 +162,85 @@ struct sigctx {
     char **argv;
 };
 
-/* server->reconfigure, for SIGHUP and POST /admin/reload: re-read the settings; apply the
- * safe ones, name the ones needing a restart. Runs under the server's reload_lock, on the
- * main thread or a worker. */
-static int reconfigure(struct server *srv, void *arg, char *why, size_t whylen)
+/* Appends name to the comma-separated list buf. */
+static void list_add(char *buf, size_t len, const char *name)
+{
+    size_t used = strlen(buf);
+    snprintf(buf + used, len - used, "%s%s", used ? ", " : "", name);
+}
+
+static int str_differs(const char *a, const char *b)
+{
+    return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+}
+
+/* server->reconfigure, for SIGHUP and POST /admin/reload: re-read the settings; apply
+ * every one that can change while running, name those that need a restart. Runs under the
+ * server's reload_lock, on the main thread or a worker. */
+static int reconfigure(struct server *srv, void *arg, struct reload_report *rep)
 {
     struct sigctx *c = arg;
     struct server_config cfg;
     const char *config = NULL;
     int check = 0;
-    if (read_settings(c->argc, c->argv, &cfg, &config, &check, why, whylen) != 0) {
+    if (read_settings(c->argc, c->argv, &cfg, &config, &check, rep->why, sizeof rep->why) != 0) {
         config_free(&cfg);
-        fprintf(stderr, "quired: reload: configuration not reloaded (%s); keeping the old one\n",
-                why);
+        server_log(srv, "reload", "reload: configuration not reloaded (%s); keeping the old one",
+                   rep->why);
         return -1;
     }
-    const struct server_config *old = &srv->cfg;
-    if (strcmp(cfg.db, old->db) != 0 || cfg.threads != old->threads ||
-        (cfg.listen == NULL) != (old->listen == NULL) ||
-        (cfg.listen && strcmp(cfg.listen, old->listen) != 0) ||
-        (cfg.socket_path == NULL) != (old->socket_path == NULL) ||
-        (cfg.socket_path && strcmp(cfg.socket_path, old->socket_path) != 0) ||
-        cfg.max_body != old->max_body)
-        fprintf(stderr, "quired: reload: db, listen, socket, threads and max-body changes "
-                        "need a restart; applying the others\n");
-    server_set_live(srv, &cfg);
+    struct server_config *old = &srv->cfg;
+    char *ch = rep->changed, *rs = rep->restart;
+    size_t chl = sizeof rep->changed, rsl = sizeof rep->restart;
+    /* Need a restart: they shape sockets, threads and index handles made at start. */
+    if (str_differs(cfg.db, old->db))
+        list_add(rs, rsl, "db");
+    if (str_differs(cfg.listen, old->listen))
+        list_add(rs, rsl, "listen");
+    if (str_differs(cfg.socket_path, old->socket_path))
+        list_add(rs, rsl, "socket");
+    if (cfg.socket_mode != old->socket_mode)
+        list_add(rs, rsl, "socket_mode");
+    if (str_differs(cfg.socket_group, old->socket_group))
+        list_add(rs, rsl, "socket_group");
+    if (cfg.threads != old->threads)
+        list_add(rs, rsl, "threads");
+    /* Apply now: compared with the running values, which then become the new ones. */
+#define LIVE(field, name)                                                                  \
+    do {                                                                                   \
+        if (cfg.field != old->field) {                                                     \
+            list_add(ch, chl, name);                                                       \
+            old->field = cfg.field;                                                        \
+        }                                                                                  \
+    } while (0)
+    LIVE(max_connections, "max_connections");
+    LIVE(header_timeout_ms, "header_timeout_ms");
+    LIVE(idle_timeout_ms, "idle_timeout_ms");
+    LIVE(body_min_rate, "body_min_rate");
+    LIVE(max_body, "max_body");
+    LIVE(refresh_ms, "refresh_ms");
+    LIVE(search.shard_timeout_ms, "shard_timeout_ms");
+    LIVE(search.allow_partial, "allow_partial");
+    LIVE(search_timeout_ms, "search_timeout_ms");
+    LIVE(slow_ms, "slow_ms");
+    LIVE(quiet, "quiet");
+    LIVE(access_json, "access_log");
+    LIVE(admin_uid, "admin_uid");
+#undef LIVE
+    pthread_mutex_lock(&srv->admin_lock);
+    int token_changed = strcmp(srv->admin_token, cfg.admin_token ? cfg.admin_token : "") != 0;
+    pthread_mutex_unlock(&srv->admin_lock);
+    if (token_changed)
+        list_add(ch, chl, "admin_token");
+    server_set_live(srv, old);
+    /* Strings and the token are not kept in srv->cfg (it borrows main's): set directly. */
+    pthread_mutex_lock(&srv->admin_lock);
+    snprintf(srv->admin_token, sizeof srv->admin_token, "%s",
+             cfg.admin_token ? cfg.admin_token : "");
+    pthread_mutex_unlock(&srv->admin_lock);
+    json_t *line = json_pack("{s:s, s:s, s:s, s:s}", "event", "reload", "message",
+                             "configuration reloaded", "changed", ch, "needs_restart", rs);
+    server_log_json(srv, line);
     config_free(&cfg);
     return 0;
 }
@@ -193,14 +250,13 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     (void)what;
     struct sigctx *c = arg;
     if (sig == SIGHUP) {
-        char why[512];
-        int config_rc;
-        fprintf(stderr, "quired: SIGHUP: re-reading configuration, reopening the index\n");
-        server_reload(c->srv, NULL, 0, &config_rc, why, sizeof why);
+        struct reload_report rep;
+        server_log(c->srv, "sighup", "SIGHUP: re-reading configuration, reopening the index");
+        server_reload(c->srv, NULL, 0, &rep);
         return;
     }
-    fprintf(stderr, "quired: %s: finishing in-flight requests and stopping\n",
-            sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    server_log(c->srv, "stopping", "%s: finishing in-flight requests and stopping",
+               sig == SIGTERM ? "SIGTERM" : "SIGINT");
     event_base_loopbreak(c->base);
 }
 
@@ -212,8 +268,15 @@ int main(int argc, char **argv)
     char why[512];
     int rc = read_settings(argc, argv, &cfg, &config, &check, why, sizeof why);
     if (rc != 0) {
-        if (rc < 0)
+        if (rc < 0 && cfg.access_json) { /* one JSON object, as every line in this mode */
+            json_t *o = json_pack("{s:s, s:s}", "event", "error", "message", why);
+            char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+            fprintf(stderr, "%s\n", text ? text : "{\"event\":\"error\"}");
+            free(text);
+            json_decref(o);
+        } else if (rc < 0) {
             fprintf(stderr, "quired: %s\n", why);
+        }
         config_free(&cfg);
         return rc > 0 ? 0 : 2;
     }
@@ -251,16 +314,16 @@ int main(int argc, char **argv)
     struct event *ev_int = evsignal_new(base, SIGINT, on_signal, &sc);
     if (!ev_hup || !ev_term || !ev_int || event_add(ev_hup, NULL) < 0 ||
         event_add(ev_term, NULL) < 0 || event_add(ev_int, NULL) < 0) {
-        fprintf(stderr, "quired: cannot install signal handlers\n");
+        server_log(&srv, "error", "cannot install signal handlers");
         return 1;
     }
     if (cfg.listen)
-        fprintf(stderr, "quired: listening on %.*s:%d\n",
-                (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen, srv.tcp_port);
+        server_log(&srv, "listening", "listening on %.*s:%d",
+                   (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen, srv.tcp_port);
     if (cfg.socket_path)
-        fprintf(stderr, "quired: listening on unix:%s\n", cfg.socket_path);
-    fprintf(stderr, "quired: serving %s (%u documents) with %d threads\n", cfg.db,
-            search_index_doccount(srv.workers[0].ix), srv.nworkers);
+        server_log(&srv, "listening", "listening on unix:%s", cfg.socket_path);
+    server_log(&srv, "serving", "serving %s (%u documents) with %d threads", cfg.db,
+               search_index_doccount(srv.workers[0].ix), srv.nworkers);
     if (server_start(&srv) < 0)
         return 1;
 
@@ -272,7 +335,8 @@ int main(int argc, char **argv)
     event_free(ev_term);
     event_free(ev_int);
     event_base_free(base);
+    int json = atomic_load(&srv.live_access_json);
     config_free(&cfg); /* after server_free: the server borrowed its strings */
-    fprintf(stderr, "quired: stopped\n");
+    fprintf(stderr, json ? "{\"event\":\"stopped\",\"message\":\"stopped\"}\n" : "quired: stopped\n");
     return 0;
 }

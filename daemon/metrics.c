@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const int statuses[METRICS_STATUSES] = {200, 400, 404, 405, 413, 500, 503, 0};
-static const char *endpoints[EP_COUNT] = {"search", "doc", "health", "metrics", "other"};
+#include "conns.h"
+
+/* Every status quired answers with (routes.c, conns.c); 0: any other. */
+static const int statuses[METRICS_STATUSES] = {200, 400, 401, 403, 404, 405, 413, 431, 500, 501, 503, 0};
+static const char *endpoints[EP_COUNT] = {"search", "doc", "health", "metrics", "admin", "other"};
 /* Latency bucket upper bounds in milliseconds. */
 static const double bounds[METRICS_BUCKETS] = {0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000,
                                                5000};
@@ -43,7 +46,8 @@ void metrics_record(struct metrics *m, enum metrics_endpoint ep, int status, dou
     })
 
 void metrics_render(struct strbuf *out, struct metrics *const *all, int n, unsigned docs,
-                    unsigned long revision, const char *generation, unsigned connections)
+                    unsigned long revision, const char *generation,
+                    const struct conns_stats *conns)
 {
     sb_puts(out, "# HELP quire_requests_total HTTP requests by endpoint and status.\n"
                  "# TYPE quire_requests_total counter\n");
@@ -80,9 +84,29 @@ void metrics_render(struct strbuf *out, struct metrics *const *all, int n, unsig
     sb_printf(out, "# HELP quire_requests_in_flight Requests being answered.\n"
                    "# TYPE quire_requests_in_flight gauge\nquire_requests_in_flight %ld\n",
               inflight);
-    sb_printf(out, "# HELP quire_connections_open Open client connections.\n"
+    sb_printf(out, "# HELP quire_connections_open Client connections being served (all workers).\n"
                    "# TYPE quire_connections_open gauge\nquire_connections_open %u\n",
-              connections);
+              conns->open);
+    sb_printf(out, "# HELP quire_connections_high_water Most connections served at once since "
+                   "start.\n# TYPE quire_connections_high_water gauge\n"
+                   "quire_connections_high_water %u\n", conns->high_water);
+    sb_printf(out, "# HELP quire_connections_max The connection cap (0: none).\n"
+                   "# TYPE quire_connections_max gauge\nquire_connections_max %u\n",
+              conns->max_connections);
+    sb_printf(out, "# HELP quire_connections_closing Connections answered and being closed "
+                   "(refused past the cap, or after an error answer mid-request): read until "
+                   "the client closes, at most 1 s.\n# TYPE quire_connections_closing gauge\n"
+                   "quire_connections_closing %u\n", conns->closing);
+    sb_printf(out, "# HELP quire_connections_accepted_total Connections served.\n"
+                   "# TYPE quire_connections_accepted_total counter\n"
+                   "quire_connections_accepted_total %lu\n", conns->accepted);
+    sb_printf(out, "# HELP quire_connections_refused_total Connections past the cap, answered "
+                   "503 and closed.\n# TYPE quire_connections_refused_total counter\n"
+                   "quire_connections_refused_total %lu\n", conns->refused);
+    sb_printf(out, "# HELP quire_connections_timed_out_total Connections closed at a deadline "
+                   "(header, body, response or idle timeout) or over the header size.\n"
+                   "# TYPE quire_connections_timed_out_total counter\n"
+                   "quire_connections_timed_out_total %lu\n", conns->timed_out);
     sb_printf(out, "# HELP quire_documents Documents in the index.\n"
                    "# TYPE quire_documents gauge\nquire_documents %u\n", docs);
     sb_printf(out, "# HELP quire_index_revision Revision of the index being served.\n"

@@ -12,8 +12,9 @@
 
 #include "util.h"
 
-enum metrics_endpoint { EP_SEARCH, EP_DOC, EP_HEALTH, EP_METRICS, EP_OTHER, EP_COUNT };
-enum { METRICS_STATUSES = 8, METRICS_BUCKETS = 12 };
+enum metrics_endpoint { EP_SEARCH, EP_DOC, EP_HEALTH, EP_METRICS, EP_ADMIN, EP_OTHER, EP_COUNT };
+/* Statuses counted by name (metrics.c); any other lands in status="other". */
+enum { METRICS_STATUSES = 12, METRICS_BUCKETS = 12 };
 
 struct metrics {
     atomic_ulong requests[EP_COUNT][METRICS_STATUSES];
@@ -28,8 +29,10 @@ struct metrics {
 
 /* Counts one finished request. */
 void metrics_record(struct metrics *m, enum metrics_endpoint ep, int status, double ms);
+struct conns_stats;
 /* Appends the Prometheus text for n workers' metrics plus the gauges given. */
 void metrics_render(struct strbuf *out, struct metrics *const *all, int n, unsigned docs,
-                    unsigned long revision, const char *generation, unsigned connections);
+                    unsigned long revision, const char *generation,
+                    const struct conns_stats *conns);
 
 #endif

@@ -30,18 +30,27 @@ static _Thread_local int last_status;
 /* The answering index's identity, set per request for the response headers. */
 static _Thread_local struct search_index *answering;
 
-/* Sends obj (stolen) as the response body with status. */
+/* The answer when a response cannot be built (out of memory): made at compile time, so
+ * that a failure to build one never goes out as its status with an empty body. */
+static const char internal_error_body[] =
+    "{\"error\":{\"code\":\"internal\",\"message\":\"the server ran out of memory building "
+    "the response; try again\"}}\n";
+
+/* Sends obj (stolen; NULL when it could not be made) as the response body with status,
+ * or a 500 with internal_error_body when it cannot be encoded. */
 static void send_json(struct evhttp_request *req, int status, json_t *obj)
 {
-    last_status = status;
     struct evbuffer *out = evhttp_request_get_output_buffer(req);
-    char *text = json_dumps(obj, JSON_COMPACT);
+    char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
     json_decref(obj);
-    if (text) {
-        evbuffer_add(out, text, strlen(text));
-        evbuffer_add(out, "\n", 1);
-        free(text);
+    if (!text || evbuffer_add(out, text, strlen(text)) < 0 || evbuffer_add(out, "\n", 1) < 0) {
+        evbuffer_drain(out, evbuffer_get_length(out));
+        evbuffer_add_reference(out, internal_error_body, sizeof internal_error_body - 1, NULL,
+                               NULL);
+        status = 500;
     }
+    free(text);
+    last_status = status;
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Content-Type", "application/json; charset=utf-8");
     evhttp_add_header(h, "Cache-Control", "no-store");
@@ -65,6 +74,7 @@ static void send_json(struct evhttp_request *req, int status, json_t *obj)
                          : status == 405 ? "Method Not Allowed"
                          : status == 413 ? "Payload Too Large"
                          : status == 431 ? "Request Header Fields Too Large"
+                         : status == 500 ? "Internal Server Error"
                          : status == 503 ? "Service Unavailable"
                                          : "Error";
     evhttp_send_reply(req, status, reason, NULL);
@@ -101,10 +111,13 @@ static void handle_search(struct evhttp_request *req, struct worker *w, const ch
     if (method == EVHTTP_REQ_POST) {
         struct evbuffer *in = evhttp_request_get_input_buffer(req);
         size_t len = evbuffer_get_length(in);
-        if (len > w->srv->cfg.max_body) {
+        size_t max_body = atomic_load_explicit(&w->srv->live_max_body, memory_order_relaxed);
+        /* evhttp refuses larger bodies itself; this holds between a reload lowering the
+         * limit and the connection's next request. */
+        if (len > max_body) {
             char msg[128];
             snprintf(msg, sizeof msg, "request body is %zu bytes; the most allowed is %zu", len,
-                     w->srv->cfg.max_body);
+                     max_body);
             send_error(req, 413, "body_too_large", msg);
             return;
         }
@@ -135,15 +148,12 @@ static void handle_search(struct evhttp_request *req, struct worker *w, const ch
     long slow_us = atomic_load_explicit(&w->srv->live_slow_us, memory_order_relaxed);
     if (slow_us > 0 && ms * 1000 >= (double)slow_us) {
         atomic_fetch_add_explicit(&w->metrics.slow_queries, 1, memory_order_relaxed);
-        json_t *line = json_pack("{s:s, s:f, s:s, s:i, s:i, s:b}", "slow_query", sr.q ? sr.q : "",
-                                 "ms", ms, "status", res ? "ok" : err.code, "limit", (int)sr.limit,
-                                 "offset", (int)sr.offset, "timed_out",
+        json_t *line = json_pack("{s:s, s:s, s:f, s:s, s:i, s:i, s:b}", "event", "slow_query",
+                                 "slow_query", sr.q ? sr.q : "", "ms", ms, "status",
+                                 res ? "ok" : err.code, "limit", (int)sr.limit, "offset",
+                                 (int)sr.offset, "timed_out",
                                  res && json_is_true(json_object_get(res, "timed_out")));
-        char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
-        if (text)
-            fprintf(stderr, "quired: %s\n", text);
-        free(text);
-        json_decref(line);
+        server_log_json(w->srv, line);
     }
     search_request_clear(&sr);
     if (!res) {
@@ -274,15 +284,14 @@ static void handle_metrics(struct evhttp_request *req, struct worker *w)
     }
     struct server *s = w->srv;
     struct metrics *all[SERVER_MAX_THREADS];
-    unsigned conns = 0;
-    for (int i = 0; i < s->nworkers; i++) {
+    for (int i = 0; i < s->nworkers; i++)
         all[i] = &s->workers[i].metrics;
-        conns += conns_open(&s->workers[i]);
-    }
+    struct conns_stats cs;
+    conns_get_stats(&cs);
     struct strbuf sb;
     sb_init(&sb);
     metrics_render(&sb, all, s->nworkers, search_index_doccount(w->ix),
-                   search_index_revision(w->ix), search_index_generation(w->ix), conns);
+                   search_index_revision(w->ix), search_index_generation(w->ix), &cs);
     shard_metrics(&sb, w->ix);
     struct evbuffer *out = evhttp_request_get_output_buffer(req);
     evbuffer_add(out, sb_cstr(&sb), strlen(sb_cstr(&sb)));
@@ -364,6 +373,21 @@ static int admin_allowed(struct evhttp_request *req, struct server *s, char *who
     return 401;
 }
 
+/* A JSON array of the names in a comma-separated list ("a, b"); NULL when out of memory
+ * (json_pack then fails, and send_json answers 500). */
+static json_t *name_list(const char *list)
+{
+    json_t *a = json_array();
+    for (const char *p = list; a && *p;) {
+        size_t n = strcspn(p, ",");
+        json_array_append_new(a, json_stringn(p, n));
+        p += n;
+        while (*p == ',' || *p == ' ')
+            p++;
+    }
+    return a;
+}
+
 /* POST /admin/reload: what SIGHUP does (re-read the configuration, reopen the index on every
  * worker), answered once every worker has reopened, so the very next request sees the new
  * index. Refused without the admin token or an allowed Unix-socket peer. */
@@ -380,36 +404,33 @@ static void handle_admin(struct evhttp_request *req, struct worker *w, const cha
     char who[64] = "", msg[256] = "";
     int refuse = admin_allowed(req, w->srv, who, sizeof who, msg, sizeof msg);
     if (refuse) {
-        fprintf(stderr, "quired: admin: refused POST /admin/reload (%d): %s\n", refuse, msg);
+        server_log(w->srv, "admin_refused", "admin: refused POST /admin/reload (%d): %s", refuse,
+                   msg);
         if (refuse == 401)
             evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
                               "Bearer realm=\"quired\"");
         send_error(req, refuse, refuse == 401 ? "unauthorized" : "forbidden", msg);
         return;
     }
-    fprintf(stderr, "quired: admin: POST /admin/reload by %s: re-reading configuration, "
-                    "reopening the index\n",
-            who);
-    char why[512] = "";
-    int config_rc = 0;
-    int done = server_reload(w->srv, w, 2000, &config_rc, why, sizeof why);
-    if (config_rc < 0) {
+    server_log(w->srv, "admin_reload",
+               "admin: POST /admin/reload by %s: re-reading configuration, reopening the index",
+               who);
+    static _Thread_local struct reload_report rep; /* 1.5 KB: not on the stack */
+    server_reload(w->srv, w, 2000, &rep);
+    if (rep.config_rc < 0) {
         char text[700];
         snprintf(text, sizeof text,
                  "configuration not reloaded, the old one is kept (%s); the index was reopened",
-                 why);
+                 rep.why);
         send_error(req, 500, "config_invalid", text);
         return;
     }
-    json_t *res = json_pack("{s:s, s:i, s:i, s:i, s:I, s:s}", "status", "reloaded", "workers",
-                            w->srv->nworkers, "workers_reopened", done, "docs",
+    json_t *res = json_pack("{s:s, s:i, s:i, s:i, s:I, s:s, s:o, s:o}", "status", "reloaded",
+                            "workers", w->srv->nworkers, "workers_reopened", rep.reopened, "docs",
                             (int)search_index_doccount(w->ix), "revision",
                             (json_int_t)search_index_revision(w->ix), "generation",
-                            search_index_generation(w->ix));
-    if (!res) {
-        send_error(req, 500, "internal", "out of memory");
-        return;
-    }
+                            search_index_generation(w->ix), "changed", name_list(rep.changed),
+                            "needs_restart", name_list(rep.restart));
     send_json(req, 200, res);
 }
 
@@ -444,13 +465,13 @@ static void log_request(struct worker *w, const char *method, const char *path, 
     if (atomic_load_explicit(&w->srv->live_quiet, memory_order_relaxed))
         return;
     if (atomic_load_explicit(&w->srv->live_access_json, memory_order_relaxed)) {
+        /* json_pack refuses a path that is not UTF-8: still one line, saying so. */
         json_t *line = json_pack("{s:s, s:s, s:i, s:f, s:i}", "method", method, "path", path,
                                  "status", status, "ms", ms, "worker", w->id);
-        char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
-        if (text)
-            fprintf(stderr, "%s\n", text);
-        free(text);
-        json_decref(line);
+        if (!line)
+            line = json_pack("{s:s, s:s, s:i, s:f, s:i}", "method", method, "path",
+                             "(not UTF-8)", "status", status, "ms", ms, "worker", w->id);
+        server_log_json(w->srv, line);
         return;
     }
     fprintf(stderr, "%s %.200s %d %.2fms\n", method, path, status, ms);
@@ -471,17 +492,12 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
     snprintf(path, sizeof path, "%s", p ? p : "");
     const char *method = method_name(evhttp_request_get_command(req));
     enum metrics_endpoint ep = EP_OTHER;
+    conns_request(w, req);
     if (headers_size(req) > ROUTES_MAX_HEADER_BYTES) {
         /* evhttp's own header limit is not applied reliably to a single huge line that
          * arrives in pieces; this one is exact. */
         evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
         send_error(req, 431, "headers_too_large", "request headers are over 65536 bytes");
-    } else if (conns_request(w, req)) {
-        /* Over the connection cap: answer, and close so the slot frees up. */
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
-        send_error(req, 503, "overloaded",
-                   "too many open connections; retry shortly or reuse a connection");
     } else if (!p || !*p) {
         send_error(req, 400, "bad_request", "request has no path");
     } else if (strcmp(p, "/search") == 0) {
@@ -497,11 +513,13 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
         ep = EP_METRICS;
         handle_metrics(req, w);
     } else if (strncmp(p, "/admin/", 7) == 0) {
+        ep = EP_ADMIN;
         handle_admin(req, w, p + 7);
     } else {
         send_error(req, 404, "not_found",
                    "no such endpoint; try /search, /doc/{id}, /health or /metrics");
     }
+    conns_request_end(w);
     double ms = util_now_ms() - t0;
     metrics_record(&w->metrics, ep, last_status, ms);
     atomic_fetch_sub_explicit(&w->metrics.inflight, 1, memory_order_relaxed);

@@ -12,6 +12,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <netdb.h>
@@ -32,13 +33,30 @@
 #include "conns.h"
 #include "routes.h"
 
+/* The server being set up, for init_error (one per process). */
+static struct server *init_srv;
+
+/* Prints why setting the server up failed: one JSON object with access_log = json. */
+static void __attribute__((format(printf, 1, 2))) init_error(const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (init_srv)
+        server_log(init_srv, "error", "%s", msg);
+    else
+        fprintf(stderr, "quired: %s\n", msg);
+}
+
 /* Makes a listening TCP socket for "ADDR:PORT" ("[v6]:PORT" too). */
 static int listen_tcp(const char *spec, int *port_out)
 {
     char host[256];
     const char *colon = strrchr(spec, ':');
     if (!colon || colon == spec || !colon[1]) {
-        fprintf(stderr, "quired: --listen wants ADDR:PORT, got '%s'\n", spec);
+        init_error("--listen wants ADDR:PORT, got '%s'", spec);
         return -1;
     }
     size_t hlen = (size_t)(colon - spec);
@@ -47,7 +65,7 @@ static int listen_tcp(const char *spec, int *port_out)
         hlen -= 2;
     }
     if (hlen >= sizeof host) {
-        fprintf(stderr, "quired: address too long: %s\n", spec);
+        init_error("address too long: %s", spec);
         return -1;
     }
     memcpy(host, spec, hlen);
@@ -60,19 +78,19 @@ static int listen_tcp(const char *spec, int *port_out)
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     int rc = getaddrinfo(host, port, &hints, &ai);
     if (rc != 0) {
-        fprintf(stderr, "quired: cannot resolve %s: %s\n", spec, gai_strerror(rc));
+        init_error("cannot resolve %s: %s", spec, gai_strerror(rc));
         return -1;
     }
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        fprintf(stderr, "quired: socket: %s\n", strerror(errno));
+        init_error("socket: %s", strerror(errno));
         freeaddrinfo(ai);
         return -1;
     }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
-        fprintf(stderr, "quired: cannot listen on %s: %s\n", spec, strerror(errno));
+        init_error("cannot listen on %s: %s", spec, strerror(errno));
         freeaddrinfo(ai);
         close(fd);
         return -1;
@@ -96,7 +114,7 @@ static int listen_unix(const char *path, unsigned mode, const char *group)
     struct sockaddr_un sun = {0};
     sun.sun_family = AF_UNIX;
     if (strlen(path) >= sizeof sun.sun_path) {
-        fprintf(stderr, "quired: socket path too long (at most %zu bytes): %s\n",
+        init_error("socket path too long (at most %zu bytes): %s",
                 sizeof sun.sun_path - 1, path);
         return -1;
     }
@@ -104,13 +122,13 @@ static int listen_unix(const char *path, unsigned mode, const char *group)
     struct stat st;
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode)) {
-            fprintf(stderr, "quired: %s exists and is not a socket\n", path);
+            init_error("%s exists and is not a socket", path);
             return -1;
         }
         int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (probe >= 0 && connect(probe, (struct sockaddr *)&sun, sizeof sun) == 0) {
             close(probe);
-            fprintf(stderr, "quired: another process is listening on %s\n", path);
+            init_error("another process is listening on %s", path);
             return -1;
         }
         if (probe >= 0)
@@ -119,7 +137,7 @@ static int listen_unix(const char *path, unsigned mode, const char *group)
     }
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        fprintf(stderr, "quired: socket: %s\n", strerror(errno));
+        init_error("socket: %s", strerror(errno));
         return -1;
     }
     /* Created with no permissions for others, then set to the configured mode: there is
@@ -128,14 +146,14 @@ static int listen_unix(const char *path, unsigned mode, const char *group)
     int rc = bind(fd, (struct sockaddr *)&sun, sizeof sun);
     umask(old);
     if (rc < 0 || listen(fd, 1024) < 0) {
-        fprintf(stderr, "quired: cannot listen on %s: %s\n", path, strerror(errno));
+        init_error("cannot listen on %s: %s", path, strerror(errno));
         close(fd);
         return -1;
     }
     if (group) {
         struct group *gr = getgrnam(group);
         if (!gr || chown(path, (uid_t)-1, gr->gr_gid) < 0) {
-            fprintf(stderr, "quired: cannot give %s to group %s: %s\n", path, group,
+            init_error("cannot give %s to group %s: %s", path, group,
                     gr ? strerror(errno) : "no such group");
             close(fd);
             unlink(path);
@@ -143,7 +161,7 @@ static int listen_unix(const char *path, unsigned mode, const char *group)
         }
     }
     if (chmod(path, (mode_t)mode) < 0) {
-        fprintf(stderr, "quired: cannot set mode of %s: %s\n", path, strerror(errno));
+        init_error("cannot set mode of %s: %s", path, strerror(errno));
         close(fd);
         unlink(path);
         return -1;
@@ -164,15 +182,39 @@ static void worker_refresh(evutil_socket_t fd, short what, void *arg)
     if (rc < 0) {
         atomic_fetch_add_explicit(&w->metrics.reopen_errors, 1, memory_order_relaxed);
         if (!atomic_load_explicit(&w->srv->live_quiet, memory_order_relaxed))
-        fprintf(stderr, "quired: worker %d: %s\n", w->id, err.message);
+            server_log(w->srv, "reopen_failed", "worker %d: %s", w->id, err.message);
     }
 }
 
-/* Reload event (server_reload from another thread): reopen now, then say so. */
+/* Takes the settings a reload may change (server_set_live) into w: its body limit, its
+ * refresh period, its index's shard options, its connections' deadlines. On w's thread. */
+static void worker_apply(struct worker *w)
+{
+    struct server *s = w->srv;
+    if (w->http)
+        evhttp_set_max_body_size(w->http, (ev_ssize_t)atomic_load(&s->live_max_body));
+    unsigned refresh = atomic_load(&s->live_refresh_ms);
+    if (refresh != w->refresh_ms) {
+        w->refresh_ms = refresh;
+        struct timeval tv = {refresh / 1000, (refresh % 1000) * 1000};
+        event_del(w->refresh_ev);
+        event_add(w->refresh_ev, &tv);
+    }
+    struct search_options o;
+    search_options_init(&o);
+    o.shard_timeout_ms = atomic_load(&s->live_shard_timeout_ms);
+    o.allow_partial = atomic_load(&s->live_allow_partial);
+    search_index_set_options(w->ix, &o);
+    conns_rearm(w);
+}
+
+/* Reload event (server_reload from another thread): take the new settings, reopen now,
+ * then say so. */
 static void worker_reload(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
     struct server *s = w->srv;
+    worker_apply(w);
     worker_refresh(fd, what, w);
     pthread_mutex_lock(&s->reload_lock);
     w->reloaded = s->reload_round;
@@ -190,6 +232,7 @@ static void worker_stop(evutil_socket_t fd, short what, void *arg)
      * are handled synchronously, so none is half-done here; a short grace lets queued
      * replies reach their clients. */
     struct timeval grace = {0, 200 * 1000};
+    conns_stop(w);
     evhttp_free(w->http);
     w->http = NULL;
     event_base_loopexit(w->base, &grace);
@@ -214,14 +257,15 @@ int server_init(struct server *s, const struct server_config *cfg)
     pthread_condattr_destroy(&ca);
     s->cfg = *cfg;
     server_set_live(s, cfg);
+    init_srv = s;
     for (int i = 0; i < SERVER_MAX_LISTENERS; i++)
         s->fds[i] = -1;
     if (evthread_use_pthreads() < 0) {
-        fprintf(stderr, "quired: libevent has no pthreads support\n");
+        init_error("libevent has no pthreads support");
         return -1;
     }
     if (cfg->threads < 1 || cfg->threads > SERVER_MAX_THREADS) {
-        fprintf(stderr, "quired: --threads must be from 1 to %d\n", SERVER_MAX_THREADS);
+        init_error("--threads must be from 1 to %d", SERVER_MAX_THREADS);
         return -1;
     }
     if (cfg->listen) {
@@ -243,59 +287,85 @@ int server_init(struct server *s, const struct server_config *cfg)
         w->id = i;
         w->ix = search_index_open_with(cfg->db, &cfg->search, &err);
         if (!w->ix) {
-            fprintf(stderr, "quired: %s\n", err.message);
+            init_error("%s", err.message);
             return -1;
         }
         w->base = event_base_new();
         w->http = w->base ? evhttp_new(w->base) : NULL;
         if (!w->http) {
-            fprintf(stderr, "quired: cannot create event loop\n");
+            init_error("cannot create event loop");
             return -1;
         }
         s->nworkers++;
-        /* Bodies a little over our limit still reach the handler, which answers with a
-         * JSON 413; far larger ones are cut off by evhttp itself. */
-        evhttp_set_max_body_size(w->http, (ev_ssize_t)(cfg->max_body * 4));
-        /* Twice routes.c's exact limit: a hard stop for what does not even parse. */
+        /* evhttp refuses a body over max_body itself (413 at once, before reading it when
+         * its length is declared), so a connection never buffers more than max_body of
+         * body. Not evhttp's lingering close (it reads the whole body before answering):
+         * conns.c lingers after the 413 instead, so the client sees it, not a reset. */
+        evhttp_set_max_body_size(w->http, (ev_ssize_t)cfg->max_body);
+        /* Twice routes.c's exact limit: a hard stop for what does not even parse. No
+         * evhttp timeout: conns.c gives every step of every connection its deadline. */
         evhttp_set_max_headers_size(w->http, 128 * 1024);
-        evhttp_set_timeout(w->http, 30);
         evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                                 EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                                 EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
         evhttp_set_gencb(w->http, routes_dispatch, w);
-        struct conn_limits lim = {
-            cfg->max_connections ? (cfg->max_connections + (unsigned)cfg->threads - 1) /
-                                       (unsigned)cfg->threads
-                                 : 0,
-            cfg->header_timeout_ms, cfg->idle_timeout_ms};
-        if (conns_init(w, &lim) < 0) {
-            fprintf(stderr, "quired: cannot set up connection tracking\n");
+        if (conns_init(w) < 0) {
+            init_error("cannot set up connection tracking");
             return -1;
         }
         for (int k = 0; k < s->nfds; k++) {
-            int dfd = fcntl(s->fds[k], F_DUPFD_CLOEXEC, 0);
-            struct evhttp_bound_socket *bound =
-                dfd < 0 ? NULL : evhttp_accept_socket_with_handle(w->http, dfd);
-            if (!bound) {
-                fprintf(stderr, "quired: cannot accept on listener: %s\n", strerror(errno));
+            if (conns_listen(w, s->fds[k]) < 0)
                 return -1;
-            }
-            conns_watch_listener(w, bound);
         }
+        w->refresh_ms = cfg->refresh_ms;
         struct timeval tv = {cfg->refresh_ms / 1000, (cfg->refresh_ms % 1000) * 1000};
         w->refresh_ev = event_new(w->base, -1, EV_PERSIST, worker_refresh, w);
         w->stop_ev = event_new(w->base, -1, 0, worker_stop, w);
         w->reload_ev = event_new(w->base, -1, 0, worker_reload, w);
         if (!w->refresh_ev || !w->stop_ev || !w->reload_ev || event_add(w->refresh_ev, &tv) < 0) {
-            fprintf(stderr, "quired: cannot create events\n");
+            init_error("cannot create events");
             return -1;
         }
     }
     return 0;
 }
 
+void server_log(struct server *s, const char *event, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (!atomic_load_explicit(&s->live_access_json, memory_order_relaxed)) {
+        fprintf(stderr, "quired: %s\n", msg);
+        return;
+    }
+    server_log_json(s, json_pack("{s:s, s:s}", "event", event, "message", msg));
+}
+
+void server_log_json(struct server *s, json_t *obj)
+{
+    char *text = obj ? json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    json_decref(obj);
+    if (!text)
+        return; /* out of memory: no line rather than a broken one */
+    if (atomic_load_explicit(&s->live_access_json, memory_order_relaxed))
+        fprintf(stderr, "%s\n", text);
+    else
+        fprintf(stderr, "quired: %s\n", text);
+    free(text);
+}
+
 void server_set_live(struct server *s, const struct server_config *cfg)
 {
+    struct conn_limits lim = {cfg->max_connections, cfg->header_timeout_ms, cfg->idle_timeout_ms,
+                              cfg->body_min_rate};
+    conns_configure(&lim);
+    atomic_store(&s->live_max_body, cfg->max_body);
+    atomic_store(&s->live_refresh_ms, cfg->refresh_ms);
+    atomic_store(&s->live_shard_timeout_ms, cfg->search.shard_timeout_ms);
+    atomic_store(&s->live_allow_partial, cfg->search.allow_partial);
     atomic_store(&s->live_quiet, cfg->quiet);
     atomic_store(&s->live_access_json, cfg->access_json);
     atomic_store(&s->live_slow_us, (long)(cfg->slow_ms * 1000));
@@ -349,7 +419,7 @@ int server_start(struct server *s)
 {
     for (int i = 0; i < s->nworkers; i++) {
         if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]) != 0) {
-            fprintf(stderr, "quired: cannot start worker thread\n");
+            init_error("cannot start worker thread");
             return -1;
         }
     }
@@ -365,13 +435,12 @@ static int reloaded_count(const struct server *s, unsigned long round)
     return n;
 }
 
-int server_reload(struct server *s, struct worker *self, unsigned wait_ms, int *config_rc,
-                  char *why, size_t whylen)
+void server_reload(struct server *s, struct worker *self, unsigned wait_ms,
+                   struct reload_report *rep)
 {
+    memset(rep, 0, sizeof *rep);
     pthread_mutex_lock(&s->reload_lock);
-    int crc = s->reconfigure ? s->reconfigure(s, s->reconfigure_arg, why, whylen) : 0;
-    if (config_rc)
-        *config_rc = crc;
+    rep->config_rc = s->reconfigure ? s->reconfigure(s, s->reconfigure_arg, rep) : 0;
     unsigned long round = ++s->reload_round;
     for (int i = 0; i < s->nworkers; i++) {
         if (&s->workers[i] != self)
@@ -379,9 +448,10 @@ int server_reload(struct server *s, struct worker *self, unsigned wait_ms, int *
     }
     pthread_mutex_unlock(&s->reload_lock);
     if (!self)
-        return 0;
-    /* The caller's own index, here and now: its reload event would only run after the
-     * request that asked for the reload. */
+        return;
+    /* The caller's own settings and index, here and now: its reload event would only run
+     * after the request that asked for the reload. */
+    worker_apply(self);
     worker_refresh(-1, 0, self);
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -396,13 +466,11 @@ int server_reload(struct server *s, struct worker *self, unsigned wait_ms, int *
         self->reloaded = round;
     /* Bounded: a worker busy waiting on this one in a reload of its own, or one that is
      * stopping, is not waited for forever. */
-    int done;
-    while ((done = reloaded_count(s, round)) < s->nworkers &&
+    while (reloaded_count(s, round) < s->nworkers &&
            pthread_cond_timedwait(&s->reload_done, &s->reload_lock, &deadline) == 0) {
     }
-    done = reloaded_count(s, round);
+    rep->reopened = reloaded_count(s, round);
     pthread_mutex_unlock(&s->reload_lock);
-    return done;
 }
 
 void server_stop(struct server *s)

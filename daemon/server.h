@@ -36,6 +36,7 @@ struct server_config {
     unsigned max_connections;   /* open connections (all workers); past it: 503 */
     unsigned header_timeout_ms; /* to send a complete request */
     unsigned idle_timeout_ms;   /* keep-alive without a request */
+    unsigned body_min_rate;     /* bytes per second a body or a response must keep up */
     struct search_options search; /* shard timeout, partial results */
     char *admin_token;       /* bearer token for administrative endpoints, or NULL */
     long admin_uid;          /* a uid allowed them over the Unix socket, or -1 */
@@ -47,6 +48,15 @@ struct server_config {
 
 struct server;
 
+/* What a reload did. */
+struct reload_report {
+    int config_rc;      /* 0: configuration re-read; -1: kept the old one (why) */
+    char why[512];
+    char changed[768];  /* settings that changed and now apply: "max_connections, ..." */
+    char restart[256];  /* settings that changed but need a restart */
+    int reopened;       /* workers known to have reopened their index */
+};
+
 struct worker {
     struct server *srv;
     int id;
@@ -55,6 +65,7 @@ struct worker {
     struct evhttp *http;
     struct search_index *ix;
     struct event *refresh_ev;
+    unsigned refresh_ms;      /* refresh_ev's period */
     struct event *stop_ev;
     struct event *reload_ev;
     struct metrics metrics; /* written by this worker only */
@@ -85,14 +96,26 @@ struct server {
     pthread_cond_t reload_done;
     unsigned long reload_round;
     /* Re-reads the configuration and publishes its live settings (main.c sets it; called
-     * under reload_lock). Returns 0, or -1 with why when the old settings are kept. */
-    int (*reconfigure)(struct server *s, void *arg, char *why, size_t whylen);
+     * under reload_lock). Returns 0, or -1 with rep->why when the old settings are kept. */
+    int (*reconfigure)(struct server *s, void *arg, struct reload_report *rep);
     void *reconfigure_arg;
     atomic_uint live_search_timeout_ms;
+    atomic_size_t live_max_body;
+    atomic_uint live_refresh_ms;
+    atomic_uint live_shard_timeout_ms;
+    atomic_int live_allow_partial;
 };
 
-/* Publishes the reloadable settings of cfg (log settings, admin token and uid) to the
- * running workers. */
+/* Writes one line to stderr: "quired: MESSAGE", or with access_log = json the object
+ * {"event": EVENT, "message": MESSAGE}, so that every line is one JSON object. */
+void server_log(struct server *s, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Writes obj (stolen) to stderr as one line: the object itself with access_log = json,
+ * else "quired: " and the object. */
+void server_log_json(struct server *s, json_t *obj);
+
+/* Publishes the reloadable settings of cfg (everything but db, listen, socket, threads) to
+ * the running workers: each takes them at its next reload event. */
 void server_set_live(struct server *s, const struct server_config *cfg);
 
 /* Binds the listeners and opens one index handle per worker; nothing runs yet.
@@ -104,10 +127,10 @@ int server_start(struct server *s);
  * ask every worker to reopen its index. Thread-safe. self is the calling worker, or NULL
  * on the main thread; a worker reopens its own index before returning and waits (at most
  * wait_ms) until every other worker has reopened its own, so that the next request sees
- * the new index whichever worker takes it. Returns the number of workers known to have
- * reopened; *config_rc is s->reconfigure's result (why says what was wrong). */
-int server_reload(struct server *s, struct worker *self, unsigned wait_ms, int *config_rc,
-                  char *why, size_t whylen);
+ * the new index whichever worker takes it. rep says what changed (s->reconfigure) and how
+ * many workers are known to have reopened. */
+void server_reload(struct server *s, struct worker *self, unsigned wait_ms,
+                   struct reload_report *rep);
 /* 1 when token (len bytes) is the configured admin token. Takes the same time wherever the
  * two differ; 0 when no token is configured. */
 int server_admin_token_ok(struct server *s, const char *token, size_t len);

@@ -60,6 +60,7 @@ int config_defaults(struct server_config *cfg)
     cfg->max_connections = 1024;
     cfg->header_timeout_ms = 10000;
     cfg->idle_timeout_ms = 60000;
+    cfg->body_min_rate = 4096;
     search_options_init(&cfg->search);
     cfg->search_timeout_ms = SEARCH_DEFAULT_TIMEOUT_MS;
     cfg->admin_uid = -1;
@@ -232,6 +233,10 @@ int config_apply(struct server_config *cfg, const char *name_in, const char *val
         if (parse_long(name, value, 100, 86400000, &v, why, whylen) < 0)
             return -1;
         cfg->idle_timeout_ms = (unsigned)v;
+    } else if (!strcmp(name, "body-min-rate")) {
+        if (parse_long(name, value, 0, 1L << 30, &v, why, whylen) < 0)
+            return -1;
+        cfg->body_min_rate = (unsigned)v;
     } else if (!strcmp(name, "shard-timeout-ms")) {
         if (parse_long(name, value, 10, 600000, &v, why, whylen) < 0)
             return -1;

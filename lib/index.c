@@ -448,6 +448,11 @@ void search_index_set_timeout(struct search_index *ix, unsigned ms)
     ix->timeout_ms = ms;
 }
 
+void search_index_set_options(struct search_index *ix, const struct search_options *o)
+{
+    ix->opts = *o;
+}
+
 unsigned search_index_doccount(struct search_index *ix)
 {
     return ix->db ? xc_db_doccount(ix->db, NULL) : 0;

@@ -38,6 +38,10 @@ void search_index_close(struct search_index *ix);
  * search_run is called. Over a remote database the match cannot be cut: it runs without
  * the deadline (snippets, explanations and suggestions still stop at it). */
 void search_index_set_timeout(struct search_index *ix, unsigned ms);
+/* Replaces ix's options (a reload): allow_partial applies to the next search, the shard
+ * timeout to every shard connection opened from now on (a shard is reconnected when it
+ * fails or the index is reopened). */
+void search_index_set_options(struct search_index *ix, const struct search_options *o);
 /* Picks up new commits and swapped generations. Cheap; call between requests.
  * Returns 1 when the view changed, 0 when not, -1 on error (the old view stays). */
 int search_index_refresh(struct search_index *ix, struct search_error *err);

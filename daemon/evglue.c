@@ -1,0 +1,69 @@
+/*
+ * evglue.c -- libevent internals quired depends on, isolated (see evglue.h).
+ */
+#include "evglue.h"
+
+#include <assert.h>
+#include <stddef.h>
+
+#include <event2/bufferevent.h>
+
+/* The head of libevent 2.1's struct evconnlistener (listener.c), as far as we read it. */
+struct evglue_listener_head {
+    const void *ops;
+    void *lock;
+    evconnlistener_cb cb;
+    evconnlistener_errorcb errorcb;
+    void *user_data;
+};
+
+static void probe_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
+                     int socklen, void *arg)
+{
+    (void)lev, (void)fd, (void)sa, (void)socklen, (void)arg;
+}
+
+struct evhttp_bound_socket *evglue_bind(struct evhttp *http, struct evconnlistener *lev,
+                                        evconnlistener_cb cb, void *arg,
+                                        struct evglue_accept *evhttp_accept)
+{
+    const struct evglue_listener_head *h = (const void *)lev;
+    /* Check the layout with values of our own before trusting what evhttp stores. */
+    static int probe_arg;
+    evconnlistener_set_cb(lev, probe_cb, &probe_arg);
+    if (h->cb != probe_cb || h->user_data != &probe_arg) {
+        evconnlistener_free(lev);
+        return NULL;
+    }
+    struct evhttp_bound_socket *bound = evhttp_bind_listener(http, lev);
+    if (!bound)
+        return NULL;
+    if (h->cb == probe_cb || h->cb == NULL || h->user_data != http) {
+        evhttp_del_accept_socket(http, bound);
+        return NULL;
+    }
+    evhttp_accept->cb = h->cb;
+    evhttp_accept->arg = h->user_data;
+    evconnlistener_set_cb(lev, cb, arg);
+    return bound;
+}
+
+void evglue_handoff(const struct evglue_accept *a, struct evconnlistener *lev, evutil_socket_t fd,
+                    struct sockaddr *sa, int socklen)
+{
+    assert(a->cb);
+    a->cb(lev, fd, sa, socklen, a->arg);
+}
+
+struct evhttp_connection *evglue_connection_of(struct bufferevent *bev)
+{
+    bufferevent_data_cb r, w;
+    bufferevent_event_cb e;
+    void *arg = NULL;
+    bufferevent_getcb(bev, &r, &w, &e, &arg);
+    /* bufferevent_free clears the callbacks; a live evhttp connection always has them. */
+    if (!e || !arg)
+        return NULL;
+    struct evhttp_connection *evcon = arg;
+    return evhttp_connection_get_bufferevent(evcon) == bev ? evcon : NULL;
+}

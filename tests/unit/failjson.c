@@ -1,0 +1,21 @@
+/*
+ * failjson.c -- an LD_PRELOAD shim for tests/integration/limits.sh: json_dumps returns NULL
+ * (as when out of memory) while the file named by $QUIRE_FAIL_JSON exists, so the test
+ * can check that quired answers a 500 JSON error from its prepared body, never its status
+ * with an empty body.
+ */
+/* _GNU_SOURCE (RTLD_NEXT) comes from AM_CPPFLAGS. */
+#include <dlfcn.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+char *json_dumps(const json_t *json, size_t flags)
+{
+    const char *flag = getenv("QUIRE_FAIL_JSON");
+    if (flag && access(flag, F_OK) == 0)
+        return NULL;
+    char *(*real)(const json_t *, size_t) =
+        (char *(*)(const json_t *, size_t))dlsym(RTLD_NEXT, "json_dumps");
+    return real ? real(json, flags) : NULL;
+}
