@@ -107,6 +107,7 @@ static void usage(void)
            "  -n, --limit N       show N hits (default %d, at most %d)\n"
            "  --offset K          skip the first K hits (paging; at most %d)\n"
            "  --no-snippet        no text excerpts (faster)\n"
+           "  --snippet-bytes N   length of each excerpt, 50 to 1000 bytes (default 200)\n"
            "  --op and|or         combine plain words with AND, or with OR (the default:\n"
            "                      any word matches, articles with more of them rank first)\n"
            "  --sort relevance|date|date:asc\n"
@@ -682,6 +683,7 @@ enum {
     OPT_COLOR,
     OPT_OFFSET,
     OPT_NO_SNIPPET,
+    OPT_SNIPPET_BYTES,
     OPT_OP,
     OPT_SORT,
     OPT_FACETS,
@@ -702,6 +704,7 @@ static const struct option long_options[] = {
     {"limit", required_argument, NULL, 'n'},
     {"offset", required_argument, NULL, OPT_OFFSET},
     {"no-snippet", no_argument, NULL, OPT_NO_SNIPPET},
+    {"snippet-bytes", required_argument, NULL, OPT_SNIPPET_BYTES},
     {"op", required_argument, NULL, OPT_OP},
     {"sort", required_argument, NULL, OPT_SORT},
     {"facets", required_argument, NULL, OPT_FACETS},
@@ -765,6 +768,12 @@ static int parse_options(int argc, char **argv, struct options *o)
         case OPT_NO_SNIPPET:
             rc = add_param(o, "snippet", "0");
             name = "--no-snippet";
+            break;
+        case OPT_SNIPPET_BYTES:
+            if (!is_number(optarg))
+                return usage_error("--snippet-bytes needs a number of bytes, not '%s'", optarg);
+            rc = add_param(o, "snippet_bytes", optarg);
+            name = "--snippet-bytes";
             break;
         case OPT_OP:
             rc = add_param(o, "op", optarg);

@@ -15,6 +15,7 @@
 
 #include "schema.h"
 #include "search_int.h"
+#include "snippet.h"
 #include "util.h"
 
 void search_request_init(struct search_request *req)
@@ -22,6 +23,7 @@ void search_request_init(struct search_request *req)
     memset(req, 0, sizeof *req);
     req->limit = SEARCH_DEFAULT_LIMIT;
     req->snippet = 1;
+    req->snippet_bytes = SNIPPET_DEFAULT_BYTES;
     /* OR by default, chosen by measurement (README "Default operator"): with AND, natural
      * language queries rarely match anything (scifact nDCG@10 0.047 against 0.685). */
     req->op_and = 0;
@@ -200,6 +202,19 @@ int search_request_set(struct search_request *req, const char *key, const char *
         return parse_uint(key, value, SEARCH_MAX_OFFSET, &req->offset, err);
     if (strcmp(key, "snippet") == 0)
         return parse_bool(key, value, &req->snippet, err);
+    if (strcmp(key, "snippet_bytes") == 0) {
+        unsigned n;
+        if (parse_uint(key, value, SNIPPET_MAX_BYTES, &n, err) < 0)
+            return -1;
+        if (n < SNIPPET_MIN_BYTES) {
+            search_error_set(err, 400, "bad_parameter",
+                             "parameter 'snippet_bytes' is %s; the least allowed is %d", value,
+                             SNIPPET_MIN_BYTES);
+            return -1;
+        }
+        req->snippet_bytes = n;
+        return 0;
+    }
     if (strcmp(key, "dedup") == 0)
         return parse_bool(key, value, &req->dedup, err);
     if (strcmp(key, "explain") == 0)

@@ -38,6 +38,7 @@ struct search_request {
     unsigned limit;     /* 0..SEARCH_MAX_LIMIT */
     unsigned offset;    /* 0..SEARCH_MAX_OFFSET */
     int snippet;        /* 1 (default): add a snippet to each hit */
+    unsigned snippet_bytes; /* snippet window length, SNIPPET_MIN_BYTES..SNIPPET_MAX_BYTES */
     int op_and;         /* 1: plain words are ANDed; 0: ORed (default) */
     enum search_sort sort;
     int dedup;          /* 1 (default): collapse identical texts */

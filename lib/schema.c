@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tokenize.h"
 #include "util.h"
 
 #define FIELD_SEP '\x1f'
@@ -147,45 +148,31 @@ xc_doc *schema_build(const struct article *a, const char *file_key, xc_termgen *
     const char *body = a->body ? a->body : "";
     size_t body_len = a->body ? a->body_len : 0;
 
-    /* Words are indexed with Latin accents folded (the query side folds too), while the
-     * stored text keeps them. */
-    size_t ftlen = 0, fblen = 0;
-    char *ftitle = NULL, *fbody = NULL;
-    if (util_fold_latin(title, strlen(title), &ftitle, &ftlen) < 0 ||
-        util_fold_latin(body, body_len, &fbody, &fblen) < 0) {
-        free(ftitle);
-        if (err)
-            *err = NULL;
-        goto fail;
-    }
-    const char *itext = ftitle ? ftitle : title;
-    size_t itlen = ftitle ? ftlen : strlen(title);
-    const char *ibody = fbody ? fbody : body;
-    size_t iblen = fbody ? fblen : body_len;
+    /* Words are indexed as lib/tokenize reads them (accents folded: the query side folds
+     * too), while the stored text keeps them. */
+    size_t title_len = strlen(title);
     xc_termgen_set_document(tg, doc);
     /* Title: prefixed for title: searches, and unprefixed with a higher wdf so a title
      * match outranks the same word in the body. A position gap keeps phrases from
      * spanning title and body. */
-    int rc = xc_termgen_index_text(tg, itext, itlen, 1, SCHEMA_PREFIX_TITLE, err);
+    int rc = tokenize_index(tg, title, title_len, 1, SCHEMA_PREFIX_TITLE, err);
     xc_termgen_increase_termpos(tg, 100);
     xc_termgen_spelling(tg, 1);
     if (rc == 0)
-        rc = xc_termgen_index_text(tg, itext, itlen, SCHEMA_TITLE_WDF, "", err);
+        rc = tokenize_index(tg, title, title_len, SCHEMA_TITLE_WDF, "", err);
     xc_termgen_increase_termpos(tg, 100);
     /* The lead feeds the spelling table; it ends at a space so no word is split. */
-    size_t lead = iblen;
+    size_t lead = body_len;
     if (lead > SCHEMA_SPELLING_LEAD_BYTES) {
         lead = SCHEMA_SPELLING_LEAD_BYTES;
-        while (lead > 0 && ibody[lead] != ' ' && ibody[lead] != '\n')
+        while (lead > 0 && body[lead] != ' ' && body[lead] != '\n')
             lead--;
     }
     if (rc == 0)
-        rc = xc_termgen_index_text(tg, ibody, lead, 1, "", err);
+        rc = tokenize_index(tg, body, lead, 1, "", err);
     xc_termgen_spelling(tg, 0);
-    if (rc == 0 && lead < iblen)
-        rc = xc_termgen_index_text(tg, ibody + lead, iblen - lead, 1, "", err);
-    free(ftitle);
-    free(fbody);
+    if (rc == 0 && lead < body_len)
+        rc = tokenize_index(tg, body + lead, body_len - lead, 1, "", err);
     if (rc < 0)
         goto fail;
 

@@ -36,19 +36,6 @@
 #include "util.h"
 #include "xapian-c/xc.h"
 
-struct snippet_ctx {
-    struct snippet_terms *terms;
-    int failed;
-};
-
-/* Collects query terms into the snippet term set. */
-static void add_snippet_term(const char *term, size_t len, void *p)
-{
-    struct snippet_ctx *c = p;
-    if (snippet_terms_add(c->terms, term, len) < 0)
-        c->failed = 1;
-}
-
 /* Parses req->q: as syntax first, then as plain words when the syntax does not parse. */
 static xc_query *parse_query(struct search_index *ix, const struct search_request *req,
                              struct search_error *err)
@@ -282,13 +269,21 @@ static json_t *hit_json(struct search_index *ix, xc_mset *ms, unsigned i,
             goto fail;
         }
         char *snip =
-            snippet_make(terms, text, tlen, SNIPPET_DEFAULT_BYTES, req->mark_open, req->mark_close);
+            snippet_make(terms, text, tlen, req->snippet_bytes, req->mark_open, req->mark_close);
         free(text);
         if (snip)
             jset(h, "snippet", json_string(snip), &failed);
         else
             failed = 1;
         free(snip);
+        /* The title with the same marks, when any of its words match. */
+        char *marked = NULL;
+        if (snippet_mark_title(terms, d.title, strlen(d.title), req->mark_open, req->mark_close,
+                               &marked) < 0)
+            failed = 1;
+        else if (marked)
+            jset(h, "title_marked", json_string(marked), &failed);
+        free(marked);
     }
     if (req->explain && q && !failed) {
         char idterm[SCHEMA_MAX_TERM + 1];
@@ -516,7 +511,7 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
     struct search_request fr = *req;
     fr.q = folded ? folded : (char *)text;
     json_t *res = NULL;
-    struct snippet_ctx sc = {NULL, 0};
+    struct snippet_terms *sterms = NULL;
     xc_query *fq = NULL, *q = NULL;
     xc_query *uq = parse_query(ix, &fr, err); /* the words of q */
     if (!uq)
@@ -601,22 +596,24 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
     set_facets(req, &opts, facet_names);
 
     if (req->snippet) {
-        sc.terms = snippet_terms_new(ix->stem);
-        if (!sc.terms || xc_query_terms(q, add_snippet_term, &sc) < 0 || sc.failed) {
+        /* What to mark comes from the parsed query itself: its positive terms, wildcards
+         * and phrases, and the excluded terms that must stay plain. */
+        sterms = snippet_terms_new(ix->stem);
+        if (!sterms || snippet_terms_from_query(sterms, uq ? uq : q) < 0) {
             search_out_of_memory(err);
             goto done;
         }
     }
     for (int attempt = 0;; attempt++) {
         int modified = 0;
-        res = search_once(ix, req, q, &opts, facet_names, sc.terms, deadline, err, &modified);
+        res = search_once(ix, req, q, &opts, facet_names, sterms, deadline, err, &modified);
         if (res || !modified || attempt >= SEARCH_MODIFIED_RETRIES)
             break;
         xc_db_reopen(ix->db, NULL);
     }
     res = finish(res, t0, err);
 done:
-    snippet_terms_free(sc.terms);
+    snippet_terms_free(sterms);
     xc_query_free(q);
     xc_query_free(fq);
     xc_query_free(uq);

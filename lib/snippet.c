@@ -1,50 +1,66 @@
 /*
- * snippet.c -- best-passage extraction (see snippet.h for the approach and its bounds).
+ * snippet.c -- best-passage choice and complete highlighting (see snippet.h).
  *
- * Words are runs of ASCII letters/digits and non-ASCII bytes, except the general
- * punctuation block (U+2000..U+206F: curly quotes, dashes) and no-break space, so "Meta’s"
- * splits like "Meta's". Case folding is ASCII only, which is what the English stemmer
- * needs; other scripts compare byte for byte after Xapian's own lower-casing at index
- * time, which for caseless scripts (Devanagari, CJK) is the identity.
+ * Words come from lib/tokenize, so a word here is a term exactly as the indexer made it
+ * (lower-cased by Unicode's rules in any script, accents folded, "Meta's" one word, CJK text
+ * as unigrams and bigrams). A word matches a query term when its stem is the term's stem
+ * (for a "Z" term, the term itself): "Banks", "bank" and "banking" all match "bank".
+ *
+ * Two passes over the text share one matcher:
+ *   1. the scan, from the start, collects matches until a window of `target` bytes holds
+ *      every query term (no later window can then have more) or the scan bound is reached;
+ *   2. the chosen window is then read to its end, so every occurrence in it is marked --
+ *      not only those the scan happened to see before it stopped.
+ * A phrase is tracked with a bit set per phrase (bit k: the last k+1 positional words are
+ * its first k+1 words) and a ring of the last positional words' byte ranges, so its words
+ * are marked only where they stand together.
  */
 #include "snippet.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tokenize.h"
 #include "util.h"
 
-#define TERM_MAX 64
+#define KEY_MAX (TOKENIZE_MAX_TERM + 8)
 #define MAX_MATCHES 4096
+#define RING 16 /* >= SNIPPET_MAX_PHRASE_WORDS */
 
-struct snippet_term {
-    char text[TERM_MAX];
+enum { FIELD_ANY = 0, FIELD_TITLE = 1 };
+
+struct key {
+    char text[KEY_MAX]; /* a stem, or a wildcard's prefix */
     size_t len;
-    int stemmed; /* match the word's stem rather than the word */
-    int group;   /* terms for the same word ("muse" and "Zmuse") share a group */
+    int field;
+    int wildcard;
+    int excluded;
+    int group;
+};
+
+struct phrase {
+    char words[SNIPPET_MAX_PHRASE_WORDS][KEY_MAX];
+    size_t lens[SNIPPET_MAX_PHRASE_WORDS];
+    unsigned n;     /* words given so far */
+    unsigned want;  /* words it has */
+    int field;
+    int group;
 };
 
 struct snippet_terms {
     xc_stem *stem;
-    struct snippet_term terms[SNIPPET_MAX_TERMS];
-    size_t n;
+    struct key keys[SNIPPET_MAX_TERMS];
+    size_t nkeys;
+    struct phrase phrases[SNIPPET_MAX_PHRASES];
+    size_t nphrases;
     int ngroups;
-    /* First bytes a matching word can start with: the scan skips every other word without
-     * looking at it (most words of a long article). */
+    int walk_failed;
+    /* First bytes a matching word can start with: every other word is skipped without
+     * stemming it (most words of a long article). */
     unsigned char first[256];
+    unsigned char phrase_first[256];
 };
-
-/* ASCII letters and digits, by table: the scan asks this of every byte of the text. */
-static const unsigned char alnum_table[256] = {
-    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
-    ['8'] = 1, ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
-    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
-    ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1,
-    ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1,
-    ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
-    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1,
-    ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1};
-#define ascii_alnum(c) (alnum_table[(unsigned char)(c)])
 
 struct snippet_terms *snippet_terms_new(xc_stem *stem)
 {
@@ -52,9 +68,6 @@ struct snippet_terms *snippet_terms_new(xc_stem *stem)
     if (!t)
         return NULL;
     t->stem = stem;
-    /* Accented Latin letters fold to ASCII, so a word starting with one may match. */
-    for (int b = 0xC3; b <= 0xC5; b++)
-        t->first[b] = 1;
     return t;
 }
 
@@ -65,145 +78,322 @@ void snippet_terms_free(struct snippet_terms *t)
 
 size_t snippet_terms_count(const struct snippet_terms *t)
 {
-    return t->n;
+    size_t n = t->nphrases;
+    for (size_t i = 0; i < t->nkeys; i++)
+        n += !t->keys[i].excluded;
+    return n;
+}
+
+/* Strips Xapian's prefixes: *stemmed for "Z", *field for "S". Returns 0 for a filter term
+ * (another upper-case prefix) or an empty one, which highlighting ignores. */
+static int strip_prefix(const char **term, size_t *len, int *stemmed, int *field)
+{
+    *stemmed = 0;
+    *field = FIELD_ANY;
+    if (*len > 0 && (*term)[0] == 'Z') {
+        *stemmed = 1;
+        (*term)++;
+        (*len)--;
+    }
+    if (*len > 0 && (*term)[0] == 'S') {
+        *field = FIELD_TITLE;
+        (*term)++;
+        (*len)--;
+    }
+    return *len > 0 && *len < KEY_MAX && !((*term)[0] >= 'A' && (*term)[0] <= 'Z');
+}
+
+/* Adds a key (deduplicated); a new stem gets a new group unless an earlier key has it. */
+static int add_key(struct snippet_terms *t, const char *text, size_t len, int field,
+                   int wildcard, int excluded)
+{
+    assert(len < KEY_MAX);
+    int group = -1;
+    for (size_t i = 0; i < t->nkeys; i++) {
+        struct key *k = &t->keys[i];
+        if (k->len != len || memcmp(k->text, text, len) != 0 || k->wildcard != wildcard)
+            continue;
+        if (k->field == field && k->excluded == excluded)
+            return 0;
+        if (!k->excluded && !excluded)
+            group = k->group;
+    }
+    if (t->nkeys >= SNIPPET_MAX_TERMS)
+        return 0;
+    struct key *k = &t->keys[t->nkeys++];
+    memcpy(k->text, text, len);
+    k->text[len] = '\0';
+    k->len = len;
+    k->field = field;
+    k->wildcard = wildcard;
+    k->excluded = excluded;
+    k->group = excluded ? -1 : group >= 0 ? group : t->ngroups++;
+    t->first[(unsigned char)text[0]] = 1;
+    return 0;
+}
+
+/* The key a term matches by: its stem (a "Z" term is one already). -1 when out of memory. */
+static long term_key(const struct snippet_terms *t, const char *term, size_t len, int stemmed,
+                     char out[KEY_MAX])
+{
+    if (stemmed) {
+        memcpy(out, term, len);
+        out[len] = '\0';
+        return (long)len;
+    }
+    return xc_stem_word(t->stem, term, len, out, KEY_MAX);
+}
+
+static int add_term(struct snippet_terms *t, const char *term, size_t len, int wildcard,
+                    int excluded)
+{
+    int stemmed, field;
+    if (!strip_prefix(&term, &len, &stemmed, &field))
+        return 0;
+    if (wildcard)
+        return add_key(t, term, len, field, 1, excluded);
+    char key[KEY_MAX];
+    long kl = term_key(t, term, len, stemmed, key);
+    if (kl < 0)
+        return -1;
+    if (kl == 0)
+        return 0;
+    return add_key(t, key, (size_t)kl, field, 0, excluded);
 }
 
 int snippet_terms_add(struct snippet_terms *t, const char *term, size_t len)
 {
-    int stemmed = 0;
-    if (len > 0 && term[0] == 'Z') {
-        stemmed = 1;
-        term++;
-        len--;
+    return add_term(t, term, len, 0, 0);
+}
+
+/* A word of a phrase, in order (xc_query_walk reports a phrase's words one after another). */
+static void add_phrase_word(struct snippet_terms *t, const xc_qterm *q)
+{
+    const char *term = q->term;
+    size_t len = q->len;
+    int stemmed, field;
+    if (!strip_prefix(&term, &len, &stemmed, &field))
+        return;
+    size_t idx = q->phrase - 1;
+    if (idx >= SNIPPET_MAX_PHRASES || q->phrase_len > SNIPPET_MAX_PHRASE_WORDS)
+        return;
+    while (t->nphrases <= idx) {
+        struct phrase *p = &t->phrases[t->nphrases++];
+        p->group = -1;
     }
-    /* Only free-text terms: unprefixed, or the title prefix "S". Other upper-case
-     * prefixes are filters. */
-    if (len > 0 && term[0] == 'S') {
-        term++;
-        len--;
+    struct phrase *p = &t->phrases[idx];
+    if (p->n != q->phrase_pos)
+        return;
+    memcpy(p->words[p->n], term, len);
+    p->words[p->n][len] = '\0';
+    p->lens[p->n] = len;
+    p->n++;
+    p->want = q->phrase_len;
+    p->field = field;
+    t->phrase_first[(unsigned char)term[0]] = 1;
+    if (p->n == p->want)
+        p->group = t->ngroups++;
+}
+
+static void walk_term(const xc_qterm *q, void *ctx)
+{
+    struct snippet_terms *t = ctx;
+    if (q->phrase && !q->excluded && !q->wildcard) {
+        add_phrase_word(t, q);
+        return;
     }
-    if (len == 0 || len >= TERM_MAX || (term[0] >= 'A' && term[0] <= 'Z'))
-        return 0;
-    for (size_t i = 0; i < t->n; i++) {
-        if (t->terms[i].len == len && t->terms[i].stemmed == stemmed &&
-            memcmp(t->terms[i].text, term, len) == 0)
-            return 0;
-    }
-    if (t->n >= SNIPPET_MAX_TERMS)
-        return 0;
-    struct snippet_term *st = &t->terms[t->n];
-    memcpy(st->text, term, len);
-    st->text[len] = '\0';
-    st->len = len;
-    st->stemmed = stemmed;
-    /* Group with an earlier term for the same word: compare stems. */
-    char mine[TERM_MAX], other[TERM_MAX];
-    long ml = stemmed ? (long)len : xc_stem_word(t->stem, term, len, mine, sizeof mine);
-    if (ml < 0)
+    if (add_term(t, q->term, q->len, q->wildcard, q->excluded) < 0)
+        t->walk_failed = 1;
+}
+
+int snippet_terms_from_query(struct snippet_terms *t, const xc_query *q)
+{
+    if (xc_query_walk(q, walk_term, t) < 0 || t->walk_failed)
         return -1;
-    if (stemmed)
-        memcpy(mine, term, len + 1);
-    st->group = -1;
-    for (size_t i = 0; i < t->n && st->group < 0; i++) {
-        const struct snippet_term *o = &t->terms[i];
-        long ol =
-            o->stemmed ? (long)o->len : xc_stem_word(t->stem, o->text, o->len, other, sizeof other);
-        if (ol < 0)
-            return -1;
-        if (o->stemmed)
-            memcpy(other, o->text, o->len + 1);
-        if (ol == ml && memcmp(other, mine, (size_t)ml) == 0)
-            st->group = o->group;
+    /* A phrase that came incomplete (too long, or cut by the limits) marks nothing. */
+    for (size_t i = 0; i < t->nphrases; i++) {
+        if (t->phrases[i].n != t->phrases[i].want || t->phrases[i].want == 0)
+            t->phrases[i].group = -1;
     }
-    if (st->group < 0)
-        st->group = t->ngroups++;
-    unsigned char c = (unsigned char)term[0];
-    if (c < 0x80) {
-        t->first[c] = 1;
-        if (c >= 'a' && c <= 'z')
-            t->first[c - 32] = 1;
-    } else {
-        /* Non-ASCII words (and accented ones, which fold to ASCII) are always looked at. */
-        for (int b = 0xC0; b < 0x100; b++)
-            t->first[b] = 1;
-    }
-    t->n++;
     return 0;
 }
 
-/* Length of the word character at p (0 when p does not start a word character). */
-static size_t word_char(const unsigned char *p, const unsigned char *end)
-{
-    unsigned char c = *p;
-    if (c < 0x80) {
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-            return 1;
-        return 0;
-    }
-    size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-    if ((size_t)(end - p) < n)
-        return 0;
-    if (c == 0xE2 && p[1] >= 0x80 && p[1] <= 0x81) /* U+2000..U+207F punctuation */
-        return 0;
-    if (c == 0xC2 && (p[1] == 0xA0 || p[1] == 0xAB || p[1] == 0xBB)) /* nbsp, guillemets */
-        return 0;
-    if (c == 0xE3 && p[1] == 0x80 && p[2] <= 0x82) /* ideographic space, comma, stop */
-        return 0;
-    return n;
-}
-
-/* Which term (index) the word matches, -1 when none, or -2 when out of memory. */
-static int match_word(const struct snippet_terms *t, const char *word, size_t len)
-{
-    char lower[TERM_MAX], stemmed[TERM_MAX];
-    if (len >= TERM_MAX)
-        return -1;
-    /* Terms were indexed with accents folded: compare the folded word. */
-    size_t flen;
-    char *folded;
-    int fr = util_fold_latin(word, len, &folded, &flen);
-    if (fr < 0)
-        return -2;
-    if (fr > 0) {
-        int r = flen < TERM_MAX ? match_word(t, folded, flen) : -1;
-        free(folded);
-        return r;
-    }
-    for (size_t i = 0; i < len; i++) {
-        char c = word[i];
-        lower[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
-    }
-    lower[len] = '\0';
-    long slen = 0;
-    int have_stem = 0;
-    for (size_t i = 0; i < t->n; i++) {
-        const struct snippet_term *st = &t->terms[i];
-        if (!st->stemmed) {
-            if (st->len == len && memcmp(st->text, lower, len) == 0)
-                return (int)i;
-            continue;
-        }
-        /* A stem shares its first bytes with the word in practice; only then pay for
-         * stemming the word. */
-        size_t k = st->len < 2 ? st->len : 2;
-        if (len < k || memcmp(st->text, lower, k) != 0)
-            continue;
-        if (!have_stem) {
-            slen = xc_stem_word(t->stem, lower, len, stemmed, sizeof stemmed);
-            if (slen < 0)
-                return -2;
-            have_stem = 1;
-        }
-        if ((size_t)slen == st->len && memcmp(stemmed, st->text, st->len) == 0)
-            return (int)i;
-    }
-    return -1;
-}
+/* ---- matching --------------------------------------------------------------------- */
 
 struct match {
     size_t start, end; /* byte range of the word */
-    int term;
+    int group;
 };
+
+/* The state of one pass: where matches go, and the phrase trackers. */
+struct pass {
+    const struct snippet_terms *t;
+    int in_title;
+    size_t base; /* offset of the tokenized text within the whole text */
+    struct match *m;
+    size_t nm;
+    int oom;
+    unsigned phrase_mask[SNIPPET_MAX_PHRASES];
+    size_t ring_start[RING], ring_end[RING];
+    unsigned long npos;
+    /* scan control */
+    size_t stop_before; /* stop at a word starting at or after this offset */
+    size_t target;      /* window length, for the early stop (0: no early stop) */
+    size_t resume;      /* where to go on reading after a stop ((size_t)-1: unknown) */
+    size_t stopped_at;  /* the offset the stop happened at (the next word's start) */
+    int stopped;
+};
+
+/* Which group tok matches (-1 none); -2 when out of memory. An excluded term wins. */
+static int match_token(const struct snippet_terms *t, const struct tokenize_token *tok,
+                       int in_title)
+{
+    if (!t->first[(unsigned char)tok->term[0]])
+        return -1;
+    char stem[KEY_MAX];
+    long slen = -1;
+    int group = -1;
+    for (size_t i = 0; i < t->nkeys; i++) {
+        const struct key *k = &t->keys[i];
+        if (k->field == FIELD_TITLE && !in_title)
+            continue;
+        if (k->len > tok->len || k->text[0] != tok->term[0])
+            continue;
+        int hit;
+        if (k->wildcard) {
+            hit = memcmp(tok->term, k->text, k->len) == 0;
+        } else {
+            /* A stem keeps the word's first two bytes (the English stemmer only rewrites
+             * endings): compare those before paying for stemming. */
+            if (k->len > 1 && k->text[1] != tok->term[1])
+                continue;
+            if (slen < 0) {
+                slen = xc_stem_word(t->stem, tok->term, tok->len, stem, sizeof stem);
+                if (slen < 0)
+                    return -2;
+            }
+            hit = (size_t)slen == k->len && memcmp(stem, k->text, k->len) == 0;
+        }
+        if (!hit)
+            continue;
+        if (k->excluded)
+            return -1;
+        if (group < 0)
+            group = k->group;
+    }
+    return group;
+}
+
+static void add_match(struct pass *ps, size_t start, size_t end, int group)
+{
+    if (ps->nm >= MAX_MATCHES)
+        return;
+    ps->m[ps->nm].start = start;
+    ps->m[ps->nm].end = end;
+    ps->m[ps->nm].group = group;
+    ps->nm++;
+}
+
+/* Advances the phrase trackers over a positional word; marks a phrase that completes. */
+static void track_phrases(struct pass *ps, const struct tokenize_token *tok, size_t start,
+                          size_t end)
+{
+    const struct snippet_terms *t = ps->t;
+    ps->ring_start[ps->npos % RING] = start;
+    ps->ring_end[ps->npos % RING] = end;
+    ps->npos++;
+    int candidate = t->phrase_first[(unsigned char)tok->term[0]];
+    for (size_t i = 0; i < t->nphrases; i++) {
+        const struct phrase *p = &t->phrases[i];
+        unsigned old = ps->phrase_mask[i], now = 0;
+        if (candidate && p->group >= 0 && (p->field == FIELD_ANY || ps->in_title)) {
+            for (unsigned k = 0; k < p->want; k++) {
+                if ((k == 0 || (old >> (k - 1)) & 1) && p->lens[k] == tok->len &&
+                    memcmp(p->words[k], tok->term, tok->len) == 0)
+                    now |= 1u << k;
+            }
+        }
+        ps->phrase_mask[i] = now;
+        if ((now >> (p->want - 1)) & 1) {
+            for (unsigned k = 0; k < p->want; k++) {
+                unsigned long at = ps->npos - p->want + k;
+                add_match(ps, ps->ring_start[at % RING], ps->ring_end[at % RING], p->group);
+            }
+        }
+    }
+}
+
+/* Distinct groups among the matches that end within target bytes of the last one's end. */
+static int distinct_tail(const struct pass *ps, size_t target)
+{
+    unsigned long long seen = 0;
+    int distinct = 0;
+    size_t last_end = ps->m[ps->nm - 1].end;
+    for (size_t j = ps->nm; j-- > 0;) {
+        if (ps->m[j].start + target < last_end)
+            break;
+        unsigned long long bit = 1ULL << (ps->m[j].group & 63);
+        if (!(seen & bit)) {
+            seen |= bit;
+            distinct++;
+        }
+    }
+    return distinct;
+}
+
+static int on_token(const struct tokenize_token *tok, void *ctx)
+{
+    struct pass *ps = ctx;
+    size_t start = ps->base + tok->start, end = ps->base + tok->end;
+    if (start >= ps->stop_before) {
+        ps->stopped = 1;
+        ps->stopped_at = start;
+        return 1;
+    }
+    size_t before = ps->nm;
+    int g = match_token(ps->t, tok, ps->in_title);
+    if (g == -2) {
+        ps->oom = 1;
+        return 1;
+    }
+    if (g >= 0)
+        add_match(ps, start, end, g);
+    if (tok->positional && ps->t->nphrases > 0)
+        track_phrases(ps, tok, start, end);
+    if (tok->resume != (size_t)-1)
+        ps->resume = ps->base + tok->resume;
+    /* A window already holding every query term cannot be beaten: stop scanning. */
+    if (ps->target && ps->nm > before && tok->resume != (size_t)-1 &&
+        distinct_tail(ps, ps->target) >= ps->t->ngroups) {
+        ps->stopped = 1;
+        ps->stopped_at = ps->resume;
+        return 1;
+    }
+    return ps->nm >= MAX_MATCHES;
+}
+
+static int match_cmp(const void *a, const void *b)
+{
+    const struct match *x = a, *y = b;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    return x->end < y->end ? -1 : x->end > y->end;
+}
+
+/* Sorts the matches and drops exact repeats (a phrase word also matched on its own). */
+static void matches_sort(struct pass *ps)
+{
+    qsort(ps->m, ps->nm, sizeof *ps->m, match_cmp);
+    size_t o = 0;
+    for (size_t i = 0; i < ps->nm; i++) {
+        if (o > 0 && ps->m[o - 1].start == ps->m[i].start && ps->m[o - 1].end == ps->m[i].end)
+            continue;
+        ps->m[o++] = ps->m[i];
+    }
+    ps->nm = o;
+}
+
+/* ---- output ------------------------------------------------------------------------ */
 
 /* Appends text HTML-escaped, folding whitespace runs to one space. */
 static void put_escaped(struct strbuf *sb, const char *s, size_t len, int *last_space)
@@ -226,6 +416,33 @@ static void put_escaped(struct strbuf *sb, const char *s, size_t len, int *last_
         default: sb_putc(sb, c);
         }
     }
+}
+
+/* Appends text[from, to) with the matches inside it marked; overlapping matches (a CJK
+ * bigram and its unigrams) make one marked span. Returns the number of spans marked. */
+static size_t put_marked(struct strbuf *sb, const char *text, size_t from, size_t to,
+                         const struct match *m, size_t nm, const char *open, const char *close,
+                         int *last_space)
+{
+    size_t pos = from, spans = 0;
+    for (size_t k = 0; k < nm; k++) {
+        if (m[k].start < pos || m[k].end > to)
+            continue;
+        size_t start = m[k].start, end = m[k].end;
+        while (k + 1 < nm && m[k + 1].start < end) {
+            k++;
+            if (m[k].end > end && m[k].end <= to)
+                end = m[k].end;
+        }
+        put_escaped(sb, text + pos, start - pos, last_space);
+        sb_puts(sb, open);
+        put_escaped(sb, text + start, end - start, last_space);
+        sb_puts(sb, close);
+        pos = end;
+        spans++;
+    }
+    put_escaped(sb, text + pos, to - pos, last_space);
+    return spans;
 }
 
 /* Moves pos back to the start of the word it is in (or forward past a partial UTF-8). */
@@ -258,61 +475,43 @@ static size_t word_end(const char *text, size_t len, size_t pos)
     return pos;
 }
 
+/* Trims the trailing space whitespace folding may leave; the result, or NULL on failure. */
+static char *sb_finish(struct strbuf *sb)
+{
+    if (sb->failed) {
+        sb_free(sb);
+        return NULL;
+    }
+    if (!sb->buf)
+        return calloc(1, 1);
+    while (sb->len > 0 && sb->buf[sb->len - 1] == ' ')
+        sb->buf[--sb->len] = '\0';
+    return sb->buf;
+}
+
 char *snippet_make(const struct snippet_terms *t, const char *text, size_t len, size_t target,
                    const char *open, const char *close)
 {
     if (target == 0)
         target = SNIPPET_DEFAULT_BYTES;
-    size_t scan = len < SNIPPET_SCAN_BYTES ? len : SNIPPET_SCAN_BYTES;
-    struct match *m = malloc(MAX_MATCHES * sizeof *m);
-    if (!m)
+    struct pass ps;
+    memset(&ps, 0, sizeof ps);
+    ps.t = t;
+    ps.m = malloc(MAX_MATCHES * sizeof *ps.m);
+    if (!ps.m)
         return NULL;
-    size_t nm = 0;
-    const unsigned char *p = (const unsigned char *)text, *end = p + scan;
-    while (p < end && nm < MAX_MATCHES && t->n > 0) {
-        size_t n;
-        if (ascii_alnum(*p)) {
-            n = 1;
-        } else if (*p < 0x80 || (n = word_char(p, end)) == 0) {
-            p++;
-            continue;
-        }
-        const unsigned char *w = p;
-        p += n;
-        while (p < end) {
-            if (ascii_alnum(*p))
-                p++;
-            else if (*p >= 0x80 && (n = word_char(p, end)) > 0)
-                p += n;
-            else
-                break;
-        }
-        if (!t->first[*w])
-            continue;
-        int term = match_word(t, (const char *)w, (size_t)(p - w));
-        if (term == -2) {
-            free(m);
-            return NULL;
-        }
-        if (term < 0)
-            continue;
-        m[nm].start = (size_t)(w - (const unsigned char *)text);
-        m[nm].end = (size_t)(p - (const unsigned char *)text);
-        m[nm].term = t->terms[term].group;
-        nm++;
-        /* A window already holding every query word cannot be beaten: stop scanning. */
-        unsigned long long seen = 0;
-        int distinct = 0;
-        for (size_t j = nm; j-- > 0 && m[nm - 1].end - m[j].start <= target;) {
-            unsigned long long bit = 1ULL << (m[j].term & 63);
-            if (!(seen & bit)) {
-                seen |= bit;
-                distinct++;
-            }
-        }
-        if (distinct >= t->ngroups)
-            break;
+    ps.stop_before = SNIPPET_SCAN_BYTES;
+    ps.target = target;
+    ps.resume = (size_t)-1;
+    if (t->ngroups > 0)
+        tokenize_text(text, len, on_token, &ps);
+    if (ps.oom) {
+        free(ps.m);
+        return NULL;
     }
+    matches_sort(&ps);
+    const struct match *m = ps.m;
+    size_t nm = ps.nm;
 
     /* Best window: the most distinct terms, then the most matches, earliest first. */
     size_t best_i = 0, best_j = 0;
@@ -322,7 +521,7 @@ char *snippet_make(const struct snippet_terms *t, const char *text, size_t len, 
         int distinct = 0, count = 0;
         size_t j = i;
         while (j < nm && m[j].end - m[i].start <= target) {
-            unsigned long long bit = 1ULL << (m[j].term & 63);
+            unsigned long long bit = 1ULL << (m[j].group & 63);
             if (!(seen & bit)) {
                 seen |= bit;
                 distinct++;
@@ -352,36 +551,66 @@ char *snippet_make(const struct snippet_terms *t, const char *text, size_t len, 
             to = m[best_j - 1].end;
     }
 
+    /* Read the rest of the window when the scan stopped inside it, so that every
+     * occurrence in it is marked. */
+    if (ps.stopped && t->ngroups > 0 && ps.stopped_at < to) {
+        size_t at = ps.resume != (size_t)-1 ? ps.resume : ps.stopped_at;
+        ps.base = at;
+        ps.stop_before = to;
+        ps.target = 0;
+        ps.stopped = 0;
+        tokenize_text(text + at, len - at, on_token, &ps);
+        if (ps.oom) {
+            free(ps.m);
+            return NULL;
+        }
+        matches_sort(&ps);
+        m = ps.m;
+        nm = ps.nm;
+    }
+
     struct strbuf sb;
     sb_init(&sb);
     int last_space = 1;
     if (from > 0)
         sb_puts(&sb, "… ");
-    size_t pos = from;
-    for (size_t k = 0; k < nm; k++) {
-        if (m[k].start < from || m[k].end > to)
-            continue;
-        put_escaped(&sb, text + pos, m[k].start - pos, &last_space);
-        sb_puts(&sb, open);
-        put_escaped(&sb, text + m[k].start, m[k].end - m[k].start, &last_space);
-        sb_puts(&sb, close);
-        pos = m[k].end;
-    }
-    put_escaped(&sb, text + pos, to - pos, &last_space);
+    put_marked(&sb, text, from, to, m, nm, open, close, &last_space);
     if (to < len)
         sb_puts(&sb, " …");
-    free(m);
-    if (sb.failed) {
-        sb_free(&sb);
-        return NULL;
+    free(ps.m);
+    return sb_finish(&sb);
+}
+
+int snippet_mark_title(const struct snippet_terms *t, const char *title, size_t len,
+                       const char *open, const char *close, char **out)
+{
+    *out = NULL;
+    if (t->ngroups == 0 || len == 0)
+        return 0;
+    struct pass ps;
+    memset(&ps, 0, sizeof ps);
+    ps.t = t;
+    ps.in_title = 1;
+    ps.m = malloc(MAX_MATCHES * sizeof *ps.m);
+    if (!ps.m)
+        return -1;
+    ps.stop_before = (size_t)-1;
+    ps.resume = (size_t)-1;
+    tokenize_text(title, len, on_token, &ps);
+    if (ps.oom) {
+        free(ps.m);
+        return -1;
     }
-    if (!sb.buf)
-        sb_puts(&sb, "");
-    /* Trim the trailing space that whitespace folding may leave. */
-    while (sb.len > 0 && sb.buf[sb.len - 1] == ' ')
-        sb.buf[--sb.len] = '\0';
-    char *out = sb.buf;
-    if (!out)
-        out = calloc(1, 1);
-    return out;
+    if (ps.nm == 0) {
+        free(ps.m);
+        return 0;
+    }
+    matches_sort(&ps);
+    struct strbuf sb;
+    sb_init(&sb);
+    int last_space = 1;
+    put_marked(&sb, title, 0, len, ps.m, ps.nm, open, close, &last_space);
+    free(ps.m);
+    *out = sb_finish(&sb);
+    return *out ? 0 : -1;
 }

@@ -1,10 +1,14 @@
 /*
- * snippet.h -- best-passage extraction and highlighting.
+ * snippet.h -- best-passage choice and complete highlighting.
  *
  * Xapian's MSet::snippet() scores every position of a whole document, which on long
- * articles costs many times the search itself. Instead we scan the text once, stem only
- * the words that could match a query stem (same first bytes), and choose the window of
- * about `target` bytes holding the most distinct query terms. The scan is bounded
+ * articles costs many times the search itself. Instead the text is read once with the one
+ * tokenizer (lib/tokenize: the indexer's own word rules), only words that could match a
+ * query term are stemmed (same first bytes), and the window of about `target` bytes holding
+ * the most distinct query terms wins. Then EVERY occurrence in that window of every term
+ * the query searches for positively is marked: words with the stem of a query word, words a
+ * wildcard expands to, CJK unigrams and bigrams, and a phrase's words where they form the
+ * phrase. Excluded terms (NOT, -word) are never marked. The scan for the window is bounded
  * (SNIPPET_SCAN_BYTES) so a huge document cannot make one hit expensive.
  */
 #ifndef QUIRE_SNIPPET_H
@@ -19,23 +23,40 @@
  * 2.4x the same query without when scanning up to 256 KB, 2.1x at 32 KB, 1.9x at 16 KB. */
 #define SNIPPET_SCAN_BYTES (16u << 10)
 #define SNIPPET_MAX_TERMS 64
+#define SNIPPET_MAX_PHRASES 8
+#define SNIPPET_MAX_PHRASE_WORDS 16
 #define SNIPPET_DEFAULT_BYTES 200
+#define SNIPPET_MIN_BYTES 50
+#define SNIPPET_MAX_BYTES 1000
 
 struct snippet_terms;
 
 /* A term set for one query. The stemmer is borrowed for the set's lifetime. */
 struct snippet_terms *snippet_terms_new(xc_stem *stem);
 void snippet_terms_free(struct snippet_terms *t);
-/* Adds a query term as Xapian produced it: "Zstem" (stemmed), "word" (exact), "S..."/"ZS..."
- * (title field); filter terms (other prefixes) are ignored. Returns 0, or -1 when out of
+/* Adds a term the query searches for positively, as Xapian produced it: "Zstem" (stemmed),
+ * "word" (exact), "S..."/"ZS..." (title field only); filter terms (other prefixes) are
+ * ignored. A word matches when its stem is the term's stem. Returns 0, or -1 when out of
  * memory (the term is not added). */
 int snippet_terms_add(struct snippet_terms *t, const char *term, size_t len);
+/* Adds every term q searches for: positive terms, wildcards (a word starting with the
+ * pattern matches), phrases (their words match where they form the phrase), and the
+ * excluded terms (never marked). Returns 0, or -1 when out of memory. */
+int snippet_terms_from_query(struct snippet_terms *t, const xc_query *q);
+/* Number of distinct things the set matches (terms, wildcards, phrases). */
 size_t snippet_terms_count(const struct snippet_terms *t);
 
-/* Makes a snippet of about target bytes of text, HTML-escaped, each matched word wrapped in
- * open/close. Returns a malloc'd string the caller frees, or NULL when out of memory
- * (a snippet that missed a word for want of memory is never returned). */
+/* Makes a snippet of about target bytes of text (SNIPPET_MIN_BYTES..SNIPPET_MAX_BYTES; 0:
+ * the default), HTML-escaped, each matched word wrapped in open/close. Returns a malloc'd
+ * string the caller frees, or NULL when out of memory (a snippet that missed a word for
+ * want of memory is never returned). */
 char *snippet_make(const struct snippet_terms *t, const char *text, size_t len, size_t target,
                    const char *open, const char *close);
+
+/* The title, HTML-escaped, with every word that matches marked as in a snippet (title
+ * terms included). Returns 0 with *out a malloc'd string, or *out NULL when no word of the
+ * title matches; -1 when out of memory. */
+int snippet_mark_title(const struct snippet_terms *t, const char *title, size_t len,
+                       const char *open, const char *close, char **out);
 
 #endif

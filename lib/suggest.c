@@ -1,20 +1,29 @@
 /*
  * suggest.c -- "did you mean": spelling suggestions for a query's words, from Xapian's
  * spelling table (the shard map's spelling database for a sharded index).
+ *
+ * The query's words are found by the one tokenizer (lib/tokenize), so a word is looked up
+ * exactly as it was indexed: lower-cased in any script, accents folded. A word is checked
+ * when the index lacks it or holds it in fewer than SUGGEST_MAX_FREQ articles. Xapian's
+ * own suggestion is the closest spelling, not the most used one: on bbc-news "blare" is one
+ * edit from "blame" and two from "blair", which is in twenty times as many articles. So the
+ * candidates are Xapian's suggestion and every close spelling in the table that shares the
+ * word's first two letters, and the one in the most articles wins -- when the word is
+ * unknown, or the winner is in SUGGEST_RATIO times as many articles as the word.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "search_int.h"
+#include "tokenize.h"
 #include "util.h"
 #include "xapian-c/xc.h"
 
-/* "Did you mean": unknown words are checked, and when a query finds nothing, words in
- * fewer articles than SUGGEST_MAX_FREQ too; a spelling wins when it is in SUGGEST_RATIO
- * times as many articles (or the word is in none). */
 #define SUGGEST_MAX_FREQ 10
 #define SUGGEST_RATIO 20
+/* Candidates ranked per word (each costs a term-frequency lookup). */
+#define SUGGEST_MAX_CANDIDATES 16
 
 /* True for query words that are operators, not words to spell-check. */
 static int is_operator(const char *w, size_t n)
@@ -27,104 +36,149 @@ static int is_operator(const char *w, size_t n)
     return 0;
 }
 
-/* "Did you mean": each plain query word that is unknown, or (when the query found nothing)
- * far rarer than a close spelling that Xapian's spelling table knows, is replaced. *out
- * gets a new string when anything changed, else NULL. The query itself is never
- * rewritten. Returns 0, or -1 with err filled (and *modified set when the caller should
- * reopen and retry). Past the deadline no more spellings are looked up: no suggestion,
- * with *timed_out set. */
+struct word {
+    size_t start, end;
+    char term[TOKENIZE_MAX_TERM + 1];
+};
+
+struct words {
+    struct word *v;
+    size_t n, cap;
+    const char *q;
+    size_t qlen;
+    int oom;
+};
+
+/* Keeps the query words worth checking: not CJK, not numbers, not a field name ("title:"),
+ * a wildcard ("petro*") or an operator, 3 to 40 bytes. */
+static int collect_word(const struct tokenize_token *tok, void *ctx)
+{
+    struct words *w = ctx;
+    if (tok->cjk || tok->len < 3 || tok->len > 40)
+        return 0;
+    for (size_t i = 0; i < tok->len; i++) {
+        if (tok->term[i] >= '0' && tok->term[i] <= '9')
+            return 0;
+    }
+    char after = tok->end < w->qlen ? w->q[tok->end] : '\0';
+    if (after == ':' || after == '*' || is_operator(w->q + tok->start, tok->end - tok->start))
+        return 0;
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 8;
+        struct word *v = realloc(w->v, cap * sizeof *v);
+        if (!v) {
+            w->oom = 1;
+            return 1;
+        }
+        w->v = v;
+        w->cap = cap;
+    }
+    struct word *x = &w->v[w->n++];
+    x->start = tok->start;
+    x->end = tok->end;
+    memcpy(x->term, tok->term, tok->len + 1);
+    return 0;
+}
+
+struct candidates {
+    xc_db *db;
+    char best[256];
+    unsigned best_freq;
+    xc_error *xe;
+};
+
+/* Ranks one candidate by the number of articles holding it. */
+static void rank_candidate(const char *cand, size_t len, void *ctx)
+{
+    struct candidates *c = ctx;
+    if (c->xe || len >= sizeof c->best)
+        return;
+    char term[256];
+    memcpy(term, cand, len);
+    term[len] = '\0';
+    unsigned f = xc_db_termfreq(c->db, term, &c->xe);
+    if (!c->xe && f > c->best_freq) {
+        c->best_freq = f;
+        memcpy(c->best, term, len + 1);
+    }
+}
+
 int search_suggest(struct search_index *ix, const char *q, int no_hits, char **out_text,
                    double deadline, int *timed_out, struct search_error *err, int *modified)
 {
+    (void)no_hits;
     struct strbuf out;
     sb_init(&out);
     int changed = 0;
     xc_error *xe = NULL;
     *out_text = NULL;
-    const char *p = q;
-    while (*p) {
-        const char *w = p;
-        while (*p && ((unsigned char)*p >= 0x80 || (*p >= 'a' && *p <= 'z') ||
-                      (*p >= 'A' && *p <= 'Z')))
-            p++;
-        size_t n = (size_t)(p - w);
-        if (n == 0) {
-            sb_putc(&out, *p);
-            p++;
-            continue;
-        }
-        int field = *p == ':' || *p == '*';
-        if (n < 3 || n > 40 || field || is_operator(w, n)) {
-            sb_append(&out, w, n);
-            continue;
-        }
-        char word[64];
-        for (size_t i = 0; i < n; i++)
-            word[i] = (w[i] >= 'A' && w[i] <= 'Z') ? (char)(w[i] + 32) : w[i];
-        word[n] = '\0';
-        /* Terms are indexed with accents folded: look the word up the same way. */
-        size_t flen;
-        char *folded;
-        int fr = util_fold_latin(word, n, &folded, &flen);
-        if (fr < 0)
-            goto nomem;
-        if (fr > 0) {
-            snprintf(word, sizeof word, "%s", folded);
-            free(folded);
-        }
+    struct words w = {NULL, 0, 0, q, strlen(q), 0};
+    tokenize_text(q, w.qlen, collect_word, &w);
+    if (w.oom)
+        goto nomem;
+    size_t pos = 0;
+    for (size_t i = 0; i < w.n; i++) {
+        const struct word *word = &w.v[i];
         /* Xapian's spelling lookup costs many times the search itself (75% of the CPU
-         * when asked for every word), so it is asked about unknown words, and about rare
-         * ones (in fewer than SUGGEST_MAX_FREQ articles) only when the query found
-         * nothing; a word in more articles is taken as meant. */
-        unsigned tf = xc_db_termfreq(ix->db, word, &xe);
+         * when asked for every word), so it is asked about unknown and rare words only; a
+         * word in more articles is taken as meant. */
+        unsigned tf = xc_db_termfreq(ix->db, word->term, &xe);
         if (xe)
             goto fail;
-        char *sug = NULL;
-        int ask = tf == 0 || (no_hits && tf < SUGGEST_MAX_FREQ);
-        if (ask && search_past(deadline)) {
+        if (tf >= SUGGEST_MAX_FREQ)
+            continue;
+        if (search_past(deadline)) {
             *timed_out = 1;
             sb_free(&out);
+            free(w.v);
             return 0;
         }
-        if (ask) {
-            sug = xc_db_spelling(ix->spelling ? ix->spelling : ix->db, word, &xe);
-            if (!sug)
-                goto fail;
+        /* One edit for short words (two make most of them into some other word). */
+        size_t chars = 0;
+        for (const char *p = word->term; *p; p++)
+            chars += ((unsigned char)*p & 0xC0) != 0x80;
+        struct candidates c = {ix->db, "", 0, NULL};
+        if (xc_db_spelling_candidates(ix->spelling ? ix->spelling : ix->db, word->term,
+                                      chars <= 4 ? 1 : 2, SUGGEST_MAX_CANDIDATES, rank_candidate,
+                                      &c, &xe) < 0 ||
+            c.xe) {
+            if (!xe)
+                xe = c.xe;
+            else
+                xc_error_free(c.xe);
+            goto fail;
         }
-        int use = 0;
-        if (sug && *sug && strcmp(sug, word) != 0) {
-            use = tf == 0;
-            if (!use) {
-                unsigned sf = xc_db_termfreq(ix->db, sug, &xe);
-                if (xe) {
-                    free(sug);
-                    goto fail;
-                }
-                use = sf >= SUGGEST_RATIO * (unsigned long)tf;
-            }
-        }
-        if (use) {
-            sb_puts(&out, sug);
-            changed = 1;
-        } else {
-            sb_append(&out, w, n);
-        }
-        free(sug);
+        if (c.best_freq == 0 || (tf > 0 && c.best_freq < SUGGEST_RATIO * (unsigned long)tf))
+            continue;
+        sb_append(&out, q + pos, word->start - pos);
+        /* Keep a capital the word was typed with. */
+        char first = q[word->start];
+        if (first >= 'A' && first <= 'Z' && c.best[0] >= 'a' && c.best[0] <= 'z')
+            c.best[0] = (char)(c.best[0] - 32);
+        sb_puts(&out, c.best);
+        pos = word->end;
+        changed = 1;
     }
+    free(w.v);
+    w.v = NULL;
+    if (!changed) {
+        sb_free(&out);
+        return 0;
+    }
+    sb_puts(&out, q + pos);
     if (out.failed)
         goto nomem;
-    if (changed)
-        *out_text = out.buf;
-    else
-        sb_free(&out);
+    *out_text = out.buf;
     return 0;
 fail:
     *modified = search_binding_error(err, xe, "cannot look up spellings");
     xc_error_free(xe);
     sb_free(&out);
+    free(w.v);
     return -1;
 nomem:
     search_out_of_memory(err);
     sb_free(&out);
+    free(w.v);
     return -1;
 }

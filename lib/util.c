@@ -156,6 +156,15 @@ static int foldable(unsigned char a, unsigned char b)
     return cp >= 0x300 && cp <= 0x36F;
 }
 
+const char *util_fold_char(unsigned cp)
+{
+    if (cp >= 0xC0 && cp < 0x180)
+        return latin_fold[cp - 0xC0][0] != '\0' ? latin_fold[cp - 0xC0] : NULL;
+    if (cp >= 0x300 && cp <= 0x36F)
+        return "";
+    return NULL;
+}
+
 int util_fold_latin(const char *s, size_t len, char **res, size_t *outlen)
 {
     const unsigned char *p = (const unsigned char *)s;

@@ -49,6 +49,9 @@ int util_utf8_valid(const char *s, size_t len);
  * memory. The two are kept apart because text used unfolded when it needed folding is
  * indexed or searched wrongly, with no error to show for it. */
 int util_fold_latin(const char *s, size_t len, char **out, size_t *outlen);
+/* What util_fold_latin makes of one character: its ASCII replacement ("" for a combining
+ * mark, which is dropped), or NULL when it is kept as it is. Static storage. */
+const char *util_fold_char(unsigned cp);
 
 /* json_loadb, except that running out of memory is always reported as such (*oom set, NULL
  * returned) and never does harm. The trap: when growing its token buffer fails, jansson's

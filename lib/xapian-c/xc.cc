@@ -12,6 +12,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -1206,6 +1207,229 @@ extern "C" char *xc_mset_data(xc_mset *ms, unsigned i, size_t *len, xc_error **e
         *len = s.size();
     return xc_strdup(s);
     XC_CATCH(err, NULL)
+}
+
+/* ---- Unicode -------------------------------------------------------------------------- */
+
+extern "C" unsigned xc_unicode_class(unsigned cp, unsigned *lower)
+{
+    /* Xapian::Unicode's functions are table lookups that cannot throw. */
+    const unsigned STEM_MASK = (1u << Xapian::Unicode::LOWERCASE_LETTER) |
+                               (1u << Xapian::Unicode::TITLECASE_LETTER) |
+                               (1u << Xapian::Unicode::MODIFIER_LETTER) |
+                               (1u << Xapian::Unicode::OTHER_LETTER);
+    Xapian::Unicode::category cat = Xapian::Unicode::get_category(cp);
+    unsigned c = 0;
+    if (Xapian::Unicode::is_wordchar(cp))
+        c |= XC_UC_WORD;
+    if (cat == Xapian::Unicode::DECIMAL_DIGIT_NUMBER)
+        c |= XC_UC_DIGIT;
+    if ((STEM_MASK >> cat) & 1)
+        c |= XC_UC_STEM;
+    if (lower)
+        *lower = Xapian::Unicode::tolower(cp);
+    return c;
+}
+
+/* ---- query walk ----------------------------------------------------------------------- */
+
+/* The number after " PHRASE " in a phrase's description: its window. Xapian 1.4 has no
+ * accessor for it (nor for a wildcard's pattern, below), so both are read from
+ * get_description(), whose format for these two is stable across 1.4. */
+static unsigned xc_phrase_window(const Xapian::Query &q)
+{
+    std::string d = q.get_description();
+    size_t at = d.find(" PHRASE ");
+    if (at == std::string::npos)
+        return 0;
+    return static_cast<unsigned>(std::strtoul(d.c_str() + at + 8, NULL, 10));
+}
+
+/* A wildcard's pattern: "Query(WILDCARD SYNONYM petro)" -> "petro". Terms holding a
+ * backslash or a control character are escaped in a description (\xNN): unescaped here. */
+static std::string xc_wildcard_pattern(const Xapian::Query &q)
+{
+    std::string d = q.get_description();
+    size_t at = d.find("WILDCARD ");
+    if (at == std::string::npos)
+        return std::string();
+    at = d.find(' ', at + 9);
+    if (at == std::string::npos)
+        return std::string();
+    std::string raw = d.substr(at + 1);
+    if (!raw.empty() && raw.back() == ')')
+        raw.pop_back();
+    std::string out;
+    for (size_t i = 0; i < raw.size(); i++) {
+        if (raw[i] == '\\' && i + 3 < raw.size() && raw[i + 1] == 'x') {
+            out += static_cast<char>(std::strtoul(raw.substr(i + 2, 2).c_str(), NULL, 16));
+            i += 3;
+        } else {
+            out += raw[i];
+        }
+    }
+    return out;
+}
+
+extern "C" int xc_query_walk(const xc_query *q, void (*cb)(const xc_qterm *t, void *ctx),
+                             void *ctx)
+{
+    struct Item {
+        Xapian::Query q;
+        bool excluded;
+        unsigned phrase, pos, len;
+    };
+    try {
+        xc_fault_point();
+        unsigned nphrases = 0;
+        /* An explicit stack (a parsed query nests as deep as its parentheses); children are
+         * pushed in reverse so that they come out left to right. */
+        std::vector<Item> todo{{q->q, false, 0, 0, 0}};
+        while (!todo.empty()) {
+            Item it = todo.back();
+            todo.pop_back();
+            Xapian::Query::op op = it.q.get_type();
+            if (op == Xapian::Query::LEAF_TERM) {
+                Xapian::TermIterator t = it.q.get_terms_begin();
+                if (t == it.q.get_terms_end())
+                    continue;
+                std::string term = *t;
+                if (term.empty())
+                    continue;
+                xc_qterm qt = {term.data(), term.size(), 0, it.excluded ? 1 : 0,
+                               it.phrase,   it.pos,      it.len};
+                cb(&qt, ctx);
+                continue;
+            }
+            if (op == Xapian::Query::OP_WILDCARD) {
+                std::string pat = xc_wildcard_pattern(it.q);
+                if (pat.empty())
+                    continue;
+                xc_qterm qt = {pat.data(), pat.size(), 1, it.excluded ? 1 : 0, 0, 0, 0};
+                cb(&qt, ctx);
+                continue;
+            }
+            size_t n = it.q.get_num_subqueries();
+            unsigned phrase = 0;
+            if (op == Xapian::Query::OP_PHRASE && n > 1) {
+                unsigned window = xc_phrase_window(it.q);
+                bool leaves = true;
+                for (size_t i = 0; i < n; i++)
+                    leaves = leaves && it.q.get_subquery(i).get_type() == Xapian::Query::LEAF_TERM;
+                if (leaves && (window == 0 || window == n))
+                    phrase = ++nphrases;
+            }
+            for (size_t i = n; i-- > 0;) {
+                bool excl = it.excluded || (op == Xapian::Query::OP_AND_NOT && i > 0);
+                if (phrase)
+                    todo.push_back({it.q.get_subquery(i), excl, phrase, static_cast<unsigned>(i),
+                                    static_cast<unsigned>(n)});
+                else
+                    todo.push_back({it.q.get_subquery(i), excl, 0, 0, 0});
+            }
+        }
+        return 0;
+    } catch (...) {
+        xc_swallow();
+        return -1;
+    }
+}
+
+/* ---- oracle ----------------------------------------------------------------------------- */
+
+extern "C" int xc_doc_terms(xc_doc *doc,
+                            void (*cb)(const char *term, size_t len, unsigned wdf,
+                                       const unsigned *pos, size_t npos, void *ctx),
+                            void *ctx, xc_error **err)
+{
+    XC_TRY
+    std::vector<unsigned> pos;
+    for (Xapian::TermIterator t = doc->doc.termlist_begin(); t != doc->doc.termlist_end(); ++t) {
+        std::string term = *t;
+        pos.clear();
+        for (Xapian::PositionIterator p = t.positionlist_begin(); p != t.positionlist_end(); ++p)
+            pos.push_back(*p);
+        cb(term.data(), term.size(), t.get_wdf(), pos.data(), pos.size(), ctx);
+    }
+    return 0;
+    XC_CATCH(err, -1)
+}
+
+/* ---- spelling candidates ------------------------------------------------------------------ */
+
+/* Damerau-Levenshtein distance (optimal string alignment) between a and b, in characters;
+ * any value above max is reported as max + 1. */
+static unsigned xc_edit_distance(const std::vector<unsigned> &a, const std::vector<unsigned> &b,
+                                 unsigned max)
+{
+    size_t n = a.size(), m = b.size();
+    if ((n > m ? n - m : m - n) > max)
+        return max + 1;
+    std::vector<unsigned> prev2(m + 1), prev(m + 1), cur(m + 1);
+    for (size_t j = 0; j <= m; j++)
+        prev[j] = static_cast<unsigned>(j);
+    for (size_t i = 1; i <= n; i++) {
+        cur[0] = static_cast<unsigned>(i);
+        unsigned best = cur[0];
+        for (size_t j = 1; j <= m; j++) {
+            unsigned cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            unsigned v = std::min(std::min(prev[j] + 1, cur[j - 1] + 1), prev[j - 1] + cost);
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                v = std::min(v, prev2[j - 2] + 1);
+            cur[j] = v;
+            best = std::min(best, v);
+        }
+        if (best > max)
+            return max + 1;
+        prev2.swap(prev);
+        prev.swap(cur);
+    }
+    return std::min(prev[m], max + 1);
+}
+
+static std::vector<unsigned> xc_codepoints(const std::string &s)
+{
+    std::vector<unsigned> v;
+    for (Xapian::Utf8Iterator u(s); u != Xapian::Utf8Iterator(); ++u)
+        v.push_back(*u);
+    return v;
+}
+
+extern "C" int xc_db_spelling_candidates(xc_db *db, const char *word, unsigned max_edit,
+                                         unsigned max_cands,
+                                         void (*cb)(const char *cand, size_t len, void *ctx),
+                                         void *ctx, xc_error **err)
+{
+    XC_TRY
+    std::string w(word);
+    std::string sug = db->db.get_spelling_suggestion(w, max_edit);
+    if (!sug.empty() && sug != w)
+        cb(sug.data(), sug.size(), ctx);
+    /* Xapian reports only its single best guess: the closest spelling, not the most common
+     * one ("blare" -> "blame" with Blair everywhere). The table's words that share the first
+     * two characters are few and cheap to compare; the caller ranks them all. */
+    Xapian::Utf8Iterator u(w);
+    for (int k = 0; k < 2 && u != Xapian::Utf8Iterator(); k++)
+        ++u;
+    std::string prefix = u == Xapian::Utf8Iterator() ? w : w.substr(0, u.raw() - w.data());
+    std::vector<unsigned> wc = xc_codepoints(w);
+    unsigned reported = 0, scanned = 0;
+    Xapian::TermIterator t = db->db.spellings_begin();
+    if (t != db->db.spellings_end())
+        t.skip_to(prefix);
+    for (; t != db->db.spellings_end() && reported < max_cands && scanned < 20000; ++t, scanned++) {
+        std::string cand = *t;
+        if (cand.compare(0, prefix.size(), prefix) != 0)
+            break;
+        if (cand == w || cand == sug)
+            continue;
+        if (xc_edit_distance(wc, xc_codepoints(cand), max_edit) <= max_edit) {
+            cb(cand.data(), cand.size(), ctx);
+            reported++;
+        }
+    }
+    return 0;
+    XC_CATCH(err, -1)
 }
 
 extern "C" char *xc_utf8_lower(const char *s, size_t len, size_t *outlen, xc_error **err)

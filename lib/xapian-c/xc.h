@@ -353,6 +353,56 @@ long xc_spelling_merge(const char *const *srcs, size_t n, const char *dest, xc_e
 void xc_termgen_set_spelling(xc_termgen *tg, xc_wdb *wdb);
 void xc_termgen_spelling(xc_termgen *tg, int on);
 
+/* ---- Unicode (Xapian's tables, for lib/tokenize) ------------------------------------- */
+
+enum {
+    XC_UC_WORD = 1,  /* a word character for TermGenerator (Unicode::is_wordchar) */
+    XC_UC_DIGIT = 2, /* a decimal digit (category Nd) */
+    XC_UC_STEM = 4   /* a term starting with it is stemmed (Ll, Lt, Lm or Lo) */
+};
+/* The XC_UC_* classes of code point cp, and its lower-case form in *lower (Xapian's
+ * Unicode::tolower). Cannot fail. */
+unsigned xc_unicode_class(unsigned cp, unsigned *lower);
+
+/* ---- Query terms with their roles -------------------------------------------------- */
+
+typedef struct xc_qterm {
+    const char *term; /* borrowed for the callback: a term as the parser made it ("Zstem",
+                         "word", "Sword"...), or a wildcard's pattern (prefix included) */
+    size_t len;
+    int wildcard; /* the term is a wildcard pattern: it matches every term it starts */
+    int excluded; /* under a NOT: the right side of AND_NOT (at any depth) */
+    unsigned phrase;     /* 0, or the number (1, 2, ...) of the OP_PHRASE it is a word of */
+    unsigned phrase_pos; /* its place in that phrase (0-based) */
+    unsigned phrase_len; /* the phrase's number of words */
+} xc_qterm;
+
+/* Calls cb for every leaf term of q (a term repeated in several places is reported once per
+ * place), depth first, left to right. Phrases whose window is wider than their words (ADJ)
+ * report their words as plain terms. Returns 0, or -1 when out of memory (cb may have been
+ * called for some of the terms). */
+int xc_query_walk(const xc_query *q, void (*cb)(const xc_qterm *t, void *ctx), void *ctx);
+
+/* ---- Oracle for tests: what TermGenerator indexes ----------------------------------- */
+
+/* Calls cb for every term of doc (in term order) with its wdf and its positions (borrowed
+ * for the call; npos 0 for a term without positions). */
+int xc_doc_terms(xc_doc *doc,
+                 void (*cb)(const char *term, size_t len, unsigned wdf, const unsigned *pos,
+                            size_t npos, void *ctx),
+                 void *ctx, xc_error **err);
+
+/* ---- Spelling candidates ----------------------------------------------------------- */
+
+/* Close spellings of word (lower-case, UTF-8) in db's spelling table: Xapian's own
+ * suggestion (edit distance <= max_edit), and every word of the table that starts with the
+ * same first two characters and is within max_edit edits (Damerau-Levenshtein, counted in
+ * characters). cb gets each candidate once (borrowed for the call); at most max_cands
+ * of the table words are reported. */
+int xc_db_spelling_candidates(xc_db *db, const char *word, unsigned max_edit,
+                              unsigned max_cands,
+                              void (*cb)(const char *cand, size_t len, void *ctx), void *ctx,
+                              xc_error **err);
 /* ---- Unicode ------------------------------------------------------------------------- */
 
 /* s (len bytes of UTF-8) lower-cased by Xapian's Unicode tables (every script, as the

@@ -1,0 +1,436 @@
+/*
+ * tokenize.c -- TermGenerator's word rules with byte offsets (see tokenize.h).
+ *
+ * tokenize_text() is a line-by-line port of Xapian 1.4's parse_terms() (with FLAG_CJK_NGRAM,
+ * as the indexer uses it), quirks included -- a term cut by CJK text resumes after it, an
+ * acronym's check is skipped right after CJK text -- because the point of this module is to
+ * yield exactly the indexed terms. It reads characters through a cursor that applies the
+ * schema's accent folding, one source character at a time: "é" reads as "e", "ß" as "s"
+ * then "s" (both with the bytes of "ß"), a combining accent not at all. That is what
+ * TermGenerator sees after util_fold_latin() has rewritten the whole text.
+ *
+ * ASCII is classified by table; other code points by Xapian's Unicode tables through the
+ * binding (xc_unicode_class), so the two can never disagree on a character.
+ */
+#include "tokenize.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "xapian-c/xc.h"
+
+#define END_CH 0xFFFFFFFFu
+#define IGNORE_CH 0xFFFFFFFEu
+
+/* ASCII classes: 1 word character, 2 digit, 4 upper-case letter. */
+static unsigned char ascii_class[128];
+static int ascii_ready;
+
+static void ascii_init(void)
+{
+    for (unsigned c = 0; c < 128; c++) {
+        unsigned k = 0;
+        if ((c >= 'a' && c <= 'z') || c == '_')
+            k = 1;
+        else if (c >= 'A' && c <= 'Z')
+            k = 1 | 4;
+        else if (c >= '0' && c <= '9')
+            k = 1 | 2;
+        ascii_class[c] = (unsigned char)k;
+    }
+    ascii_ready = 1;
+}
+
+unsigned tokenize_decode(const unsigned char *p, size_t n, size_t *clen)
+{
+    /* Xapian's Utf8Iterator: invalid, overlong and truncated sequences read as one byte
+     * each, as if the text were ISO-8859-1. */
+    unsigned char ch = p[0];
+    *clen = 1;
+    if (ch < 0xC2)
+        return ch;
+#define BAD_CONT(b) ((signed char)(b) >= (signed char)0xC0)
+    if (ch < 0xE0) {
+        if (n < 2 || BAD_CONT(p[1]))
+            return ch;
+        *clen = 2;
+        return ((unsigned)(ch & 0x1F) << 6) | (p[1] & 0x3F);
+    }
+    if (ch < 0xF0) {
+        if (n < 3 || BAD_CONT(p[1]) || BAD_CONT(p[2]) || (ch == 0xE0 && p[1] < 0xA0))
+            return ch;
+        *clen = 3;
+        return ((unsigned)(ch & 0x0F) << 12) | ((unsigned)(p[1] & 0x3F) << 6) | (p[2] & 0x3F);
+    }
+    if (ch >= 0xF5 || n < 4 || BAD_CONT(p[1]) || BAD_CONT(p[2]) || BAD_CONT(p[3]) ||
+        (ch == 0xF0 && p[1] < 0x90) || (ch == 0xF4 && p[1] >= 0x90))
+        return ch;
+#undef BAD_CONT
+    *clen = 4;
+    return ((unsigned)(ch & 0x07) << 18) | ((unsigned)(p[1] & 0x3F) << 12) |
+           ((unsigned)(p[2] & 0x3F) << 6) | (p[3] & 0x3F);
+}
+
+/* XC_UC_* classes of cp (END_CH: none); *lower its lower-case form. */
+static unsigned char_class(unsigned cp, unsigned *lower)
+{
+    if (cp < 128) {
+        unsigned k = ascii_class[cp];
+        *lower = (k & 4) ? cp + 32 : cp;
+        return ((k & 1) ? XC_UC_WORD : 0) | ((k & 2) ? XC_UC_DIGIT : 0) |
+               ((cp >= 'a' && cp <= 'z') ? XC_UC_STEM : 0);
+    }
+    if (cp == END_CH) {
+        *lower = cp;
+        return 0;
+    }
+    return xc_unicode_class(cp, lower);
+}
+
+int tokenize_is_wordchar(unsigned cp)
+{
+    unsigned lower;
+    if (!ascii_ready)
+        ascii_init();
+    return (char_class(cp, &lower) & XC_UC_WORD) != 0;
+}
+
+/* TermGenerator's check_wordchar: the lower-cased character, or 0 for a non-word one. */
+static unsigned wordchar(unsigned cp)
+{
+    unsigned lower;
+    return (char_class(cp, &lower) & XC_UC_WORD) ? lower : 0;
+}
+
+static int is_digit(unsigned cp)
+{
+    unsigned lower;
+    return (char_class(cp, &lower) & XC_UC_DIGIT) != 0;
+}
+
+static int is_cjk(unsigned p)
+{
+    /* CJK::codepoint_is_cjk */
+    if (p < 0x2E80)
+        return 0;
+    return (p <= 0x2EFF) || (p >= 0x3000 && p <= 0x9FFF) || (p >= 0xA700 && p <= 0xA71F) ||
+           (p >= 0xAC00 && p <= 0xD7AF) || (p >= 0xF900 && p <= 0xFAFF) ||
+           (p >= 0xFE30 && p <= 0xFE4F) || (p >= 0xFF00 && p <= 0xFFEF) ||
+           (p >= 0x20000 && p <= 0x2A6DF) || (p >= 0x2F800 && p <= 0x2FA1F);
+}
+
+static unsigned check_infix(unsigned ch)
+{
+    if (ch == '\'' || ch == '&' || ch == 0xB7 || ch == 0x5F4 || ch == 0x2027)
+        return ch;
+    if (ch == 0x2019 || ch == 0x201B)
+        return '\'';
+    if (ch >= 0x200B && (ch <= 0x200D || ch == 0x2060 || ch == 0xFEFF))
+        return IGNORE_CH;
+    return 0;
+}
+
+static unsigned check_infix_digit(unsigned ch)
+{
+    switch (ch) {
+    case ',':
+    case '.':
+    case ';':
+    case 0x037E:
+    case 0x0589:
+    case 0x060D:
+    case 0x07F8:
+    case 0x2044:
+    case 0xFE10:
+    case 0xFE13:
+    case 0xFE14: return ch;
+    }
+    if (ch >= 0x200B && (ch <= 0x200D || ch == 0x2060 || ch == 0xFEFF))
+        return IGNORE_CH;
+    return 0;
+}
+
+static unsigned check_suffix(unsigned ch)
+{
+    return (ch == '+' || ch == '#') ? ch : 0;
+}
+
+/* A cursor over the text's characters as the folded text would have them. */
+struct cursor {
+    const unsigned char *s;
+    size_t len;
+    size_t pos;      /* the current source character's first byte */
+    size_t clen;     /* and its length */
+    const char *exp; /* its folded replacement, or NULL */
+    unsigned sub;    /* the current character's index in exp */
+    unsigned ch;     /* the current character, END_CH at the end */
+};
+
+/* Reads the source character at c->pos (skipping the ones folding drops). */
+static void cursor_load(struct cursor *c)
+{
+    for (;;) {
+        c->exp = NULL;
+        c->sub = 0;
+        if (c->pos >= c->len) {
+            c->ch = END_CH;
+            c->clen = 0;
+            return;
+        }
+        const unsigned char *p = c->s + c->pos;
+        if (*p < 0x80) {
+            c->clen = 1;
+            c->ch = *p;
+            return;
+        }
+        unsigned cp = tokenize_decode(p, c->len - c->pos, &c->clen);
+        /* util_fold_latin folds two-byte characters led by 0xC3..0xCD only. */
+        if (c->clen == 2 && *p >= 0xC3 && *p <= 0xCD) {
+            const char *r = util_fold_char(cp);
+            if (r && !*r) {
+                c->pos += c->clen;
+                continue;
+            }
+            if (r) {
+                c->exp = r;
+                c->ch = (unsigned char)r[0];
+                return;
+            }
+        }
+        c->ch = cp;
+        return;
+    }
+}
+
+static void cursor_next(struct cursor *c)
+{
+    if (c->exp && c->exp[c->sub + 1]) {
+        c->sub++;
+        c->ch = (unsigned char)c->exp[c->sub];
+        return;
+    }
+    c->pos += c->clen;
+    cursor_load(c);
+}
+
+/* The term being built: its bytes (at most TOKENIZE_MAX_TERM kept), its true length. */
+struct termbuf {
+    char b[TOKENIZE_MAX_TERM + 8];
+    size_t len;
+};
+
+static void term_append(struct termbuf *t, unsigned ch)
+{
+    char u[4];
+    size_t n;
+    if (ch < 0x80) {
+        u[0] = (char)ch;
+        n = 1;
+    } else if (ch < 0x800) {
+        u[0] = (char)(0xC0 | (ch >> 6));
+        u[1] = (char)(0x80 | (ch & 0x3F));
+        n = 2;
+    } else if (ch < 0x10000) {
+        u[0] = (char)(0xE0 | (ch >> 12));
+        u[1] = (char)(0x80 | ((ch >> 6) & 0x3F));
+        u[2] = (char)(0x80 | (ch & 0x3F));
+        n = 3;
+    } else if (ch < 0x200000) {
+        u[0] = (char)(0xF0 | (ch >> 18));
+        u[1] = (char)(0x80 | ((ch >> 12) & 0x3F));
+        u[2] = (char)(0x80 | ((ch >> 6) & 0x3F));
+        u[3] = (char)(0x80 | (ch & 0x3F));
+        n = 4;
+    } else {
+        return; /* Xapian's append_utf8 writes nothing past U+1FFFFF */
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (t->len < sizeof t->b)
+            t->b[t->len] = u[i];
+        t->len++;
+    }
+}
+
+/* Hands a finished term to cb (unless it is too long to be indexed). */
+static int emit(const struct termbuf *t, size_t start, size_t end, int positional, int cjk,
+                size_t resume, int (*cb)(const struct tokenize_token *, void *), void *ctx)
+{
+    if (t->len == 0 || t->len > TOKENIZE_MAX_TERM)
+        return 0;
+    struct tokenize_token tok;
+    memcpy(tok.term, t->b, t->len);
+    tok.term[t->len] = '\0';
+    tok.len = t->len;
+    tok.start = start;
+    tok.end = end;
+    tok.positional = positional;
+    tok.cjk = cjk;
+    tok.resume = resume;
+    size_t clen;
+    unsigned first = tokenize_decode((const unsigned char *)tok.term, tok.len, &clen), lower;
+    tok.stemmable = (char_class(first, &lower) & XC_UC_STEM) != 0;
+    return cb(&tok, ctx);
+}
+
+/* Emits the unigrams and bigrams of the CJK run at c and moves c past it
+ * (CJKTokenIterator: c1, c1c2, c2, c2c3, ..., cN). Returns non-zero when cb stopped. */
+static int cjk_run(struct cursor *c, int (*cb)(const struct tokenize_token *, void *), void *ctx)
+{
+    struct termbuf t;
+    size_t prev_start = 0, prev_end = 0;
+    unsigned prev = 0;
+    int have_prev = 0;
+    while (c->ch != END_CH && is_cjk(c->ch) && tokenize_is_wordchar(c->ch)) {
+        size_t start = c->pos, end = c->pos + c->clen;
+        if (have_prev) {
+            t.len = 0;
+            term_append(&t, prev);
+            term_append(&t, c->ch);
+            if (emit(&t, prev_start, end, 0, 1, (size_t)-1, cb, ctx))
+                return 1;
+        }
+        t.len = 0;
+        term_append(&t, c->ch);
+        if (emit(&t, start, end, 1, 1, (size_t)-1, cb, ctx))
+            return 1;
+        prev = c->ch;
+        prev_start = start;
+        prev_end = end;
+        have_prev = 1;
+        cursor_next(c);
+    }
+    (void)prev_end;
+    return 0;
+}
+
+int tokenize_text(const char *text, size_t len,
+                  int (*cb)(const struct tokenize_token *tok, void *ctx), void *ctx)
+{
+    if (!ascii_ready)
+        ascii_init();
+    struct cursor c = {(const unsigned char *)text, len, 0, 0, NULL, 0, 0};
+    cursor_load(&c);
+    struct termbuf term;
+    for (;;) {
+        unsigned ch;
+        /* Advance to the start of the next term. */
+        for (;;) {
+            if (c.ch == END_CH)
+                return 0;
+            ch = wordchar(c.ch);
+            if (ch)
+                break;
+            cursor_next(&c);
+        }
+        term.len = 0;
+        size_t start = c.pos, end = c.pos;
+        /* Initials separated by '.' (P.T.O., U.N.C.L.E). */
+        if (c.ch < 128 && (ascii_class[c.ch] & 4)) {
+            struct cursor p = c;
+            size_t pend;
+            do {
+                unsigned lower;
+                char_class(p.ch, &lower);
+                term_append(&term, lower);
+                pend = p.pos + p.clen;
+                cursor_next(&p);
+            } while (p.ch != END_CH && p.ch == '.' && (cursor_next(&p), p.ch != END_CH) &&
+                     p.ch < 128 && (ascii_class[p.ch] & 4));
+            if (term.len > 1 && (p.ch == END_CH || !tokenize_is_wordchar(p.ch))) {
+                c = p;
+                end = pend;
+                goto endofterm;
+            }
+            term.len = 0;
+        }
+        for (;;) {
+            if (is_cjk(c.ch) && tokenize_is_wordchar(c.ch)) {
+                if (cjk_run(&c, cb, ctx))
+                    return 1;
+                for (;;) {
+                    if (c.ch == END_CH)
+                        return 0;
+                    ch = wordchar(c.ch);
+                    if (ch)
+                        break;
+                    cursor_next(&c);
+                }
+                if (term.len == 0)
+                    start = c.pos;
+                continue;
+            }
+            unsigned prevch;
+            do {
+                term_append(&term, ch);
+                prevch = ch;
+                end = c.pos + c.clen;
+                cursor_next(&c);
+                if (c.ch == END_CH || is_cjk(c.ch))
+                    goto endofterm;
+                ch = wordchar(c.ch);
+            } while (ch);
+
+            struct cursor next = c;
+            cursor_next(&next);
+            if (next.ch == END_CH)
+                break;
+            unsigned nextch = wordchar(next.ch);
+            if (!nextch)
+                break;
+            unsigned infix = c.ch;
+            if (is_digit(prevch) && is_digit(next.ch))
+                infix = check_infix_digit(infix);
+            else
+                infix = check_infix(infix);
+            if (!infix)
+                break;
+            if (infix != IGNORE_CH)
+                term_append(&term, infix);
+            ch = nextch;
+            c = next;
+        }
+        {
+            size_t keep = term.len, keep_end = end;
+            unsigned count = 0;
+            while ((ch = check_suffix(c.ch)) != 0) {
+                if (++count > 3) {
+                    term.len = keep;
+                    end = keep_end;
+                    break;
+                }
+                term_append(&term, ch);
+                end = c.pos + c.clen;
+                cursor_next(&c);
+                if (c.ch == END_CH)
+                    goto endofterm;
+            }
+            /* Don't index fish+chips as fish+ chips. */
+            if (tokenize_is_wordchar(c.ch)) {
+                term.len = keep;
+                end = keep_end;
+            }
+        }
+    endofterm:
+        assert(term.len > 0);
+        if (emit(&term, start, end, 1, 0, c.sub == 0 ? c.pos : (size_t)-1, cb, ctx))
+            return 1;
+    }
+}
+
+int tokenize_index(xc_termgen *tg, const char *text, size_t len, unsigned wdf_inc,
+                   const char *prefix, xc_error **err)
+{
+    char *folded = NULL;
+    size_t flen = 0;
+    if (util_fold_latin(text, len, &folded, &flen) < 0) {
+        if (err)
+            *err = NULL;
+        return -1;
+    }
+    int rc = xc_termgen_index_text(tg, folded ? folded : text, folded ? flen : len, wdf_inc,
+                                   prefix, err);
+    free(folded);
+    return rc;
+}

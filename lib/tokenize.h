@@ -1,0 +1,56 @@
+/*
+ * tokenize.h -- THE word rules: the terms Xapian's TermGenerator indexes for a text, with
+ * the bytes each came from.
+ *
+ * Xapian 1.4 splits text inside TermGenerator and does not say where a term was in the
+ * text; snippets, highlighting and suggestions need exactly that. So this module follows
+ * TermGenerator's own algorithm (queryparser/termgenerator_internal.cc, 1.4): Unicode word
+ * characters and lower-casing from Xapian's tables (through the binding), infixes ("Meta's",
+ * "AT&T", "3.5"), suffixes ("C++", "C#"), acronyms ("U.S.A."), CJK text as unigrams (with
+ * positions) and bigrams (without), words longer than 64 bytes dropped. It also applies the
+ * schema's accent folding (util_fold_latin) on the way, so the terms are those indexed for
+ * the stored text, while the offsets point into the text as stored.
+ *
+ * tests/unit/test_tokenize checks it against TermGenerator itself over whole corpora.
+ */
+#ifndef QUIRE_TOKENIZE_H
+#define QUIRE_TOKENIZE_H
+
+#include <stddef.h>
+
+#include "xapian-c/xc.h"
+
+/* TermGenerator's max_word_length: longer terms are not indexed (and not reported). */
+#define TOKENIZE_MAX_TERM 64
+
+struct tokenize_token {
+    size_t start, end;                /* bytes [start, end) of the text it was made from */
+    char term[TOKENIZE_MAX_TERM + 1]; /* the term as indexed: lower-cased, accents folded */
+    size_t len;
+    int positional; /* 0 for a CJK bigram, which is indexed without a position */
+    int stemmable;  /* TermGenerator also indexes its stem ("Z" + stem) */
+    int cjk;        /* a CJK unigram or bigram */
+    /* Where tokenizing can start again and yield the tokens that follow this one, or
+     * (size_t)-1 when it cannot (inside a CJK run). */
+    size_t resume;
+};
+
+/* Calls cb for each term of text[0, len) in order; cb returns non-zero to stop. Returns 1
+ * when cb stopped it, else 0. Offsets count from text. */
+int tokenize_text(const char *text, size_t len,
+                  int (*cb)(const struct tokenize_token *tok, void *ctx), void *ctx);
+
+/* Indexes text (len bytes) with tg as every indexed text is: accents folded, then
+ * TermGenerator (xc_termgen_index_text, same wdf_inc and prefix). Returns 0, or -1 with
+ * *err set by the binding, or with *err NULL when out of memory. */
+int tokenize_index(xc_termgen *tg, const char *text, size_t len, unsigned wdf_inc,
+                   const char *prefix, xc_error **err);
+
+/* True when code point cp is a word character (for callers that look around a term). */
+int tokenize_is_wordchar(unsigned cp);
+
+/* The code point at s (n bytes available) decoded as Xapian does (invalid bytes read as
+ * Latin-1, one byte each); *clen gets its length in bytes. */
+unsigned tokenize_decode(const unsigned char *s, size_t n, size_t *clen);
+
+#endif

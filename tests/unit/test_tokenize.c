@@ -1,0 +1,329 @@
+/*
+ * test_tokenize.c -- the tokenizer against its oracle, Xapian's TermGenerator.
+ *
+ * Property: for every text, the terms lib/tokenize yields -- each with its position (CJK
+ * bigrams without one) and, when stemmable, its "Z" stem -- are exactly the terms, wdfs and
+ * positions TermGenerator (configured as the indexer configures it, via the binding)
+ * indexes for the text after the schema's accent folding. Checked over every title and
+ * body of bbc-news and reuters-21578 ($QUIRE_SHARED/corpora), and over seeded random
+ * texts built from the characters the rules treat specially (seed printed; set
+ * QUIRE_TEST_SEED to replay). Each byte range a token reports must also lie inside the text.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "tokenize.h"
+#include "util.h"
+#include "xapian-c/xc.h"
+
+struct entry {
+    char *term;
+    unsigned pos; /* 0: a wdf count without a position */
+};
+
+struct entries {
+    struct entry *v;
+    size_t n, cap;
+};
+
+static void entries_add(struct entries *e, const char *term, size_t len, unsigned pos)
+{
+    if (e->n == e->cap) {
+        e->cap = e->cap ? e->cap * 2 : 256;
+        e->v = realloc(e->v, e->cap * sizeof *e->v);
+        assert_non_null(e->v);
+    }
+    e->v[e->n].term = strndup(term, len);
+    assert_non_null(e->v[e->n].term);
+    e->v[e->n].pos = pos;
+    e->n++;
+}
+
+static void entries_clear(struct entries *e)
+{
+    for (size_t i = 0; i < e->n; i++)
+        free(e->v[i].term);
+    e->n = 0;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+    const struct entry *x = a, *y = b;
+    int c = strcmp(x->term, y->term);
+    if (c)
+        return c;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static void oracle_term(const char *term, size_t len, unsigned wdf, const unsigned *pos,
+                        size_t npos, void *ctx)
+{
+    struct entries *e = ctx;
+    for (size_t i = 0; i < npos; i++)
+        entries_add(e, term, len, pos[i]);
+    for (size_t i = npos; i < wdf; i++)
+        entries_add(e, term, len, 0);
+}
+
+struct ours {
+    struct entries *e;
+    xc_stem *stem;
+    unsigned pos;
+    size_t textlen;
+    int bad_range;
+};
+
+static int our_token(const struct tokenize_token *t, void *ctx)
+{
+    struct ours *o = ctx;
+    if (t->start >= t->end || t->end > o->textlen)
+        o->bad_range = 1;
+    entries_add(o->e, t->term, t->len, t->positional ? ++o->pos : 0);
+    if (t->stemmable) {
+        char stem[256];
+        stem[0] = 'Z';
+        long n = xc_stem_word(o->stem, t->term, t->len, stem + 1, sizeof stem - 1);
+        assert_true(n >= 0);
+        if (n > 0)
+            entries_add(o->e, stem, (size_t)n + 1, 0);
+    }
+    return 0;
+}
+
+struct oracle {
+    xc_termgen *tg;
+    xc_stem *stem;
+    struct entries want, got;
+    unsigned long texts, terms, mismatches;
+};
+
+/* Compares one text; on a mismatch prints the text and the first difference. */
+static void check_text(struct oracle *o, const char *text, size_t len)
+{
+    char *folded = NULL;
+    size_t flen = 0;
+    int fr = util_fold_latin(text, len, &folded, &flen);
+    assert_true(fr >= 0);
+    xc_error *xe = NULL;
+    xc_doc *doc = xc_doc_new(&xe);
+    assert_non_null(doc);
+    xc_termgen_set_document(o->tg, doc);
+    assert_int_equal(xc_termgen_index_text(o->tg, folded ? folded : text, folded ? flen : len,
+                                           1, "", &xe),
+                     0);
+    entries_clear(&o->want);
+    entries_clear(&o->got);
+    assert_int_equal(xc_doc_terms(doc, oracle_term, &o->want, &xe), 0);
+    xc_doc_free(doc);
+    free(folded);
+    struct ours us = {&o->got, o->stem, 0, len, 0};
+    tokenize_text(text, len, our_token, &us);
+    qsort(o->want.v, o->want.n, sizeof *o->want.v, entry_cmp);
+    qsort(o->got.v, o->got.n, sizeof *o->got.v, entry_cmp);
+    o->texts++;
+    o->terms += o->want.n;
+    int same = o->want.n == o->got.n && !us.bad_range;
+    size_t i = 0;
+    for (; same && i < o->want.n; i++)
+        same = entry_cmp(&o->want.v[i], &o->got.v[i]) == 0;
+    if (same)
+        return;
+    o->mismatches++;
+    if (o->mismatches > 5)
+        return;
+    printf("# mismatch on text (%zu bytes): %.*s\n", len, (int)(len < 300 ? len : 300), text);
+    for (size_t k = 0; k < o->want.n || k < o->got.n; k++) {
+        const struct entry *w = k < o->want.n ? &o->want.v[k] : NULL;
+        const struct entry *g = k < o->got.n ? &o->got.v[k] : NULL;
+        if (w && g && entry_cmp(w, g) == 0)
+            continue;
+        printf("#   first difference: TermGenerator %s@%u, tokenizer %s@%u\n",
+               w ? w->term : "(none)", w ? w->pos : 0, g ? g->term : "(none)", g ? g->pos : 0);
+        break;
+    }
+}
+
+static int oracle_setup(void **state)
+{
+    struct oracle *o = calloc(1, sizeof *o);
+    xc_error *xe = NULL;
+    o->tg = xc_termgen_new("english", &xe);
+    o->stem = xc_stem_new("english", &xe);
+    if (!o->tg || !o->stem)
+        return -1;
+    *state = o;
+    return 0;
+}
+
+static int oracle_teardown(void **state)
+{
+    struct oracle *o = *state;
+    entries_clear(&o->want);
+    entries_clear(&o->got);
+    free(o->want.v);
+    free(o->got.v);
+    xc_termgen_free(o->tg);
+    xc_stem_free(o->stem);
+    free(o);
+    return 0;
+}
+
+static void check_corpus(struct oracle *o, const char *name)
+{
+    const char *shared = getenv("QUIRE_SHARED");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/corpora/%s/docs.jsonl", shared ? shared : "../shared",
+             name);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        fail_msg("cannot open %s (set QUIRE_SHARED)", path);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    unsigned long texts0 = o->texts, terms0 = o->terms, docs = 0;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        json_error_t je;
+        json_t *doc = json_loadb(line, (size_t)n, 0, &je);
+        assert_non_null(doc);
+        const char *fields[] = {"title", "body"};
+        for (size_t k = 0; k < 2; k++) {
+            json_t *v = json_object_get(doc, fields[k]);
+            if (json_is_string(v))
+                check_text(o, json_string_value(v), json_string_length(v));
+        }
+        json_decref(doc);
+        docs++;
+    }
+    free(line);
+    fclose(f);
+    printf("# %s: %lu documents, %lu texts, %lu terms compared, %lu mismatches so far\n", name,
+           docs, o->texts - texts0, o->terms - terms0, o->mismatches);
+    assert_true(docs > 1000);
+}
+
+static void test_oracle_corpora(void **state)
+{
+    struct oracle *o = *state;
+    check_corpus(o, "bbc-news");
+    check_corpus(o, "reuters-21578");
+    assert_int_equal(o->mismatches, 0);
+}
+
+/* Pieces random texts are made of: what each rule of TermGenerator looks at. */
+static const char *const pieces[] = {
+    "a", "Z", "q", "word", "Meta", "s", "U", "S", "A", "0", "7", "3", ".", ",", ";", "'",
+    "\xe2\x80\x99", /* right single quote */
+    "\xe2\x80\x9b", "&", "+", "#", "_", "-", " ", " ", " ", "\n", ":", "(", ")", "\"",
+    "\xc3\xa9",       /* é */
+    "\xc3\x89",       /* É */
+    "\xc3\x9f",       /* ß */
+    "\xc3\x86",       /* Æ */
+    "\xc5\x93",       /* œ */
+    "\xc3\x97",       /* × (not folded) */
+    "\xcc\x81",       /* combining acute */
+    "\xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb5", /* Москве */
+    "\xce\xa3",       /* Σ */
+    "\xe4\xb8\xad",   /* 中 */
+    "\xe6\x96\x87",   /* 文 */
+    "\xe3\x80\x81",   /* 、 */
+    "\xea\xb0\x80",   /* 가 */
+    "\xe3\x81\x82",   /* あ */
+    "\xef\xbc\xa1",   /* fullwidth A */
+    "\xe2\x80\x8b",   /* zero-width space */
+    "\xc2\xb7",       /* middle dot */
+    "\xd9\xa3",       /* Arabic-Indic three */
+    "\xcd\xbe",       /* Greek question mark */
+    "\xe2\x81\x84",   /* fraction slash */
+    "\xc2\xa0",       /* no-break space */
+    "\xe0\xa4\x95\xe0\xa4\xbf", /* Devanagari ki */
+    "\xc7\x85",       /* Dž (title case) */
+    "\xca\xb0",       /* modifier letter h */
+    "\xe2\x85\xa0",   /* Roman numeral one (Nl) */
+    "\xff", "\xc3",   /* invalid bytes */
+};
+
+static void test_oracle_random(void **state)
+{
+    struct oracle *o = *state;
+    const char *env = getenv("QUIRE_TEST_SEED");
+    unsigned seed = env ? (unsigned)strtoul(env, NULL, 10) : (unsigned)time(NULL);
+    printf("# random texts: seed %u (QUIRE_TEST_SEED=%u replays)\n", seed, seed);
+    srand(seed);
+    unsigned long texts0 = o->texts, terms0 = o->terms, bad0 = o->mismatches;
+    const size_t np = sizeof pieces / sizeof pieces[0];
+    char buf[1024];
+    for (int i = 0; i < 50000; i++) {
+        size_t len = 0;
+        int k = 1 + rand() % 30;
+        for (int j = 0; j < k; j++) {
+            const char *p = pieces[(size_t)rand() % np];
+            size_t pl = strlen(p);
+            if (len + pl >= sizeof buf)
+                break;
+            memcpy(buf + len, p, pl);
+            len += pl;
+        }
+        check_text(o, buf, len);
+    }
+    printf("# random: %lu texts, %lu terms compared, %lu mismatches\n", o->texts - texts0,
+           o->terms - terms0, o->mismatches - bad0);
+    assert_int_equal(o->mismatches, bad0);
+}
+
+/* Restarting at a token's resume offset gives the tokens that followed it. */
+struct collect {
+    char terms[4096];
+    size_t len;
+    size_t resume_at;
+    int stop_after;
+};
+
+static int collect_token(const struct tokenize_token *t, void *ctx)
+{
+    struct collect *c = ctx;
+    c->len += (size_t)snprintf(c->terms + c->len, sizeof c->terms - c->len, "%s|", t->term);
+    if (c->stop_after > 0 && --c->stop_after == 0 && t->resume != (size_t)-1) {
+        c->resume_at = t->resume;
+        return 1;
+    }
+    return 0;
+}
+
+static void test_offsets_and_resume(void **state)
+{
+    (void)state;
+    const char *text = "Meta\xe2\x80\x99s U.S. stake, 3.5%; C++ and AT&T in Stra\xc3\x9f" "e "
+                       "\xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb5 fish+chips";
+    struct collect all = {.len = 0};
+    tokenize_text(text, strlen(text), collect_token, &all);
+    assert_string_equal(all.terms, "meta's|us|stake|3.5|c++|and|at&t|in|strasse|"
+                                   "\xd0\xbc\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb5|fish|chips|");
+    for (int k = 1; k < 12; k++) {
+        struct collect head = {.len = 0, .stop_after = k};
+        tokenize_text(text, strlen(text), collect_token, &head);
+        struct collect tail = {.len = 0};
+        tokenize_text(text + head.resume_at, strlen(text) - head.resume_at, collect_token, &tail);
+        char joined[8192];
+        snprintf(joined, sizeof joined, "%s%s", head.terms, tail.terms);
+        assert_string_equal(joined, all.terms);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_offsets_and_resume),
+        cmocka_unit_test_setup_teardown(test_oracle_random, oracle_setup, oracle_teardown),
+        cmocka_unit_test_setup_teardown(test_oracle_corpora, oracle_setup, oracle_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
