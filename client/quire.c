@@ -125,11 +125,16 @@ static void usage(void)
            "  --fields LIST       show only these fields of each hit (comma-separated: title,\n"
            "                      date, source, url, category, snippet; id, rank and score\n"
            "                      always)\n"
+           "  --filter FIELD:VALUE  only articles with this value (repeatable: ANDed across\n"
+           "                      fields, ORed within one): source, category and year as a\n"
+           "                      facet lists them (any case), month 2026-04, date 2004-03-05,\n"
+           "                      2004-03, 2004 or a range A..B; no query words: newest first\n"
            "  --param KEY=VALUE   send any other search parameter as is\n"
            "\n"
            "Queries are at most %d bytes. Query syntax: words (stemmed), \"exact phrases\",\n"
-           "AND, OR, NOT, -word, title:word, source:name, category:name. Put `--` before a\n"
-           "query that starts with '-'.\n"
+           "AND, OR, NOT, -word, title:word, and the --filter fields as field:value\n"
+           "(source:\"BBC News\", date:2004..2005). Put `--` before a query that starts with\n"
+           "'-'.\n"
            "\n"
            "Other options:\n"
            "  -h, --help          show this help and exit\n"
@@ -814,6 +819,7 @@ enum {
     OPT_EXPLAIN,
     OPT_EXACT,
     OPT_FIELDS,
+    OPT_FILTER,
     OPT_PARAM
 };
 
@@ -836,6 +842,7 @@ static const struct option long_options[] = {
     {"explain", no_argument, NULL, OPT_EXPLAIN},
     {"exact", no_argument, NULL, OPT_EXACT},
     {"fields", required_argument, NULL, OPT_FIELDS},
+    {"filter", required_argument, NULL, OPT_FILTER},
     {"param", required_argument, NULL, OPT_PARAM},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -928,6 +935,10 @@ static int parse_options(int argc, char **argv, struct options *o)
             rc = add_param(o, "fields", optarg);
             name = "--fields";
             break;
+        case OPT_FILTER:
+            rc = add_param(o, "filter", optarg);
+            name = "--filter";
+            break;
         case OPT_PARAM: {
             char *eq = strchr(optarg, '=');
             if (!eq || eq == optarg)
@@ -959,9 +970,19 @@ static int parse_options(int argc, char **argv, struct options *o)
     return -1;
 }
 
+/* 1 when a search parameter key was given. */
+static int has_param(const struct options *o, const char *key)
+{
+    for (size_t i = 0; i < o->nparams; i++) {
+        if (strcmp(o->params[i].key, key) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* Joins the query words with spaces, refusing more than SEARCH_MAX_QUERY_BYTES before
  * anything is sent. Returns 0 with sb filled, or an exit status. */
-static int join_query(int n, char **words, struct strbuf *sb)
+static int join_query(int n, char **words, int filtered, struct strbuf *sb)
 {
     size_t total = 0;
     for (int i = 0; i < n; i++)
@@ -980,8 +1001,8 @@ static int join_query(int n, char **words, struct strbuf *sb)
         fputs("quire: out of memory\n", stderr);
         return EXIT_ERROR;
     }
-    if (total == 0)
-        return usage_error("search needs a query");
+    if (total == 0 && !filtered)
+        return usage_error("search needs a query (or a --filter)");
     return 0;
 }
 
@@ -1040,7 +1061,8 @@ int main(int argc, char **argv)
     struct strbuf query;
     sb_init(&query);
     if ((cmd == CMD_SEARCH || cmd == CMD_COMPLETE) &&
-        (rc = join_query(nargs - 1, args + 1, &query)) != 0) {
+        (rc = join_query(nargs - 1, args + 1, cmd == CMD_SEARCH && has_param(&o, "filter"),
+                         &query)) != 0) {
         sb_free(&query);
         return rc;
     }

@@ -25,6 +25,7 @@
  */
 #include "search.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,12 @@ static xc_query *parse_query(struct search_index *ix, const struct search_reques
     xc_query *q = xc_qp_parse(ix->qp, req->q, flags, &xe);
     if (q)
         return q;
+    if (xe && xe->code == XC_ERR_FIELD) {
+        /* A filter field's value is refused as such, never searched as words. */
+        search_error_set(err, 400, "bad_filter", "%s", xe->message ? xe->message : "bad filter");
+        xc_error_free(xe);
+        return NULL;
+    }
     if (!xe || xe->code != XC_ERR_QUERY) {
         search_binding_error(err, xe, "query parser failed");
         xc_error_free(xe);
@@ -64,11 +71,75 @@ static xc_query *parse_query(struct search_index *ix, const struct search_reques
         /* Only a syntax error is the client's: anything else is ours, as above. */
         if (xe && xe->code == XC_ERR_QUERY)
             search_error_set(err, 400, "bad_query", "query cannot be parsed: %s", first);
+        else if (xe && xe->code == XC_ERR_FIELD)
+            search_error_set(err, 400, "bad_filter", "%s", xe->message ? xe->message : "");
         else
             search_binding_error(err, xe, "query parser failed");
         xc_error_free(xe);
     }
     return q;
+}
+
+/* The `filter` parameter as one query: each filter's query (schema_filter_query, as for
+ * "field:value" in q), ORed within a field, the fields ANDed. NULL with err filled. */
+static xc_query *filter_query(const struct search_request *req, struct search_error *err)
+{
+    static const char *const fields[] = {"source", "category", "year", "month", "date"};
+    xc_query *groups[sizeof fields / sizeof fields[0]];
+    xc_query *one[SEARCH_MAX_FILTERS];
+    size_t ng = 0;
+    xc_query *res = NULL;
+    char why[512] = "";
+    for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
+        size_t n = 0;
+        for (unsigned i = 0; i < req->nfilters; i++) {
+            if (strcmp(req->filters[i].field, fields[f]) != 0)
+                continue;
+            assert(n < SEARCH_MAX_FILTERS);
+            one[n] = schema_filter_query(fields[f], req->filters[i].value, why, sizeof why);
+            if (!one[n]) {
+                while (n > 0)
+                    xc_query_free(one[--n]);
+                goto fail;
+            }
+            n++;
+        }
+        if (n == 0)
+            continue;
+        groups[ng] = n == 1 ? one[0]
+                            : xc_query_combine(XC_QOP_OR, (const xc_query *const *)one, n, NULL);
+        if (n > 1) {
+            while (n > 0)
+                xc_query_free(one[--n]);
+        }
+        if (!groups[ng])
+            goto fail;
+        ng++;
+    }
+    assert(ng > 0); /* every filter names one of the fields (request.c checks) */
+    res = ng == 1 ? groups[0] : xc_query_combine(XC_QOP_AND, (const xc_query *const *)groups, ng, NULL);
+    if (ng > 1) {
+        for (size_t g = 0; g < ng; g++)
+            xc_query_free(groups[g]);
+    }
+    if (!res)
+        search_out_of_memory(err);
+    return res;
+fail:
+    for (size_t g = 0; g < ng; g++)
+        xc_query_free(groups[g]);
+    if (why[0])
+        search_error_set(err, 400, "bad_filter", "%s", why);
+    else
+        search_out_of_memory(err);
+    return NULL;
+}
+
+/* Counts the terms that are words (not filters). */
+static void count_word(const char *term, size_t len, void *ctx)
+{
+    if (!schema_is_filter_term(term, len))
+        ++*(size_t *)ctx;
 }
 
 static void count_term(const char *term, size_t len, void *ctx)
@@ -405,7 +476,8 @@ static json_t *search_once(struct search_index *ix, const struct search_request 
     }
     int failed = 0;
     int timed_out = xc_mset_timed_out(ms);
-    json_t *res = result_json(req->q, ms, req, (opts->nfacets > 0 || req->exact) && !timed_out,
+    json_t *res = result_json(req->q ? req->q : "", ms, req,
+                              (opts->nfacets > 0 || req->exact) && !timed_out,
                               &failed);
     json_t *hits = hits_json(ix, ms, req, terms, q, opts, deadline, &timed_out, err, modified);
     if (!hits) {
@@ -428,7 +500,8 @@ static json_t *search_once(struct search_index *ix, const struct search_request 
     xc_mset_totals(ms, NULL, NULL, &matches);
     xc_mset_free(ms);
     char *sug = NULL;
-    if (search_suggest(ix, req->q, matches == 0, &sug, deadline, &timed_out, err, modified) < 0) {
+    if (req->q &&
+        search_suggest(ix, req->q, matches == 0, &sug, deadline, &timed_out, err, modified) < 0) {
         json_decref(hits);
         json_decref(res);
         return NULL;
@@ -462,28 +535,29 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
     /* Accents fold on both sides (schema.c folds indexed text the same way). */
     size_t flen = 0;
     char *folded;
-    if (util_fold_latin(req->q, strlen(req->q), &folded, &flen) < 0) {
+    const char *text = req->q ? req->q : "";
+    if (util_fold_latin(text, strlen(text), &folded, &flen) < 0) {
         search_out_of_memory(err);
         return NULL;
     }
     struct search_request fr = *req;
-    if (folded)
-        fr.q = folded;
+    fr.q = folded ? folded : (char *)text;
     /* Case and pure negation made explicit for the parser (querytext.c). */
-    char *text = NULL;
-    if (querytext_normalise(fr.q, &text) < 0) {
+    char *ntext = NULL;
+    if (querytext_normalise(fr.q, &ntext) < 0) {
         free(folded);
         search_out_of_memory(err);
         return NULL;
     }
-    fr.q = text;
+    fr.q = ntext;
     json_t *res = NULL;
     struct snippet_terms *sterms = NULL;
-    xc_query *q = parse_query(ix, &fr, err);
-    if (!q)
+    xc_query *fq = NULL, *q = NULL;
+    xc_query *uq = parse_query(ix, &fr, err); /* the words of q */
+    if (!uq)
         goto done;
     size_t nterms = 0;
-    if (xc_query_terms(q, count_term, &nterms) < 0) {
+    if (xc_query_terms(uq, count_term, &nterms) < 0) {
         search_out_of_memory(err);
         goto done;
     }
@@ -493,12 +567,57 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
                          SEARCH_MAX_TERMS);
         goto done;
     }
-    unsigned nwild = xc_query_wildcards(q);
+    unsigned nwild = xc_query_wildcards(uq);
     if (nwild > SEARCH_MAX_WILDCARDS) {
         search_error_set(err, 400, "query_too_complex",
                          "query has %u wildcards; the most allowed is %d", nwild,
                          SEARCH_MAX_WILDCARDS);
         goto done;
+    }
+    /* Filters restrict the words' matches without changing their ranking. With no words
+     * (q empty, or filters alone: they carry no weight), the answer is every article the
+     * filters admit, newest first unless sort says otherwise. Over remote shards the
+     * facets of such a query are counted apart (xc_match_opts.facets_apart). */
+    enum search_sort sort = req->sort;
+    size_t nwords = 0;
+    if (xc_query_terms(uq, count_word, &nwords) < 0) {
+        search_out_of_memory(err);
+        goto done;
+    }
+    int empty = xc_query_is_empty(uq);
+    int words = !empty && (nwords > 0 || nwild > 0);
+    if (req->nfilters > 0) {
+        fq = filter_query(req, err);
+        if (!fq)
+            goto done;
+    }
+    if (!words && (fq || !empty)) {
+        /* The filters: fq, q's own (a q of filters alone), or both. */
+        xc_error *xe = NULL;
+        xc_query *both[2] = {uq, fq};
+        xc_query *flt = empty ? fq : !fq ? uq
+                               : xc_query_combine(XC_QOP_AND, (const xc_query *const *)both, 2, &xe);
+        q = flt ? xc_query_filter(NULL, flt, &xe) : NULL;
+        if (flt && flt != fq && flt != uq)
+            xc_query_free(flt);
+        if (!q) {
+            search_binding_error(err, xe, "cannot combine the filters");
+            xc_error_free(xe);
+            goto done;
+        }
+        if (sort == SEARCH_SORT_RELEVANCE)
+            sort = SEARCH_SORT_DATE_DESC;
+    } else if (fq) {
+        xc_error *xe = NULL;
+        q = xc_query_filter(uq, fq, &xe);
+        if (!q) {
+            search_binding_error(err, xe, "cannot combine the filters");
+            xc_error_free(xe);
+            goto done;
+        }
+    } else {
+        q = uq;
+        uq = NULL;
     }
 
     xc_match_opts opts;
@@ -515,9 +634,10 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
         opts.check_at_least = xc_db_doccount(ix->db, NULL);
     else if (req->limit == 0)
         opts.check_at_least = req->offset + 1;
-    if (req->sort != SEARCH_SORT_RELEVANCE) {
+    opts.facets_apart = ix->has_remote && !words; /* see xc_match_opts */
+    if (sort != SEARCH_SORT_RELEVANCE) {
         opts.sort_slot = SCHEMA_SLOT_DATE;
-        opts.sort_descending = req->sort == SEARCH_SORT_DATE_DESC;
+        opts.sort_descending = sort == SEARCH_SORT_DATE_DESC;
     }
     const char *facet_names[XC_MAX_FACETS];
     set_facets(req, &opts, facet_names);
@@ -526,7 +646,7 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
         /* What to mark comes from the parsed query itself: its positive terms, wildcards
          * and phrases, and the excluded terms that must stay plain. */
         sterms = snippet_terms_new(ix->stem);
-        if (!sterms || snippet_terms_from_query(sterms, q) < 0) {
+        if (!sterms || snippet_terms_from_query(sterms, uq ? uq : q) < 0) {
             search_out_of_memory(err);
             goto done;
         }
@@ -542,8 +662,10 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
 done:
     snippet_terms_free(sterms);
     xc_query_free(q);
+    xc_query_free(fq);
+    xc_query_free(uq);
     free(folded);
-    free(text);
+    free(ntext);
     return res;
 }
 

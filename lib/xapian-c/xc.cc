@@ -50,6 +50,7 @@ struct xc_qp {
      * xc_qp_stopping is on. Owned here, not reference-counted: turning stopping off must
      * not free it. The parser does not touch it when destroyed. */
     std::unique_ptr<Xapian::SimpleStopper> stopper;
+    std::string field_error; /* why a filter field refused its value in the last parse */
     /* Range processors must outlive the parser's use of them; the parser keeps a
      * reference-counted pointer, so they are released with it. */
 };
@@ -231,6 +232,7 @@ extern "C" const char *xc_code_name(xc_code code)
     case XC_ERR_NETWORK: return "network";
     case XC_ERR_INTERNAL: return "internal";
     case XC_ERR_UNSUPPORTED: return "unsupported";
+    case XC_ERR_FIELD: return "bad_field";
     }
     return "unknown";
 }
@@ -739,11 +741,58 @@ extern "C" void xc_qp_set_max_wildcard(xc_qp *qp, unsigned max_terms)
     }
 }
 
+/* A filter field: hands each value to the C function, and turns a refusal into an
+ * exception that xc_qp_parse reports as XC_ERR_FIELD (the sentence is kept in the xc_qp,
+ * which owns the parser that owns this processor). */
+class FilterField : public Xapian::FieldProcessor {
+    xc_qp *owner;
+    std::string field;
+    xc_field_fn fn;
+
+  public:
+    FilterField(xc_qp *owner_, const char *field_, xc_field_fn fn_)
+        : owner(owner_), field(field_), fn(fn_)
+    {
+    }
+    Xapian::Query operator()(const std::string &value) override
+    {
+        char why[512] = "";
+        xc_query *q = fn(field.c_str(), value.c_str(), why, sizeof why);
+        if (!q) {
+            if (!why[0])
+                throw std::bad_alloc();
+            owner->field_error = why;
+            throw Xapian::QueryParserError(why);
+        }
+        Xapian::Query r = q->q;
+        delete q;
+        return r;
+    }
+};
+
+extern "C" int xc_qp_add_filter_field(xc_qp *qp, const char *field, xc_field_fn fn,
+                                      xc_error **err)
+{
+    XC_TRY
+    qp->qp.add_boolean_prefix(field, (new FilterField(qp, field, fn))->release());
+    return 0;
+    XC_CATCH(err, -1)
+}
+
 extern "C" xc_query *xc_qp_parse(xc_qp *qp, const char *text, unsigned flags, xc_error **err)
 {
     XC_TRY
     qp->corrected.clear();
-    Xapian::Query q = qp->qp.parse_query(text, flags);
+    qp->field_error.clear();
+    Xapian::Query q;
+    try {
+        q = qp->qp.parse_query(text, flags);
+    } catch (const Xapian::QueryParserError &) {
+        if (qp->field_error.empty())
+            throw;
+        xc_make_error(err, XC_ERR_FIELD, qp->field_error);
+        return NULL;
+    }
     if (flags & XC_QP_SPELLING)
         qp->corrected = qp->qp.get_corrected_query_string();
     return new xc_query{q};
@@ -753,6 +802,54 @@ extern "C" xc_query *xc_qp_parse(xc_qp *qp, const char *text, unsigned flags, xc
 extern "C" const char *xc_qp_corrected(xc_qp *qp)
 {
     return qp->corrected.c_str();
+}
+
+extern "C" int xc_query_is_empty(const xc_query *q)
+{
+    return q->q.empty() ? 1 : 0;
+}
+
+extern "C" xc_query *xc_query_term(const char *term, xc_error **err)
+{
+    XC_TRY
+    return new xc_query{Xapian::Query(term)};
+    XC_CATCH(err, NULL)
+}
+
+extern "C" xc_query *xc_query_value_range(unsigned slot, const char *lo, const char *hi,
+                                          xc_error **err)
+{
+    XC_TRY
+    if (lo && hi)
+        return new xc_query{Xapian::Query(Xapian::Query::OP_VALUE_RANGE, slot, lo, hi)};
+    if (lo)
+        return new xc_query{Xapian::Query(Xapian::Query::OP_VALUE_GE, slot, lo)};
+    if (hi)
+        return new xc_query{Xapian::Query(Xapian::Query::OP_VALUE_LE, slot, hi)};
+    throw Xapian::InvalidArgumentError("a value range needs a bound");
+    XC_CATCH(err, NULL)
+}
+
+extern "C" xc_query *xc_query_combine(int op, const xc_query *const *qs, size_t n,
+                                      xc_error **err)
+{
+    XC_TRY
+    std::vector<Xapian::Query> v;
+    v.reserve(n);
+    for (size_t i = 0; i < n; i++)
+        v.push_back(qs[i]->q);
+    Xapian::Query::op xop = op == XC_QOP_OR ? Xapian::Query::OP_OR : Xapian::Query::OP_AND;
+    return new xc_query{Xapian::Query(xop, v.begin(), v.end())};
+    XC_CATCH(err, NULL)
+}
+
+extern "C" xc_query *xc_query_filter(const xc_query *q, const xc_query *filter, xc_error **err)
+{
+    XC_TRY
+    if (!q)
+        return new xc_query{Xapian::Query(Xapian::Query::OP_SCALE_WEIGHT, filter->q, 0.0)};
+    return new xc_query{Xapian::Query(Xapian::Query::OP_FILTER, q->q, filter->q)};
+    XC_CATCH(err, NULL)
 }
 
 extern "C" void xc_query_free(xc_query *q)
@@ -1004,6 +1101,11 @@ extern "C" xc_mset *xc_enquire(xc_db *db, const xc_query *q, const xc_match_opts
         enq.add_matchspy(ms->spies.back().get());
         /* Exact counts need every match seen. */
         check = db->db.get_doccount();
+    }
+    if (opts->facets_apart && opts->nfacets > 0) {
+        /* Counted in a match of their own that returns no hits (see xc.h). */
+        enq.get_mset(0, 0, check);
+        enq.clear_matchspies();
     }
     ms->ms = enq.get_mset(opts->offset, opts->limit, check);
     if (opts->fetch)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -106,6 +107,190 @@ static void test_request_json(void **state)
     assert_int_equal(search_request_from_json(&r, deep, depth * 2, &e), -1);
     search_request_clear(&r);
     free(deep);
+}
+
+static void test_request_filters(void **state)
+{
+    (void)state;
+    struct search_request r;
+    struct search_error e;
+    search_request_init(&r);
+    /* A filter alone makes a request complete. */
+    assert_int_equal(search_request_set(&r, "filter", "category:sport", &e), 0);
+    assert_int_equal(search_request_validate(&r, &e), 0);
+    assert_int_equal(search_request_set(&r, "filter", "source:\"BBC News\"", &e), 0);
+    assert_int_equal(search_request_set(&r, "filter", "date:2004..2005", &e), 0);
+    assert_int_equal(r.nfilters, 3);
+    assert_string_equal(r.filters[0].field, "category");
+    assert_string_equal(r.filters[0].value, "sport");
+    assert_string_equal(r.filters[1].value, "BBC News"); /* quotes gone */
+    assert_string_equal(r.filters[2].value, "2004..2005");
+    const char *bad[] = {"sport", ":sport", "colour:red", "date:yesterday", "date:2004-02-30",
+                         "month:2026", "year:87", "source:", "source:  ", "date:..",
+                         "date:2005..2004", "category:\xff"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        e.status = 0;
+        assert_int_equal(search_request_set(&r, "filter", bad[i], &e), -1);
+        assert_int_equal(e.status, 400);
+        assert_string_equal(e.code, "bad_filter");
+    }
+    assert_int_equal(r.nfilters, 3);
+    assert_non_null(strstr((search_request_set(&r, "filter", "date:yesterday", &e), e.message),
+                           "field 'date' takes a day (2004-03-05)"));
+    while (r.nfilters < SEARCH_MAX_FILTERS)
+        assert_int_equal(search_request_set(&r, "filter", "year:2004", &e), 0);
+    assert_int_equal(search_request_set(&r, "filter", "year:2004", &e), -1);
+    search_request_clear(&r);
+    assert_int_equal(r.nfilters, 0);
+
+    const char *ok = "{\"filter\": {\"category\": [\"sport\", \"tech\"], \"source\": \"BBC News\", "
+                     "\"year\": 2004, \"date\": {\"from\": \"2004-01-01\", \"to\": \"2004-12-31\"}}}";
+    assert_int_equal(search_request_from_json(&r, ok, strlen(ok), &e), 0);
+    assert_int_equal(search_request_validate(&r, &e), 0);
+    assert_int_equal(r.nfilters, 5);
+    assert_string_equal(r.filters[1].value, "tech");
+    assert_string_equal(r.filters[3].value, "2004");
+    assert_string_equal(r.filters[4].value, "2004-01-01..2004-12-31");
+    search_request_clear(&r);
+    const char *strings = "{\"q\": \"oil\", \"filter\": [\"category:crude\", \"date:2004..\"]}";
+    assert_int_equal(search_request_from_json(&r, strings, strlen(strings), &e), 0);
+    assert_int_equal(r.nfilters, 2);
+    search_request_clear(&r);
+    const char *jbad[] = {
+        "{\"filter\": 3}",
+        "{\"filter\": {\"colour\": \"red\"}}",
+        "{\"filter\": {\"source\": {\"from\": \"a\"}}}",
+        "{\"filter\": {\"date\": {\"from\": \"2004\", \"until\": \"2005\"}}}",
+        "{\"filter\": {\"date\": {}}}",
+        "{\"filter\": {\"category\": [true]}}",
+        "{\"filter\": [\"category:crude\", 3]}",
+        "{\"filter\": {\"category\": \"a\\u0000b\"}}",
+    };
+    for (size_t i = 0; i < sizeof jbad / sizeof jbad[0]; i++) {
+        search_request_init(&r);
+        e.status = 0;
+        assert_int_equal(search_request_from_json(&r, jbad[i], strlen(jbad[i]), &e), -1);
+        assert_int_equal(e.status, 400);
+        search_request_clear(&r);
+    }
+}
+
+/* Property: a date filter value is accepted exactly when it names a real day, month or year
+ * (the oracle is the C library's calendar: timegm normalises a day that does not exist into
+ * another one), and a range exactly when both ends are accepted and the start's first day
+ * is not after the end's last day. Seeded random values, the seed printed. */
+static int real_day(int y, int m, int d)
+{
+    struct tm tm = {0};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = m - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = 12;
+    time_t t = timegm(&tm);
+    struct tm back;
+    gmtime_r(&t, &back);
+    return back.tm_year == y - 1900 && back.tm_mon == m - 1 && back.tm_mday == d;
+}
+
+static void test_filter_dates_property(void **state)
+{
+    (void)state;
+    unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+    printf("# date filter property: seed %u\n", seed);
+    srand(seed);
+    char why[512], v[96], a[40], b[40];
+    unsigned checked = 0;
+    for (int i = 0; i < 20000; i++) {
+        int y1 = 1890 + rand() % 220, m1 = rand() % 14, d1 = rand() % 33;
+        int y2 = 1890 + rand() % 220, m2 = rand() % 14, d2 = rand() % 33;
+        int form1 = rand() % 3, form2 = rand() % 3; /* year, month, day */
+        /* The first and last day each end stands for, as numbers YYYYMMDD (0: invalid). */
+        long lo = 0, hi = 0;
+        if (form1 == 0) {
+            snprintf(a, sizeof a, "%04d", y1);
+            lo = y1 * 10000L + 101;
+        } else if (form1 == 1) {
+            snprintf(a, sizeof a, "%04d-%02d", y1, m1);
+            lo = m1 >= 1 && m1 <= 12 ? y1 * 10000L + m1 * 100 + 1 : 0;
+        } else {
+            snprintf(a, sizeof a, "%04d-%02d-%02d", y1, m1, d1);
+            lo = m1 >= 1 && m1 <= 12 && real_day(y1, m1, d1) ? y1 * 10000L + m1 * 100 + d1 : 0;
+        }
+        if (form2 == 0) {
+            snprintf(b, sizeof b, "%04d", y2);
+            hi = y2 * 10000L + 1231;
+        } else if (form2 == 1) {
+            snprintf(b, sizeof b, "%04d-%02d", y2, m2);
+            int last = 31;
+            while (last > 27 && !(m2 >= 1 && m2 <= 12 && real_day(y2, m2, last)))
+                last--;
+            hi = m2 >= 1 && m2 <= 12 ? y2 * 10000L + m2 * 100 + last : 0;
+        } else {
+            snprintf(b, sizeof b, "%04d-%02d-%02d", y2, m2, d2);
+            hi = m2 >= 1 && m2 <= 12 && real_day(y2, m2, d2) ? y2 * 10000L + m2 * 100 + d2 : 0;
+        }
+        int single = (lo != 0) == (schema_filter_check("date", a, why, sizeof why) == 0);
+        if (!single)
+            fprintf(stderr, "date:%s: expected %s\n", a, lo ? "accepted" : "refused");
+        assert_true(single);
+        snprintf(v, sizeof v, "%s..%s", a, b);
+        int want = lo != 0 && hi != 0 && lo <= hi;
+        int got = schema_filter_check("date", v, why, sizeof why) == 0;
+        if (want != got)
+            fprintf(stderr, "date:%s: expected %s\n", v, want ? "accepted" : "refused");
+        assert_int_equal(want, got);
+        /* month: takes only months, year: only years. */
+        assert_int_equal(schema_filter_check("month", a, why, sizeof why) == 0,
+                         form1 == 1 && lo != 0);
+        assert_int_equal(schema_filter_check("year", a, why, sizeof why) == 0, form1 == 0);
+        checked += 4;
+    }
+    printf("# date filter property: %u values checked\n", checked);
+    /* The queries: a single value is its term, a range a range of the date slot. */
+    xc_query *q = schema_filter_query("date", "2004-03", why, sizeof why);
+    assert_non_null(q);
+    char *d = xc_query_describe(q);
+    assert_non_null(strstr(d, "M200403"));
+    free(d);
+    xc_query_free(q);
+    q = schema_filter_query("date", "2004-02..2004", why, sizeof why);
+    d = xc_query_describe(q);
+    assert_non_null(strstr(d, "20040201"));
+    assert_non_null(strstr(d, "20041231"));
+    free(d);
+    xc_query_free(q);
+    q = schema_filter_query("month", "2004-02..2004-02", why, sizeof why);
+    d = xc_query_describe(q);
+    assert_non_null(strstr(d, "20040229")); /* a leap year */
+    free(d);
+    xc_query_free(q);
+}
+
+/* The key of a source or category: the same for every case, spacing and accent folding of
+ * one value, and a key is its own key. */
+static void test_value_key(void **state)
+{
+    (void)state;
+    const char *same[][2] = {{"BBC News", "bbc news"},
+                             {"  BBC\t News ", "BBC NEWS"},
+                             {"Новости Москвы", "НОВОСТИ МОСКВЫ"},
+                             {"Société", "SOCIETE"},
+                             {"money-fx", "MONEY-FX"}};
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        char *a = schema_value_key(same[i][0], strlen(same[i][0]), NULL);
+        char *b = schema_value_key(same[i][1], strlen(same[i][1]), NULL);
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_string_equal(a, b);
+        char *c = schema_value_key(a, strlen(a), NULL);
+        assert_string_equal(a, c);
+        free(a);
+        free(b);
+        free(c);
+    }
+    char *k = schema_value_key("BBC News", 8, NULL);
+    assert_string_equal(k, "bbc news");
+    free(k);
 }
 
 /* exact, fields, facet_limit and the parameters similar articles take. */
@@ -528,6 +713,9 @@ int main(void)
         cmocka_unit_test(test_request_json),
         cmocka_unit_test(test_request_shaping),
         cmocka_unit_test(test_querytext),
+        cmocka_unit_test(test_request_filters),
+        cmocka_unit_test(test_filter_dates_property),
+        cmocka_unit_test(test_value_key),
         cmocka_unit_test(test_display_round_trip),
         cmocka_unit_test(test_snippet),
         cmocka_unit_test(test_dbdir),
