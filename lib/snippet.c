@@ -263,9 +263,12 @@ static int match_token(const struct snippet_terms *t, const struct tokenize_toke
         if (k->wildcard) {
             hit = memcmp(tok->term, k->text, k->len) == 0;
         } else {
-            /* A stem keeps the word's first two bytes (the English stemmer only rewrites
-             * endings): compare those before paying for stemming. */
-            if (k->len > 1 && k->text[1] != tok->term[1])
+            /* A stem keeps the word's first two bytes (the English stemmer rewrites
+             * endings), but for the whole-word exceptions dying, lying and tying, whose
+             * stems die, lie and tie change a second 'y' to 'i': compare those before
+             * paying for stemming. */
+            if (k->len > 1 && k->text[1] != tok->term[1] &&
+                !(tok->term[1] == 'y' && k->text[1] == 'i'))
                 continue;
             if (slen < 0) {
                 slen = xc_stem_word(t->stem, tok->term, tok->len, stem, sizeof stem);
