@@ -671,7 +671,7 @@ static enum read_result read_jsonl(struct run *r, struct file_read *fr, char *wh
             /* Stopped half way (EIO, a truncated .gz): what was read is applied, the rest
              * keeps its documents, and no signature is written. */
             char w[512];
-            snprintf(w, sizeof w, "line %lu: %s", lineno, why);
+            snprintf(w, sizeof w, "line %lu: %.480s", lineno, why);
             snprintf(why, whylen, "%s", w);
             res = READ_DOUBT;
             break;
