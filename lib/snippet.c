@@ -317,7 +317,7 @@ static void track_phrases(struct pass *ps, const struct tokenize_token *tok, siz
             }
         }
         ps->phrase_mask[i] = now;
-        if ((now >> (p->want - 1)) & 1) {
+        if (p->want > 0 && (now >> (p->want - 1)) & 1) {
             for (unsigned k = 0; k < p->want; k++) {
                 unsigned long at = ps->npos - p->want + k;
                 add_match(ps, ps->ring_start[at % RING], ps->ring_end[at % RING], p->group);
