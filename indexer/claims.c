@@ -528,7 +528,8 @@ static int finish_read(struct run *r, struct file_read *fr)
         return -1;
     }
     (void)before;
-    qsort(d.v, d.n, sizeof *d.v, cmp_uint);
+    if (d.n > 1) /* d.v is NULL when nothing was collected: qsort may not be given it */
+        qsort(d.v, d.n, sizeof *d.v, cmp_uint);
     for (size_t i = 0; rc == 0 && i < d.n; i++) {
         unsigned docid = d.v[i];
         if ((i > 0 && d.v[i - 1] == docid) || hashset_has(&fr->touched, docid))
