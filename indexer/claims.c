@@ -791,7 +791,7 @@ static int doubt_read(struct run *r, struct file_read *fr, const char *key)
     for (size_t i = 0; rc == 0 && i < claimed.n; i++) {
         unsigned docid = claimed.v[i];
         if (hashset_has(&fr->touched, docid) ||
-            bsearch(&docid, held.v, held.n, sizeof *held.v, cmp_uint))
+            (held.n > 0 && bsearch(&docid, held.v, held.n, sizeof *held.v, cmp_uint)))
             continue; /* read just now, or the document holds this file's record */
         struct claims c;
         if (claims_load(r, docid, &c) < 0) {

@@ -247,7 +247,8 @@ size_t dbdir_list_generations(const char *dir, unsigned *nums, size_t max)
             nums[n++] = num;
     }
     closedir(d);
-    qsort(nums, n, sizeof *nums, cmp_unsigned);
+    if (n > 1)
+        qsort(nums, n, sizeof *nums, cmp_unsigned);
     return n;
 }
 

@@ -386,7 +386,8 @@ static int match_cmp(const void *a, const void *b)
 /* Sorts the matches and drops exact repeats (a phrase word also matched on its own). */
 static void matches_sort(struct pass *ps)
 {
-    qsort(ps->m, ps->nm, sizeof *ps->m, match_cmp);
+    if (ps->nm > 1)
+        qsort(ps->m, ps->nm, sizeof *ps->m, match_cmp);
     size_t o = 0;
     for (size_t i = 0; i < ps->nm; i++) {
         if (o > 0 && ps->m[o - 1].start == ps->m[i].start && ps->m[o - 1].end == ps->m[i].end)
