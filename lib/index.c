@@ -534,11 +534,20 @@ json_t *search_health(struct search_index *ix, struct search_error *err)
         xc_error_free(xe);
         xe = NULL;
     } else {
-        docs = xc_db_doccount(ix->db, &xe);
-        if (xe || read_updated(ix, &xe) < 0) {
-            search_binding_error(err, xe, "cannot read index");
+        /* A reader behind a busy writer reopens and reads again (bounded), as a search
+         * does: /health must not answer 503 because a commit went by. */
+        for (int attempt = 0;; attempt++) {
+            docs = xc_db_doccount(ix->db, &xe);
+            if (!xe && read_updated(ix, &xe) == 0)
+                break;
+            if (!xe || xe->code != XC_ERR_MODIFIED || attempt >= SEARCH_MODIFIED_RETRIES) {
+                search_binding_error(err, xe, "cannot read index");
+                xc_error_free(xe);
+                return NULL;
+            }
             xc_error_free(xe);
-            return NULL;
+            xe = NULL;
+            xc_db_reopen(ix->db, NULL);
         }
     }
     const char *status = "ok";

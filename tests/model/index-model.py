@@ -34,6 +34,8 @@ import subprocess
 import sys
 import time
 
+import checks
+
 ap = argparse.ArgumentParser()
 ap.add_argument("build")
 ap.add_argument("work")
@@ -60,22 +62,8 @@ NOBODY = 65534
 # Root reads every file: the indexer runs as nobody, so that mode 000 means unreadable.
 RUNAS = ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups"] if AS_ROOT else []
 
-tap_n = 0
-failed = 0
-
-
-def ok(cond, what, detail=""):
-    global tap_n, failed
-    tap_n += 1
-    if cond:
-        print("ok %d - %s" % (tap_n, what))
-    else:
-        failed += 1
-        print("not ok %d - %s" % (tap_n, what))
-        for line in str(detail).splitlines()[:40]:
-            print("#   " + line)
-    sys.stdout.flush()
-    return cond
+tap = checks.Tap()
+ok = tap.ok
 
 
 def own(path):
@@ -337,10 +325,7 @@ def run_index(extra, db=DB, kill_after=None):
 
 
 def dump(db):
-    p = subprocess.run([DUMP, db], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if p.returncode != 0:
-        return None
-    return p.stdout.decode(errors="replace")
+    return checks.dump(DUMP, db)
 
 
 def readable_now(rel):
@@ -394,12 +379,7 @@ def expected():
 prev = {}   # what the index held after the last check: id -> (file, title)
 
 
-def parse_dump(text):
-    out = {}
-    for line in text.splitlines():
-        parts = line.split("\t")
-        out[parts[0]] = parts
-    return out
+parse_dump = checks.parse_dump
 
 
 stats = {"ops": 0, "runs": 0, "kills": 0, "killed_mid_run": 0, "rebuilds": 0, "refused": 0,
@@ -488,7 +468,7 @@ def main():
     # The first run makes gen-000001: the bottom of the stack.
     log.append(step_run())
     stack_states.append((dict(indexed), dict(prev)))
-    while ops < args.ops and time.time() - t0 < args.seconds and failed == 0:
+    while ops < args.ops and time.time() - t0 < args.seconds and tap.failed == 0:
         fns, weights = zip(*OPS)
         for _ in range(rng.randrange(1, 4)):
             log.append(rng.choices(fns, weights)[0]())
@@ -561,7 +541,7 @@ def main():
         else:
             log.append(step_run())
             stack_states[-1] = (dict(indexed), dict(prev))
-        if failed:
+        if tap.failed:
             print("# operations so far (last 30):")
             for line in log[-30:]:
                 print("#   " + line)
@@ -580,11 +560,7 @@ def main():
           "the end, %.1f s" % (seed, ops, stats["checks"], stats["clean_compares"], stats["kills"],
                                stats["killed_mid_run"], stats["rebuilds"], stats["refused"],
                                stats["rollbacks"], len(files), secs))
-    if args.no_plan:
-        print("# checks %d failed %d" % (tap_n, failed))
-    else:
-        print("1..%d" % tap_n)
-    return 1 if failed else 0
+    return tap.end(args.no_plan)
 
 
 saved_dumps = [None]
