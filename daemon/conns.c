@@ -12,8 +12,11 @@
  */
 #include "conns.h"
 
+#include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -61,7 +64,12 @@ struct conn {
     size_t out_bytes;  /* the response, as queued */
     unsigned linelen;  /* header scan: bytes of the current line, CR not counted */
     unsigned lines;    /* header scan: lines so far */
+    char line[48];     /* header scan: the current line's first bytes, lower-cased */
+    long long declared; /* the request's Content-Length (-1: none, LLONG_MAX: too long) */
+    int chunked;       /* the request's Transfer-Encoding is chunked */
     int force;         /* close at the next timer run whatever the deadline */
+    int too_large;     /* ...with a 413: its body is over max_body */
+    int lifted;        /* evhttp's body limit is lifted for this request (conn_evhttp_limit) */
 };
 
 struct refusal {
@@ -100,6 +108,8 @@ struct conn_table {
     "{\"error\":{\"code\":\"overloaded\",\"message\":\"too many open connections; retry "      \
     "shortly or reuse a connection\"}}\n"
 #define REFUSAL_BODY_LEN 107
+/* The 413 for a body over max_body, around its message (conn_refuse_body). */
+#define BODY_413_JSON "{\"error\":{\"code\":\"body_too_large\",\"message\":\"%s\"}}\n"
 #define REFUSAL_STR(x) #x
 #define REFUSAL_XSTR(x) REFUSAL_STR(x)
 static const char refusal_text[] = "HTTP/1.1 503 Service Unavailable\r\n"
@@ -257,11 +267,10 @@ static void conn_closed(struct evhttp_connection *evcon, void *arg)
     conn_forget(c);
 }
 
-/* Closes c, past its deadline. */
-static void conn_expire(struct conn *c)
+/* Has evhttp close c's socket now, and forgets c. */
+static void conn_kill(struct conn *c)
 {
     struct conn_table *t = c->t;
-    atomic_fetch_add_explicit(&g.timed_out, 1, memory_order_relaxed);
     t->killing = c;
     t->killed = 0;
     evhttp_connection_free(c->evcon);
@@ -270,6 +279,63 @@ static void conn_expire(struct conn *c)
     if (!t->killed)
         conn_forget(c);
     t->killing = NULL;
+}
+
+/* Closes c, past its deadline. */
+static void conn_expire(struct conn *c)
+{
+    atomic_fetch_add_explicit(&g.timed_out, 1, memory_order_relaxed);
+    conn_kill(c);
+}
+
+/* Lifts (or puts back) evhttp's own body limit for c: evhttp answers a body over it with
+ * an HTML 413, so where conns.c refuses a body itself evhttp must not come first. */
+static void conn_evhttp_limit(struct conn *c, int lifted)
+{
+    if (!c->evcon || c->lifted == lifted)
+        return;
+    size_t max_body = atomic_load_explicit(&c->t->w->srv->live_max_body, memory_order_relaxed);
+    evhttp_connection_set_max_body_size(c->evcon,
+                                        lifted ? -1 : (ev_ssize_t)(max_body + CONNS_BODY_SLACK));
+    c->lifted = lifted;
+}
+
+static void linger_or_close(struct conn_table *t, evutil_socket_t fd);
+
+/* Answers c's request, whose body is over max_body, with a JSON 413 and closes c without
+ * reading the body. The answer is written straight to the socket (ahead of anything evhttp
+ * has queued, which is dropped), before evhttp shuts the socket's writing side; a
+ * duplicate of it lingers after evhttp has closed its own. */
+static void conn_refuse_body(struct conn *c)
+{
+    struct conn_table *t = c->t;
+    size_t max_body = atomic_load_explicit(&t->w->srv->live_max_body, memory_order_relaxed);
+    char body[256], text[512];
+    if (c->declared >= 0 && c->declared < LLONG_MAX)
+        snprintf(body, sizeof body, "request body is declared as %lld bytes; the most allowed is %zu",
+                 c->declared, max_body);
+    else if (c->declared >= 0)
+        snprintf(body, sizeof body, "request body is declared as more bytes than can be counted; "
+                 "the most allowed is %zu", max_body);
+    else
+        snprintf(body, sizeof body, "chunked request body is over %zu bytes with its framing; the "
+                 "most allowed is %zu", max_body + CONNS_BODY_SLACK, max_body);
+    int blen = (int)strlen(body) + (int)sizeof BODY_413_JSON - 3;
+    int n = snprintf(text, sizeof text,
+                     "HTTP/1.1 413 Payload Too Large\r\n"
+                     "Content-Type: application/json; charset=utf-8\r\n"
+                     "Cache-Control: no-store\r\n"
+                     "Connection: close\r\n"
+                     "Content-Length: %d\r\n\r\n" BODY_413_JSON,
+                     blen, body);
+    assert(n > 0 && (size_t)n < sizeof text);
+    ssize_t k = send(c->fd, text, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)k; /* the send buffer takes a short answer whole; if not, the client sees a cut */
+    evutil_socket_t dup = fcntl(c->fd, F_DUPFD_CLOEXEC, 0);
+    conn_kill(c);
+    metrics_record(&t->w->metrics, EP_OTHER, 413, 0);
+    if (dup >= 0)
+        linger_or_close(t, dup);
 }
 
 static void conn_timer(evutil_socket_t fd, short what, void *arg)
@@ -281,7 +347,79 @@ static void conn_timer(evutil_socket_t fd, short what, void *arg)
         conn_arm(c); /* the deadline moved on (body bytes arrived, or a reload) */
         return;
     }
-    conn_expire(c);
+    if (c->too_large && c->phase != PH_BODY) {
+        /* The whole body had arrived: evhttp read it and dispatched the request before
+         * this run, and routes.c answers it with its own 413. */
+        conn_evhttp_limit(c, 0);
+        c->force = c->too_large = 0;
+        conn_arm(c);
+    } else if (c->too_large) {
+        conn_refuse_body(c);
+    } else {
+        conn_expire(c);
+    }
+}
+
+/* A header line of the request, in c->line (its first bytes, lower-cased): notes the
+ * body's declared length and whether it is chunked. The first Content-Length counts, as
+ * for evhttp; a value longer than c->line keeps is more than any limit. */
+static void conn_header_line(struct conn *c)
+{
+    static const char cl[] = "content-length:", te[] = "transfer-encoding:";
+    size_t len = c->linelen < sizeof c->line ? c->linelen : sizeof c->line;
+    if (len > sizeof cl - 1 && !memcmp(c->line, cl, sizeof cl - 1) && c->declared < 0) {
+        size_t i = sizeof cl - 1;
+        while (i < len && (c->line[i] == ' ' || c->line[i] == '\t'))
+            i++;
+        long long v = 0;
+        for (; i < len && c->line[i] >= '0' && c->line[i] <= '9'; i++)
+            v = v > (LLONG_MAX - 9) / 10 ? LLONG_MAX : v * 10 + (c->line[i] - '0');
+        c->declared = i == len && c->linelen > len ? LLONG_MAX : v;
+    } else if (len > sizeof te - 1 && !memcmp(c->line, te, sizeof te - 1)) {
+        /* Chunked exactly as evhttp takes it: the whole value, blanks around. */
+        size_t i = sizeof te - 1;
+        while (i < len && (c->line[i] == ' ' || c->line[i] == '\t'))
+            i++;
+        size_t end = len;
+        while (end > i && (c->line[end - 1] == ' ' || c->line[end - 1] == '\t'))
+            end--;
+        c->chunked = c->linelen == len && end - i == 7 && !memcmp(c->line + i, "chunked", 7);
+    }
+}
+
+/* Refuses c's body at the timer's next run (not here, inside evhttp's read), with evhttp's
+ * limit lifted so that it neither answers first nor stops reading before then (it reads
+ * only what has arrived). */
+static void conn_body_refuse_soon(struct conn *c)
+{
+    if (c->force)
+        return;
+    c->force = c->too_large = 1;
+    conn_evhttp_limit(c, 1);
+    event_active(c->timer, EV_TIMEOUT, 1);
+}
+
+/* The header has ended: a declared body over max_body is refused before it is read. A
+ * chunked body is counted as it comes (conn_body_check): evhttp would refuse it from a
+ * chunk's declared size, before the bytes, so its limit is lifted for this request. */
+static void conn_body_start(struct conn *c)
+{
+    size_t max_body = atomic_load_explicit(&c->t->w->srv->live_max_body, memory_order_relaxed);
+    if (c->chunked)
+        conn_evhttp_limit(c, 1);
+    else if (c->declared >= 0 && (unsigned long long)c->declared > max_body)
+        conn_body_refuse_soon(c);
+}
+
+/* Body bytes arrived: a chunked body is refused once it passes max_body and the slack for
+ * its framing (bytes as they come, framing included: never fewer than evhttp's count). A
+ * body of declared length is evhttp's to read, exactly; what comes after it is the next
+ * request. */
+static void conn_body_check(struct conn *c)
+{
+    size_t max_body = atomic_load_explicit(&c->t->w->srv->live_max_body, memory_order_relaxed);
+    if (c->chunked && c->body_bytes > max_body + CONNS_BODY_SLACK)
+        conn_body_refuse_soon(c);
 }
 
 /* Scans n bytes of buf from off for the end of the request header (an empty line after
@@ -307,12 +445,18 @@ static void conn_scan(struct conn *c, struct evbuffer *buf, size_t off, size_t n
                 }
                 c->head_bytes++;
                 if (s[j] == '\n') {
-                    if (c->linelen == 0 && c->lines > 0)
+                    if (c->linelen == 0 && c->lines > 0) {
                         c->phase = PH_BODY;
-                    else if (c->linelen > 0)
+                        conn_body_start(c);
+                    } else if (c->linelen > 0) {
+                        if (c->lines > 0)
+                            conn_header_line(c);
                         c->lines++;
+                    }
                     c->linelen = 0;
                 } else if (s[j] != '\r') {
+                    if (c->linelen < sizeof c->line)
+                        c->line[c->linelen] = (char)tolower((unsigned char)s[j]);
                     c->linelen++;
                 }
             }
@@ -322,8 +466,10 @@ static void conn_scan(struct conn *c, struct evbuffer *buf, size_t off, size_t n
         if (evbuffer_ptr_set(buf, &p, done, EVBUFFER_PTR_ADD) < 0)
             break;
     }
-    if (c->phase == PH_BODY)
+    if (c->phase == PH_BODY) {
         c->body_bytes += n;
+        conn_body_check(c);
+    }
     if (c->phase == PH_HEAD && c->head_bytes > CONNS_MAX_HEADER_BYTES && !c->force) {
         /* Not here, inside evhttp's read: at the timer's next run. */
         c->force = 1;
@@ -338,6 +484,8 @@ static void conn_new_request(struct conn *c, double now)
     c->since = now;
     c->head_bytes = c->body_bytes = 0;
     c->linelen = c->lines = 0;
+    c->declared = -1;
+    c->chunked = 0;
 }
 
 /* Input buffer callback: bytes arrived (or evhttp consumed some). It runs as they are
@@ -354,6 +502,7 @@ static void conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info
     }
     if (c->phase == PH_BODY) {
         c->body_bytes += n;
+        conn_body_check(c);
         return;
     }
     size_t len = evbuffer_get_length(buf);
@@ -394,6 +543,7 @@ static void conn_done(struct evhttp_request *req, void *arg)
         c->t->current = NULL;
     struct evbuffer *in = bufferevent_get_input(c->bev);
     size_t len = evbuffer_get_length(in);
+    conn_evhttp_limit(c, 0);
     conn_new_request(c, util_now_ms());
     if (len == 0)
         c->phase = PH_IDLE;
@@ -485,18 +635,25 @@ static void linger_start(struct conn_table *t, evutil_socket_t fd)
         listeners_update(t);
 }
 
-/* Answers fd with the 503 at once (its request is not waited for) and lingers. */
-static void refuse(struct conn_table *t, evutil_socket_t fd)
+/* Shuts fd's writing side (it has been answered) and lingers, or closes it when the worker
+ * holds as many closing connections as it may. */
+static void linger_or_close(struct conn_table *t, evutil_socket_t fd)
 {
-    atomic_fetch_add_explicit(&g.refused, 1, memory_order_relaxed);
-    ssize_t k = send(fd, refusal_text, sizeof refusal_text - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-    (void)k; /* a new socket's send buffer takes it whole; if not, the client sees a cut */
     shutdown(fd, SHUT_WR);
     if (t->nrefusing >= CONNS_REFUSING_MAX) { /* accepted in the round that filled them */
         close(fd);
         return;
     }
     linger_start(t, fd);
+}
+
+/* Answers fd with the 503 at once (its request is not waited for) and lingers. */
+static void refuse(struct conn_table *t, evutil_socket_t fd)
+{
+    atomic_fetch_add_explicit(&g.refused, 1, memory_order_relaxed);
+    ssize_t k = send(fd, refusal_text, sizeof refusal_text - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)k; /* a new socket's send buffer takes it whole; if not, the client sees a cut */
+    linger_or_close(t, fd);
 }
 
 /* ---- accepting ----------------------------------------------------------------------- */

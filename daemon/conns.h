@@ -15,6 +15,10 @@
  *   its response, once queued: header_timeout_ms plus 1 s per body_min_rate bytes of it;
  *   the wait for the next request on a keep-alive connection: idle_timeout_ms.
  * A connection past its deadline is closed.
+ *
+ * Bodies over max_body are refused here, with the daemon's JSON 413 (evhttp's own is an
+ * HTML page), and the connection closed lingeringly: a body of declared length before it
+ * is read, a chunked one as soon as it passes max_body + CONNS_BODY_SLACK, framing counted.
  */
 #ifndef QUIRE_CONNS_H
 #define QUIRE_CONNS_H
@@ -40,6 +44,10 @@ struct conn_limits {
 /* Bytes of one request's header (request line included) before the connection is closed;
  * evhttp's own limit (server.c) answers 400 below it. */
 #define CONNS_MAX_HEADER_BYTES (160 * 1024)
+
+/* A chunked body is refused (413) past max_body plus this, its framing counted; evhttp's
+ * own limit (server.c) is the same, on the body without its framing. */
+#define CONNS_BODY_SLACK 4096
 
 /* Sets the limits for every worker (any thread; connections already open take them at
  * their next step, or at once after conns_rearm). */

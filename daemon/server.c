@@ -192,7 +192,8 @@ static void worker_apply(struct worker *w)
 {
     struct server *s = w->srv;
     if (w->http)
-        evhttp_set_max_body_size(w->http, (ev_ssize_t)atomic_load(&s->live_max_body));
+        evhttp_set_max_body_size(w->http,
+                                 (ev_ssize_t)(atomic_load(&s->live_max_body) + CONNS_BODY_SLACK));
     unsigned refresh = atomic_load(&s->live_refresh_ms);
     if (refresh != w->refresh_ms) {
         w->refresh_ms = refresh;
@@ -297,11 +298,14 @@ int server_init(struct server *s, const struct server_config *cfg)
             return -1;
         }
         s->nworkers++;
-        /* evhttp refuses a body over max_body itself (413 at once, before reading it when
-         * its length is declared), so a connection never buffers more than max_body of
-         * body. Not evhttp's lingering close (it reads the whole body before answering):
-         * conns.c lingers after the 413 instead, so the client sees it, not a reset. */
-        evhttp_set_max_body_size(w->http, (ev_ssize_t)cfg->max_body);
+        /* conns.c refuses a body over max_body itself, with a JSON 413 (evhttp's is an
+         * HTML page): a declared one before it is read, a chunked one once it passes
+         * max_body plus CONNS_BODY_SLACK with its framing. evhttp's own limit, the same
+         * without framing, never comes first; it is a backstop. routes.c answers 413 for a
+         * body in between. So a connection never buffers much more than max_body of body.
+         * Not evhttp's lingering close (it reads the whole body before answering): conns.c
+         * lingers after the 413 instead, so the client sees it, not a reset. */
+        evhttp_set_max_body_size(w->http, (ev_ssize_t)(cfg->max_body + CONNS_BODY_SLACK));
         /* Twice routes.c's exact limit: a hard stop for what does not even parse. No
          * evhttp timeout: conns.c gives every step of every connection its deadline. */
         evhttp_set_max_headers_size(w->http, 128 * 1024);

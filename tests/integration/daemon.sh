@@ -79,9 +79,11 @@ check_eq "invalid JSON body: JSON error" bad_json "$(curl -s -m 10 -d '{"q": ' "
 check_eq "wrong JSON type: 400" 400 "$(status POST /search -d '{"q": 5, "limit": "x"}')"
 head -c 200000 /dev/zero | tr '\0' 'a' >"$T/big"
 check_eq "an oversized body: 413" 413 "$(status POST /search --data-binary @"$T/big")"
-# Refused by evhttp from its declared length, before it is read: evhttp's own short page.
+# Refused from its declared length, before it is read, with the JSON error of every answer.
 check_match "oversized body: the answer says 413 and closes the connection" '^http/1.1 413 .*connection: close' \
     "$(curl -s -m 10 -i --data-binary @"$T/big" "http://127.0.0.1:$PORT/search" | tr -d '\r' | tr 'A-Z' 'a-z' | tr '\n' '|')"
+check_eq "oversized body: JSON error" body_too_large \
+    "$(curl -s -m 10 --data-binary @"$T/big" "http://127.0.0.1:$PORT/search" | err_code)"
 check_eq "PUT /search: 405" 405 "$(status PUT /search)"
 check_eq "DELETE /health: 405" 405 "$(status DELETE /health)"
 check_eq "unknown endpoint: 404" 404 "$(status GET /nope)"

@@ -7,8 +7,10 @@
 #   - the cap is global: with 4 workers and 7 of 8 places taken, a request is served;
 #   - a half-sent second request on a keep-alive connection gets the header timeout, not
 #     the idle timeout;
-#   - bodies: a declared 10x body gets a 413 before it is read; chunked 10x bodies on many
-#     connections at once keep the peak RSS within the README's bound;
+#   - bodies: a declared 10x body gets a JSON 413 before it is read, and the connection is
+#     closed (also with Expect: 100-continue, and without a 100 first); chunked 10x bodies
+#     on many connections at once get JSON 413s and keep the peak RSS within the README's
+#     bound;
 #   - a burst of 5000 connection attempts (the test raises its file limit): the high-water
 #     mark stays at the cap, and the daemon answers afterwards;
 #   - a response that cannot be built is a 500 JSON error (json_dumps made to fail by an
@@ -137,9 +139,27 @@ for q in muse spark revenue; do get "/search?q=$q" >/dev/null; done
 idle=$(awk '/^VmRSS:/ {print $2 * 1024}' "/proc/$QPID/status")
 bound=$((idle + CAP * (MAX_BODY + 262144) + THREADS * (3 * MAX_BODY + 8388608)))
 out=$(python3 - "$PORT" "$MAX_BODY" "$CAP" <<'PY'
-import socket, sys, threading
+import json, socket, sys, threading
 port, max_body, cap = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 results = []
+def json413(data):
+    """'413' for a whole JSON 413 answer (code body_too_large, naming the limit), else
+    what came."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    try:
+        err = json.loads(body)["error"]
+        ok = (head.startswith(b"HTTP/1.1 413 ") and b"Content-Type: application/json" in head
+              and err["code"] == "body_too_large" and str(max_body) in err["message"])
+    except (ValueError, KeyError, TypeError):
+        ok = False
+    return "413" if ok else "other:" + head.split(b"\r\n")[0].decode(errors="replace").replace(" ", "_")
+def read_all(s):
+    data = b""
+    while True:
+        k = s.recv(65536)
+        if not k:
+            return data
+        data += k
 def chunked():
     s = socket.create_connection(("127.0.0.1", port)); s.settimeout(20)
     try:
@@ -148,19 +168,20 @@ def chunked():
         for i in range(10 * max_body // 65536):
             s.sendall(chunk)
         s.sendall(b"0\r\n\r\n")
-        data = s.recv(4096)
-        results.append(data.split(b" ")[1].decode() if data.startswith(b"HTTP/1.1") else "closed")
+        results.append(json413(read_all(s)))
     except OSError:
         results.append("closed")
-def declared():
+def declared(expect):
+    # Only the header is sent: the answer comes before the body, and then the close.
     s = socket.create_connection(("127.0.0.1", port)); s.settimeout(20)
-    s.sendall(b"POST /search HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (10 * max_body))
+    s.sendall(b"POST /search HTTP/1.1\r\nHost: x\r\n%sContent-Length: %d\r\n\r\n"
+              % (b"Expect: 100-continue\r\n" if expect else b"", 10 * max_body))
     try:
-        data = s.recv(4096)
-        results.append("declared " + data.split(b" ")[1].decode())
+        results.append(("continue " if expect else "declared ") + json413(read_all(s)))
     except OSError as e:
         results.append("declared error")
-ts = [threading.Thread(target=chunked) for _ in range(cap - 2)] + [threading.Thread(target=declared)]
+ts = [threading.Thread(target=chunked) for _ in range(cap - 3)]
+ts += [threading.Thread(target=declared, args=(e,)) for e in (False, True)]
 for t in ts: t.start()
 for t in ts: t.join()
 print(" ".join(sorted(results)))
@@ -168,9 +189,11 @@ PY
 )
 peak=$(awk '/^VmHWM:/ {print $2 * 1024}' "/proc/$QPID/status")
 echo "# $out"
-check_match "a body declared 10x max_body gets a 413 before it is sent" "declared 413" "$out"
-check_eq "18 chunked bodies of 10x max_body at once: each answered 413" 18 \
-    "$(sed 's/declared [0-9a-z]*//' <<<"$out" | tr ' ' '\n' | grep -c '^413$')"
+check_match "a body declared 10x max_body gets a JSON 413 before it is sent, then the close" \
+    "declared 413( |$)" "$out"
+check_match "...with Expect: 100-continue too (the 413 alone, no 100 first)" "continue 413( |$)" "$out"
+check_eq "17 chunked bodies of 10x max_body at once: each answered with a JSON 413" 17 \
+    "$(sed 's/\(declared\|continue\) [^ ]*//g' <<<"$out" | tr ' ' '\n' | grep -c '^413$')"
 if [ "$SANITIZED" = 1 ]; then
     ok "# SKIP peak RSS not checked: a sanitizer build's memory use is not the plain one"
 else
@@ -178,7 +201,7 @@ else
         test "$peak" -le "$bound"
 fi
 check_eq "the daemon answers after the bodies" 200 "$(status GET '/search?q=muse')"
-check_eq "/metrics counts the 19 answers 413 that evhttp gave itself" 19 \
+check_eq "/metrics counts the 19 answers 413 given before a request is dispatched" 19 \
     "$(metric 'quire_requests_total{endpoint="other",status="413"}')"
 exec 3<>"/dev/tcp/127.0.0.1/$PORT" && printf 'BLAH\r\n\r\n' >&3 && timeout 5 cat <&3 >/dev/null
 exec 3<&-
