@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dbdir.h"
 #include "schema.h"
@@ -63,13 +64,33 @@ static int set_database(struct search_index *ix, xc_db *db, struct search_error 
     return 0;
 }
 
-/* Opens the database, parser and stemmer for ix->path; on success replaces the old ones. */
+/* Tries to open an index before giving up (index_load). */
+#define INDEX_OPEN_TRIES 4
+
+/* Opens the database, parser and stemmer for ix->path; on success replaces the old ones.
+ * An open races the writer's commits: a reader that falls two commits behind while it
+ * opens reads blocks the writer has reused, which Xapian reports as DatabaseModifiedError
+ * or, inside a table, as DatabaseCorruptError ("Expected block 15 to be level 1, not 0";
+ * quired then failed to start, found by tests/model/crasher.py). So a failed open is tried
+ * again, a few times and a little later each time; an index that is really missing or
+ * damaged fails every time. */
 static int index_load(struct search_index *ix, struct search_error *err)
 {
     xc_error *xe = NULL;
     struct dbdir_stamp stamp = {0};
-    dbdir_stamp_of(ix->path, &stamp);
-    xc_db *db = xc_db_open(ix->path, &xe);
+    xc_db *db = NULL;
+    for (int attempt = 0; attempt < INDEX_OPEN_TRIES; attempt++) {
+        if (attempt > 0) {
+            struct timespec pause = {0, attempt * 20L * 1000 * 1000};
+            nanosleep(&pause, NULL);
+        }
+        xc_error_free(xe);
+        xe = NULL;
+        dbdir_stamp_of(ix->path, &stamp);
+        db = xc_db_open(ix->path, &xe);
+        if (db || (xe && (xe->code == XC_ERR_NOT_FOUND || xe->code == XC_ERR_NOMEM)))
+            break;
+    }
     if (!db) {
         search_error_set(err, 503, "unavailable", "cannot open index %s: %s", ix->dir,
                          xe && xe->message ? xe->message : "unknown error");

@@ -195,9 +195,10 @@ def free_port():
 
 
 def quired_log():
+    """The last lines quired wrote (of every run: the last run's are at the end)."""
     try:
         with open(os.path.join(WORK, "quired.log"), errors="replace") as f:
-            return f.read()[-3000:]
+            return "\n".join(f.read().splitlines()[-12:])
     except OSError:
         return ""
 
@@ -243,8 +244,10 @@ def kill_quired():
 def restart_quired():
     count("restarts")
     if not start_quired():
+        rc = quired_proc[0].poll()
         problem("quired came back serving after a restart",
-                "no /health 200 within %g s\n%s" % (20 * SLOW, quired_log()))
+                ("it exited with status %s" % rc if rc is not None else
+                 "no /health 200 within %g s" % (20 * SLOW)) + "\n" + quired_log())
         return False
     return True
 
