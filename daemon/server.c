@@ -298,16 +298,16 @@ int server_init(struct server *s, const struct server_config *cfg)
             return -1;
         }
         s->nworkers++;
-        /* conns.c refuses a body over max_body itself, with a JSON 413 (evhttp's is an
+        /* conns_body.c refuses a body over max_body itself, with a JSON 413 (evhttp's is an
          * HTML page): a declared one before it is read, a chunked one once it passes
          * max_body plus CONNS_BODY_SLACK with its framing. evhttp's own limit, the same
          * without framing, never comes first; it is a backstop. routes.c answers 413 for a
          * body in between. So a connection never buffers much more than max_body of body.
-         * Not evhttp's lingering close (it reads the whole body before answering): conns.c
-         * lingers after the 413 instead, so the client sees it, not a reset. */
+         * Not evhttp's lingering close (it reads the whole body before answering):
+         * conns_linger.c lingers after the 413 instead, so the client sees it, not a reset. */
         evhttp_set_max_body_size(w->http, (ev_ssize_t)(cfg->max_body + CONNS_BODY_SLACK));
         /* Twice routes.c's exact limit: a hard stop for what does not even parse. No
-         * evhttp timeout: conns.c gives every step of every connection its deadline. */
+         * evhttp timeout: conns_request.c gives every step of every connection its deadline. */
         evhttp_set_max_headers_size(w->http, 128 * 1024);
         evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                                 EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
