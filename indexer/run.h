@@ -154,10 +154,17 @@ int generations_rollback(const char *dbdir, int list);
 /* Prepares DIR/.rebuild for a rebuild (removing what a killed one left); its name into name. */
 int generations_begin(const char *dbdir, char *name, size_t namelen, char *why, size_t whylen);
 /* Makes the checked rebuild `built` a generation (gen-N, N above every one present), pushes
- * it on the stack, points `current` at it, and keeps the top `keep` of the stack (removing
- * every other generation). Its name into gen. Returns 0 or -1 + reason. */
-int generations_push(const char *dbdir, const char *built, unsigned keep, char *gen,
-                     size_t genlen, char *why, size_t whylen);
+ * it on the stack (replace: in place of the live one, which it holds compacted), points
+ * `current` at it, and keeps the top `keep` of the stack (removing every other
+ * generation). Its name into gen. Returns 0 or -1 + reason. */
+int generations_push(const char *dbdir, const char *built, int replace, unsigned keep,
+                     char *gen, size_t genlen, char *why, size_t whylen);
+/* A first build is marked in its metadata until a complete run compacts it, so a build
+ * killed half way is compacted by the run that finishes it. */
+#define GENERATIONS_FIRST_BUILD "quire:first-build"
+/* Writes a compacted copy of DIR/name to DIR/.compact (DBDIR_COMPACT), with the first-build
+ * mark cleared in the copy. Returns 0, or -1 + reason (DIR/name is untouched either way). */
+int generations_compact(const char *dbdir, const char *name, char *why, size_t whylen);
 /* Removes an unfinished or refused rebuild. */
 void generations_abandon(const char *dbdir, const char *name);
 
