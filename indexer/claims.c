@@ -40,7 +40,6 @@
 #include "util.h"
 #include "run.h"
 
-#define META_FILE_PREFIX "F"
 #define HTML_TIMEOUT_S 30
 
 /* ---- hash set ---------------------------------------------------------------------- */
@@ -450,7 +449,7 @@ static int signature_clear(struct run *r, const char *key, const char *path)
 static int invalidate(struct run *r, const char *path)
 {
     char key[SCHEMA_MAX_TERM + 1];
-    schema_key_term(META_FILE_PREFIX, path, key, sizeof key);
+    schema_key_term(RUN_META_FILE_PREFIX, path, key, sizeof key);
     if (signature_clear(r, key, path) < 0)
         return -1;
     struct file_entry *e = r->files ? walk_find(r->files, path) : NULL;
@@ -679,9 +678,8 @@ static enum read_result read_jsonl(struct run *r, struct file_read *fr, char *wh
         }
         r->bytes_done = at + (long long)article_lines_offset(lines);
         if (rc == -2) {
-            report_input(r, "%s:%lu: line longer than %u bytes, skipped", f->path, lineno,
+            input_problem(r, skipped, "%s:%lu: line longer than %u bytes, skipped", f->path, lineno,
                          ARTICLE_MAX_LINE_BYTES);
-            r->skipped++;
             continue;
         }
         if (len == 0 || strspn(line, " \t\r") == len)
@@ -689,8 +687,7 @@ static enum read_result read_jsonl(struct run *r, struct file_read *fr, char *wh
         struct article a = {0};
         char reason[256];
         if (article_parse_json(line, len, &a, reason, sizeof reason) < 0) {
-            report_input(r, "%s:%lu: %s, skipped", f->path, lineno, reason);
-            r->skipped++;
+            input_problem(r, skipped, "%s:%lu: %s, skipped", f->path, lineno, reason);
             article_clear(&a);
             continue;
         }
@@ -838,7 +835,7 @@ static int signature_matches(const char *sig, const struct file_entry *f, long *
 int claims_index_file(struct run *r, struct file_entry *f)
 {
     char key[SCHEMA_MAX_TERM + 1];
-    schema_key_term(META_FILE_PREFIX, f->abspath, key, sizeof key);
+    schema_key_term(RUN_META_FILE_PREFIX, f->abspath, key, sizeof key);
     f->done = 1;
     f->redo = 0;
     xc_error *err = NULL;
@@ -871,15 +868,21 @@ int claims_index_file(struct run *r, struct file_entry *f)
         break;
     case READ_DOUBT:
         /* Not read completely: keep what it held, and read it again next run. */
-        report_input(r, "%s: %s; its documents are kept and it is read again next run",
-                     f->path, why);
-        r->unreadable++;
+        if (article_format_for_path(f->path) == ARTICLE_JSONL) {
+            input_problem(r, unreadable,
+                          "%s: %s; its documents are kept and it is read again next run",
+                          f->path, why);
+        } else { /* only its own run reads it */
+            report(r, "%s: %s; its documents are kept and it is read again next run", f->path,
+                   why);
+            r->unreadable++;
+        }
         rc = doubt_read(r, &fr, key);
         break;
     case READ_REJECTED:
         /* Read completely and it holds no article: its documents go; no signature, so
          * the problem is reported by every run until the file is fixed. */
-        report_input(r, "%s: %s, skipped", f->path, why);
+        report(r, "%s: %s, skipped", f->path, why); /* only its own run reads it */
         r->skipped++;
         rc = finish_read(r, &fr);
         if (rc == 0)
@@ -969,7 +972,7 @@ int claims_vanished(struct run *r)
 {
     struct vanished_ctx c = {r, NULL, 0, 0, 0};
     xc_error *err = NULL;
-    int rc = xc_wdb_metadata_keys(r->wdb, META_FILE_PREFIX, collect_vanished, &c, &err);
+    int rc = xc_wdb_metadata_keys(r->wdb, RUN_META_FILE_PREFIX, collect_vanished, &c, &err);
     if (rc < 0 || c.oom) {
         report(r, "cannot list the indexed files: %s",
                err && err->message ? err->message : "out of memory");

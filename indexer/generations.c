@@ -139,7 +139,8 @@ int generations_compact(const char *dbdir, const char *name, char *why, size_t w
         return -1;
     }
     xc_error *err = NULL;
-    int rc = xc_db_compact(src, dst, &err);
+    const char *srcs[1] = {src};
+    int rc = xc_db_compact(srcs, 1, dst, &err);
     xc_wdb *wdb = rc == 0 ? xc_wdb_open(dst, 0, &err) : NULL;
     if (rc < 0 || !wdb || xc_wdb_set_metadata(wdb, GENERATIONS_FIRST_BUILD, "", 0, &err) < 0 ||
         xc_wdb_commit(wdb, &err) < 0) {

@@ -1257,11 +1257,17 @@ extern "C" long xc_spelling_merge(const char *const *srcs, size_t n, const char 
     XC_CATCH(err, -1)
 }
 
-extern "C" int xc_db_compact(const char *src, const char *dest, xc_error **err)
+extern "C" int xc_db_compact(const char *const *srcs, size_t n, const char *dest,
+                             xc_error **err)
 {
     XC_TRY
-    Xapian::Database in(src);
-    in.compact(dest, Xapian::DBCOMPACT_NO_RENUMBER | Xapian::Compactor::FULL);
+    Xapian::Database in;
+    for (size_t i = 0; i < n; i++)
+        in.add_database(Xapian::Database(srcs[i]));
+    unsigned flags = Xapian::Compactor::FULL;
+    if (n == 1)
+        flags |= Xapian::DBCOMPACT_NO_RENUMBER;
+    in.compact(dest, flags);
     return 0;
     XC_CATCH(err, -1)
 }

@@ -373,10 +373,12 @@ char *xc_db_spelling(xc_db *db, const char *word, xc_error **err);
  * n databases at srcs: each word with the sum of its frequencies, as one database built
  * from all their documents would have it. Returns the number of entries read, or -1. */
 long xc_spelling_merge(const char *const *srcs, size_t n, const char *dest, xc_error **err);
-/* Writes a compacted copy of the database at src to dest (which must not exist): every
- * table rewritten with full blocks, document numbers kept, metadata and spelling copied.
+/* Writes the n databases at srcs, compacted, as one database at dest (which must not
+ * exist): every table rewritten with full blocks. One source keeps its document numbers;
+ * several are numbered one after another in the order given. Spelling frequencies are
+ * summed; of user metadata present in several sources, the first source's value is kept.
  * Returns 0, or -1 with *err. */
-int xc_db_compact(const char *src, const char *dest, xc_error **err);
+int xc_db_compact(const char *const *srcs, size_t n, const char *dest, xc_error **err);
 
 /* Gives the generator a database for spelling data (borrowed until the generator is freed
  * or given another). Spelling data is then recorded for text indexed while
