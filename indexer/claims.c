@@ -920,8 +920,7 @@ int claims_index_file(struct run *r, struct file_entry *f)
 
 struct vanished_ctx {
     struct run *r;
-    char **keys;
-    size_t n, cap;
+    struct strlist keys;
     int oom;
 };
 
@@ -950,27 +949,16 @@ static int collect_vanished(const char *key, void *p)
     struct vanished_ctx *c = p;
     if (key[1] == '/' && (!under_roots(c->r, key + 1) || walk_find(c->r->files, key + 1)))
         return 0;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
-        char **k = realloc(c->keys, cap * sizeof *k);
-        if (!k) {
-            c->oom = 1;
-            return 1;
-        }
-        c->keys = k;
-        c->cap = cap;
-    }
-    if (!(c->keys[c->n] = strdup(key))) {
+    if (strlist_add(&c->keys, key) < 0) {
         c->oom = 1;
         return 1;
     }
-    c->n++;
     return 0;
 }
 
 int claims_vanished(struct run *r)
 {
-    struct vanished_ctx c = {r, NULL, 0, 0, 0};
+    struct vanished_ctx c = {r, {0}, 0};
     xc_error *err = NULL;
     int rc = xc_wdb_metadata_keys(r->wdb, RUN_META_FILE_PREFIX, collect_vanished, &c, &err);
     if (rc < 0 || c.oom) {
@@ -981,8 +969,8 @@ int claims_vanished(struct run *r)
         r->io_error = 1;
         rc = -1;
     }
-    for (size_t i = 0; rc == 0 && i < c.n; i++) {
-        char *val = xc_wdb_metadata(r->wdb, c.keys[i], &err);
+    for (size_t i = 0; rc == 0 && i < c.keys.n; i++) {
+        char *val = xc_wdb_metadata(r->wdb, c.keys.v[i], &err);
         if (!val) {
             report(r, "cannot read index metadata: %s", err && err->message ? err->message : "?");
             xc_error_free(err);
@@ -1002,7 +990,7 @@ int claims_vanished(struct run *r)
             fr.abspath = path;
             rc = finish_read(r, &fr);
             file_read_free(&fr);
-            if (rc == 0 && xc_wdb_set_metadata(r->wdb, c.keys[i], "", 0, &err) < 0) {
+            if (rc == 0 && xc_wdb_set_metadata(r->wdb, c.keys.v[i], "", 0, &err) < 0) {
                 report(r, "cannot write index metadata: %s",
                        err && err->message ? err->message : "?");
                 xc_error_free(err);
@@ -1015,9 +1003,7 @@ int claims_vanished(struct run *r)
         }
         free(path);
     }
-    for (size_t i = 0; i < c.n; i++)
-        free(c.keys[i]);
-    free(c.keys);
+    strlist_free(&c.keys);
     return rc;
 }
 

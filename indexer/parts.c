@@ -146,29 +146,18 @@ static int reap_parts(struct run *r, const pid_t *pids, const int *fds, unsigned
 /* ---- merging ----------------------------------------------------------------------------- */
 
 struct keys {
-    char **v;
-    size_t n, cap;
+    struct strlist list;
     int oom;
 };
 
+/* Collects a metadata key; stops the listing when out of memory. */
 static int collect_key(const char *key, void *p)
 {
     struct keys *k = p;
-    if (k->n == k->cap) {
-        size_t cap = k->cap ? 2 * k->cap : 256;
-        char **v = realloc(k->v, cap * sizeof *v);
-        if (!v) {
-            k->oom = 1;
-            return 1;
-        }
-        k->v = v;
-        k->cap = cap;
-    }
-    if (!(k->v[k->n] = strdup(key))) {
+    if (strlist_add(&k->list, key) < 0) {
         k->oom = 1;
         return 1;
     }
-    k->n++;
     return 0;
 }
 
@@ -229,13 +218,11 @@ static int fix_signatures(xc_wdb *out, const char *const *srcs, unsigned n, xc_e
     for (unsigned k = 0; k < n && rc == 0; k++)
         if (!(dbs[k] = xc_db_open(srcs[k], err)))
             rc = -1;
-    for (size_t i = 0; i < keys.n && rc == 0; i++)
-        rc = fix_signature(out, dbs, n, keys.v[i], err);
+    for (size_t i = 0; i < keys.list.n && rc == 0; i++)
+        rc = fix_signature(out, dbs, n, keys.list.v[i], err);
     for (unsigned k = 0; k < n; k++)
         xc_db_free(dbs[k]);
-    for (size_t i = 0; i < keys.n; i++)
-        free(keys.v[i]);
-    free(keys.v);
+    strlist_free(&keys.list);
     return rc;
 }
 

@@ -16,8 +16,8 @@ RANDOM=$seed
 
 live() { echo "$1/$(tail -n1 "$1/generations")"; }
 
-# bbc-news whole, in 1 and 3 processes; the first 5,000 records of reuters-21578 in 1 and 2.
-for spec in bbc-news:3:0 reuters-21578:2:5000; do
+# The first 1,200 records of bbc-news in 1 and 3 processes, 3,000 of reuters-21578 in 1 and 2.
+for spec in bbc-news:3:1200 reuters-21578:2:3000; do
     IFS=: read -r corpus jobs lines <<<"$spec"
     src="$SHARED/corpora/$corpus/docs.jsonl"
     [ "$UNDER_VALGRIND" = 1 ] && lines=200
@@ -61,7 +61,7 @@ done
 
 # A parallel build killed at a random moment: no part is left running, and the next run
 # (continuing the parts a first build left) ends with the same index.
-head -n $([ "$UNDER_VALGRIND" = 1 ] && echo 100 || echo 800) "$SHARED/corpora/bbc-news/docs.jsonl" >"$T/kill.jsonl"
+head -n $([ "$UNDER_VALGRIND" = 1 ] && echo 100 || echo 600) "$SHARED/corpora/bbc-news/docs.jsonl" >"$T/kill.jsonl"
 "$QUIRE_INDEX" -q --jobs 1 --db "$T/kill-ref" "$T/kill.jsonl"
 "$DUMP" "$(live "$T/kill-ref")" >"$T/kill-ref.dump"
 db="$T/killed"
