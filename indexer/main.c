@@ -183,15 +183,7 @@ static void print_summary(const struct run *r, const struct options *o, const ch
                               o->dbdir);
         char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
         if (text && o->summary_fd >= 0) {
-            size_t len = strlen(text), off = 0;
-            while (off < len) {
-                ssize_t w = write(o->summary_fd, text + off, len - off);
-                if (w < 0 && errno == EINTR)
-                    continue;
-                if (w <= 0)
-                    break;
-                off += (size_t)w;
-            }
+            util_write_all(o->summary_fd, text, strlen(text)); /* the parent sees a short one */
         } else if (text) {
             puts(text);
         }
