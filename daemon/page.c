@@ -34,6 +34,7 @@
 #include <event2/keyvalq_struct.h>
 #include <sys/queue.h>
 
+#include "analytics.h"
 #include "assets.h"
 #include "routes.h"
 #include "search.h"
@@ -559,6 +560,11 @@ static void handle_index(struct evhttp_request *req, struct worker *w, const cha
                 res = search_run(w->ix, &sr, &err);
             }
             search_request_clear(&sr);
+            /* Counted as typed, without the filters the request adds to it; a later page
+             * is the same search (offset > 0 is not counted). */
+            if (res && analytics_record_search(w->srv->analytics, st.q,
+                                               (st.page - 1) * PAGE_HITS, res) < 0)
+                server_log(w->srv, "analytics", "a search was not counted: out of memory");
             if (res) {
                 put_results(&sb, &st, res);
                 json_decref(res);
