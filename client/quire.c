@@ -130,6 +130,9 @@ static void usage(void)
            "                      order by relevance (default), newest first, or oldest first\n"
            "  --facets LIST       count hits per value of the comma-separated fields in LIST\n"
            "  --dedup 0|1         collapse articles with identical text (default 1)\n"
+           "  --fuzzy 0|1         typo tolerance (default 1): a word the index lacks, or holds\n"
+           "                      far more rarely than a close spelling, is searched as\n"
+           "                      itself or its correction (\"Showing results for ...\")\n"
            "  --explain           show how the query was understood and, per hit, a table of\n"
            "                      what each query term added to its score\n"
            "  --exact             count every match (\"N results\" instead of \"about N\")\n"
@@ -351,6 +354,18 @@ static void print_explain(json_t *explain, json_t *score, int indent)
     free(rows);
 }
 
+/* Prints before, text (untrusted: cleaned; bold on a terminal) and after. */
+static void put_line_bold(const char *before, const char *text, const char *after, int bold)
+{
+    fputs(before, stdout);
+    if (bold)
+        fputs(BOLD, stdout);
+    cliout_puts_clean(stdout, text);
+    if (bold)
+        fputs(RESET, stdout);
+    fputs(after, stdout);
+}
+
 /* Prints a search result for people and returns the number of hits in it. */
 static size_t print_search(json_t *res, int bold)
 {
@@ -364,16 +379,14 @@ static size_t print_search(json_t *res, int bold)
         putchar('\n');
     }
     const char *suggestion = get_str(res, "suggestion");
-    if (suggestion) {
-        fputs("Did you mean: ", stdout);
-        if (bold)
-            fputs(BOLD, stdout);
-        cliout_puts_clean(stdout, suggestion);
-        if (bold)
-            fputs(RESET, stdout);
-        fputs("?\n", stdout);
-    }
-    if (parsed || suggestion)
+    const char *corrected = get_str(res, "corrected_query");
+    /* Typo tolerance searched the query as typed or as corrected: say which. */
+    if (corrected)
+        put_line_bold("Showing results for ", corrected,
+                      " (--fuzzy 0 searches only the query as typed)\n", bold);
+    else if (suggestion)
+        put_line_bold("Did you mean: ", suggestion, "?\n", bold);
+    if (parsed || suggestion || corrected)
         putchar('\n');
 
     /* Indent continuation lines under the title, past the widest "RANK. ". */
@@ -749,6 +762,7 @@ enum {
     OPT_SORT,
     OPT_FACETS,
     OPT_DEDUP,
+    OPT_FUZZY,
     OPT_EXPLAIN,
     OPT_EXACT,
     OPT_FIELDS,
@@ -774,6 +788,7 @@ static const struct option long_options[] = {
     {"sort", required_argument, NULL, OPT_SORT},
     {"facets", required_argument, NULL, OPT_FACETS},
     {"dedup", required_argument, NULL, OPT_DEDUP},
+    {"fuzzy", required_argument, NULL, OPT_FUZZY},
     {"explain", no_argument, NULL, OPT_EXPLAIN},
     {"exact", no_argument, NULL, OPT_EXACT},
     {"fields", required_argument, NULL, OPT_FIELDS},
@@ -859,6 +874,10 @@ static int parse_options(int argc, char **argv, struct options *o)
         case OPT_DEDUP:
             rc = add_param(o, "dedup", optarg);
             name = "--dedup";
+            break;
+        case OPT_FUZZY:
+            rc = add_param(o, "fuzzy", optarg);
+            name = "--fuzzy";
             break;
         case OPT_EXPLAIN:
             rc = add_param(o, "explain", "1");

@@ -448,7 +448,8 @@ static void put_results(struct strbuf *sb, const struct page_state *st, json_t *
         sb_puts(sb, "</a>.</p>");
     }
     const char *suggestion = json_string_value(json_object_get(res, "suggestion"));
-    if (suggestion && suggestion[0] && strcmp(suggestion, st->q) != 0) {
+    /* A correction already searched is not offered again as "did you mean". */
+    if (suggestion && suggestion[0] && strcmp(suggestion, st->q) != 0 && !corrected) {
         struct page_state sug = *st;
         sug.q = suggestion;
         sug.page = 1;
