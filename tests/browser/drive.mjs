@@ -388,6 +388,25 @@ try {
   await loads(() => click('.facet[data-field=category] .facet-value'));
   await inert('a hostile facet clicked');
 
+  // ---- typo tolerance ----------------------------------------------------------------------------------
+  await go('/');
+  await type('zebrakorn');
+  await loads(() => key('Enter'));
+  ok(await evaluate('(document.querySelector(".corrected b") || {}).textContent') === 'zebracorn',
+    'a misspelt query shows "Showing results for" its correction', await evaluate('(document.querySelector(".corrected") || {}).textContent'));
+  const typo = await api('/search?q=zebrakorn&limit=10');
+  ok(typo.corrected_query === 'zebracorn' && JSON.stringify(await hitIds()) === JSON.stringify(typo.hits.map((h) => h.id)),
+    'the corrected results are the API\'s hits, in order', { api: typo.corrected_query, page: await hitIds() });
+  ok(await evaluate('document.querySelector(".suggestion") === null'), 'no "did you mean" beside a correction');
+  await inert('corrected results');
+  await shot('corrected-1280.png');
+  await loads(() => click('.corrected a'));
+  ok(/[?&]fuzzy=0(&|$)/.test(await url()), '"Search instead for" asks for the query as typed (fuzzy=0)', await url());
+  ok(await evaluate('document.querySelector(".corrected") === null && (document.querySelector(".suggestion a") || {}).textContent === "zebracorn"'),
+    'the query as typed offers the correction as "did you mean"');
+  await loads(() => click('.suggestion a'));
+  ok(await evaluate('document.getElementById("q").value') === 'zebracorn', '"did you mean" searches the correction');
+
   // ---- hostile requests ----------------------------------------------------------------------------------
   const hostileQ = '<script>alert(1)</script>"><img src=x onerror=alert(1)>';
   await go('/?q=' + encodeURIComponent(hostileQ));
