@@ -60,8 +60,24 @@ struct words {
     int after_not; /* the token before was the operator NOT */
 };
 
+/* 1 when the byte at start is inside a quoted field value (category:"Oil and gas"): a
+ * value names an exact term, and "correcting" it would widen a filter. */
+static int in_field_value(const char *q, size_t start)
+{
+    size_t open = 0;
+    int inside = 0;
+    for (size_t i = 0; i < start; i++) {
+        if (q[i] == '"') {
+            inside = !inside;
+            open = i;
+        }
+    }
+    return inside && open > 0 && q[open - 1] == ':';
+}
+
 /* Keeps the query words worth checking: not CJK, not numbers, not a field name ("title:"),
- * a wildcard ("petro*"), an operator or an excluded word (-word, NOT word), 3 to 40 bytes. */
+ * a field's value (category:oil, source:"BBC News"), a wildcard ("petro*"), an operator or
+ * an excluded word (-word, NOT word), 3 to 40 bytes. */
 static int collect_word(const struct tokenize_token *tok, void *ctx)
 {
     struct words *w = ctx;
@@ -75,7 +91,8 @@ static int collect_word(const struct tokenize_token *tok, void *ctx)
     }
     char after = tok->end < w->qlen ? w->q[tok->end] : '\0';
     char before = tok->start > 0 ? w->q[tok->start - 1] : '\0';
-    if (after == ':' || after == '*' || before == '-' ||
+    if (after == ':' || after == '*' || before == '-' || before == ':' ||
+        in_field_value(w->q, tok->start) ||
         is_operator(w->q + tok->start, tok->end - tok->start))
         return 0;
     if (w->n == w->cap) {
