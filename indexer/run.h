@@ -82,6 +82,11 @@ struct run {
     unsigned long unreadable; /* files that could not be read now: documents kept */
     unsigned long duplicates; /* ids held by more than one record */
     unsigned long recoded;    /* text and HTML files converted to UTF-8 */
+    /* Of skipped and unreadable, the files that only this run reads: in a sharded index
+     * every shard's run reads the JSON files and walks the trees (one of them counts and
+     * reports what it meets there), but a text, Markdown or HTML file is read by the run
+     * of its own shard alone, which counts and reports its problems. */
+    unsigned long own_skipped, own_unreadable;
     struct ignored ignored;
     long long bytes_done, bytes_total;
     double t0, last_draw;
@@ -114,6 +119,11 @@ int run_commit(struct run *r);
 int run_changed(struct run *r);
 /* Redraws the progress bar (at most every 200 ms unless final). */
 void run_progress(struct run *r, int final);
+/* Prints the run's summary: one line for people, or one JSON object with --json (to
+ * o->summary_fd when set). shards: the number of shards the run wrote (0: one database),
+ * added as " over N shards" and "shards": N. */
+void run_summary(const struct run *r, const struct options *o, const char *generation,
+                 const char *status, unsigned shards);
 
 /* options.c */
 void options_usage(FILE *out);
