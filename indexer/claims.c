@@ -40,7 +40,6 @@
 #include "util.h"
 #include "run.h"
 
-#define META_FILE_PREFIX "F"
 #define HTML_TIMEOUT_S 30
 
 /* ---- the claims of one document ------------------------------------------------------ */
@@ -400,7 +399,7 @@ static int signature_clear(struct run *r, const char *key, const char *path)
 static int invalidate(struct run *r, const char *path)
 {
     char key[SCHEMA_MAX_TERM + 1];
-    schema_key_term(META_FILE_PREFIX, path, key, sizeof key);
+    schema_key_term(RUN_META_FILE_PREFIX, path, key, sizeof key);
     if (signature_clear(r, key, path) < 0)
         return -1;
     struct file_entry *e = r->files ? walk_find(r->files, path) : NULL;
@@ -574,9 +573,8 @@ static enum read_result read_jsonl(struct run *r, struct file_read *fr, char *wh
         }
         r->bytes_done = at + (long long)article_lines_offset(lines);
         if (rc == -2) {
-            report_input(r, "%s:%lu: line longer than %u bytes, skipped", f->path, lineno,
+            input_problem(r, skipped, "%s:%lu: line longer than %u bytes, skipped", f->path, lineno,
                          ARTICLE_MAX_LINE_BYTES);
-            r->skipped++;
             continue;
         }
         if (len == 0 || strspn(line, " \t\r") == len)
@@ -584,8 +582,7 @@ static enum read_result read_jsonl(struct run *r, struct file_read *fr, char *wh
         struct article a = {0};
         char reason[256];
         if (article_parse_json(line, len, &a, reason, sizeof reason) < 0) {
-            report_input(r, "%s:%lu: %s, skipped", f->path, lineno, reason);
-            r->skipped++;
+            input_problem(r, skipped, "%s:%lu: %s, skipped", f->path, lineno, reason);
             article_clear(&a);
             continue;
         }
@@ -633,8 +630,7 @@ static enum read_result read_json(struct run *r, struct file_read *fr, char *why
                 res = READ_REJECTED;
                 break;
             }
-            report_input(r, "%s: element %zu: %s, skipped", f->path, i + 1, reason);
-            r->skipped++;
+            input_problem(r, skipped, "%s: element %zu: %s, skipped", f->path, i + 1, reason);
             continue;
         }
         if (take_record(r, fr, &a, array ? i + 1 : 0) < 0) {
@@ -775,7 +771,7 @@ static int signature_matches(const char *sig, const struct file_entry *f, long *
 int claims_index_file(struct run *r, struct file_entry *f)
 {
     char key[SCHEMA_MAX_TERM + 1];
-    schema_key_term(META_FILE_PREFIX, f->abspath, key, sizeof key);
+    schema_key_term(RUN_META_FILE_PREFIX, f->abspath, key, sizeof key);
     f->done = 1;
     f->redo = 0;
     xc_error *err = NULL;
@@ -812,27 +808,26 @@ int claims_index_file(struct run *r, struct file_entry *f)
         break;
     case READ_DOUBT:
         /* Not read completely: keep what it held, and read it again next run. */
-        if (own) {
+        if (own) { /* only its own run reads it */
             report(r, "%s: %s; its documents are kept and it is read again next run", f->path,
                    why);
-            r->own_unreadable++;
+            r->unreadable++;
         } else {
-            report_input(r, "%s: %s; its documents are kept and it is read again next run",
-                         f->path, why);
+            input_problem(r, unreadable,
+                          "%s: %s; its documents are kept and it is read again next run",
+                          f->path, why);
         }
-        r->unreadable++;
         rc = doubt_read(r, &fr, key);
         break;
     case READ_REJECTED:
         /* Read completely and it holds no article: its documents go; no signature, so
          * the problem is reported by every run until the file is fixed. */
-        if (own) {
+        if (own) { /* only its own run reads it */
             report(r, "%s: %s, skipped", f->path, why);
-            r->own_skipped++;
+            r->skipped++;
         } else {
-            report_input(r, "%s: %s, skipped", f->path, why);
+            input_problem(r, skipped, "%s: %s, skipped", f->path, why);
         }
-        r->skipped++;
         rc = finish_read(r, &fr);
         if (rc == 0)
             rc = signature_clear(r, key, f->abspath);
@@ -870,8 +865,7 @@ int claims_index_file(struct run *r, struct file_entry *f)
 
 struct vanished_ctx {
     struct run *r;
-    char **keys;
-    size_t n, cap;
+    struct strlist keys;
     int oom;
 };
 
@@ -900,29 +894,18 @@ static int collect_vanished(const char *key, void *p)
     struct vanished_ctx *c = p;
     if (key[1] == '/' && (!under_roots(c->r, key + 1) || walk_find(c->r->files, key + 1)))
         return 0;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
-        char **k = realloc(c->keys, cap * sizeof *k);
-        if (!k) {
-            c->oom = 1;
-            return 1;
-        }
-        c->keys = k;
-        c->cap = cap;
-    }
-    if (!(c->keys[c->n] = strdup(key))) {
+    if (strlist_add(&c->keys, key) < 0) {
         c->oom = 1;
         return 1;
     }
-    c->n++;
     return 0;
 }
 
 int claims_vanished(struct run *r)
 {
-    struct vanished_ctx c = {r, NULL, 0, 0, 0};
+    struct vanished_ctx c = {r, {0}, 0};
     xc_error *err = NULL;
-    int rc = xc_wdb_metadata_keys(r->wdb, META_FILE_PREFIX, collect_vanished, &c, &err);
+    int rc = xc_wdb_metadata_keys(r->wdb, RUN_META_FILE_PREFIX, collect_vanished, &c, &err);
     if (rc < 0 || c.oom) {
         report(r, "cannot list the indexed files: %s",
                err && err->message ? err->message : "out of memory");
@@ -931,8 +914,8 @@ int claims_vanished(struct run *r)
         r->io_error = 1;
         rc = -1;
     }
-    for (size_t i = 0; rc == 0 && i < c.n; i++) {
-        char *val = xc_wdb_metadata(r->wdb, c.keys[i], &err);
+    for (size_t i = 0; rc == 0 && i < c.keys.n; i++) {
+        char *val = xc_wdb_metadata(r->wdb, c.keys.v[i], &err);
         if (!val) {
             report(r, "cannot read index metadata: %s", err && err->message ? err->message : "?");
             xc_error_free(err);
@@ -952,7 +935,7 @@ int claims_vanished(struct run *r)
             fr.abspath = path;
             rc = finish_read(r, &fr);
             file_read_free(&fr);
-            if (rc == 0 && xc_wdb_set_metadata(r->wdb, c.keys[i], "", 0, &err) < 0) {
+            if (rc == 0 && xc_wdb_set_metadata(r->wdb, c.keys.v[i], "", 0, &err) < 0) {
                 report(r, "cannot write index metadata: %s",
                        err && err->message ? err->message : "?");
                 xc_error_free(err);
@@ -965,9 +948,7 @@ int claims_vanished(struct run *r)
         }
         free(path);
     }
-    for (size_t i = 0; i < c.n; i++)
-        free(c.keys[i]);
-    free(c.keys);
+    strlist_free(&c.keys);
     return rc;
 }
 

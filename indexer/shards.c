@@ -41,12 +41,11 @@ static int worse(int a, int b)
 }
 
 /* The shards' summaries added up into one, as the summary of an unsharded run of the same
- * inputs reads. Every shard's run walks the same trees and reads every JSON file, and the
- * first shard's counts what it meets there (run.h); a text file's problems are counted by
- * its own shard's run alone (own_*); documents and duplicate ids are each shard's own. */
+ * inputs reads: documents and duplicate ids are each shard's own, a problem is counted by
+ * the one run that reports it (input_problem, run.h), and the files that are not articles
+ * are counted by every shard's walk alike (the first one's count is taken). */
 struct shard_totals {
     struct run sum;
-    unsigned long shared_skipped, shared_unreadable; /* of the first shard's run */
     int code;
     int statuses_ok;
 };
@@ -65,16 +64,14 @@ static void add_summary(struct shard_totals *t, const json_t *j, int first)
     s->updated += count_of(j, "updated");
     s->deleted += count_of(j, "deleted");
     s->unchanged += count_of(j, "unchanged");
+    s->skipped += count_of(j, "skipped");
+    s->unreadable += count_of(j, "unreadable");
     s->duplicates += count_of(j, "duplicates");
     s->recoded += count_of(j, "converted");
-    s->own_skipped += count_of(j, "own_skipped");
-    s->own_unreadable += count_of(j, "own_unreadable");
     if (first) {
-        t->shared_skipped = count_of(j, "skipped") - count_of(j, "own_skipped");
-        t->shared_unreadable = count_of(j, "unreadable") - count_of(j, "own_unreadable");
-        s->ignored.total = count_of(j, "ignored");
         const char *ext;
         json_t *v;
+        s->ignored.total = count_of(j, "ignored");
         json_object_foreach(json_object_get(j, "ignored_by_extension"), ext, v)
         {
             if (s->ignored.n < IGNORED_KINDS) {
@@ -83,8 +80,6 @@ static void add_summary(struct shard_totals *t, const json_t *j, int first)
             }
         }
     }
-    s->skipped = t->shared_skipped + s->own_skipped;
-    s->unreadable = t->shared_unreadable + s->own_unreadable;
 }
 
 /* Waits for one shard run to end and adds its summary to t. */

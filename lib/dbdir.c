@@ -207,6 +207,12 @@ int dbdir_writer_path(const char *dir, int create, char *out, size_t outlen, cha
     }
     /* Create the database before `current` names it, so a reader never finds a pointer
      * to nothing. */
+    /* What a run killed while creating it left (no `current` named it yet, so it was never
+     * live and holds no document): it goes. */
+    if (dbdir_remove_generation(dir, first) < 0 && errno != ENOENT) {
+        snprintf(why, whylen, "cannot remove an unfinished index %s: %s", out, strerror(errno));
+        return -1;
+    }
     xc_error *err = NULL;
     xc_wdb *wdb = xc_wdb_open(out, 1, &err);
     if (!wdb) {
@@ -348,7 +354,8 @@ int dbdir_remove_generation(const char *dir, const char *name)
 {
     char path[4096];
     if ((strncmp(name, "gen-", 4) != 0 && strncmp(name, "shard-", 6) != 0 &&
-         strncmp(name, ".spelling", 9) != 0 && strcmp(name, DBDIR_BUILD) != 0) ||
+         strncmp(name, ".spelling", 9) != 0 && strncmp(name, DBDIR_PART_PREFIX, 6) != 0 &&
+         strcmp(name, DBDIR_BUILD) != 0 && strcmp(name, DBDIR_COMPACT) != 0) ||
         strchr(name, '/') ||
         join(path, sizeof path, dir, name) < 0) {
         errno = EINVAL;

@@ -258,6 +258,18 @@ for pass in first second; do
     check_eq "$pass run: ...and the same --json summary" "$(cat "$T/j1")" "$(cat "$T/j3")"
 done
 chmod 755 "$T/s/locked"; chmod 644 "$T/s/t9.txt"
+# A sharded --rebuild with an unreadable JSON Lines file: every shard's run met it (one
+# reported it), so no shard swaps in a build without that file's documents.
+mkdir -p "$T/sr" "$T/srdb"
+for i in $(seq 1 30); do echo "{\"id\": \"r$i\", \"title\": \"Record $i\", \"body\": \"text $i\"}"; done >"$T/sr/r.jsonl"
+for i in $(seq 1 90); do echo "{\"id\": \"k$i\", \"title\": \"Kept $i\", \"body\": \"kept $i\"}"; done >"$T/sr/k.jsonl"
+[ -n "$RUNAS" ] && chmod -R o+rwX "$T/sr" "$T/srdb"
+as_indexer -q --db "$T/srdb/db" --shards 3 "$T/sr"
+chmod 000 "$T/sr/r.jsonl"
+as_indexer -q --db "$T/srdb/db" --shards 3 --rebuild "$T/sr" 2>"$T/err"; rc=$?
+chmod 644 "$T/sr/r.jsonl"
+check_eq "a sharded --rebuild with an unreadable input is refused (5)" 5 "$rc"
+check_eq "...and every shard keeps its documents" 120 "$("$QUIRE" --db "$T/srdb/db" health --json | jq -r .docs)"
 
 # --- flags --------------------------------------------------------------------------------
 for f in "--keep 3" "--force" "--max-drop 0.2"; do
