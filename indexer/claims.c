@@ -408,30 +408,18 @@ static int invalidate(struct run *r, const char *path)
     return 0;
 }
 
-struct docids {
-    unsigned *v;
-    size_t n, cap;
-};
-
-static int collect_docid(unsigned docid, void *p)
+/* Appends to d the documents indexed by term. Returns 0, or -1 (reported, r->io_error set)
+ * when the index cannot be read or memory runs out: never a list cut short. */
+static int postings(struct run *r, const char *term, struct docids *d)
 {
-    struct docids *d = p;
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 64;
-        unsigned *v = realloc(d->v, cap * sizeof *v);
-        if (!v)
-            return 1;
-        d->v = v;
-        d->cap = cap;
-    }
-    d->v[d->n++] = docid;
-    return 0;
-}
-
-static int cmp_uint(const void *a, const void *b)
-{
-    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-    return x < y ? -1 : x > y;
+    xc_error *err = NULL;
+    if (xc_wdb_postlist(r->wdb, term, docids_collect, d, &err) == 0 && !d->oom)
+        return 0;
+    report(r, "cannot read the index: %s",
+           err && err->message ? err->message : "out of memory");
+    xc_error_free(err);
+    r->io_error = 1;
+    return -1;
 }
 
 /* Ends a complete read: records later lines of repeated ids, and lets go of every id the
@@ -467,18 +455,12 @@ static int finish_read(struct run *r, struct file_read *fr)
     schema_key_term(SCHEMA_PREFIX_FILE, fr->abspath, fterm, sizeof fterm);
     struct docids d = {0};
     xc_error *err = NULL;
-    size_t before = 0;
-    if (xc_wdb_postlist(r->wdb, kterm, collect_docid, &d, &err) < 0 ||
-        (before = d.n, xc_wdb_postlist(r->wdb, fterm, collect_docid, &d, &err) < 0)) {
-        report(r, "cannot read the index: %s", err && err->message ? err->message : "?");
-        xc_error_free(err);
-        free(d.v);
-        r->io_error = 1;
+    if (postings(r, kterm, &d) < 0 || postings(r, fterm, &d) < 0) {
+        docids_free(&d);
         return -1;
     }
-    (void)before;
     if (d.n > 1) /* d.v is NULL when nothing was collected: qsort may not be given it */
-        qsort(d.v, d.n, sizeof *d.v, cmp_uint);
+        qsort(d.v, d.n, sizeof *d.v, util_cmp_unsigned);
     for (size_t i = 0; rc == 0 && i < d.n; i++) {
         unsigned docid = d.v[i];
         if ((i > 0 && d.v[i - 1] == docid) || hashset_has(&fr->touched, docid))
@@ -703,27 +685,22 @@ static enum read_result read_single(struct run *r, struct file_read *fr, char *w
  * next file by the rule stands in, read again for that (claims_owner). */
 static int doubt_read(struct run *r, struct file_read *fr, const char *key)
 {
-    xc_error *err = NULL;
     if (signature_clear(r, key, fr->abspath) < 0)
         return -1;
     char kterm[SCHEMA_MAX_TERM + 1], fterm[SCHEMA_MAX_TERM + 1];
     schema_key_term(SCHEMA_PREFIX_CLAIM, fr->abspath, kterm, sizeof kterm);
     schema_key_term(SCHEMA_PREFIX_FILE, fr->abspath, fterm, sizeof fterm);
     struct docids claimed = {0}, held = {0};
-    if (xc_wdb_postlist(r->wdb, kterm, collect_docid, &claimed, &err) < 0 ||
-        xc_wdb_postlist(r->wdb, fterm, collect_docid, &held, &err) < 0) {
-        report(r, "cannot read the index: %s", err && err->message ? err->message : "?");
-        xc_error_free(err);
-        free(claimed.v);
-        free(held.v);
-        r->io_error = 1;
+    if (postings(r, kterm, &claimed) < 0 || postings(r, fterm, &held) < 0) {
+        docids_free(&claimed);
+        docids_free(&held);
         return -1;
     }
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < claimed.n; i++) {
         unsigned docid = claimed.v[i];
         if (hashset_has(&fr->touched, docid) ||
-            (held.n > 0 && bsearch(&docid, held.v, held.n, sizeof *held.v, cmp_uint)))
+            (held.n > 0 && bsearch(&docid, held.v, held.n, sizeof *held.v, util_cmp_unsigned)))
             continue; /* read just now, or the document holds this file's record */
         struct claims c;
         if (claims_load(r, docid, &c) < 0) {
@@ -957,12 +934,8 @@ int claims_vanished(struct run *r)
 int claims_report_duplicates(struct run *r)
 {
     struct docids d = {0};
-    xc_error *err = NULL;
-    if (xc_wdb_postlist(r->wdb, SCHEMA_TERM_DUPLICATE, collect_docid, &d, &err) < 0) {
-        report(r, "cannot read the index: %s", err && err->message ? err->message : "?");
-        xc_error_free(err);
-        free(d.v);
-        r->io_error = 1;
+    if (postings(r, SCHEMA_TERM_DUPLICATE, &d) < 0) {
+        docids_free(&d);
         return -1;
     }
     for (size_t i = 0; i < d.n; i++) {
