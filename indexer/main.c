@@ -53,6 +53,45 @@ void report(struct run *r, const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+/* ---- compacting a full build ---------------------------------------------------------- */
+
+/* A full build comes out compacted (every table rewritten with full blocks: about half the
+ * size, queries as fast), written to DIR/.compact by the compactor or by the parts' merge
+ * (parts.c). This makes it the build: a rebuild (newgen names it) is replaced by it before
+ * its checks; a first build, already live, is replaced on the stack. */
+static void place_build(const struct options *o, char *newgen, size_t newgenlen, char *dbpath,
+                        size_t len)
+{
+    char why[512], gen[256];
+    if (newgen) {
+        generations_abandon(o->dbdir, newgen);
+        snprintf(newgen, newgenlen, "%s", DBDIR_COMPACT);
+        snprintf(dbpath, len, "%s/%s", o->dbdir, DBDIR_COMPACT);
+    } else if (generations_push(o->dbdir, DBDIR_COMPACT, 1, o->keep, gen, sizeof gen, why,
+                                sizeof why) < 0) {
+        fprintf(stderr, "%s: the build is kept uncompacted: %s\n", progname, why);
+        generations_abandon(o->dbdir, DBDIR_COMPACT);
+    }
+}
+
+/* Compacts a build written by one process. When compaction fails the build stays as it
+ * is, which is a working index: said, not fatal. */
+static void compact_build(const struct options *o, char *newgen, size_t newgenlen, char *dbpath,
+                          size_t len)
+{
+    char why[512], gen[256];
+    if (dbdir_generation(o->dbdir, gen, sizeof gen) < 0)
+        return;
+    const char *name = newgen ? newgen : gen;
+    if (!name[0])
+        return;
+    if (generations_compact(o->dbdir, name, why, sizeof why) < 0) {
+        fprintf(stderr, "%s: the build is kept uncompacted: %s\n", progname, why);
+        return;
+    }
+    place_build(o, newgen, newgenlen, dbpath, len);
+}
+
 /* ---- committing and progress -------------------------------------------------------- */
 
 int run_commit(struct run *r)
@@ -124,35 +163,38 @@ static void ignored_text(const struct ignored *ig, char *out, size_t outlen)
                       ig->count[i]);
 }
 
-/* Prints the run summary: one line for people, or one JSON object with --json. */
-static void print_summary(const struct run *r, const struct options *o, const char *generation,
-                          const char *status)
+/* The ignored files by extension, as a JSON object {".pdf": 10, ".docx": 2}. */
+static json_t *ignored_json(const struct ignored *ig)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < ig->n; i++)
+        json_object_set_new(o, ig->ext[i], json_integer((json_int_t)ig->count[i]));
+    return o;
+}
+
+void run_summary(const struct run *r, const struct options *o, const char *generation,
+                 const char *status, unsigned shards)
 {
     double secs = (util_now_ms() - r->t0) / 1000.0;
     double rate = secs > 0 ? (double)(r->added + r->updated) / secs : 0.0;
     if (o->json) {
-        json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:b, "
-                              "s:b, s:s, s:s}",
+        json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:f, "
+                              "s:b, s:b, s:s, s:s}",
                               "status", status, "added", (json_int_t)r->added, "updated",
                               (json_int_t)r->updated, "deleted", (json_int_t)r->deleted,
                               "unchanged", (json_int_t)r->unchanged, "skipped",
                               (json_int_t)r->skipped, "unreadable", (json_int_t)r->unreadable,
-                              "duplicates", (json_int_t)r->duplicates, "converted", (json_int_t)r->recoded, "ignored",
-                              (json_int_t)r->ignored.total, "seconds", secs,
-                              "docs_per_second", rate, "dry_run", o->dry_run, "rebuild",
+                              "duplicates", (json_int_t)r->duplicates, "converted",
+                              (json_int_t)r->recoded, "ignored", (json_int_t)r->ignored.total,
+                              "ignored_by_extension", ignored_json(&r->ignored), "seconds",
+                              secs, "docs_per_second", rate, "dry_run", o->dry_run, "rebuild",
                               o->rebuild, "generation", generation ? generation : "", "db",
                               o->dbdir);
+        if (j && shards)
+            json_object_set_new(j, "shards", json_integer(shards));
         char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
         if (text && o->summary_fd >= 0) {
-            size_t len = strlen(text), off = 0;
-            while (off < len) {
-                ssize_t w = write(o->summary_fd, text + off, len - off);
-                if (w < 0 && errno == EINTR)
-                    continue;
-                if (w <= 0)
-                    break;
-                off += (size_t)w;
-            }
+            util_write_all(o->summary_fd, text, strlen(text)); /* the parent sees a short one */
         } else if (text) {
             puts(text);
         }
@@ -162,7 +204,7 @@ static void print_summary(const struct run *r, const struct options *o, const ch
     }
     if (o->quiet)
         return;
-    char extra[512] = "";
+    char extra[512] = "", over[64] = "";
     int n = 0;
     if (r->unreadable)
         n += snprintf(extra + n, sizeof extra - (size_t)n, ", unreadable %lu (documents kept)",
@@ -176,15 +218,16 @@ static void print_summary(const struct run *r, const struct options *o, const ch
         ignored_text(&r->ignored, ig, sizeof ig);
         snprintf(extra + n, sizeof extra - (size_t)n, ", %s", ig);
     }
+    if (shards)
+        snprintf(over, sizeof over, " over %u shard%s", shards, shards == 1 ? "" : "s");
     printf("%sadded %lu, updated %lu, deleted %lu, unchanged %lu, skipped %lu%s in %.2f s "
-           "(%.0f docs/s)\n",
+           "(%.0f docs/s)%s\n",
            o->dry_run ? "dry run: would have " : "", r->added, r->updated, r->deleted,
-           r->unchanged, r->skipped, extra, secs, rate);
+           r->unchanged, r->skipped, extra, secs, rate, over);
 }
 
-/* Reads every file of the list (the unchanged ones cost a stat and a metadata read), then
- * those whose signature a later file cleared (claims.c). */
-static void index_files(struct run *r, struct file_list *fl)
+/* The unchanged files cost a stat and a metadata read each. */
+void run_index_files(struct run *r, struct file_list *fl)
 {
     if (!r->io_error)
         claims_vanished(r);
@@ -294,51 +337,88 @@ int index_one(const struct options *opts, int argc, char **argv)
         code = EXIT_IO;
         goto out;
     }
-    /* Spelling data for "did you mean" suggestions. */
-    if (!o.no_spelling)
-        xc_termgen_set_spelling(r.tg, r.wdb);
-
-    /* A dry run does all the work inside a transaction that is then thrown away: Xapian
-     * would otherwise commit it when the writer is closed. */
-    if (o.dry_run && xc_wdb_begin(r.wdb, &err) < 0) {
-        fprintf(stderr, "%s: %s\n", progname, err && err->message ? err->message : "transaction");
+    /* A first build into a generation is marked until a complete run compacts it. */
+    int managed = !o.dry_run && !o.rebuild && strcmp(dbpath, o.dbdir) != 0;
+    int fresh_first = managed && xc_wdb_doccount(r.wdb, NULL) == 0;
+    if (fresh_first && xc_wdb_set_metadata(r.wdb, GENERATIONS_FIRST_BUILD, "1", 1, &err) < 0) {
+        fprintf(stderr, "%s: cannot write to %s: %s\n", progname, dbpath,
+                err && err->message ? err->message : "out of memory");
         xc_error_free(err);
         code = EXIT_IO;
         goto out;
     }
-    index_files(&r, &fl);
-    if (!r.io_error && !o.dry_run && (r.pending > 0 || r.added + r.updated + r.deleted > 0 ||
-                                      o.rebuild || complete_table_present(r.wdb, NULL) == 0))
-        if (write_completions(&r) == 0)
-            run_commit(&r);
-    run_progress(&r, 1);
-    if (r.progress)
-        fputc('\n', stderr);
-    xc_termgen_free(r.tg);
-    r.tg = NULL;
-    if (o.dry_run)
-        xc_wdb_cancel(r.wdb, NULL);
-    xc_wdb_free(r.wdb);
-    r.wdb = NULL;
+    unsigned nparts = parts_wanted(&o, &fl, o.rebuild || fresh_first);
+    if (nparts > 1) {
+        /* Each part opens its own database; this one only held the first-build mark. */
+        xc_termgen_free(r.tg);
+        r.tg = NULL;
+        xc_wdb_free(r.wdb);
+        r.wdb = NULL;
+        if (parts_build(&r, &o, &fl, nparts) == 0)
+            place_build(&o, o.rebuild ? newgen : NULL, sizeof newgen, dbpath, sizeof dbpath);
+        run_progress(&r, 1);
+        if (r.progress)
+            fputc('\n', stderr);
+    } else {
+        /* Spelling data for "did you mean" suggestions. */
+        if (!o.no_spelling)
+            xc_termgen_set_spelling(r.tg, r.wdb);
+        /* A dry run does all the work inside a transaction that is then thrown away:
+         * Xapian would otherwise commit it when the writer is closed. */
+        if (o.dry_run && xc_wdb_begin(r.wdb, &err) < 0) {
+            fprintf(stderr, "%s: %s\n", progname,
+                    err && err->message ? err->message : "transaction");
+            xc_error_free(err);
+            code = EXIT_IO;
+            goto out;
+        }
+        run_index_files(&r, &fl);
+        if (!r.io_error && !o.dry_run &&
+            (r.pending > 0 || r.added + r.updated + r.deleted > 0 || o.rebuild ||
+             complete_table_present(r.wdb, NULL) == 0))
+            if (write_completions(&r) == 0)
+                run_commit(&r);
+        run_progress(&r, 1);
+        if (r.progress)
+            fputc('\n', stderr);
+        xc_termgen_free(r.tg);
+        r.tg = NULL;
+        if (o.dry_run)
+            xc_wdb_cancel(r.wdb, NULL);
+        char *mark = managed && !r.io_error
+                         ? xc_wdb_metadata(r.wdb, GENERATIONS_FIRST_BUILD, NULL)
+                         : NULL;
+        int first_build = mark && strcmp(mark, "1") == 0;
+        free(mark);
+        xc_wdb_free(r.wdb);
+        r.wdb = NULL;
+        if (!r.io_error && (o.rebuild || first_build))
+            compact_build(&o, o.rebuild ? newgen : NULL, sizeof newgen, dbpath, sizeof dbpath);
+    }
 
     const char *status = r.io_error ? "error" : "ok";
+    int refused = 0;
     char generation[256] = "";
     dbdir_generation(o.dbdir, generation, sizeof generation);
     if (o.rebuild && !r.io_error) {
-        if (r.unreadable && !o.force) {
+        /* What this run met counts, even when another shard's run reported it. */
+        unsigned long unread = r.unreadable + r.muted_unreadable;
+        if (unread && !o.force) {
             snprintf(why, sizeof why, "%lu input%s could not be read (reported above), so "
                      "their documents would be lost; use --force to swap anyway",
-                     r.unreadable, r.unreadable == 1 ? "" : "s");
+                     unread, unread == 1 ? "" : "s");
             fprintf(stderr, "%s: rebuild refused, %s stays live: %s\n", progname,
                     generation[0] ? generation : "the old index", why);
             generations_abandon(o.dbdir, newgen);
             status = "refused";
+            refused = 1;
         } else if (generations_check(o.dbdir, dbpath, &o, why, sizeof why) < 0) {
             fprintf(stderr, "%s: rebuild refused, %s stays live: %s\n", progname,
                     generation[0] ? generation : "the old index", why);
             generations_abandon(o.dbdir, newgen);
             status = "refused";
-        } else if (generations_push(o.dbdir, newgen, o.keep, generation, sizeof generation,
+            refused = 1;
+        } else if (generations_push(o.dbdir, newgen, 0, o.keep, generation, sizeof generation,
                                     why, sizeof why) < 0) {
             fprintf(stderr, "%s: %s\n", progname, why);
             generations_abandon(o.dbdir, newgen);
@@ -348,10 +428,10 @@ int index_one(const struct options *opts, int argc, char **argv)
     } else if (o.rebuild) {
         generations_abandon(o.dbdir, newgen);
     }
-    print_summary(&r, &o, generation, status);
+    run_summary(&r, &o, generation, status, 0);
     if (r.io_error)
         code = EXIT_IO;
-    else if (strcmp(status, "refused") == 0)
+    else if (refused)
         code = EXIT_REFUSED;
     else
         code = r.skipped || r.unreadable || r.duplicates ? EXIT_SKIPPED : EXIT_OK;
