@@ -219,6 +219,35 @@ void strlist_free(struct strlist *l)
     memset(l, 0, sizeof *l);
 }
 
+int docids_collect(unsigned docid, void *ctx)
+{
+    struct docids *d = ctx;
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? 2 * d->cap : 64;
+        unsigned *v = realloc(d->v, cap * sizeof *v);
+        if (!v) {
+            d->oom = 1;
+            return 1;
+        }
+        d->v = v;
+        d->cap = cap;
+    }
+    d->v[d->n++] = docid;
+    return 0;
+}
+
+void docids_free(struct docids *d)
+{
+    free(d->v);
+    memset(d, 0, sizeof *d);
+}
+
+int util_cmp_unsigned(const void *a, const void *b)
+{
+    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+    return x < y ? -1 : x > y;
+}
+
 int util_write_all(int fd, const void *buf, size_t len)
 {
     const char *p = buf;

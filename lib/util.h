@@ -60,6 +60,19 @@ struct strlist {
 int strlist_add(struct strlist *l, const char *s);
 void strlist_free(struct strlist *l);
 
+/* A growable array of document numbers. Zero-initialise; docids_free empties. */
+struct docids {
+    unsigned *v;
+    size_t n, cap;
+    int oom; /* an append failed: the array is incomplete */
+};
+/* Appends docid: a postlist callback (ctx is the struct docids). Returns 0, or 1 (stop)
+ * when out of memory, with oom set. */
+int docids_collect(unsigned docid, void *ctx);
+void docids_free(struct docids *d);
+/* qsort()/bsearch() order of unsigned ints. */
+int util_cmp_unsigned(const void *a, const void *b);
+
 /* Writes all len bytes to fd (retrying short writes and EINTR). Returns 0, or -1 with
  * errno. */
 int util_write_all(int fd, const void *buf, size_t len);
