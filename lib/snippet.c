@@ -18,6 +18,7 @@
 #include "snippet.h"
 
 #include <assert.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -225,8 +226,19 @@ struct match {
     int group;
 };
 
+/* What match_token said about recent words: most words of a text repeat, and stemming
+ * is the costly part of matching one. Direct-mapped by a hash of the word. */
+#define CACHE_SLOTS 256
+#define CACHE_WORD 24
+struct match_cache {
+    unsigned char len[CACHE_SLOTS]; /* 0: empty */
+    char word[CACHE_SLOTS][CACHE_WORD];
+    int group[CACHE_SLOTS];
+};
+
 /* The state of one pass: where matches go, and the phrase trackers. */
 struct pass {
+    struct match_cache cache;
     const struct snippet_terms *t;
     int in_title;
     size_t base; /* offset of the tokenized text within the whole text */
@@ -351,7 +363,28 @@ static int on_token(const struct tokenize_token *tok, void *ctx)
         return 1;
     }
     size_t before = ps->nm;
-    int g = match_token(ps->t, tok, ps->in_title);
+    int g;
+    if (!ps->t->first[(unsigned char)tok->term[0]]) {
+        g = -1;
+    } else if (tok->len < CACHE_WORD) {
+        uint32_t h = 2166136261u;
+        for (size_t i = 0; i < tok->len; i++)
+            h = (h ^ (unsigned char)tok->term[i]) * 16777619u;
+        struct match_cache *mc = &ps->cache;
+        size_t slot = h % CACHE_SLOTS;
+        if (mc->len[slot] == tok->len && memcmp(mc->word[slot], tok->term, tok->len) == 0) {
+            g = mc->group[slot];
+        } else {
+            g = match_token(ps->t, tok, ps->in_title);
+            if (g != -2) {
+                mc->len[slot] = (unsigned char)tok->len;
+                memcpy(mc->word[slot], tok->term, tok->len);
+                mc->group[slot] = g;
+            }
+        }
+    } else {
+        g = match_token(ps->t, tok, ps->in_title);
+    }
     if (g == -2) {
         ps->oom = 1;
         return 1;

@@ -4,7 +4,8 @@
  *
  * The query's words are found by the one tokenizer (lib/tokenize), so a word is looked up
  * exactly as it was indexed: lower-cased in any script, accents folded. A word is checked
- * when the index lacks it or holds it in fewer than SUGGEST_MAX_FREQ articles. Xapian's
+ * when the index lacks it, or when the query found nothing and the index holds the word in
+ * fewer than SUGGEST_MAX_FREQ articles. Xapian's
  * own suggestion is the closest spelling, not the most used one: on bbc-news "blare" is one
  * edit from "blame" and two from "blair", which is in twenty times as many articles. So the
  * candidates are Xapian's suggestion and every close spelling in the table that shares the
@@ -106,7 +107,6 @@ static void rank_candidate(const char *cand, size_t len, void *ctx)
 int search_suggest(struct search_index *ix, const char *q, int no_hits, char **out_text,
                    double deadline, int *timed_out, struct search_error *err, int *modified)
 {
-    (void)no_hits;
     struct strbuf out;
     sb_init(&out);
     int changed = 0;
@@ -119,13 +119,13 @@ int search_suggest(struct search_index *ix, const char *q, int no_hits, char **o
     size_t pos = 0;
     for (size_t i = 0; i < w.n; i++) {
         const struct word *word = &w.v[i];
-        /* Xapian's spelling lookup costs many times the search itself (75% of the CPU
-         * when asked for every word), so it is asked about unknown and rare words only; a
-         * word in more articles is taken as meant. */
+        /* Spelling lookups cost as much as the search itself, so they are made for unknown
+         * words, and for rare ones (in fewer than SUGGEST_MAX_FREQ articles) only when the
+         * query found nothing; a word in more articles is taken as meant. */
         unsigned tf = xc_db_termfreq(ix->db, word->term, &xe);
         if (xe)
             goto fail;
-        if (tf >= SUGGEST_MAX_FREQ)
+        if (tf >= SUGGEST_MAX_FREQ || (tf > 0 && !no_hits))
             continue;
         if (search_past(deadline)) {
             *timed_out = 1;

@@ -24,8 +24,10 @@
 #define END_CH 0xFFFFFFFFu
 #define IGNORE_CH 0xFFFFFFFEu
 
-/* ASCII classes: 1 word character, 2 digit, 4 upper-case letter. */
+/* ASCII classes: 1 word character, 2 digit, 4 upper-case letter; and what
+ * check_wordchar makes of each (0 for a non-word character). */
 static unsigned char ascii_class[128];
+static unsigned char ascii_word[128];
 static int ascii_ready;
 
 static void ascii_init(void)
@@ -39,6 +41,7 @@ static void ascii_init(void)
         else if (c >= '0' && c <= '9')
             k = 1 | 2;
         ascii_class[c] = (unsigned char)k;
+        ascii_word[c] = (unsigned char)((k & 1) ? ((k & 4) ? c + 32 : c) : 0);
     }
     ascii_ready = 1;
 }
@@ -98,19 +101,23 @@ int tokenize_is_wordchar(unsigned cp)
 }
 
 /* TermGenerator's check_wordchar: the lower-cased character, or 0 for a non-word one. */
-static unsigned wordchar(unsigned cp)
+static inline unsigned wordchar(unsigned cp)
 {
+    if (cp < 128)
+        return ascii_word[cp];
     unsigned lower;
     return (char_class(cp, &lower) & XC_UC_WORD) ? lower : 0;
 }
 
-static int is_digit(unsigned cp)
+static inline int is_digit(unsigned cp)
 {
+    if (cp < 128)
+        return cp >= '0' && cp <= '9';
     unsigned lower;
     return (char_class(cp, &lower) & XC_UC_DIGIT) != 0;
 }
 
-static int is_cjk(unsigned p)
+static inline int is_cjk(unsigned p)
 {
     /* CJK::codepoint_is_cjk */
     if (p < 0x2E80)
@@ -204,12 +211,23 @@ static void cursor_load(struct cursor *c)
     }
 }
 
-static void cursor_next(struct cursor *c)
+static inline void cursor_next(struct cursor *c)
 {
-    if (c->exp && c->exp[c->sub + 1]) {
-        c->sub++;
-        c->ch = (unsigned char)c->exp[c->sub];
-        return;
+    if (c->exp) {
+        if (c->exp[c->sub + 1]) {
+            c->sub++;
+            c->ch = (unsigned char)c->exp[c->sub];
+            return;
+        }
+    } else {
+        /* ASCII, most of most texts: no decoding, no folding. */
+        size_t next = c->pos + c->clen;
+        if (next < c->len && c->s[next] < 0x80) {
+            c->pos = next;
+            c->clen = 1;
+            c->ch = c->s[next];
+            return;
+        }
     }
     c->pos += c->clen;
     cursor_load(c);
@@ -221,8 +239,12 @@ struct termbuf {
     size_t len;
 };
 
-static void term_append(struct termbuf *t, unsigned ch)
+static inline void term_append(struct termbuf *t, unsigned ch)
 {
+    if (ch < 0x80 && t->len < sizeof t->b) {
+        t->b[t->len++] = (char)ch;
+        return;
+    }
     char u[4];
     size_t n;
     if (ch < 0x80) {
@@ -268,9 +290,14 @@ static int emit(const struct termbuf *t, size_t start, size_t end, int positiona
     tok.positional = positional;
     tok.cjk = cjk;
     tok.resume = resume;
-    size_t clen;
-    unsigned first = tokenize_decode((const unsigned char *)tok.term, tok.len, &clen), lower;
-    tok.stemmable = (char_class(first, &lower) & XC_UC_STEM) != 0;
+    unsigned char b0 = (unsigned char)tok.term[0];
+    if (b0 < 0x80) {
+        tok.stemmable = b0 >= 'a' && b0 <= 'z';
+    } else {
+        size_t clen;
+        unsigned first = tokenize_decode((const unsigned char *)tok.term, tok.len, &clen), lower;
+        tok.stemmable = (char_class(first, &lower) & XC_UC_STEM) != 0;
+    }
     return cb(&tok, ctx);
 }
 
