@@ -427,7 +427,8 @@ article_format article_format_for_path(const char *path)
         return ARTICLE_MARKDOWN;
     if (has_ext(name, n, ".html") || has_ext(name, n, ".htm"))
         return ARTICLE_HTML;
-    if (has_ext(name, n, ".jsonl") || has_ext(name, n, ".jsonl.gz"))
+    if (has_ext(name, n, ".jsonl") || has_ext(name, n, ".jsonl.gz") ||
+        has_ext(name, n, ".ndjson") || has_ext(name, n, ".ndjson.gz"))
         return ARTICLE_JSONL;
     return ARTICLE_UNKNOWN;
 }
@@ -1059,12 +1060,59 @@ static int explicit_title(const char *buf, size_t len, int md, const char **ts, 
     return 0;
 }
 
+/* A headline of one or two words ("Budget Cuts", "Oil Surge") is too short for the
+ * headline test, which passes over "Logo" or "Meta" in navigation. It is taken when it
+ * stands alone at the top: the file's first line, every word capitalised, not a
+ * navigation phrase, no final punctuation, a blank line after it and no headline after
+ * that (else it is a label over the real headline). */
+static int short_headline(const char *buf, size_t len, const char **ts, size_t *tn)
+{
+    size_t pos = 0, n, n2, n3;
+    const char *s, *s2, *s3;
+    struct line_stats st;
+
+    if (!next_line(buf, len, &pos, &s, &n))
+        return 0;
+    trim(&s, &n);
+    if (n == 0 || n > 60 || is_ui_phrase(s, n))
+        return 0;
+    line_stats(s, n, &st);
+    if (st.letter_words < 1 || st.letter_words >= HEADLINE_MIN_WORDS ||
+        st.tokens != st.letter_words || !st.has_lower)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((i == 0 || s[i - 1] == ' ') && c < 0x80 && !(c >= 'A' && c <= 'Z'))
+            return 0;
+        if (c < 0x80 && !is_alnum(c) && c != ' ' && c != '-' && c != '\'')
+            return 0;
+    }
+    if (!next_line(buf, len, &pos, &s2, &n2))
+        return 0;
+    trim(&s2, &n2);
+    if (n2 != 0)
+        return 0;
+    while (next_line(buf, len, &pos, &s3, &n3)) {
+        trim(&s3, &n3);
+        if (n3 == 0)
+            continue;
+        if (classify_line(s3, n3) == LINE_HEADLINE)
+            return 0; /* a label over the real headline */
+        *ts = s, *tn = n;
+        return 1;
+    }
+    return 0;
+}
+
 /* The first line among the top TITLE_WINDOW_LINES that reads like a headline, passing
  * over navigation, labels and dates, and giving up once prose starts. */
 static int headline_title(const char *buf, size_t len, const char **ts, size_t *tn)
 {
     size_t pos = 0, n, nonempty = 0;
     const char *s;
+
+    if (short_headline(buf, len, ts, tn))
+        return 1;
 
     while (next_line(buf, len, &pos, &s, &n)) {
         trim(&s, &n);
@@ -1192,7 +1240,14 @@ int article_parse_text(const char *buf, size_t len, int markdown, struct article
         set_why(why, whylen, "%s", reason);
         return -1;
     }
-    clean = article_utf8_clean(buf, len, &clen);
+    char *recoded = NULL;
+    size_t rlen = 0;
+    int rc = article_recode(buf, len, 0, &recoded, &rlen, NULL, 0);
+    if (rc < 0)
+        goto oom;
+    /* Converted text is cleaned all the same (NULs). */
+    clean = rc ? article_utf8_clean(recoded, rlen, &clen) : article_utf8_clean(buf, len, &clen);
+    free(recoded);
     if (clean == NULL)
         goto oom;
     text = clean, tlen = clen;
@@ -2359,7 +2414,13 @@ int article_parse_html(const char *buf, size_t len, struct article *out, char *w
         return -1;
     }
     tagflags_build(tf);
-    if ((clean = article_utf8_clean(buf, len, &clen)) == NULL) {
+    char *recoded = NULL;
+    size_t rlen = 0;
+    int rc8 = article_recode(buf, len, 1, &recoded, &rlen, NULL, 0);
+    clean = rc8 < 0 ? NULL : rc8 ? article_utf8_clean(recoded, rlen, &clen)
+                                 : article_utf8_clean(buf, len, &clen);
+    free(recoded);
+    if (clean == NULL) {
         set_why(why, whylen, "%s", OOM);
         return -1;
     }
@@ -2424,6 +2485,70 @@ int article_parse_html(const char *buf, size_t len, struct article *out, char *w
 }
 
 /* ---- JSON Lines ----------------------------------------------------------------------- */
+
+/* A JSON "date": a string holding a date in any form the text reader knows ("2024-05-01",
+ * "2024-05-01T10:00:00Z", "May 1, 2024"), a year alone ("2020", read as its January 1st),
+ * YYYYMMDD (20240501), or Unix seconds (9 to 11 digits: a number, or a string of them). Returns 1 with the date in *out, 0
+ * when there is none, -1 when out of memory. */
+static int json_date(const json_t *date, char **out)
+{
+    long long secs = -1;
+    *out = NULL;
+    if (json_is_string(date)) {
+        const char *s = json_string_value(date);
+        size_t n = json_string_length(date);
+        int rc = normalise_date(s, n, out);
+        if (rc != 0)
+            return rc;
+        while (n > 0 && is_space((unsigned char)s[n - 1]))
+            n--;
+        while (n > 0 && is_space((unsigned char)*s))
+            s++, n--;
+        size_t digits = 0;
+        while (digits < n && is_digit((unsigned char)s[digits]))
+            digits++;
+        if (digits != n || n == 0 || n > 12)
+            return 0;
+        if (n == 4) {
+            int y = atoi(s);
+            if (y < 1000 || y > 2999)
+                return 0;
+            if ((*out = malloc(11)) == NULL)
+                return -1;
+            snprintf(*out, 11, "%04d-01-01", y);
+            return 1;
+        }
+        secs = atoll(s);
+    } else if (json_is_integer(date)) {
+        secs = (long long)json_integer_value(date);
+    } else if (json_is_real(date)) {
+        secs = (long long)json_real_value(date);
+    }
+    /* 8 digits: YYYYMMDD (20260410); 9 to 11: Unix seconds (from 1973 to 2999). */
+    if (secs >= 10000000LL && secs <= 99999999LL) {
+        int y = (int)(secs / 10000), m = (int)(secs / 100 % 100), d = (int)(secs % 100);
+        if (!valid_date(y, m, d))
+            return 0;
+        if ((*out = malloc(16)) == NULL)
+            return -1;
+        snprintf(*out, 16, "%04u-%02u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u,
+                 (unsigned)d % 100u);
+        return 1;
+    }
+    if (secs < 100000000LL || secs > 32503680000LL)
+        return 0;
+    time_t t = (time_t)secs;
+    struct tm tm;
+    if (gmtime_r(&t, &tm) == NULL)
+        return 0;
+    if (tm.tm_year + 1900 > 2999)
+        return 0;
+    if ((*out = malloc(16)) == NULL)
+        return -1;
+    snprintf(*out, 16, "%04u-%02u-%02u", (unsigned)(tm.tm_year + 1900) % 10000u,
+             (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u);
+    return 1;
+}
 
 /* A cleaned copy of a JSON string (which may hold "\u0000": NULs become spaces). */
 static char *json_str_dup(const json_t *s, size_t *len)
@@ -2542,9 +2667,15 @@ int article_parse_json(const char *line, size_t len, struct article *out, char *
         goto fail;
     }
 
+    if (a.title[0] == '\0' && !is_blank(a.body, a.body_len)) {
+        /* Untitled: titled from its body as a text file is. */
+        char *bt = pick_title(a.body, a.body_len, a.body, a.body_len, 0);
+        if (bt == NULL)
+            goto oom;
+        replace_field(&a.title, bt);
+    }
     date = json_object_get(root, "date");
-    if (json_is_string(date) &&
-        normalise_date(json_string_value(date), json_string_length(date), &a.date) < 0)
+    if (json_date(date, &a.date) < 0)
         goto oom;
     if (opt_string(root, "source", &a.source) < 0 || opt_string(root, "url", &a.url) < 0 ||
         opt_string(root, "category", &a.category) < 0)
@@ -2744,7 +2875,21 @@ int article_lines_next(article_lines *r, const char **line, size_t *len, unsigne
     r->line[r->line_len] = '\0';
     *line = r->line;
     *len = r->line_len;
+    /* A UTF-8 byte order mark (editors on Windows write one) is not part of the first
+     * record: left in, it makes the line invalid JSON. */
+    if (r->lineno == 1 && *len >= 3 && memcmp(*line, "\xEF\xBB\xBF", 3) == 0) {
+        *line += 3;
+        *len -= 3;
+    }
     return 1;
+}
+
+size_t article_lines_offset(const article_lines *r)
+{
+    if (r == NULL)
+        return 0;
+    z_off_t off = gzoffset(r->gz);
+    return off > 0 ? (size_t)off : 0;
 }
 
 void article_lines_close(article_lines *r)
@@ -2814,20 +2959,40 @@ static char *read_field(const char **p, const char *end, size_t *len, int *bad)
     return s;
 }
 
+static int parse_html_child(const char *buf, size_t len, struct article *out, char *why,
+                            size_t whylen, unsigned timeout_s);
+
 int article_parse_html_isolated(const char *buf, size_t len, struct article *out, char *why,
                                 size_t whylen, unsigned timeout_s)
+{
+    /* Converted here, so the child gets UTF-8 and says nothing about charsets. */
+    char *utf8 = NULL;
+    size_t ulen = 0;
+    int recoded = len <= ARTICLE_MAX_FILE_BYTES ? article_recode(buf, len, 1, &utf8, &ulen, NULL, 0) : 0;
+    if (recoded < 0) {
+        set_why(why, whylen, "%s", OOM);
+        return -2;
+    }
+    int rc = parse_html_child(recoded ? utf8 : buf, recoded ? ulen : len, out, why, whylen,
+                              timeout_s);
+    free(utf8);
+    return rc;
+}
+
+static int parse_html_child(const char *buf, size_t len, struct article *out, char *why,
+                            size_t whylen, unsigned timeout_s)
 {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) < 0) {
         snprintf(why, whylen, "cannot make a pipe: %s", strerror(errno));
-        return -1;
+        return -2;
     }
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(why, whylen, "cannot fork: %s", strerror(errno));
         close(fds[0]);
         close(fds[1]);
-        return -1;
+        return -2;
     }
     if (pid == 0) {
         /* Child: parse, send the fields back, exit without running the parent's atexit
@@ -2878,7 +3043,7 @@ int article_parse_html_isolated(const char *buf, size_t len, struct article *out
     }
     if (!msg) {
         snprintf(why, whylen, "out of memory");
-        return -1;
+        return -2;
     }
     if (WIFSIGNALED(status)) {
         free(msg);
@@ -2887,7 +3052,7 @@ int article_parse_html_isolated(const char *buf, size_t len, struct article *out
                                   : "HTML parser crashed (signal %d)",
                  WTERMSIG(status) == SIGALRM ? (timeout_s ? timeout_s : 1)
                                              : (unsigned)WTERMSIG(status));
-        return -1;
+        return -2;
     }
     const char *p = msg, *end = msg + n;
     int rc, bad = overflow || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
@@ -2913,7 +3078,7 @@ int article_parse_html_isolated(const char *buf, size_t len, struct article *out
         free(body);
         free(date);
         snprintf(why, whylen, "HTML parser returned a malformed result");
-        return -1;
+        return -2;
     }
     /* As article_parse_html does: replace only the fields it sets. */
     free(out->title);

@@ -61,8 +61,10 @@ int article_parse_html(const char *buf, size_t len, struct article *out, char *w
                        size_t whylen);
 
 /* article_parse_html in a child process, so that a crash or an endless loop inside the HTML
- * parser (Debian's gumbo 0.10.1 aborts on some tag soup) costs one file, not the caller:
- * a crash or running past timeout_s seconds is an error with a reason. */
+ * parser (Debian's gumbo 0.10.1 aborts on some tag soup) costs one file, not the caller.
+ * Returns 0; -1 when the document holds no article (as article_parse_html); -2 when the
+ * parser did not finish (a crash, past timeout_s seconds, no process or memory to run it):
+ * the caller cannot tell what the file holds, and should try again later. */
 int article_parse_html_isolated(const char *buf, size_t len, struct article *out, char *why,
                                 size_t whylen, unsigned timeout_s);
 
@@ -87,6 +89,15 @@ article_lines *article_lines_open(const char *path, char *why, size_t whylen);
 int article_lines_next(article_lines *r, const char **line, size_t *len, unsigned long *lineno,
                        char *why, size_t whylen);
 void article_lines_close(article_lines *r);
+/* Bytes of the file consumed so far (compressed bytes for a .gz), for progress. */
+size_t article_lines_offset(const article_lines *r);
+
+/* Converts text that is not valid UTF-8 to UTF-8 (article_charset.c): from the charset
+ * an HTML document declares (html set), else Windows-1252. Returns 1 with a new string
+ * in *out (caller frees) and its length in *outlen, the charset converted from in from;
+ * 0 (and NULL) when buf is valid UTF-8 already; -1 when out of memory. */
+int article_recode(const char *buf, size_t len, int html, char **out, size_t *outlen,
+                   char *from, size_t fromlen);
 
 /* Replaces invalid UTF-8 in buf (len bytes) by U+FFFD and NUL bytes by spaces; returns a
  * new NUL-terminated string the caller frees, and its length in *outlen. */

@@ -119,7 +119,12 @@ int dbdir_lock(const char *dir, int wait_seconds, char *why, size_t whylen)
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (wait_seconds < 0 || now.tv_sec - start.tv_sec >= wait_seconds) {
-            snprintf(why, whylen, "index %s is locked by another quire-index", dir);
+            if (wait_seconds < 0)
+                snprintf(why, whylen, "index %s is locked by another quire-index (to wait for "
+                                      "it, add --wait or --wait=SECONDS)", dir);
+            else
+                snprintf(why, whylen, "index %s is still locked by another quire-index after "
+                                      "%d s of --wait", dir, wait_seconds);
             close(fd);
             errno = EWOULDBLOCK;
             return -1;
@@ -259,11 +264,90 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
     return (type == FTW_DP ? rmdir(path) : unlink(path)) < 0 ? -1 : 0;
 }
 
+int dbdir_remove_tree(const char *path)
+{
+    return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int dbdir_stack(const char *dir, char (*names)[DBDIR_NAME_MAX], size_t max)
+{
+    char cur[256], path[4096];
+    if (dbdir_generation(dir, cur, sizeof cur) < 0)
+        return -1;
+    size_t n = 0;
+    if (join(path, sizeof path, dir, DBDIR_STACK) < 0)
+        return -1;
+    FILE *f = fopen(path, "r");
+    if (f) {
+        char line[256];
+        while (n < max && fgets(line, sizeof line, f)) {
+            line[strcspn(line, "\r\n")] = '\0';
+            unsigned num;
+            char gen[4096];
+            struct stat st;
+            if (sscanf(line, "gen-%6u", &num) != 1 || strlen(line) != 10 ||
+                join(gen, sizeof gen, dir, line) < 0 || stat(gen, &st) < 0)
+                continue; /* not a generation, or gone */
+            snprintf(names[n++], DBDIR_NAME_MAX, "%s", line);
+        }
+        fclose(f);
+    } else if (cur[0]) {
+        /* Written before the stack file existed: the generations up to the live one. */
+        unsigned nums[1024], live = 0;
+        sscanf(cur, "gen-%6u", &live);
+        size_t k = dbdir_list_generations(dir, nums, 1024);
+        for (size_t i = 0; i < k && n < max; i++) {
+            if (nums[i] <= live)
+                dbdir_generation_name(nums[i], names[n++], DBDIR_NAME_MAX);
+        }
+    }
+    if (cur[0]) {
+        /* `current` is the truth (it changes first): a push or pop cut short is finished
+         * here. */
+        size_t k = 0;
+        while (k < n && strcmp(names[k], cur) != 0)
+            k++;
+        if (k < n)
+            n = k + 1;
+        else if (n < max)
+            snprintf(names[n++], DBDIR_NAME_MAX, "%.31s", cur);
+    }
+    return (int)n;
+}
+
+int dbdir_stack_write(const char *dir, char (*names)[DBDIR_NAME_MAX], size_t n, char *why,
+                      size_t whylen)
+{
+    char tmp[4096], path[4096];
+    if (join(tmp, sizeof tmp, dir, DBDIR_STACK ".tmp") < 0 ||
+        join(path, sizeof path, dir, DBDIR_STACK) < 0) {
+        snprintf(why, whylen, "path too long: %s", dir);
+        return -1;
+    }
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        snprintf(why, whylen, "cannot write %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    int ok = 1;
+    for (size_t i = 0; i < n; i++)
+        ok = fprintf(f, "%s\n", names[i]) > 0 && ok;
+    ok = fflush(f) == 0 && ok;
+    ok = fsync(fileno(f)) == 0 && ok;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) < 0) {
+        snprintf(why, whylen, "cannot update %s: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
 int dbdir_remove_generation(const char *dir, const char *name)
 {
     char path[4096];
     if ((strncmp(name, "gen-", 4) != 0 && strncmp(name, "shard-", 6) != 0 &&
-         strncmp(name, ".spelling", 9) != 0) ||
+         strncmp(name, ".spelling", 9) != 0 && strcmp(name, DBDIR_BUILD) != 0) ||
         strchr(name, '/') ||
         join(path, sizeof path, dir, name) < 0) {
         errno = EINVAL;

@@ -4,6 +4,8 @@
  *
  *   DIR/current      Xapian stub database file naming the live generation ("auto gen-N")
  *   DIR/gen-000001/  a glass database
+ *   DIR/generations  the live generations, a stack (bottom first; the last is live)
+ *   DIR/.rebuild/    a rebuild being written (never live; see DBDIR_BUILD)
  *   DIR/quire.lock   flock()ed by the one writer
  *
  * `current` is only ever replaced by rename(), so a reader sees the old or the new
@@ -18,6 +20,13 @@
 
 #define DBDIR_CURRENT "current"
 #define DBDIR_LOCK "quire.lock"
+/* The stack of live generations, bottom first, one name a line: the last is live (it is
+ * what `current` names), --rollback pops it and makes the one below live again. */
+#define DBDIR_STACK "generations"
+/* A rebuild is written here; it becomes gen-N only once its checks pass, so a rebuild
+ * killed half way leaves nothing that can become live (the next rebuild removes it). */
+#define DBDIR_BUILD ".rebuild"
+#define DBDIR_NAME_MAX 32
 
 /* The path a reader opens for dir: DIR/current when it exists, else the shard map
  * DIR/shards (shardmap.h) when that exists, else dir itself. */
@@ -63,5 +72,17 @@ void dbdir_generation_name(unsigned n, char *out, size_t outlen);
  * (shard-K-of-N) or a spelling database being replaced (.spelling*), and everything in
  * it. Returns 0 or -1 (errno set). */
 int dbdir_remove_generation(const char *dir, const char *name);
+
+/* Removes path and everything below it. Returns 0 or -1 (errno set). */
+int dbdir_remove_tree(const char *path);
+
+/* The stack of live generations into names (bottom first, the live one last), at most max:
+ * DIR/generations, or for an index written before it existed every generation up to the
+ * live one; reconciled with `current`, which changes first. Returns how many (0 for a
+ * plain database or a new directory), or -1 when `current` cannot be read. */
+int dbdir_stack(const char *dir, char (*names)[DBDIR_NAME_MAX], size_t max);
+/* Replaces DIR/generations (atomically, by rename). Returns 0 or -1 + reason. */
+int dbdir_stack_write(const char *dir, char (*names)[DBDIR_NAME_MAX], size_t n, char *why,
+                      size_t whylen);
 
 #endif

@@ -7,6 +7,7 @@
  *   S<word>      title words (free text)   <word>     title and body words (free text)
  *   XS<source>   source (filter, facet)    XC<cat>    category (filter, facet)
  *   Y<yyyy>      year                      M<yyyymm>  month          D<yyyymmdd> date
+ *   XK<file>     an input holding the id   XDUP       an id held by several records
  * Value slots: see enum below. Document data: display fields only (kept small because it
  * is read for every hit); the full text lives in a value slot read only for the top hits.
  */
@@ -24,7 +25,8 @@ enum schema_slot {
     SCHEMA_SLOT_TEXT = 2,     /* full body text: snippets and /doc */
     SCHEMA_SLOT_SOURCE = 3,   /* source as written: facets */
     SCHEMA_SLOT_CATEGORY = 4, /* category as written: facets */
-    SCHEMA_SLOT_YEAR = 5      /* "YYYY": facets */
+    SCHEMA_SLOT_YEAR = 5,     /* "YYYY": facets */
+    SCHEMA_SLOT_CLAIMS = 6    /* the indexer's: every input that holds this id (below) */
 };
 
 #define SCHEMA_PREFIX_ID "Q"
@@ -35,6 +37,12 @@ enum schema_slot {
 #define SCHEMA_PREFIX_YEAR "Y"
 #define SCHEMA_PREFIX_MONTH "M"
 #define SCHEMA_PREFIX_DATE "D"
+/* The indexer's bookkeeping for ids claimed by several inputs (indexer/claims.c): a
+ * document carries XK<file> for every input file holding its id (the indexed one
+ * included), XDUP when more than one record holds it, and SCHEMA_SLOT_CLAIMS lists the
+ * files with their line numbers. */
+#define SCHEMA_PREFIX_CLAIM "XK"
+#define SCHEMA_TERM_DUPLICATE "XDUP"
 
 /* Title words count this many times a body word (wdf), so title matches rank higher. */
 #define SCHEMA_TITLE_WDF 3

@@ -342,6 +342,19 @@ extern "C" unsigned xc_db_termfreq(xc_db *db, const char *term, xc_error **err)
     XC_CATCH(err, 0)
 }
 
+extern "C" int xc_db_postlist(xc_db *db, const char *term, int (*cb)(unsigned docid, void *ctx),
+                              void *ctx, xc_error **err)
+{
+    XC_TRY
+    for (Xapian::PostingIterator p = db->db.postlist_begin(term); p != db->db.postlist_end(term);
+         ++p) {
+        if (cb(*p, ctx))
+            break;
+    }
+    return 0;
+    XC_CATCH(err, -1)
+}
+
 /* ---- documents ------------------------------------------------------------------- */
 
 extern "C" xc_doc *xc_doc_new(xc_error **err)
@@ -556,6 +569,38 @@ extern "C" int xc_wdb_metadata_keys(xc_wdb *wdb, const char *prefix,
         if (cb(key.c_str(), ctx))
             break;
     }
+    return 0;
+    XC_CATCH(err, -1)
+}
+
+extern "C" char *xc_wdb_doc_value(xc_wdb *wdb, unsigned docid, unsigned slot, size_t *len,
+                                  xc_error **err)
+{
+    XC_TRY
+    std::string s = wdb->db.get_document(docid).get_value(slot);
+    if (len)
+        *len = s.size();
+    return xc_strdup(s);
+    XC_CATCH(err, NULL)
+}
+
+extern "C" int xc_wdb_doc_edit(xc_wdb *wdb, unsigned docid, unsigned slot, const char *value,
+                               size_t len, const char *const *add, size_t nadd,
+                               const char *const *del, size_t ndel, xc_error **err)
+{
+    XC_TRY
+    Xapian::Document doc = wdb->db.get_document(docid);
+    doc.add_value(slot, std::string(value, len));
+    for (size_t i = 0; i < ndel; i++) {
+        /* remove_term throws when the document does not hold the term: look first. */
+        Xapian::TermIterator t = doc.termlist_begin();
+        t.skip_to(del[i]);
+        if (t != doc.termlist_end() && *t == del[i])
+            doc.remove_term(del[i]);
+    }
+    for (size_t i = 0; i < nadd; i++)
+        doc.add_boolean_term(add[i]);
+    wdb->db.replace_document(docid, doc);
     return 0;
     XC_CATCH(err, -1)
 }

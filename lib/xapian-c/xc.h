@@ -107,6 +107,10 @@ char *xc_db_doc_value(xc_db *db, unsigned docid, unsigned slot, size_t *len,
 char *xc_db_metadata(xc_db *db, const char *key, xc_error **err);
 /* Number of documents indexed by term (0 when none; err set only on failure). */
 unsigned xc_db_termfreq(xc_db *db, const char *term, xc_error **err);
+/* Calls cb for every docid indexed by term ("" : every document), ascending; stops early
+ * when cb returns non-zero. */
+int xc_db_postlist(xc_db *db, const char *term, int (*cb)(unsigned docid, void *ctx), void *ctx,
+                   xc_error **err);
 
 /* ---- Documents and term generation -------------------------------------------------- */
 
@@ -171,6 +175,16 @@ char *xc_wdb_metadata(xc_wdb *wdb, const char *key, xc_error **err);
  * non-zero. The key is borrowed for the duration of the call. */
 int xc_wdb_metadata_keys(xc_wdb *wdb, const char *prefix,
                          int (*cb)(const char *key, void *ctx), void *ctx, xc_error **err);
+/* Value slot of a stored document (the indexer's bookkeeping); "" when unset. Caller
+ * frees; *len gets the length. NULL with XC_ERR_NOT_FOUND when the document does not exist. */
+char *xc_wdb_doc_value(xc_wdb *wdb, unsigned docid, unsigned slot, size_t *len,
+                       xc_error **err);
+/* Edits a stored document in place without rebuilding it: sets value slot `slot` to
+ * value (len bytes), adds the boolean terms add[0..nadd) and removes the terms
+ * del[0..ndel) (a term it does not hold is ignored). Returns 0 or -1. */
+int xc_wdb_doc_edit(xc_wdb *wdb, unsigned docid, unsigned slot, const char *value, size_t len,
+                    const char *const *add, size_t nadd, const char *const *del, size_t ndel,
+                    xc_error **err);
 
 /* ---- Stemming ------------------------------------------------------------------------ */
 

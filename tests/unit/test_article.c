@@ -618,11 +618,18 @@ static void test_text_cleaning(void **state)
     static const char text[] = "A headline with bad \xC0 bytes\nbody with a\0NUL and \xFF.\n";
 
     (void)state;
-    /* A stray NUL or invalid byte in text is cleaned, not a reason to refuse it. */
+    /* A stray NUL is cleaned, not a reason to refuse the text; bytes that are not UTF-8
+     * in text with no UTF-8 in it are Latin-1 (Windows-1252): 0xC0 is À, 0xFF is ÿ. */
     assert_int_equal(article_parse_text(text, sizeof text - 1, 0, &a, why, sizeof why), 0);
-    assert_string_equal(a.title, "A headline with bad " FFFD " bytes");
-    assert_string_equal(a.body, "A headline with bad " FFFD " bytes\nbody with a NUL and " FFFD
+    assert_string_equal(a.title, "A headline with bad \xC3\x80 bytes");
+    assert_string_equal(a.body, "A headline with bad \xC3\x80 bytes\nbody with a NUL and \xC3\xBF"
                                 ".\n");
+    assert_int_equal(a.body_len, strlen(a.body));
+    article_clear(&a);
+    /* Mostly UTF-8 with a bad byte: damaged UTF-8, the bad byte becomes U+FFFD. */
+    static const char damaged[] = "Caf\xC3\xA9 na\xC3\xAFve \xC3\xA0 la headline \xFF here\nbody\n";
+    assert_int_equal(article_parse_text(damaged, sizeof damaged - 1, 0, &a, why, sizeof why), 0);
+    assert_string_equal(a.title, "Caf\xC3\xA9 na\xC3\xAFve \xC3\xA0 la headline " FFFD " here");
     assert_int_equal(a.body_len, strlen(a.body));
     /* Parsing again into the same struct replaces the fields (no leak: valgrind). */
     assert_int_equal(parse_text_str("Second article headline here\nx 2026-01-02\n", 0, &a, why,
@@ -798,7 +805,7 @@ static void test_html_bad_input(void **state)
         static const char bad[] = "<p>bad \xC3\x28 and \0 nul</p>";
         assert_int_equal(article_parse_html(bad, sizeof bad - 1, &a, why, sizeof why), 0);
     }
-    assert_string_equal(a.body, "bad " FFFD "( and nul");
+    assert_string_equal(a.body, "bad \xC3\x83( and nul"); /* no UTF-8 in it: Latin-1 */
     /* Regression (tests/fuzz): gumbo 0.10.1 turns an out-of-range character reference into
      * a lone byte that is not UTF-8; the body must still be valid UTF-8. */
     assert_int_equal(parse_html_str("<title>t&#xEEEEEEEE;</title><p>a&#xEEEEEEEE;b"
@@ -877,7 +884,7 @@ static void test_json_good(void **state)
                                     &a, why, sizeof why),
                      0);
     assert_string_equal(a.id, "-42");
-    assert_string_equal(a.title, "");
+    assert_string_equal(a.title, "b"); /* untitled: titled from the body */
     assert_string_equal(a.date, "2026-04-10");
     assert_null(a.source);
     assert_null(a.url);
@@ -896,7 +903,7 @@ static void test_json_good(void **state)
     assert_int_equal(parse_json_str("{\"id\":\"x\",\"body\":\"b\",\"date\":20260410}", &a, why,
                                     sizeof why),
                      0);
-    assert_null(a.date);
+    assert_string_equal(a.date, "2026-04-10"); /* YYYYMMDD */
     article_clear(&a);
 }
 
@@ -1031,6 +1038,113 @@ static void test_lines_plain(void **state)
     assert_string_equal(got, "1:1:|");
     free(got);
     unlink(path);
+}
+
+/* Issue 13's silent drops: a BOM before the first JSON line, Latin-1 text and HTML (with a
+ * declared charset or none), JSON dates as a year, with a time or as Unix seconds, short
+ * headlines, untitled JSON records. */
+static void test_issue13_readers(void **state)
+{
+    char path[4096], why[256];
+    struct article a = {0};
+    char *got;
+
+    (void)state;
+    temp_path(path, sizeof path, ".jsonl");
+    static const char bom[] = "\xEF\xBB\xBF{\"id\":\"x\"}\n{\"id\":\"y\"}\n";
+    write_file(path, bom, sizeof bom - 1);
+    got = read_all(path);
+    assert_string_equal(got, "1:1:{\"id\":\"x\"}|1:2:{\"id\":\"y\"}|");
+    free(got);
+    unlink(path);
+
+    /* Latin-1 text: "café" and "naïve" come out as UTF-8, not U+FFFD. */
+    static const char latin1[] = "Caf\xE9 Owners Protest New Rules\n\nA na\xEFve plan, they said.\n";
+    assert_int_equal(article_parse_text(latin1, sizeof latin1 - 1, 0, &a, why, sizeof why), 0);
+    assert_string_equal(a.title, "Caf\xC3\xA9 Owners Protest New Rules");
+    assert_non_null(strstr(a.body, "na\xC3\xAFve"));
+    article_clear(&a);
+    char *conv = NULL, from[32];
+    size_t clen = 0;
+    assert_int_equal(article_recode(latin1, sizeof latin1 - 1, 0, &conv, &clen, from, sizeof from), 1);
+    assert_string_equal(from, "windows-1252");
+    assert_int_equal(clen, strlen(conv));
+    free(conv);
+    /* Windows-1252's curly quotes (0x93, 0x94) too. */
+    static const char cp1252[] = "Quotes Are Curly Here Today\n\nHe said \x93yes\x94 twice.\n";
+    assert_int_equal(article_parse_text(cp1252, sizeof cp1252 - 1, 0, &a, why, sizeof why), 0);
+    assert_non_null(strstr(a.body, "\xE2\x80\x9Cyes\xE2\x80\x9D"));
+    article_clear(&a);
+    /* UTF-8 is left alone. */
+    static const char utf8[] = "Caf\xC3\xA9 Owners Protest New Rules\n\nText.\n";
+    assert_int_equal(article_parse_text(utf8, sizeof utf8 - 1, 0, &a, why, sizeof why), 0);
+    assert_string_equal(a.title, "Caf\xC3\xA9 Owners Protest New Rules");
+    article_clear(&a);
+    assert_int_equal(article_recode(utf8, sizeof utf8 - 1, 1, &conv, &clen, from, sizeof from), 0);
+    assert_null(conv);
+    /* HTML declaring ISO-8859-7 (Greek): the declaration is followed, not Windows-1252. */
+    static const char greek[] = "<html><head><meta charset=\"iso-8859-7\"><title>\xC1\xE8\xDE\xED\xE1 news</title>"
+                                "</head><body><p>Some text in the body.</p></body></html>";
+    assert_int_equal(article_parse_html_isolated(greek, sizeof greek - 1, &a, why, sizeof why, 5), 0);
+    assert_string_equal(a.title, "\xCE\x91\xCE\xB8\xCE\xAE\xCE\xBD\xCE\xB1 news");
+    article_clear(&a);
+    assert_int_equal(article_recode(greek, sizeof greek - 1, 1, &conv, &clen, from, sizeof from), 1);
+    assert_string_equal(from, "iso-8859-7");
+    free(conv);
+    static const char latin_html[] = "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; "
+                                     "charset=iso-8859-1\"><title>Caf\xE9</title></head><body><p>"
+                                     "D\xE9j\xE0 vu.</p></body></html>";
+    assert_int_equal(article_parse_html(latin_html, sizeof latin_html - 1, &a, why, sizeof why), 0);
+    assert_string_equal(a.title, "Caf\xC3\xA9");
+    article_clear(&a);
+
+    /* JSON dates. */
+    static const struct {
+        const char *json, *date;
+    } dates[] = {
+        {"\"2024-05-01T10:00:00Z\"", "2024-05-01"},
+        {"\"2020\"", "2020-01-01"},
+        {"1714557600", "2024-05-01"},
+        {"\"1714557600\"", "2024-05-01"},
+        {"\"May 1, 2024\"", "2024-05-01"},
+        {"\"soon\"", NULL},
+        {"\"20\"", NULL},
+        {"20240501", "2024-05-01"},
+        {"12345", NULL},
+        {"true", NULL},
+    };
+    for (size_t i = 0; i < sizeof dates / sizeof dates[0]; i++) {
+        char line[256];
+        snprintf(line, sizeof line, "{\"id\":\"d\",\"title\":\"T\",\"body\":\"b\",\"date\":%s}",
+                 dates[i].json);
+        assert_int_equal(article_parse_json(line, strlen(line), &a, why, sizeof why), 0);
+        if (dates[i].date)
+            assert_string_equal(a.date, dates[i].date);
+        else
+            assert_null(a.date);
+        article_clear(&a);
+    }
+
+    /* Headlines of one or two words standing alone at the top. */
+    static const char two[] = "Budget Cuts\n\nThe council cut the budget by a third on Monday, officials said.\n";
+    assert_int_equal(article_parse_text(two, sizeof two - 1, 0, &a, why, sizeof why), 0);
+    assert_string_equal(a.title, "Budget Cuts");
+    article_clear(&a);
+    static const char oil[] = "Oil Surge\n\nPrices rose sharply in early trading as supply fell.\n";
+    assert_int_equal(article_parse_text(oil, sizeof oil - 1, 0, &a, why, sizeof why), 0);
+    assert_string_equal(a.title, "Oil Surge");
+    article_clear(&a);
+    /* ...but not a navigation word, nor a short line followed by more short lines. */
+    static const char nav[] = "Logo\n\nThe council cut the budget by a third on Monday, officials said.\n";
+    assert_int_equal(article_parse_text(nav, sizeof nav - 1, 0, &a, why, sizeof why), 0);
+    assert_string_not_equal(a.title, "Logo");
+    article_clear(&a);
+
+    /* An untitled JSON record is titled from its body. */
+    static const char untitled[] = "{\"id\":\"u\",\"body\":\"Oil Surge\\n\\nPrices rose sharply in early trading as supply fell.\"}";
+    assert_int_equal(article_parse_json(untitled, sizeof untitled - 1, &a, why, sizeof why), 0);
+    assert_string_equal(a.title, "Oil Surge");
+    article_clear(&a);
 }
 
 /* Writes lines gzip-compressed with zlib. */
@@ -1283,6 +1397,7 @@ int main(void)
         cmocka_unit_test(test_lines_gzip),
         cmocka_unit_test(test_lines_long),
         cmocka_unit_test(test_lines_open_errors),
+        cmocka_unit_test(test_issue13_readers),
 #ifndef NO_FAULT_INJECTION
         /* Registered only where our malloc can be the one called: the sanitizer build
          * runs every other test, the normal build this one too. */

@@ -1,0 +1,1063 @@
+/*
+ * claims.c -- the incremental state: which files changed, and which input holds each id.
+ *
+ * Signatures. Each file's (mtime, size) is stored as Xapian metadata F<abspath>, written
+ * in the same commit as the file's last change, and only after a complete read. An
+ * unchanged file costs one stat() and one metadata read. A file that cannot be read now
+ * (permission denied, an I/O error, the HTML parser's time limit, a .gz cut short) keeps
+ * its documents and its old signature, is reported and counted, and is read again by the
+ * next run: only a file that is gone, or that was read completely, removes documents.
+ *
+ * Claims. Several inputs may hold one id (the same JSON id in two files, or twice in one).
+ * The rule that picks the indexed record does not depend on history: the file whose
+ * abspath sorts first (byte order), then its first line holding the id. So that an
+ * incremental run -- which reads only changed files -- ends where a clean build does,
+ * every document records all the inputs that hold its id: a term XK<file> per file (so a
+ * changed file finds every id it held) and SCHEMA_SLOT_CLAIMS, the files in rule order
+ * with their line numbers:
+ *
+ *     <id>\n<abspath>\t<line>[,<line>...]\n...      (no line numbers for text files)
+ *
+ * A document is deleted only when no input holds its id any more. When the indexed file
+ * lets go of an id that another file still holds, that file's signature is cleared in the
+ * same commit, so it is read again (later in this run, or by the next one) and its record
+ * replaces the document: a run killed in between leaves nothing the next one cannot finish.
+ * Ids held by more than one record carry XDUP and are reported at the end of every run,
+ * with every location, so the report (and exit 1) do not depend on what changed.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "article.h"
+#include "schema.h"
+#include "shardmap.h"
+#include "util.h"
+#include "run.h"
+
+#define META_FILE_PREFIX "F"
+#define HTML_TIMEOUT_S 30
+
+/* ---- hash set ---------------------------------------------------------------------- */
+
+int hashset_add(struct hashset *s, uint64_t h)
+{
+    if (h == 0)
+        h = 1; /* 0 marks an empty slot */
+    if ((s->n + 1) * 2 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 1024;
+        uint64_t *slots = calloc(cap, sizeof *slots);
+        if (!slots)
+            return -1;
+        for (size_t i = 0; i < s->cap; i++) {
+            uint64_t v = s->slots[i];
+            if (!v)
+                continue;
+            size_t j = v & (cap - 1);
+            while (slots[j])
+                j = (j + 1) & (cap - 1);
+            slots[j] = v;
+        }
+        free(s->slots);
+        s->slots = slots;
+        s->cap = cap;
+    }
+    size_t j = h & (s->cap - 1);
+    while (s->slots[j]) {
+        if (s->slots[j] == h)
+            return 0;
+        j = (j + 1) & (s->cap - 1);
+    }
+    s->slots[j] = h;
+    s->n++;
+    return 0;
+}
+
+int hashset_has(const struct hashset *s, uint64_t h)
+{
+    if (h == 0)
+        h = 1;
+    if (!s->cap)
+        return 0;
+    size_t j = h & (s->cap - 1);
+    while (s->slots[j]) {
+        if (s->slots[j] == h)
+            return 1;
+        j = (j + 1) & (s->cap - 1);
+    }
+    return 0;
+}
+
+/* ---- the claims of one document ------------------------------------------------------ */
+
+struct claim {
+    char *path;
+    char *lines; /* "3,7", or "" for a text file */
+};
+
+struct claims {
+    char *id; /* NULL: the document has no claims recorded (built before they existed) */
+    struct claim *v;
+    size_t n, cap;
+};
+
+static void claims_free(struct claims *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->v[i].path);
+        free(c->v[i].lines);
+    }
+    free(c->v);
+    free(c->id);
+    memset(c, 0, sizeof *c);
+}
+
+/* Inserts or replaces the claim of path, in rule order. Returns 1 when the claims changed,
+ * 0 when not, -1 when out of memory. */
+static int claims_set(struct claims *c, const char *path, const char *lines)
+{
+    size_t i = 0;
+    while (i < c->n && strcmp(c->v[i].path, path) < 0)
+        i++;
+    if (i < c->n && strcmp(c->v[i].path, path) == 0) {
+        if (strcmp(c->v[i].lines, lines) == 0)
+            return 0;
+        char *l = strdup(lines);
+        if (!l)
+            return -1;
+        free(c->v[i].lines);
+        c->v[i].lines = l;
+        return 1;
+    }
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 4;
+        struct claim *v = realloc(c->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        c->v = v;
+        c->cap = cap;
+    }
+    char *p = strdup(path), *l = strdup(lines);
+    if (!p || !l) {
+        free(p);
+        free(l);
+        return -1;
+    }
+    memmove(&c->v[i + 1], &c->v[i], (c->n - i) * sizeof *c->v);
+    c->v[i] = (struct claim){p, l};
+    c->n++;
+    return 1;
+}
+
+/* Index of path's claim, or -1. */
+static long claims_find(const struct claims *c, const char *path)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        if (strcmp(c->v[i].path, path) == 0)
+            return (long)i;
+    }
+    return -1;
+}
+
+static void claims_remove(struct claims *c, size_t i)
+{
+    assert(i < c->n);
+    free(c->v[i].path);
+    free(c->v[i].lines);
+    memmove(&c->v[i], &c->v[i + 1], (c->n - i - 1) * sizeof *c->v);
+    c->n--;
+}
+
+/* The claim whose record is indexed: the first by the rule that is not waiting. A claim
+ * waits (its lines start with '?') while its file cannot be read and the document does not
+ * hold its record: the next file by the rule stands in until it can be read. */
+static size_t claims_owner(const struct claims *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->v[i].lines[0] != '?')
+            return i;
+    }
+    return 0;
+}
+
+/* Records holding the id: one per line number, one per text file. */
+static unsigned long claims_records(const struct claims *c)
+{
+    unsigned long n = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        const char *l = c->v[i].lines;
+        n++;
+        for (; *l; l++)
+            n += *l == ',';
+    }
+    return n;
+}
+
+static int claims_encode(const struct claims *c, struct strbuf *sb)
+{
+    sb_puts(sb, c->id ? c->id : "");
+    sb_putc(sb, '\n');
+    for (size_t i = 0; i < c->n; i++)
+        sb_printf(sb, "%s\t%s\n", c->v[i].path, c->v[i].lines);
+    return sb->failed ? -1 : 0;
+}
+
+/* Decodes a SCHEMA_SLOT_CLAIMS value (an empty one gives no id and no claims). */
+static int claims_decode(const char *val, size_t len, struct claims *c)
+{
+    memset(c, 0, sizeof *c);
+    if (len == 0)
+        return 0;
+    const char *end = val + len, *nl = memchr(val, '\n', len);
+    if (!nl)
+        return 0;
+    if (!(c->id = strndup(val, (size_t)(nl - val))))
+        return -1;
+    for (const char *p = nl + 1; p < end;) {
+        const char *e = memchr(p, '\n', (size_t)(end - p));
+        if (!e)
+            e = end;
+        const char *tab = memchr(p, '\t', (size_t)(e - p));
+        if (tab) {
+            char *path = strndup(p, (size_t)(tab - p)), *lines = strndup(tab + 1, (size_t)(e - tab - 1));
+            int rc = path && lines ? claims_set(c, path, lines) : -1;
+            free(path);
+            free(lines);
+            if (rc < 0) {
+                claims_free(c);
+                return -1;
+            }
+        }
+        p = e + 1;
+    }
+    return 0;
+}
+
+/* Reads the claims of docid. Returns 0, or -1 (reported, r->io_error set). */
+static int claims_load(struct run *r, unsigned docid, struct claims *c)
+{
+    xc_error *err = NULL;
+    size_t len = 0;
+    char *val = xc_wdb_doc_value(r->wdb, docid, SCHEMA_SLOT_CLAIMS, &len, &err);
+    if (!val) {
+        report(r, "cannot read document %u: %s", docid,
+               err && err->message ? err->message : "out of memory");
+        xc_error_free(err);
+        r->io_error = 1;
+        return -1;
+    }
+    int rc = claims_decode(val, len, c);
+    free(val);
+    if (rc < 0) {
+        report(r, "out of memory");
+        r->io_error = 1;
+    }
+    return rc;
+}
+
+/* Adds the claims' terms and slot to a document being built. */
+static int claims_to_doc(const struct claims *c, xc_doc *doc, xc_error **err)
+{
+    struct strbuf sb;
+    sb_init(&sb);
+    int rc = claims_encode(c, &sb);
+    if (rc == 0)
+        rc = xc_doc_set_value(doc, SCHEMA_SLOT_CLAIMS, sb.buf, sb.len, err);
+    for (size_t i = 0; rc == 0 && i < c->n; i++) {
+        char term[SCHEMA_MAX_TERM + 1];
+        schema_key_term(SCHEMA_PREFIX_CLAIM, c->v[i].path, term, sizeof term);
+        rc = xc_doc_add_boolean_term(doc, term, err);
+    }
+    if (rc == 0 && claims_records(c) > 1)
+        rc = xc_doc_add_boolean_term(doc, SCHEMA_TERM_DUPLICATE, err);
+    sb_free(&sb);
+    return rc;
+}
+
+/* Stores changed claims on a document in place: the slot, XK<path> added or removed, XDUP
+ * as the records say. Returns 0, or -1 (reported). */
+static int claims_store(struct run *r, unsigned docid, const struct claims *c,
+                        const char *add_path, const char *del_path)
+{
+    struct strbuf sb;
+    sb_init(&sb);
+    char addterm[SCHEMA_MAX_TERM + 1], delterm[SCHEMA_MAX_TERM + 1];
+    const char *add[2], *del[2];
+    size_t nadd = 0, ndel = 0;
+    if (add_path) {
+        schema_key_term(SCHEMA_PREFIX_CLAIM, add_path, addterm, sizeof addterm);
+        add[nadd++] = addterm;
+    }
+    if (del_path) {
+        schema_key_term(SCHEMA_PREFIX_CLAIM, del_path, delterm, sizeof delterm);
+        del[ndel++] = delterm;
+    }
+    if (claims_records(c) > 1)
+        add[nadd++] = SCHEMA_TERM_DUPLICATE;
+    else
+        del[ndel++] = SCHEMA_TERM_DUPLICATE;
+    xc_error *err = NULL;
+    if (claims_encode(c, &sb) < 0 ||
+        xc_wdb_doc_edit(r->wdb, docid, SCHEMA_SLOT_CLAIMS, sb.buf ? sb.buf : "", sb.len, add,
+                        nadd, del, ndel, &err) < 0) {
+        report(r, "cannot update document %u: %s", docid,
+               err && err->message ? err->message : "out of memory");
+        xc_error_free(err);
+        sb_free(&sb);
+        r->io_error = 1;
+        return -1;
+    }
+    sb_free(&sb);
+    return run_changed(r);
+}
+
+/* ---- reading one file ------------------------------------------------------------------ */
+
+struct extra {
+    unsigned docid;
+    unsigned long line;
+};
+
+/* One complete or partial read of a file. */
+struct file_read {
+    struct file_entry *f; /* NULL for a vanished file */
+    const char *abspath;
+    struct hashset touched; /* docids of the ids read so far */
+    struct extra *extras;   /* later lines repeating an id of this file */
+    size_t nextra, capextra;
+    long records;           /* distinct ids read */
+};
+
+static int first_docid(unsigned docid, void *p)
+{
+    *(unsigned *)p = docid;
+    return 1;
+}
+
+/* The document indexed by idterm, 0 when none; -1 on error (reported). */
+static long docid_of(struct run *r, const char *term)
+{
+    unsigned docid = 0;
+    xc_error *err = NULL;
+    if (xc_wdb_postlist(r->wdb, term, first_docid, &docid, &err) < 0) {
+        report(r, "cannot read the index: %s", err && err->message ? err->message : "?");
+        xc_error_free(err);
+        r->io_error = 1;
+        return -1;
+    }
+    return docid;
+}
+
+/* Applies one record of a file: the document is (re)built when this file holds the id
+ * first by the rule; otherwise only its claim is recorded. line is 0 for a text file. */
+static int apply_record(struct run *r, struct file_read *fr, struct article *a,
+                        unsigned long line)
+{
+    char idterm[SCHEMA_MAX_TERM + 1];
+    schema_key_term(SCHEMA_PREFIX_ID, a->id, idterm, sizeof idterm);
+    long found = docid_of(r, idterm);
+    if (found < 0)
+        return -1;
+    unsigned docid = (unsigned)found;
+    if (docid && hashset_has(&fr->touched, docid)) {
+        /* The same id again in this file: the first line wins; remember where. */
+        if (fr->nextra == fr->capextra) {
+            size_t cap = fr->capextra ? fr->capextra * 2 : 16;
+            struct extra *v = realloc(fr->extras, cap * sizeof *v);
+            if (!v)
+                goto oom;
+            fr->extras = v;
+            fr->capextra = cap;
+        }
+        fr->extras[fr->nextra++] = (struct extra){docid, line};
+        return 0;
+    }
+    struct claims c = {0};
+    if (docid && claims_load(r, docid, &c) < 0)
+        return -1;
+    char lines[32] = "";
+    if (line)
+        snprintf(lines, sizeof lines, "%lu", line);
+    int changed;
+    if ((!c.id && !(c.id = strdup(a->id))) || (changed = claims_set(&c, fr->abspath, lines)) < 0) {
+        claims_free(&c);
+        goto oom;
+    }
+    int rc = 0;
+    if (strcmp(c.v[claims_owner(&c)].path, fr->abspath) == 0) {
+        xc_error *err = NULL;
+        xc_doc *doc = schema_build(a, fr->abspath, r->tg, &err);
+        unsigned got = 0;
+        if (doc && claims_to_doc(&c, doc, &err) == 0)
+            got = xc_wdb_replace(r->wdb, idterm, doc, &err);
+        xc_doc_free(doc);
+        if (!got) {
+            report(r, "cannot write document %s: %s", a->id,
+                   err && err->message ? err->message : "out of memory");
+            xc_error_free(err);
+            r->io_error = 1;
+            rc = -1;
+        } else {
+            if (docid)
+                r->updated++;
+            else
+                r->added++;
+            docid = got;
+            rc = run_changed(r);
+        }
+    } else if (changed) {
+        rc = claims_store(r, docid, &c, fr->abspath, NULL);
+    }
+    claims_free(&c);
+    if (rc == 0 && hashset_add(&fr->touched, docid) < 0)
+        goto oom;
+    if (rc == 0)
+        fr->records++;
+    return rc;
+oom:
+    report(r, "out of memory");
+    r->io_error = 1;
+    return -1;
+}
+
+/* Writes a signature that matches no file, so the file is read again by the next run that
+ * has it, while its path stays known: when the file is gone, its claims go with it. */
+static int signature_clear(struct run *r, const char *key, const char *path)
+{
+    struct strbuf sb;
+    sb_init(&sb);
+    sb_printf(&sb, "-1 -1 0\t%s\t", path);
+    xc_error *err = NULL;
+    if (sb.failed || xc_wdb_set_metadata(r->wdb, key, sb.buf, sb.len, &err) < 0) {
+        report(r, "cannot write index metadata: %s",
+               err && err->message ? err->message : "out of memory");
+        xc_error_free(err);
+        sb_free(&sb);
+        r->io_error = 1;
+        return -1;
+    }
+    sb_free(&sb);
+    return 0;
+}
+
+/* Clears a file's signature, so that it is read again: in this run when it is one of this
+ * run's files (even one already done), else by the next run that has it. */
+static int invalidate(struct run *r, const char *path)
+{
+    char key[SCHEMA_MAX_TERM + 1];
+    schema_key_term(META_FILE_PREFIX, path, key, sizeof key);
+    if (signature_clear(r, key, path) < 0)
+        return -1;
+    struct file_entry *e = r->files ? walk_find(r->files, path) : NULL;
+    if (e && e->done)
+        e->redo = 1;
+    return 0;
+}
+
+struct docids {
+    unsigned *v;
+    size_t n, cap;
+};
+
+static int collect_docid(unsigned docid, void *p)
+{
+    struct docids *d = p;
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 64;
+        unsigned *v = realloc(d->v, cap * sizeof *v);
+        if (!v)
+            return 1;
+        d->v = v;
+        d->cap = cap;
+    }
+    d->v[d->n++] = docid;
+    return 0;
+}
+
+static int cmp_uint(const void *a, const void *b)
+{
+    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Ends a complete read: records later lines of repeated ids, and lets go of every id the
+ * file no longer holds (deleting documents no other input holds). */
+static int finish_read(struct run *r, struct file_read *fr)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < fr->nextra; i++) {
+        struct claims c;
+        if (claims_load(r, fr->extras[i].docid, &c) < 0)
+            return -1;
+        long k = claims_find(&c, fr->abspath);
+        if (k >= 0 && c.v[k].lines[0] != '?') {
+            char lines[4096];
+            snprintf(lines, sizeof lines, "%s,%lu", c.v[k].lines, fr->extras[i].line);
+            if (claims_set(&c, fr->abspath, lines) < 0) {
+                report(r, "out of memory");
+                r->io_error = 1;
+                rc = -1;
+            } else {
+                rc = claims_store(r, fr->extras[i].docid, &c, NULL, NULL);
+            }
+        }
+        claims_free(&c);
+    }
+    if (rc < 0)
+        return -1;
+
+    /* Every document claiming the file, and (from before claims were recorded) every
+     * document indexed from it. */
+    char kterm[SCHEMA_MAX_TERM + 1], fterm[SCHEMA_MAX_TERM + 1];
+    schema_key_term(SCHEMA_PREFIX_CLAIM, fr->abspath, kterm, sizeof kterm);
+    schema_key_term(SCHEMA_PREFIX_FILE, fr->abspath, fterm, sizeof fterm);
+    struct docids d = {0};
+    xc_error *err = NULL;
+    size_t before = 0;
+    if (xc_wdb_postlist(r->wdb, kterm, collect_docid, &d, &err) < 0 ||
+        (before = d.n, xc_wdb_postlist(r->wdb, fterm, collect_docid, &d, &err) < 0)) {
+        report(r, "cannot read the index: %s", err && err->message ? err->message : "?");
+        xc_error_free(err);
+        free(d.v);
+        r->io_error = 1;
+        return -1;
+    }
+    (void)before;
+    qsort(d.v, d.n, sizeof *d.v, cmp_uint);
+    for (size_t i = 0; rc == 0 && i < d.n; i++) {
+        unsigned docid = d.v[i];
+        if ((i > 0 && d.v[i - 1] == docid) || hashset_has(&fr->touched, docid))
+            continue;
+        struct claims c;
+        if (claims_load(r, docid, &c) < 0) {
+            rc = -1;
+            break;
+        }
+        long k = claims_find(&c, fr->abspath);
+        if (!c.id || (k >= 0 && c.n == 1)) {
+            /* Nothing else holds the id: the document goes. */
+            if (xc_wdb_delete_docid(r->wdb, docid, &err) < 0) {
+                report(r, "cannot delete a document: %s", err && err->message ? err->message : "?");
+                xc_error_free(err);
+                err = NULL;
+                r->io_error = 1;
+                rc = -1;
+            } else {
+                r->deleted++;
+                rc = run_changed(r);
+            }
+        } else if (k >= 0) {
+            int was_first = (size_t)k == claims_owner(&c);
+            claims_remove(&c, (size_t)k);
+            /* The next file in rule order is read again to give the document its text. */
+            if (was_first)
+                rc = invalidate(r, c.v[claims_owner(&c)].path);
+            if (rc == 0)
+                rc = claims_store(r, docid, &c, NULL, fr->abspath);
+        }
+        claims_free(&c);
+    }
+    free(d.v);
+    return rc;
+}
+
+static void file_read_free(struct file_read *fr)
+{
+    free(fr->touched.slots);
+    free(fr->extras);
+}
+
+/* ---- the formats ------------------------------------------------------------------------ */
+
+/* True when the article belongs to the shard this run writes. */
+static int in_shard(const struct run *r, const char *id)
+{
+    return r->shard_n <= 1 || shardmap_shard_of(id, r->shard_n) == r->shard_k;
+}
+
+/* Reads a whole regular file without blocking on FIFOs, bounded in size. */
+static char *read_whole(const char *path, size_t *len, char *why, size_t whylen)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        snprintf(why, whylen, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        snprintf(why, whylen, "not a regular file");
+        close(fd);
+        return NULL;
+    }
+    if (st.st_size > (off_t)ARTICLE_MAX_FILE_BYTES) {
+        snprintf(why, whylen, "file is %lld bytes; the most allowed is %u", (long long)st.st_size,
+                 ARTICLE_MAX_FILE_BYTES);
+        close(fd);
+        return NULL;
+    }
+    size_t cap = (size_t)st.st_size + 1, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        snprintf(why, whylen, "out of memory");
+        close(fd);
+        return NULL;
+    }
+    for (;;) {
+        if (n + 1 >= cap) {
+            /* The file grew while we read it: bounded all the same. */
+            if (cap > ARTICLE_MAX_FILE_BYTES) {
+                snprintf(why, whylen, "file grew past %u bytes while being read",
+                         ARTICLE_MAX_FILE_BYTES);
+                free(buf);
+                close(fd);
+                return NULL;
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                snprintf(why, whylen, "out of memory");
+                free(buf);
+                close(fd);
+                return NULL;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t got = read(fd, buf + n, cap - n - 1);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            snprintf(why, whylen, "read error: %s", strerror(errno));
+            free(buf);
+            close(fd);
+            return NULL;
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    close(fd);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+enum read_result {
+    READ_COMPLETE = 0, /* every record applied */
+    READ_REJECTED = 1, /* read completely, but it holds no article (reason in why) */
+    READ_DOUBT = 2,    /* could not be read now (reason in why): documents kept */
+    READ_ERROR = 3     /* index error (reported) */
+};
+
+/* Reads one JSON Lines file (plain or gzip). */
+static enum read_result read_jsonl(struct run *r, struct file_read *fr, char *why, size_t whylen)
+{
+    const struct file_entry *f = fr->f;
+    article_lines *lines = article_lines_open(f->path, why, whylen);
+    if (!lines)
+        return READ_DOUBT;
+    const char *line;
+    size_t len;
+    unsigned long lineno = 0;
+    long long at = r->bytes_done;
+    int rc;
+    enum read_result res = READ_COMPLETE;
+    while ((rc = article_lines_next(lines, &line, &len, &lineno, why, whylen)) != 0) {
+        if (rc == -1) {
+            /* Stopped half way (EIO, a truncated .gz): what was read is applied, the rest
+             * keeps its documents, and no signature is written. */
+            char w[512];
+            snprintf(w, sizeof w, "line %lu: %s", lineno, why);
+            snprintf(why, whylen, "%s", w);
+            res = READ_DOUBT;
+            break;
+        }
+        r->bytes_done = at + (long long)article_lines_offset(lines);
+        if (rc == -2) {
+            report_input(r, "%s:%lu: line longer than %u bytes, skipped", f->path, lineno,
+                         ARTICLE_MAX_LINE_BYTES);
+            r->skipped++;
+            continue;
+        }
+        if (len == 0 || strspn(line, " \t\r") == len)
+            continue;
+        struct article a = {0};
+        char reason[256];
+        if (article_parse_json(line, len, &a, reason, sizeof reason) < 0) {
+            report_input(r, "%s:%lu: %s, skipped", f->path, lineno, reason);
+            r->skipped++;
+            article_clear(&a);
+            continue;
+        }
+        if (!in_shard(r, a.id)) {
+            article_clear(&a); /* another shard's document */
+            continue;
+        }
+        int arc = apply_record(r, fr, &a, lineno);
+        article_clear(&a);
+        if (arc < 0) {
+            res = READ_ERROR;
+            break;
+        }
+        run_progress(r, 0);
+    }
+    article_lines_close(lines);
+    r->bytes_done = at;
+    return res;
+}
+
+/* Reads one .txt/.md/.html file. */
+static enum read_result read_single(struct run *r, struct file_read *fr, char *why,
+                                    size_t whylen)
+{
+    const struct file_entry *f = fr->f;
+    if (!in_shard(r, f->relid))
+        return READ_COMPLETE; /* another shard's document: none of this file's is here */
+    article_format fmt = article_format_for_path(f->path);
+    size_t len;
+    char *buf = read_whole(f->path, &len, why, whylen);
+    if (!buf)
+        return READ_DOUBT;
+    /* Text in another charset is converted here, so that the summary can count it (the
+     * parsers would convert it all the same). */
+    char *utf8 = NULL;
+    size_t ulen = 0;
+    int recoded = article_recode(buf, len, fmt == ARTICLE_HTML, &utf8, &ulen, NULL, 0);
+    if (recoded < 0) {
+        free(buf);
+        snprintf(why, whylen, "out of memory");
+        return READ_DOUBT;
+    }
+    if (recoded) {
+        free(buf);
+        buf = utf8;
+        len = ulen;
+        r->recoded++;
+    }
+    struct article a = {0};
+    /* HTML goes through its parser in a child process: the gumbo that Debian ships aborts
+     * on some tag soup, which must cost one file, not the run. */
+    int rc = fmt == ARTICLE_HTML
+                 ? article_parse_html_isolated(buf, len, &a, why, whylen, HTML_TIMEOUT_S)
+                 : article_parse_text(buf, len, fmt == ARTICLE_MARKDOWN, &a, why, whylen);
+    free(buf);
+    if (rc < 0) {
+        article_clear(&a);
+        return rc == -2 ? READ_DOUBT : READ_REJECTED;
+    }
+    free(a.id);
+    a.id = strdup(f->relid);
+    if (!a.id) {
+        article_clear(&a);
+        report(r, "out of memory");
+        r->io_error = 1;
+        return READ_ERROR;
+    }
+    rc = apply_record(r, fr, &a, 0);
+    article_clear(&a);
+    return rc < 0 ? READ_ERROR : READ_COMPLETE;
+}
+
+/* ---- one file ---------------------------------------------------------------------------- */
+
+/* After a file could not be read (completely): its documents stay as they are, its
+ * signature is cleared so the next run reads it again, and an id whose record it should
+ * give but the document does not hold (the file that gave it let go) waits for it: the
+ * next file by the rule stands in, read again for that (claims_owner). */
+static int doubt_read(struct run *r, struct file_read *fr, const char *key)
+{
+    xc_error *err = NULL;
+    if (signature_clear(r, key, fr->abspath) < 0)
+        return -1;
+    char kterm[SCHEMA_MAX_TERM + 1], fterm[SCHEMA_MAX_TERM + 1];
+    schema_key_term(SCHEMA_PREFIX_CLAIM, fr->abspath, kterm, sizeof kterm);
+    schema_key_term(SCHEMA_PREFIX_FILE, fr->abspath, fterm, sizeof fterm);
+    struct docids claimed = {0}, held = {0};
+    if (xc_wdb_postlist(r->wdb, kterm, collect_docid, &claimed, &err) < 0 ||
+        xc_wdb_postlist(r->wdb, fterm, collect_docid, &held, &err) < 0) {
+        report(r, "cannot read the index: %s", err && err->message ? err->message : "?");
+        xc_error_free(err);
+        free(claimed.v);
+        free(held.v);
+        r->io_error = 1;
+        return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < claimed.n; i++) {
+        unsigned docid = claimed.v[i];
+        if (hashset_has(&fr->touched, docid) ||
+            bsearch(&docid, held.v, held.n, sizeof *held.v, cmp_uint))
+            continue; /* read just now, or the document holds this file's record */
+        struct claims c;
+        if (claims_load(r, docid, &c) < 0) {
+            rc = -1;
+            break;
+        }
+        long k = claims_find(&c, fr->abspath);
+        if (k >= 0 && (size_t)k == claims_owner(&c) && c.v[k].lines[0] != '?') {
+            char lines[4096];
+            snprintf(lines, sizeof lines, "?%s", c.v[k].lines);
+            size_t next;
+            if (claims_set(&c, fr->abspath, lines) < 0) {
+                report(r, "out of memory");
+                r->io_error = 1;
+                rc = -1;
+            } else if ((next = claims_owner(&c)) != (size_t)k) {
+                rc = invalidate(r, c.v[next].path);
+            }
+            if (rc == 0)
+                rc = claims_store(r, docid, &c, NULL, NULL);
+        }
+        claims_free(&c);
+    }
+    free(claimed.v);
+    free(held.v);
+    return rc;
+}
+
+/* Parses a signature "mtime size ndocs\tabspath\tid". Returns 1 when it matches f. */
+static int signature_matches(const char *sig, const struct file_entry *f, long *ndocs)
+{
+    long long mtime = 0, size = 0;
+    if (sscanf(sig, "%lld %lld %ld", &mtime, &size, ndocs) != 3 || mtime != f->mtime_ns ||
+        size != f->size)
+        return 0;
+    if (article_format_for_path(f->path) == ARTICLE_JSONL)
+        return 1;
+    /* A text file's id comes from the PATHs given: other PATHs, another id. */
+    const char *tab = strchr(sig, '\t');
+    tab = tab ? strchr(tab + 1, '\t') : NULL;
+    return tab && strcmp(tab + 1, f->relid) == 0;
+}
+
+int claims_index_file(struct run *r, struct file_entry *f)
+{
+    char key[SCHEMA_MAX_TERM + 1];
+    schema_key_term(META_FILE_PREFIX, f->abspath, key, sizeof key);
+    f->done = 1;
+    f->redo = 0;
+    xc_error *err = NULL;
+    char *sig = xc_wdb_metadata(r->wdb, key, &err);
+    if (!sig) {
+        report(r, "cannot read index metadata: %s", err && err->message ? err->message : "?");
+        xc_error_free(err);
+        r->io_error = 1;
+        return -1;
+    }
+    long ndocs = 0;
+    int same = signature_matches(sig, f, &ndocs);
+    free(sig);
+    if (same) {
+        r->unchanged += (unsigned long)ndocs;
+        return 0;
+    }
+
+    char why[512] = "";
+    struct file_read fr = {0};
+    fr.f = f;
+    fr.abspath = f->abspath;
+    enum read_result res = article_format_for_path(f->path) == ARTICLE_JSONL
+                               ? read_jsonl(r, &fr, why, sizeof why)
+                               : read_single(r, &fr, why, sizeof why);
+    int rc = 0;
+    switch (res) {
+    case READ_ERROR:
+        rc = -1;
+        break;
+    case READ_DOUBT:
+        /* Not read completely: keep what it held, and read it again next run. */
+        report_input(r, "%s: %s; its documents are kept and it is read again next run",
+                     f->path, why);
+        r->unreadable++;
+        rc = doubt_read(r, &fr, key);
+        break;
+    case READ_REJECTED:
+        /* Read completely and it holds no article: its documents go; no signature, so
+         * the problem is reported by every run until the file is fixed. */
+        report_input(r, "%s: %s, skipped", f->path, why);
+        r->skipped++;
+        rc = finish_read(r, &fr);
+        if (rc == 0)
+            rc = signature_clear(r, key, f->abspath);
+        break;
+    case READ_COMPLETE: {
+        rc = finish_read(r, &fr);
+        if (rc < 0)
+            break;
+        char val[3 * PATH_MAX];
+        int fmt_jsonl = article_format_for_path(f->path) == ARTICLE_JSONL;
+        int n = snprintf(val, sizeof val, "%lld %lld %ld\t%s\t%s", f->mtime_ns, f->size,
+                         fr.records, f->abspath, fmt_jsonl ? "" : f->relid);
+        if (n < 0 || (size_t)n >= sizeof val) {
+            rc = 0; /* too long to record: read again next run */
+            break;
+        }
+        if (xc_wdb_set_metadata(r->wdb, key, val, (size_t)n, &err) < 0) {
+            report(r, "cannot write index metadata: %s",
+                   err && err->message ? err->message : "?");
+            xc_error_free(err);
+            r->io_error = 1;
+            rc = -1;
+            break;
+        }
+        rc = run_changed(r);
+        break;
+    }
+    }
+    file_read_free(&fr);
+    return rc;
+}
+
+/* ---- vanished files ------------------------------------------------------------------ */
+
+struct vanished_ctx {
+    struct run *r;
+    char **keys;
+    size_t n, cap;
+    int oom;
+};
+
+static int under(const char *path, char *const *dirs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(dirs[i]);
+        if (strncmp(path, dirs[i], len) == 0 &&
+            (path[len] == '/' || path[len] == '\0' || (len == 1 && dirs[i][0] == '/')))
+            return 1;
+    }
+    return 0;
+}
+
+/* True when path lies under one of this run's roots, and not under a directory that could
+ * not be read (what it holds is unknown, not gone). */
+static int under_roots(const struct run *r, const char *path)
+{
+    return under(path, r->roots, r->nroots) && !under(path, r->unread_dirs, r->nunread_dirs);
+}
+
+/* Collects signature keys of files this run did not see. Keys are F<abspath>, or F#<hash>
+ * for a path too long to be a key (its path is in the value). */
+static int collect_vanished(const char *key, void *p)
+{
+    struct vanished_ctx *c = p;
+    if (key[1] == '/' && (!under_roots(c->r, key + 1) || walk_find(c->r->files, key + 1)))
+        return 0;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 64;
+        char **k = realloc(c->keys, cap * sizeof *k);
+        if (!k) {
+            c->oom = 1;
+            return 1;
+        }
+        c->keys = k;
+        c->cap = cap;
+    }
+    if (!(c->keys[c->n] = strdup(key))) {
+        c->oom = 1;
+        return 1;
+    }
+    c->n++;
+    return 0;
+}
+
+int claims_vanished(struct run *r)
+{
+    struct vanished_ctx c = {r, NULL, 0, 0, 0};
+    xc_error *err = NULL;
+    int rc = xc_wdb_metadata_keys(r->wdb, META_FILE_PREFIX, collect_vanished, &c, &err);
+    if (rc < 0 || c.oom) {
+        report(r, "cannot list the indexed files: %s",
+               err && err->message ? err->message : "out of memory");
+        xc_error_free(err);
+        err = NULL;
+        r->io_error = 1;
+        rc = -1;
+    }
+    for (size_t i = 0; rc == 0 && i < c.n; i++) {
+        char *val = xc_wdb_metadata(r->wdb, c.keys[i], &err);
+        if (!val) {
+            report(r, "cannot read index metadata: %s", err && err->message ? err->message : "?");
+            xc_error_free(err);
+            err = NULL;
+            r->io_error = 1;
+            rc = -1;
+            break;
+        }
+        const char *tab = strchr(val, '\t');
+        char *path = tab ? strdup(tab + 1) : NULL;
+        char *tab2 = path ? strchr(path, '\t') : NULL;
+        if (tab2)
+            *tab2 = '\0';
+        free(val);
+        if (path && *path && under_roots(r, path) && !walk_find(r->files, path)) {
+            struct file_read fr = {0};
+            fr.abspath = path;
+            rc = finish_read(r, &fr);
+            file_read_free(&fr);
+            if (rc == 0 && xc_wdb_set_metadata(r->wdb, c.keys[i], "", 0, &err) < 0) {
+                report(r, "cannot write index metadata: %s",
+                       err && err->message ? err->message : "?");
+                xc_error_free(err);
+                err = NULL;
+                r->io_error = 1;
+                rc = -1;
+            }
+            if (rc == 0)
+                rc = run_changed(r);
+        }
+        free(path);
+    }
+    for (size_t i = 0; i < c.n; i++)
+        free(c.keys[i]);
+    free(c.keys);
+    return rc;
+}
+
+/* ---- duplicates ------------------------------------------------------------------------ */
+
+int claims_report_duplicates(struct run *r)
+{
+    struct docids d = {0};
+    xc_error *err = NULL;
+    if (xc_wdb_postlist(r->wdb, SCHEMA_TERM_DUPLICATE, collect_docid, &d, &err) < 0) {
+        report(r, "cannot read the index: %s", err && err->message ? err->message : "?");
+        xc_error_free(err);
+        free(d.v);
+        r->io_error = 1;
+        return -1;
+    }
+    for (size_t i = 0; i < d.n; i++) {
+        struct claims c;
+        if (claims_load(r, d.v[i], &c) < 0)
+            break;
+        struct strbuf sb;
+        sb_init(&sb);
+        for (size_t k = 0; k < c.n; k++) {
+            const char *l = c.v[k].lines;
+            if (*l == '?')
+                l++; /* waiting for its file to be readable */
+            if (!*l) {
+                sb_printf(&sb, "%s%s", k ? ", " : "", c.v[k].path);
+                continue;
+            }
+            /* One location per line: path:3, path:7 */
+            for (int first = 1; *l; first = 0) {
+                const char *comma = strchr(l, ',');
+                size_t len = comma ? (size_t)(comma - l) : strlen(l);
+                sb_printf(&sb, "%s%s:%.*s", k || !first ? ", " : "", c.v[k].path, (int)len, l);
+                l += len + (comma != NULL);
+            }
+        }
+        report(r, "duplicate id \"%s\" in %lu records; the first is indexed: %s",
+               c.id ? c.id : "?", claims_records(&c), sb_cstr(&sb));
+        sb_free(&sb);
+        claims_free(&c);
+        r->duplicates++;
+    }
+    free(d.v);
+    return 0;
+}

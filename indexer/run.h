@@ -1,0 +1,170 @@
+/*
+ * run.h -- what one quire-index run over one database shares between its parts: the
+ * options (options.c), the input files (walk.c), the incremental state and the ids'
+ * claims (claims.c), generations (generations.c), sharded indexes (shards.c) and the
+ * run itself (main.c).
+ */
+#ifndef QUIRE_INDEXER_RUN_H
+#define QUIRE_INDEXER_RUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "xapian-c/xc.h"
+
+enum {
+    EXIT_OK = 0,
+    EXIT_SKIPPED = 1,
+    EXIT_USAGE = 2,
+    EXIT_LOCKED = 3,
+    EXIT_IO = 4,
+    EXIT_REFUSED = 5
+};
+
+#define DEFAULT_BATCH 2000
+
+struct options {
+    const char *dbdir;
+    long batch;
+    int wait_seconds;
+    int quiet, json, dry_run, rebuild, rollback, list, force, no_spelling;
+    int keep_set, max_drop_set; /* given on the command line (they need --rebuild) */
+    unsigned keep;     /* generations kept after a swap (the live one included) */
+    double max_drop;   /* a rebuild may lose at most this fraction of the live documents */
+    unsigned shards;   /* --shards N: a sharded index of N databases (0: one database) */
+    int shard_only;    /* --shard K: write only shard K (-1: all) */
+    unsigned jobs;     /* shards written at once */
+    /* Set in the process that writes one shard of a sharded index: */
+    int child;
+    unsigned shard_k;
+    int summary_fd;    /* where the run's JSON summary goes (-1: stdout) */
+    int mute_inputs;
+    int first_path;    /* argv index of the first PATH */
+};
+
+/* One input file. */
+struct file_entry {
+    char *path;    /* as found, for messages */
+    char *abspath; /* the real path of its root + the path below it: signature and claims */
+    char *relid;   /* id of a text/Markdown/HTML file: path relative to the ids' base */
+    long long mtime_ns;
+    long long size;
+    int done;      /* processed in this run */
+    int redo;      /* done, then its signature was cleared: read it again (claims.c) */
+};
+
+struct file_list {
+    struct file_entry *v; /* sorted by abspath, no two alike */
+    size_t n, cap;
+    long long bytes;
+};
+
+/* File extensions met inside directories that are not article files, for the summary. */
+#define IGNORED_KINDS 8
+struct ignored {
+    unsigned long total;
+    char ext[IGNORED_KINDS][16];
+    unsigned long count[IGNORED_KINDS];
+    size_t n;
+};
+
+/* A set of 64-bit hashes (open addressing), for "which files did this run see". */
+struct hashset {
+    uint64_t *slots;
+    size_t cap, n;
+};
+/* Returns 0, or -1 when out of memory (the set is unchanged). */
+int hashset_add(struct hashset *s, uint64_t h);
+int hashset_has(const struct hashset *s, uint64_t h);
+
+struct run {
+    const char *dbdir;
+    xc_wdb *wdb;
+    xc_termgen *tg;
+    unsigned batch;
+    unsigned pending; /* changes since the last commit */
+    int quiet;
+    int progress;     /* draw a progress bar (stderr is a terminal) */
+    unsigned long added, updated, deleted, unchanged, skipped;
+    unsigned long unreadable; /* files that could not be read now: documents kept */
+    unsigned long duplicates; /* ids held by more than one record */
+    unsigned long recoded;    /* text and HTML files converted to UTF-8 */
+    struct ignored ignored;
+    long long bytes_done, bytes_total;
+    double t0, last_draw;
+    struct hashset seen_files;
+    char **roots; /* canonical roots, for deciding which vanished files are ours */
+    size_t nroots;
+    char **unread_dirs; /* directories that could not be read: their files are not gone */
+    size_t nunread_dirs;
+    struct file_list *files;
+    int io_error;
+    unsigned shard_k, shard_n; /* this run writes the documents of shard k of n (n >= 1) */
+    int mute_inputs;           /* another shard's run reports the inputs' problems */
+};
+
+extern const char *progname;
+
+/* Prints a message to stderr, clearing the progress line first. */
+void report(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Reports a problem with an input (a file or a line), unless another shard's run of the
+ * same inputs reports it. */
+#define report_input(r, ...)                                                               \
+    do {                                                                                   \
+        if (!(r)->mute_inputs)                                                             \
+            report((r), __VA_ARGS__);                                                      \
+    } while (0)
+
+/* Commits (and stamps quire:updated). Returns 0, or -1 (reported, r->io_error set). */
+int run_commit(struct run *r);
+/* Counts one change; commits when a batch is full. */
+int run_changed(struct run *r);
+/* Redraws the progress bar (at most every 200 ms unless final). */
+void run_progress(struct run *r, int final);
+
+/* options.c */
+void options_usage(FILE *out);
+/* Parses the command line into o; returns -1 to exit with *code. */
+int options_parse(int argc, char **argv, struct options *o, int *code);
+
+/* walk.c: collects the files named by argv[first..argc) into fl, sorted by abspath, and
+ * this run's roots into r. Returns 0, or an exit code. */
+int walk_inputs(struct run *r, struct file_list *fl, int first, int argc, char **argv);
+void walk_free(struct file_list *fl);
+/* The entry with this abspath, or NULL. */
+struct file_entry *walk_find(struct file_list *fl, const char *abspath);
+
+/* claims.c: processes one file (skipped when unchanged). Returns 0, or -1 on an index
+ * error (reported, r->io_error set). */
+int claims_index_file(struct run *r, struct file_entry *f);
+/* Forgets the files under this run's roots that no longer exist: their claims go, and the
+ * documents nothing else holds are deleted. */
+int claims_vanished(struct run *r);
+/* Reports every id held by more than one record (all locations) and counts them. */
+int claims_report_duplicates(struct run *r);
+
+/* generations.c */
+int generations_check(const char *dbdir, const char *genpath, const struct options *o,
+                      char *why, size_t whylen);
+/* --rollback: pops the live generation, making the one below it live (list: prints the
+ * stack instead). Returns an exit code. */
+int generations_rollback(const char *dbdir, int list);
+/* Prepares DIR/.rebuild for a rebuild (removing what a killed one left); its name into name. */
+int generations_begin(const char *dbdir, char *name, size_t namelen, char *why, size_t whylen);
+/* Makes the checked rebuild `built` a generation (gen-N, N above every one present), pushes
+ * it on the stack, points `current` at it, and keeps the top `keep` of the stack (removing
+ * every other generation). Its name into gen. Returns 0 or -1 + reason. */
+int generations_push(const char *dbdir, const char *built, unsigned keep, char *gen,
+                     size_t genlen, char *why, size_t whylen);
+/* Removes an unfinished or refused rebuild. */
+void generations_abandon(const char *dbdir, const char *name);
+
+/* shards.c */
+int shards_index(const struct options *o, int argc, char **argv);
+
+/* main.c: one run over one database (the whole index or one shard). */
+int index_one(const struct options *opts, int argc, char **argv);
+
+#endif
