@@ -134,15 +134,34 @@ struct counts {
     unsigned long queries, hits, snippets, titles_marked, titles_plain, words, marked, errors;
 };
 
-/* Checks one stretch of text: all its words match the query (marked) or none do. */
-static void check_stretch(const struct query *q, const char *s, size_t len, int marked,
-                          const char *what, const char *whole, struct counts *c)
+/* Checks one stretch of text: all its words match the query (marked) or none do. The words
+ * of a stretch are read with the text that follows it (next, nlen bytes) as context, as
+ * the indexer read them: "U.S." alone is the acronym "us", while in "U.S.dlrs" it is "u"
+ * and "s". The stretch's words are those of the two together, less the next stretch's. */
+static void check_stretch(const struct query *q, const char *s, size_t len, const char *next,
+                          size_t nlen, int marked, const char *what, const char *whole,
+                          struct counts *c)
 {
-    char *plain = malloc(len + 1);
+    char *plain = malloc(len + nlen + 1), *tail = malloc(nlen + 1);
     size_t pl = unescape(s, len, plain);
-    struct terms w = {.n = 0};
-    words_of(plain, pl, &w);
-    for (size_t i = 0; i < w.n; i++) {
+    size_t tl = unescape(next, nlen, tail);
+    memcpy(plain + pl, tail, tl + 1);
+    struct terms w = {.n = 0}, t = {.n = 0};
+    words_of(plain, pl + tl, &w);
+    words_of(tail, tl, &t);
+    /* Terms come back in term order: sort both by position to take the first ones. */
+    for (size_t i = 1; i < w.n; i++) {
+        for (size_t j = i; j > 0 && w.pos[j - 1] > w.pos[j]; j--) {
+            char *tv = w.v[j];
+            unsigned tp = w.pos[j];
+            w.v[j] = w.v[j - 1];
+            w.pos[j] = w.pos[j - 1];
+            w.v[j - 1] = tv;
+            w.pos[j - 1] = tp;
+        }
+    }
+    size_t own = w.n > t.n ? w.n - t.n : 0;
+    for (size_t i = 0; i < own; i++) {
         int match = is_query_stem(q, w.v[i]);
         c->words++;
         c->marked += marked;
@@ -155,30 +174,45 @@ static void check_stretch(const struct query *q, const char *s, size_t len, int 
         }
     }
     terms_free(&w);
+    terms_free(&t);
     free(plain);
+    free(tail);
 }
 
-/* Splits s at the markers and checks each stretch. */
+/* Splits s at the markers and checks each stretch (with the next one as context). */
 static void check_marked(const struct query *q, const char *s, const char *what,
                          struct counts *c)
 {
+    const char *start[256];
+    size_t len[256];
+    int mk[256];
+    size_t n = 0;
     const char *p = s;
-    for (;;) {
+    while (n < 255) {
         const char *open = strstr(p, "<b>");
         if (!open) {
-            check_stretch(q, p, strlen(p), 0, what, s, c);
-            return;
+            start[n] = p;
+            len[n] = strlen(p);
+            mk[n++] = 0;
+            break;
         }
-        check_stretch(q, p, (size_t)(open - p), 0, what, s, c);
+        start[n] = p;
+        len[n] = (size_t)(open - p);
+        mk[n++] = 0;
         const char *close = strstr(open + 3, "</b>");
         if (!close) {
             c->errors++;
             printf("# VIOLATION: unclosed marker in %s: %s\n", what, s);
             return;
         }
-        check_stretch(q, open + 3, (size_t)(close - open - 3), 1, what, s, c);
+        start[n] = open + 3;
+        len[n] = (size_t)(close - open - 3);
+        mk[n++] = 1;
         p = close + 4;
     }
+    for (size_t i = 0; i < n; i++)
+        check_stretch(q, start[i], len[i], i + 1 < n ? start[i + 1] : "", i + 1 < n ? len[i + 1] : 0,
+                      mk[i], what, s, c);
 }
 
 int main(int argc, char **argv)
@@ -285,8 +319,8 @@ int main(int argc, char **argv)
                 char esc[4096];
                 /* The title as plain text is checked as one unmarked stretch. */
                 snprintf(esc, sizeof esc, "%s", t ? t : "");
-                check_stretch(&qq, esc, strlen(esc), 0, "a title without title_marked", esc,
-                              &c);
+                check_stretch(&qq, esc, strlen(esc), "", 0, 0, "a title without title_marked",
+                              esc, &c);
             }
         }
         json_decref(res);
