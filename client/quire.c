@@ -35,6 +35,7 @@
 #include <jansson.h>
 
 #include "quire/client.h"
+#include "complete.h"
 #include "search.h"
 #include "util.h"
 
@@ -52,7 +53,7 @@
 #define BOLD "\033[1m"
 #define RESET "\033[0m"
 
-enum command { CMD_SEARCH, CMD_DOC, CMD_SIMILAR, CMD_HEALTH };
+enum command { CMD_SEARCH, CMD_DOC, CMD_SIMILAR, CMD_HEALTH, CMD_COMPLETE };
 
 struct options {
     const char *connect; /* --connect HOST:PORT */
@@ -87,6 +88,9 @@ static void usage(void)
            "  doc ID              show one article: title, date, source, url, category, id, text\n"
            "  similar [-n N] ID   articles like ID (the article itself left out)\n"
            "  health              show the index's status (documents, revision, generation)\n"
+           "  complete [-n N] TEXT...\n"
+           "                      completions of TEXT's last word, most frequent first, and\n"
+           "                      titles starting with TEXT (as the search page offers them)\n"
            "\n"
            "Target (at most one; default: the daemon at %s:%u):\n"
            "  --connect HOST:PORT ask quired over TCP (also [IPV6]:PORT, http://HOST:PORT,\n"
@@ -598,6 +602,71 @@ static json_t *fetch_similar(struct source *src, const struct options *o, const 
     return j ? j : local_error(&err);
 }
 
+/* Fetches the completions of text from either source (GET /complete, or lib/complete.c). */
+static json_t *fetch_complete(struct source *src, const struct options *o, const char *text)
+{
+    long limit = param_limit(o);
+    if (src->qc) {
+        struct strbuf path;
+        sb_init(&path);
+        sb_puts(&path, "/complete?q=");
+        for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+            if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+                *c == '-' || *c == '_' || *c == '.' || *c == '~')
+                sb_putc(&path, (char)*c);
+            else
+                sb_printf(&path, "%%%02X", *c);
+        }
+        if (limit >= 0)
+            sb_printf(&path, "&limit=%ld", limit);
+        if (path.failed) {
+            sb_free(&path);
+            fputs("quire: out of memory\n", stderr);
+            return NULL;
+        }
+        qc_response *r = NULL;
+        qc_code rc = qc_get(src->qc, sb_cstr(&path), &r);
+        sb_free(&path);
+        json_t *j = from_daemon(src->qc, rc, r);
+        qc_response_free(r);
+        return j;
+    }
+    struct search_error err = {0};
+    if (limit == 0 || limit > COMPLETE_MAX_LIMIT) {
+        search_error_set(&err, 400, "bad_parameter",
+                         "parameter 'limit' must be a whole number from 1 to %d",
+                         COMPLETE_MAX_LIMIT);
+        return local_error(&err);
+    }
+    if (strlen(text) > SEARCH_MAX_QUERY_BYTES || !util_utf8_valid(text, strlen(text))) {
+        search_error_set(&err, 400, "bad_parameter",
+                         "the text must be at most %d bytes of UTF-8", SEARCH_MAX_QUERY_BYTES);
+        return local_error(&err);
+    }
+    json_t *j = search_complete(src->ix, text, limit < 0 ? COMPLETE_DEFAULT_LIMIT : (unsigned)limit,
+                                &err);
+    return j ? j : local_error(&err);
+}
+
+/* Prints completions one a line, then the titles ("title  [id]"). Returns how many. */
+static size_t print_complete(json_t *j)
+{
+    size_t n = 0, i;
+    json_t *v;
+    json_array_foreach(json_object_get(j, "completions"), i, v) {
+        if (json_is_string(v)) {
+            printf("%s\n", json_string_value(v));
+            n++;
+        }
+    }
+    json_array_foreach(json_object_get(j, "titles"), i, v) {
+        const char *title = get_str(v, "title"), *id = get_str(v, "id");
+        printf("title: %s  [%s]\n", title ? title : "", id ? id : "");
+        n++;
+    }
+    return n;
+}
+
 /* Fetches the health object from either source. */
 static json_t *fetch_health(struct source *src)
 {
@@ -855,7 +924,7 @@ int main(int argc, char **argv)
     char **args = argv + optind;
     int nargs = argc - optind;
     if (nargs == 0)
-        return usage_error("no command given: search, doc, similar or health");
+        return usage_error("no command given: search, doc, similar, health or complete");
     enum command cmd;
     if (strcmp(args[0], "search") == 0)
         cmd = CMD_SEARCH;
@@ -865,23 +934,29 @@ int main(int argc, char **argv)
         cmd = CMD_SIMILAR;
     else if (strcmp(args[0], "health") == 0)
         cmd = CMD_HEALTH;
+    else if (strcmp(args[0], "complete") == 0)
+        cmd = CMD_COMPLETE;
     else
-        return usage_error("unknown command '%s': expected search, doc, similar or health",
+        return usage_error("unknown command '%s': expected search, doc, similar, health or complete",
                            args[0]);
     /* similar takes -n and nothing else of search's options. */
     int only_limit = o.nparams > 0;
     for (size_t i = 0; i < o.nparams; i++)
         only_limit = only_limit && strcmp(o.params[i].key, "limit") == 0;
-    if (cmd != CMD_SEARCH && o.search_only && !(cmd == CMD_SIMILAR && only_limit))
+    if (cmd != CMD_SEARCH && o.search_only &&
+        !((cmd == CMD_SIMILAR || cmd == CMD_COMPLETE) && only_limit))
         return usage_error("%s applies to search only", o.search_only);
     if ((cmd == CMD_DOC || cmd == CMD_SIMILAR) && nargs != 2)
         return usage_error("%s needs exactly one document id", args[0]);
     if (cmd == CMD_HEALTH && nargs != 1)
         return usage_error("health takes no arguments");
+    if (cmd == CMD_COMPLETE && nargs < 2)
+        return usage_error("complete needs the text typed so far");
 
     struct strbuf query;
     sb_init(&query);
-    if (cmd == CMD_SEARCH && (rc = join_query(nargs - 1, args + 1, &query)) != 0) {
+    if ((cmd == CMD_SEARCH || cmd == CMD_COMPLETE) &&
+        (rc = join_query(nargs - 1, args + 1, &query)) != 0) {
         sb_free(&query);
         return rc;
     }
@@ -897,6 +972,7 @@ int main(int argc, char **argv)
     case CMD_DOC: j = fetch_doc(&src, args[1]); break;
     case CMD_SIMILAR: j = fetch_similar(&src, &o, args[1]); break;
     case CMD_HEALTH: j = fetch_health(&src); break;
+    case CMD_COMPLETE: j = fetch_complete(&src, &o, sb_cstr(&query)); break;
     }
 
     rc = EXIT_ERROR;
@@ -907,6 +983,13 @@ int main(int argc, char **argv)
             if (o.json)
                 print_json(j);
             rc = hits > 0 ? EXIT_HITS : EXIT_NO_HITS;
+        } else if (cmd == CMD_COMPLETE) {
+            size_t n = o.json ? json_array_size(json_object_get(j, "completions")) +
+                                    json_array_size(json_object_get(j, "titles"))
+                              : print_complete(j);
+            if (o.json)
+                print_json(j);
+            rc = n > 0 ? EXIT_HITS : EXIT_NO_HITS;
         } else if (cmd == CMD_DOC) {
             if (o.json)
                 print_json(j);

@@ -20,8 +20,10 @@
 #include <event2/keyvalq_struct.h>
 
 #include "conns.h"
+#include "page.h"
 #include "search.h"
 #include "server.h"
+#include "typeahead.h"
 #include "util.h"
 
 /* The status of the reply just sent on this thread: evhttp may free the request inside
@@ -515,9 +517,13 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
     } else if (strncmp(p, "/admin/", 7) == 0) {
         ep = EP_ADMIN;
         handle_admin(req, w, p + 7);
+    } else if (strcmp(p, "/") == 0 || strncmp(p, "/assets/", 8) == 0) {
+        page_handle(req, w, p, qs);
+    } else if (strcmp(p, "/complete") == 0) {
+        typeahead_handle(req, w, qs);
     } else {
         send_error(req, 404, "not_found",
-                   "no such endpoint; try /search, /doc/{id}, /health or /metrics");
+                   "no such endpoint; try /, /search, /complete, /doc/{id}, /health or /metrics");
     }
     conns_request_end(w);
     double ms = util_now_ms() - t0;
@@ -525,4 +531,21 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
     atomic_fetch_sub_explicit(&w->metrics.inflight, 1, memory_order_relaxed);
     answering = NULL;
     log_request(w, method, path, last_status, ms);
+}
+
+void routes_send_json(struct evhttp_request *req, int status, json_t *obj)
+{
+    send_json(req, status, obj);
+}
+
+void routes_send_error(struct evhttp_request *req, int status, const char *code,
+                       const char *message)
+{
+    send_error(req, status, code, message);
+}
+
+void routes_send_body(struct evhttp_request *req, int status)
+{
+    last_status = status;
+    evhttp_send_reply(req, status, status == 200 ? "OK" : "Error", NULL);
 }

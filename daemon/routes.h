@@ -1,6 +1,7 @@
 /*
  * routes.h -- quired's HTTP endpoints, one handler each:
  *   GET/POST /search   GET /doc/{id}   GET /health   GET /metrics
+ *   GET / and GET /assets/NAME (the search page, page.c)   GET /complete (typeahead.c)
  *   POST /admin/reload (the admin token or an allowed Unix-socket peer; see routes.c)
  * Every error is JSON {"error": {"code", "message"}} with the matching status (but evhttp's
  * own short pages for what does not parse or a body over max_body). No endpoint
@@ -9,10 +10,19 @@
 #ifndef QUIRE_ROUTES_H
 #define QUIRE_ROUTES_H
 
+#include <jansson.h>
+
 struct evhttp_request;
 struct worker;
 
 /* The evhttp generic callback: dispatches one request. arg is the worker. */
 void routes_dispatch(struct evhttp_request *req, void *arg);
+
+/* For handlers in other files: the JSON reply (obj stolen), the error reply
+ * {"error": {"code", "message"}}, and a reply whose body and headers the caller has set. */
+void routes_send_json(struct evhttp_request *req, int status, json_t *obj);
+void routes_send_error(struct evhttp_request *req, int status, const char *code,
+                       const char *message);
+void routes_send_body(struct evhttp_request *req, int status);
 
 #endif

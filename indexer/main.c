@@ -31,6 +31,7 @@
 
 #include <jansson.h>
 
+#include "complete.h"
 #include "dbdir.h"
 #include "schema.h"
 #include "shardmap.h"
@@ -71,6 +72,20 @@ int run_commit(struct run *r)
     }
     r->pending = 0;
     return 0;
+}
+
+/* Rewrites the completion table (lib/complete.h) before the run's last commit. A failure
+ * is reported and fails the run; the documents are not committed without it. */
+static int write_completions(struct run *r)
+{
+    xc_error *err = NULL;
+    if (complete_build_table(r->wdb, NULL, &err) == 0)
+        return 0;
+    report(r, "cannot write the completion table: %s",
+           err && err->message ? err->message : "out of memory");
+    xc_error_free(err);
+    r->io_error = 1;
+    return -1;
 }
 
 int run_changed(struct run *r)
@@ -293,8 +308,9 @@ int index_one(const struct options *opts, int argc, char **argv)
     }
     index_files(&r, &fl);
     if (!r.io_error && !o.dry_run && (r.pending > 0 || r.added + r.updated + r.deleted > 0 ||
-                                      o.rebuild))
-        run_commit(&r);
+                                      o.rebuild || complete_table_present(r.wdb, NULL) == 0))
+        if (write_completions(&r) == 0)
+            run_commit(&r);
     run_progress(&r, 1);
     if (r.progress)
         fputc('\n', stderr);

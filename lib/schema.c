@@ -8,6 +8,7 @@
  */
 #include "schema.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,44 @@ static int add_filter_term(xc_doc *doc, const char *prefix, const char *value, x
     char term[SCHEMA_MAX_TERM + 1];
     schema_key_term(prefix, value, term, sizeof term);
     return xc_doc_add_boolean_term(doc, term, err);
+}
+
+long schema_title_key(const char *text, size_t len, int keep_trailing, char *out,
+                      size_t outlen, xc_error **err)
+{
+    assert(outlen > SCHEMA_MAX_TERM);
+    if (err)
+        *err = NULL;
+    size_t llen = 0;
+    char *low = xc_utf8_lower(text, len, &llen, err);
+    if (!low)
+        return -1;
+    size_t plen = strlen(SCHEMA_PREFIX_TITLE_KEY), o = plen;
+    memcpy(out, SCHEMA_PREFIX_TITLE_KEY, plen);
+    int space = 1; /* drops leading spaces */
+    for (size_t i = 0; i < llen && o < SCHEMA_MAX_TERM; i++) {
+        unsigned char c = (unsigned char)low[i];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+            if (!space)
+                out[o++] = ' ';
+            space = 1;
+            continue;
+        }
+        out[o++] = (char)c;
+        space = 0;
+    }
+    free(low);
+    /* A cut inside a multi-byte character drops its lead bytes. */
+    if (o >= SCHEMA_MAX_TERM) {
+        while (o > plen && ((unsigned char)out[o - 1] & 0xC0) == 0x80)
+            o--;
+        if (o > plen && ((unsigned char)out[o - 1] & 0xC0) == 0xC0)
+            o--;
+    }
+    if (!keep_trailing && o > plen && out[o - 1] == ' ')
+        o--;
+    out[o] = '\0';
+    return (long)o;
 }
 
 /* Hash of the body with whitespace runs folded, so re-wrapped copies collapse too. */
@@ -123,6 +162,12 @@ xc_doc *schema_build(const struct article *a, const char *file_key, xc_termgen *
     if (add_filter_term(doc, SCHEMA_PREFIX_SOURCE, a->source, err) < 0 ||
         add_filter_term(doc, SCHEMA_PREFIX_CATEGORY, a->category, err) < 0)
         goto fail;
+    if (title[0]) {
+        long tk = schema_title_key(title, strlen(title), 0, term, sizeof term, err);
+        if (tk < 0 || (tk > (long)strlen(SCHEMA_PREFIX_TITLE_KEY) &&
+                       xc_doc_add_boolean_term(doc, term, err) < 0))
+            goto fail;
+    }
 
     if (a->date && strlen(a->date) == 10) {
         char ymd[9], ym[7], y[5];

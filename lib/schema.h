@@ -7,6 +7,7 @@
  *   S<word>      title words (free text)   <word>     title and body words (free text)
  *   XS<source>   source (filter, facet)    XC<cat>    category (filter, facet)
  *   Y<yyyy>      year                      M<yyyymm>  month          D<yyyymmdd> date
+ *   XT<title>    the title lower-cased, spaces folded: titles by prefix (/complete)
  *   XK<file>     an input holding the id   XDUP       an id held by several records
  * Value slots: see enum below. Document data: display fields only (kept small because it
  * is read for every hit); the full text lives in a value slot read only for the top hits.
@@ -37,6 +38,7 @@ enum schema_slot {
 #define SCHEMA_PREFIX_YEAR "Y"
 #define SCHEMA_PREFIX_MONTH "M"
 #define SCHEMA_PREFIX_DATE "D"
+#define SCHEMA_PREFIX_TITLE_KEY "XT"
 /* The indexer's bookkeeping for ids claimed by several inputs (indexer/claims.c): a
  * document carries XK<file> for every input file holding its id (the indexed one
  * included), XDUP when more than one record holds it, and SCHEMA_SLOT_CLAIMS lists the
@@ -58,6 +60,14 @@ enum schema_slot {
 /* The unique term for a prefix and a name: prefix+name, or prefix+"#"+hash for a name too
  * long to be a term. Writes into out (at least SCHEMA_MAX_TERM + 1 bytes). */
 void schema_key_term(const char *prefix, const char *name, char *out, size_t outlen);
+
+/* The title-key term of text (len bytes of UTF-8): XT + text lower-cased, runs of spaces
+ * folded to one, leading spaces dropped, cut at SCHEMA_MAX_TERM bytes on a character
+ * boundary. Trailing space is dropped too unless keep_trailing (a prefix typed so far: "muse "
+ * must not match "museum"). Writes into out (at least SCHEMA_MAX_TERM + 1 bytes). Returns the
+ * term's length, or -1 with *err set by the binding (NULL when out of memory). */
+long schema_title_key(const char *text, size_t len, int keep_trailing, char *out,
+                      size_t outlen, xc_error **err);
 
 /* Builds the Xapian document for an article. file_key names its source file (for
  * incremental runs). tg is the caller's term generator. Caller frees the document.

@@ -42,5 +42,10 @@ json_t *search_similar(struct search_index *ix, const char *id, unsigned limit,
                        struct search_error *err);
 /* The stored article with its full text; NULL with err (404) when no such id. */
 json_t *search_doc(struct search_index *ix, const char *id, struct search_error *err);
+/* Search-as-you-type (lib/complete.c): {"query", "completions": [...], "titles": [{"id",
+ * "title"}]}, each at most limit (1..COMPLETE_MAX_LIMIT) long. q is valid UTF-8 of at most
+ * SEARCH_MAX_QUERY_BYTES. NULL with err filled when the index cannot be read. */
+json_t *search_complete(struct search_index *ix, const char *q, unsigned limit,
+                        struct search_error *err);
 
 #endif

@@ -1384,3 +1384,32 @@ extern "C" char *xc_utf8_lower(const char *s, size_t len, size_t *outlen, xc_err
     return xc_strdup(low);
     XC_CATCH(err, NULL)
 }
+
+/* Walks the terms of db starting with prefix (shared by the reader and the writer). */
+template <class DB>
+static int xc_allterms(DB &db, const char *prefix, xc_term_cb cb, void *ctx)
+{
+    for (Xapian::TermIterator t = db.allterms_begin(prefix); t != db.allterms_end(prefix);
+         ++t) {
+        std::string term = *t;
+        if (cb(term.c_str(), term.size(), t.get_termfreq(), ctx))
+            break;
+    }
+    return 0;
+}
+
+extern "C" int xc_db_allterms(xc_db *db, const char *prefix, xc_term_cb cb, void *ctx,
+                              xc_error **err)
+{
+    XC_TRY
+    return xc_allterms(db->db, prefix, cb, ctx);
+    XC_CATCH(err, -1)
+}
+
+extern "C" int xc_wdb_allterms(xc_wdb *wdb, const char *prefix, xc_term_cb cb, void *ctx,
+                               xc_error **err)
+{
+    XC_TRY
+    return xc_allterms(wdb->db, prefix, cb, ctx);
+    XC_CATCH(err, -1)
+}

@@ -390,6 +390,16 @@ int xc_db_spelling_candidates(xc_db *db, const char *word, unsigned max_edit,
  * TermGenerator does), as a new string (caller frees) of *outlen bytes; NULL on failure. */
 char *xc_utf8_lower(const char *s, size_t len, size_t *outlen, xc_error **err);
 
+/* ---- Term lists (completions) --------------------------------------------------------- */
+
+/* Calls cb for every term starting with prefix, in byte order, with the number of documents
+ * it indexes; stops early when cb returns non-zero. The term is borrowed for the duration
+ * of the call (len bytes, NUL-terminated). Returns 0, or -1 with err filled. */
+typedef int (*xc_term_cb)(const char *term, size_t len, unsigned termfreq, void *ctx);
+int xc_db_allterms(xc_db *db, const char *prefix, xc_term_cb cb, void *ctx, xc_error **err);
+/* The same over a writer's view (its pending changes included). */
+int xc_wdb_allterms(xc_wdb *wdb, const char *prefix, xc_term_cb cb, void *ctx, xc_error **err);
+
 #ifdef __cplusplus
 }
 #endif
