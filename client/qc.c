@@ -730,6 +730,39 @@ qc_code qc_similar(qc_client *c, const char *id, long limit, qc_response **out)
     return rc;
 }
 
+/* GET /doc/{id}/similar with parameters; see client.h. */
+qc_code qc_similar_params(qc_client *c, const char *id, const qc_param *params, size_t nparams,
+                          qc_response **out)
+{
+    qc_code rc = check_args(c, out);
+    if (rc != QC_OK)
+        return rc;
+    if (!id || !*id)
+        return client_fail(c, QC_ERR_ARG, "no document id given");
+    if (nparams > 0 && !params)
+        return client_fail(c, QC_ERR_ARG, "nparams is %zu but params is NULL", nparams);
+
+    struct urlbuf u = {0};
+    doc_path(c, &u, id);
+    urlbuf_str(&u, "/similar");
+    for (size_t i = 0; i < nparams; i++) {
+        const qc_param *p = &params[i];
+        if (!p->key || !*p->key) {
+            free(u.p);
+            return client_fail(c, QC_ERR_ARG, "similar parameter %zu has no name", i);
+        }
+        urlbuf_str(&u, i ? "&" : "?");
+        urlbuf_escaped(c, &u, p->key);
+        urlbuf_str(&u, "=");
+        urlbuf_escaped(c, &u, p->value ? p->value : "");
+    }
+    if (u.err)
+        return urlbuf_fail(c, &u, "document");
+    rc = client_request(c, u.p, out);
+    free(u.p);
+    return rc;
+}
+
 /* GET /health; see client.h. */
 qc_code qc_health(qc_client *c, qc_response **out)
 {

@@ -86,7 +86,8 @@ static void usage(void)
            "Commands:\n"
            "  search QUERY...     rank articles matching QUERY (the words are joined by spaces)\n"
            "  doc ID              show one article: title, date, source, url, category, id, text\n"
-           "  similar [-n N] ID   articles like ID (the article itself left out)\n"
+           "  similar ID          articles like ID, never the article itself or a copy of\n"
+           "                      its text (takes -n, --offset, --no-snippet, --dedup, --fields)\n"
            "  health              show the index's status (documents, revision, generation)\n"
            "  complete [-n N] TEXT...\n"
            "                      completions of TEXT's last word, most frequent first, and\n"
@@ -118,12 +119,22 @@ static void usage(void)
            "                      order by relevance (default), newest first, or oldest first\n"
            "  --facets LIST       count hits per value of the comma-separated fields in LIST\n"
            "  --dedup 0|1         collapse articles with identical text (default 1)\n"
-           "  --explain           show how the query was understood\n"
+           "  --explain           show how the query was understood and, per hit, a table of\n"
+           "                      what each query term added to its score\n"
+           "  --exact             count every match (\"N results\" instead of \"about N\")\n"
+           "  --fields LIST       show only these fields of each hit (comma-separated: title,\n"
+           "                      date, source, url, category, snippet; id, rank and score\n"
+           "                      always)\n"
+           "  --filter FIELD:VALUE  only articles with this value (repeatable: ANDed across\n"
+           "                      fields, ORed within one): source, category and year as a\n"
+           "                      facet lists them (any case), month 2026-04, date 2004-03-05,\n"
+           "                      2004-03, 2004 or a range A..B; no query words: newest first\n"
            "  --param KEY=VALUE   send any other search parameter as is\n"
            "\n"
            "Queries are at most %d bytes. Query syntax: words (stemmed), \"exact phrases\",\n"
-           "AND, OR, NOT, -word, title:word, source:name, category:name. Put `--` before a\n"
-           "query that starts with '-'.\n"
+           "AND, OR, NOT, -word, title:word, and the --filter fields as field:value\n"
+           "(source:\"BBC News\", date:2004..2005). Put `--` before a query that starts with\n"
+           "'-'.\n"
            "\n"
            "Other options:\n"
            "  -h, --help          show this help and exit\n"
@@ -131,9 +142,9 @@ static void usage(void)
            "\n"
            "Options may appear anywhere on the line.\n"
            "\n"
-           "Exit status: 0 when the search found hits (or doc/health worked), 1 when it found\n"
-           "nothing, 2 on any error (usage, connection, an error from the server); errors are\n"
-           "printed on stderr as \"quire: MESSAGE\".\n"
+           "Exit status: 0 when the search found hits or, with -n 0, matched anything (or\n"
+           "doc/health worked), 1 when it found nothing, 2 on any error (usage, connection,\n"
+           "an error from the server); errors are printed on stderr as \"quire: MESSAGE\".\n"
            "\n"
            "Examples:\n"
            "  quire search muse\n"
@@ -310,6 +321,52 @@ static const char *get_str(json_t *obj, const char *key)
 
 /* ---- human output ------------------------------------------------------------------------ */
 
+struct term_weight {
+    const char *term;
+    double weight;
+};
+
+/* Heaviest first; equal weights by term, so the table is stable. */
+static int by_weight(const void *a, const void *b)
+{
+    const struct term_weight *x = a, *y = b;
+    if (x->weight != y->weight)
+        return x->weight < y->weight ? 1 : -1;
+    return strcmp(x->term, y->term);
+}
+
+/* Prints a hit's explanation ({"term": weight, ...}) as a table indented by indent: one
+ * row per query term that contributed, heaviest first, then the hit's score. Terms are
+ * shown as the index holds them: a leading Z marks a stem, S a title word. */
+static void print_explain(json_t *explain, json_t *score, int indent)
+{
+    size_t n = json_object_size(explain), i = 0;
+    struct term_weight *rows = calloc(n ? n : 1, sizeof *rows);
+    if (!rows)
+        return;
+    const char *term;
+    json_t *w;
+    int tw = 4; /* strlen("term") */
+    json_object_foreach (explain, term, w) {
+        rows[i].term = term;
+        rows[i].weight = json_number_value(w);
+        int len = (int)strlen(term);
+        tw = len > tw ? (len < 40 ? len : 40) : tw;
+        i++;
+    }
+    qsort(rows, n, sizeof *rows, by_weight);
+    printf("%*s%-*s  %9s\n", indent, "", tw, "term", "weight");
+    for (i = 0; i < n; i++) {
+        printf("%*s", indent, "");
+        put_clean(stdout, rows[i].term, strlen(rows[i].term) < 40 ? strlen(rows[i].term) : 40, 0);
+        int len = (int)strlen(rows[i].term);
+        printf("%*s  %9.3f\n", tw - (len < 40 ? len : 40), "", rows[i].weight);
+    }
+    if (json_is_number(score))
+        printf("%*s%-*s  %9.3f\n", indent, "", tw, "score", json_number_value(score));
+    free(rows);
+}
+
 /* Prints a search result for people and returns the number of hits in it. */
 static size_t print_search(json_t *res, int bold)
 {
@@ -352,15 +409,21 @@ static size_t print_search(json_t *res, int bold)
             fputs(RESET, stdout);
         putchar('\n');
 
-        /* Second line: when and where from; the id stands in for a missing source. */
-        const char *date = get_str(h, "date");
-        const char *source = get_str(h, "source");
-        const char *where = source ? source : get_str(h, "id");
+        /* Second line: when and where from, then the id (so that `quire doc ID` and
+         * `quire similar ID` can follow any hit). */
+        const char *parts[] = {get_str(h, "date"), get_str(h, "source"), get_str(h, "id")};
         printf("%*s", width + 2, "");
-        puts_clean(stdout, date);
-        if (date && where)
-            fputs(" - ", stdout);
-        puts_clean(stdout, where);
+        int any = 0;
+        for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) {
+            if (!parts[k])
+                continue;
+            if (any)
+                fputs(" - ", stdout);
+            if (k == 2)
+                fputs("id ", stdout);
+            puts_clean(stdout, parts[k]);
+            any = 1;
+        }
         json_int_t dups = json_integer_value(json_object_get(h, "duplicates"));
         if (dups > 0)
             printf(" (+%lld identical)", (long long)dups);
@@ -373,11 +436,8 @@ static size_t print_search(json_t *res, int bold)
             putchar('\n');
         }
         json_t *explain = json_object_get(h, "explain");
-        if (explain) {
-            printf("%*sexplain: ", width + 2, "");
-            put_scalar(stdout, explain);
-            putchar('\n');
-        }
+        if (json_is_object(explain))
+            print_explain(explain, json_object_get(h, "score"), width + 2);
         putchar('\n');
     }
 
@@ -398,9 +458,11 @@ static size_t print_search(json_t *res, int bold)
         putchar('\n');
     }
 
-    json_int_t est =
-        json_integer_value(json_object_get(json_object_get(res, "total"), "estimated"));
-    printf("%zu of about %lld results (%.2f ms%s)\n", nhits, (long long)est,
+    json_t *total = json_object_get(res, "total");
+    json_int_t est = json_integer_value(json_object_get(total, "estimated"));
+    /* "about" unless every match was counted (exact=1, or facets that saw them all). */
+    int exact = json_is_true(json_object_get(total, "exact"));
+    printf("%zu of %s%lld results (%.2f ms%s)\n", nhits, exact ? "" : "about ", (long long)est,
            json_number_value(json_object_get(res, "took_ms")),
            json_is_true(json_object_get(res, "timed_out"))
                ? "; timed out: the search stopped early, there may be more and better hits"
@@ -466,7 +528,8 @@ static void print_health(json_t *h)
 /* --json: the object, indented, UTF-8 as is. */
 static void print_json(json_t *j)
 {
-    json_dumpf(j, stdout, JSON_INDENT(2));
+    /* Numbers as the library rounded them (took_ms to the microsecond), not 17 digits. */
+    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(SEARCH_JSON_PRECISION));
     putchar('\n');
 }
 
@@ -579,26 +642,27 @@ static long param_limit(const struct options *o)
     return limit;
 }
 
-/* Fetches the articles like id from either source. */
+/* Fetches the articles like id from either source, with the search options similar takes
+ * (checked in main). */
 static json_t *fetch_similar(struct source *src, const struct options *o, const char *id)
 {
-    long limit = param_limit(o);
     if (src->qc) {
         qc_response *r = NULL;
-        qc_code rc = qc_similar(src->qc, id, limit, &r);
+        qc_code rc = qc_similar_params(src->qc, id, o->params, o->nparams, &r);
         json_t *j = from_daemon(src->qc, rc, r);
         qc_response_free(r);
         return j;
     }
+    struct search_request req;
     struct search_error err = {0};
-    if (limit > SEARCH_MAX_LIMIT) {
-        search_error_set(&err, 400, "bad_parameter",
-                         "parameter 'limit' is %ld; the most allowed is %d", limit,
-                         SEARCH_MAX_LIMIT);
-        return local_error(&err);
-    }
-    json_t *j = search_similar(src->ix, id, limit < 0 ? SEARCH_DEFAULT_LIMIT : (unsigned)limit,
-                               &err);
+    json_t *j = NULL;
+    search_request_init(&req);
+    int ok = 1;
+    for (size_t i = 0; ok && i < o->nparams; i++)
+        ok = search_request_set(&req, o->params[i].key, o->params[i].value, &err) == 0;
+    if (ok)
+        j = search_similar(src->ix, id, &req, &err);
+    search_request_clear(&req);
     return j ? j : local_error(&err);
 }
 
@@ -753,6 +817,9 @@ enum {
     OPT_FACETS,
     OPT_DEDUP,
     OPT_EXPLAIN,
+    OPT_EXACT,
+    OPT_FIELDS,
+    OPT_FILTER,
     OPT_PARAM
 };
 
@@ -773,6 +840,9 @@ static const struct option long_options[] = {
     {"facets", required_argument, NULL, OPT_FACETS},
     {"dedup", required_argument, NULL, OPT_DEDUP},
     {"explain", no_argument, NULL, OPT_EXPLAIN},
+    {"exact", no_argument, NULL, OPT_EXACT},
+    {"fields", required_argument, NULL, OPT_FIELDS},
+    {"filter", required_argument, NULL, OPT_FILTER},
     {"param", required_argument, NULL, OPT_PARAM},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -857,6 +927,18 @@ static int parse_options(int argc, char **argv, struct options *o)
             rc = add_param(o, "explain", "1");
             name = "--explain";
             break;
+        case OPT_EXACT:
+            rc = add_param(o, "exact", "1");
+            name = "--exact";
+            break;
+        case OPT_FIELDS:
+            rc = add_param(o, "fields", optarg);
+            name = "--fields";
+            break;
+        case OPT_FILTER:
+            rc = add_param(o, "filter", optarg);
+            name = "--filter";
+            break;
         case OPT_PARAM: {
             char *eq = strchr(optarg, '=');
             if (!eq || eq == optarg)
@@ -888,9 +970,19 @@ static int parse_options(int argc, char **argv, struct options *o)
     return -1;
 }
 
+/* 1 when a search parameter key was given. */
+static int has_param(const struct options *o, const char *key)
+{
+    for (size_t i = 0; i < o->nparams; i++) {
+        if (strcmp(o->params[i].key, key) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* Joins the query words with spaces, refusing more than SEARCH_MAX_QUERY_BYTES before
  * anything is sent. Returns 0 with sb filled, or an exit status. */
-static int join_query(int n, char **words, struct strbuf *sb)
+static int join_query(int n, char **words, int filtered, struct strbuf *sb)
 {
     size_t total = 0;
     for (int i = 0; i < n; i++)
@@ -909,8 +1001,8 @@ static int join_query(int n, char **words, struct strbuf *sb)
         fputs("quire: out of memory\n", stderr);
         return EXIT_ERROR;
     }
-    if (total == 0)
-        return usage_error("search needs a query");
+    if (total == 0 && !filtered)
+        return usage_error("search needs a query (or a --filter)");
     return 0;
 }
 
@@ -939,12 +1031,25 @@ int main(int argc, char **argv)
     else
         return usage_error("unknown command '%s': expected search, doc, similar, health or complete",
                            args[0]);
-    /* similar takes -n and nothing else of search's options. */
+    /* similar takes the paging and shaping options of search, and no others. */
+    static const char *const similar_keys[] = {"limit", "offset", "snippet", "dedup", "fields"};
+    const char *not_similar = NULL;
+    for (size_t i = 0; i < o.nparams && !not_similar; i++) {
+        int known = 0;
+        for (size_t k = 0; k < sizeof similar_keys / sizeof similar_keys[0]; k++)
+            known |= strcmp(o.params[i].key, similar_keys[k]) == 0;
+        if (!known)
+            not_similar = o.params[i].key;
+    }
+    if (cmd == CMD_SIMILAR && not_similar)
+        return usage_error("similar takes -n, --offset, --no-snippet, --dedup and --fields, "
+                           "not the search parameter '%s'", not_similar);
+    /* complete takes -n and nothing else of search's options. */
     int only_limit = o.nparams > 0;
     for (size_t i = 0; i < o.nparams; i++)
         only_limit = only_limit && strcmp(o.params[i].key, "limit") == 0;
-    if (cmd != CMD_SEARCH && o.search_only &&
-        !((cmd == CMD_SIMILAR || cmd == CMD_COMPLETE) && only_limit))
+    if (cmd != CMD_SEARCH && cmd != CMD_SIMILAR && o.search_only &&
+        !(cmd == CMD_COMPLETE && only_limit))
         return usage_error("%s applies to search only", o.search_only);
     if ((cmd == CMD_DOC || cmd == CMD_SIMILAR) && nargs != 2)
         return usage_error("%s needs exactly one document id", args[0]);
@@ -956,7 +1061,8 @@ int main(int argc, char **argv)
     struct strbuf query;
     sb_init(&query);
     if ((cmd == CMD_SEARCH || cmd == CMD_COMPLETE) &&
-        (rc = join_query(nargs - 1, args + 1, &query)) != 0) {
+        (rc = join_query(nargs - 1, args + 1, cmd == CMD_SEARCH && has_param(&o, "filter"),
+                         &query)) != 0) {
         sb_free(&query);
         return rc;
     }
@@ -982,7 +1088,11 @@ int main(int argc, char **argv)
                 o.json ? json_array_size(json_object_get(j, "hits")) : print_search(j, o.bold);
             if (o.json)
                 print_json(j);
-            rc = hits > 0 ? EXIT_HITS : EXIT_NO_HITS;
+            /* -n 0 shows no hits but still asks whether anything matched: the count says
+             * (its lower bound: at least that many matches were seen). */
+            json_int_t lower =
+                json_integer_value(json_object_get(json_object_get(j, "total"), "lower"));
+            rc = hits > 0 || (param_limit(&o) == 0 && lower > 0) ? EXIT_HITS : EXIT_NO_HITS;
         } else if (cmd == CMD_COMPLETE) {
             size_t n = o.json ? json_array_size(json_object_get(j, "completions")) +
                                     json_array_size(json_object_get(j, "titles"))

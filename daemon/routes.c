@@ -43,7 +43,8 @@ static const char internal_error_body[] =
 static void send_json(struct evhttp_request *req, int status, json_t *obj)
 {
     struct evbuffer *out = evhttp_request_get_output_buffer(req);
-    char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    char *text = obj ? json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(SEARCH_JSON_PRECISION))
+                     : NULL;
     json_decref(obj);
     if (!text || evbuffer_add(out, text, strlen(text)) < 0 || evbuffer_add(out, "\n", 1) < 0) {
         evbuffer_drain(out, evbuffer_get_length(out));
@@ -165,7 +166,7 @@ static void handle_search(struct evhttp_request *req, struct worker *w, const ch
     send_json(req, 200, res);
 }
 
-/* GET /doc/{id} and GET /doc/{id}/similar?limit=N. The id is split from "/similar"
+/* GET /doc/{id} and GET /doc/{id}/similar?limit=N&offset=K&snippet=&dedup=&fields=. The id is split from "/similar"
  * before percent-decoding, so an id that itself ends in "/similar" can be asked for with
  * its slash encoded (%2F). */
 static void handle_doc(struct evhttp_request *req, struct worker *w, const char *raw_id,
@@ -202,7 +203,7 @@ static void handle_doc(struct evhttp_request *req, struct worker *w, const char 
     if (similar) {
         struct search_request sr;
         search_request_init(&sr);
-        if (search_request_from_query(&sr, qs, &err) < 0) {
+        if (search_request_from_similar_query(&sr, qs, &err) < 0) {
             free(id);
             search_request_clear(&sr);
             send_search_error(req, &err);
@@ -210,7 +211,7 @@ static void handle_doc(struct evhttp_request *req, struct worker *w, const char 
         }
         search_index_set_timeout(
             w->ix, atomic_load_explicit(&w->srv->live_search_timeout_ms, memory_order_relaxed));
-        doc = search_similar(w->ix, id, sr.limit, &err);
+        doc = search_similar(w->ix, id, &sr, &err);
         if (doc && json_is_true(json_object_get(doc, "timed_out")))
             atomic_fetch_add_explicit(&w->metrics.timeouts, 1, memory_order_relaxed);
         search_request_clear(&sr);

@@ -45,7 +45,7 @@ static int set_database(struct search_index *ix, xc_db *db, struct search_error 
     if (db) {
         xc_error *xe = NULL;
         qp = xc_qp_new(SCHEMA_LANG, db, &xe);
-        if (!qp || schema_configure_parser(qp, &xe) < 0) {
+        if (!qp || schema_configure_parser(qp, &xe) < 0 || schema_set_stopwords(qp, &xe) < 0) {
             search_error_set(err, 500, "internal", "cannot set up query parser: %s",
                              xe && xe->message ? xe->message : "unknown error");
             xc_error_free(xe);

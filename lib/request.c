@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "schema.h"
 #include "search_int.h"
 #include "snippet.h"
 #include "util.h"
@@ -29,6 +30,8 @@ void search_request_init(struct search_request *req)
     req->dedup = 1;
     req->sort = SEARCH_SORT_RELEVANCE;
     req->partial = -1;
+    req->fields = SEARCH_FIELDS_ALL;
+    req->facet_limit = SEARCH_DEFAULT_FACET_LIMIT;
     strcpy(req->mark_open, "<b>");
     strcpy(req->mark_close, "</b>");
 }
@@ -36,7 +39,83 @@ void search_request_init(struct search_request *req)
 void search_request_clear(struct search_request *req)
 {
     free(req->q);
+    for (unsigned i = 0; i < req->nfilters; i++) {
+        free(req->filters[i].field);
+        free(req->filters[i].value);
+    }
+    free(req->filters);
     search_request_init(req);
+}
+
+/* Adds one filter: field (flen bytes) and value, checked (schema_filter_check). */
+static int add_filter(struct search_request *req, const char *field, size_t flen,
+                      const char *value, struct search_error *err)
+{
+    char name[16];
+    if (flen == 0 || flen >= sizeof name) {
+        search_error_set(err, 400, "bad_filter",
+                         "filter '%.64s' must be field:value, with a field of %s", field,
+                         SCHEMA_FILTER_FIELDS);
+        return -1;
+    }
+    memcpy(name, field, flen);
+    name[flen] = '\0';
+    if (!schema_is_filter_field(name)) {
+        search_error_set(err, 400, "bad_filter", "filter field '%s' is unknown; filter fields are %s",
+                         name, SCHEMA_FILTER_FIELDS);
+        return -1;
+    }
+    size_t vlen = strlen(value);
+    if (vlen > SEARCH_MAX_FILTER_BYTES) {
+        search_error_set(err, 400, "bad_filter", "filter value for '%s' is %zu bytes; the most "
+                         "allowed is %d", name, vlen, SEARCH_MAX_FILTER_BYTES);
+        return -1;
+    }
+    if (!util_utf8_valid(value, vlen)) {
+        search_error_set(err, 400, "bad_filter", "filter value for '%s' is not valid UTF-8 text",
+                         name);
+        return -1;
+    }
+    if (req->nfilters >= SEARCH_MAX_FILTERS) {
+        search_error_set(err, 400, "bad_filter", "a request may hold at most %d filters",
+                         SEARCH_MAX_FILTERS);
+        return -1;
+    }
+    /* A value quoted as in a query ("BBC News") means the same unquoted. */
+    if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"') {
+        value++;
+        vlen -= 2;
+    }
+    char *v = strndup(value, vlen);
+    if (!v) {
+        search_out_of_memory(err);
+        return -1;
+    }
+    char why[512];
+    if (schema_filter_check(name, v, why, sizeof why) < 0) {
+        free(v);
+        search_error_set(err, 400, "bad_filter", "%s", why);
+        return -1;
+    }
+    if (req->nfilters % 8 == 0) {
+        struct search_filter *f = realloc(req->filters, (req->nfilters + 8) * sizeof *f);
+        if (!f) {
+            free(v);
+            search_out_of_memory(err);
+            return -1;
+        }
+        req->filters = f;
+    }
+    char *fd = strdup(name);
+    if (!fd) {
+        free(v);
+        search_out_of_memory(err);
+        return -1;
+    }
+    req->filters[req->nfilters].field = fd;
+    req->filters[req->nfilters].value = v;
+    req->nfilters++;
+    return 0;
 }
 
 /* Parses a decimal unsigned integer in [0, max]. */
@@ -83,6 +162,45 @@ static int parse_bool(const char *key, const char *value, int *out, struct searc
     return -1;
 }
 
+/* Parses fields=title,date,...: the hit fields wanted besides id, rank and score. */
+static int parse_fields(const char *value, unsigned *out, struct search_error *err)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } names[] = {{"title", SEARCH_FIELD_TITLE},       {"date", SEARCH_FIELD_DATE},
+                 {"source", SEARCH_FIELD_SOURCE},     {"url", SEARCH_FIELD_URL},
+                 {"category", SEARCH_FIELD_CATEGORY}, {"snippet", SEARCH_FIELD_SNIPPET},
+                 {"duplicates", SEARCH_FIELD_DUPLICATES}};
+    unsigned bits = 0;
+    const char *p = value;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        int known = n == 0;
+        /* id, rank and score always come: naming them is allowed. */
+        known |= (n == 2 && strncmp(p, "id", 2) == 0) || (n == 4 && strncmp(p, "rank", 4) == 0) ||
+                 (n == 5 && strncmp(p, "score", 5) == 0);
+        for (size_t i = 0; i < sizeof names / sizeof names[0] && !known; i++) {
+            if (n == strlen(names[i].name) && strncmp(p, names[i].name, n) == 0) {
+                bits |= names[i].bit;
+                known = 1;
+            }
+        }
+        if (!known) {
+            search_error_set(err, 400, "bad_parameter",
+                             "field '%.*s' is unknown; fields are title, date, source, url, "
+                             "category, snippet, duplicates (id, rank and score always come)",
+                             (int)(n < 64 ? n : 64), p);
+            return -1;
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    *out = bits;
+    return 0;
+}
+
 int search_request_set(struct search_request *req, const char *key, const char *value,
                        struct search_error *err)
 {
@@ -109,6 +227,16 @@ int search_request_set(struct search_request *req, const char *key, const char *
         req->q = q;
         return 0;
     }
+    if (strcmp(key, "filter") == 0) {
+        const char *colon = strchr(value, ':');
+        if (!colon) {
+            search_error_set(err, 400, "bad_filter",
+                             "filter '%.64s' must be field:value, with a field of %s", value,
+                             SCHEMA_FILTER_FIELDS);
+            return -1;
+        }
+        return add_filter(req, value, (size_t)(colon - value), colon + 1, err);
+    }
     if (strcmp(key, "limit") == 0)
         return parse_uint(key, value, SEARCH_MAX_LIMIT, &req->limit, err);
     if (strcmp(key, "offset") == 0)
@@ -134,6 +262,23 @@ int search_request_set(struct search_request *req, const char *key, const char *
         return parse_bool(key, value, &req->explain, err);
     if (strcmp(key, "partial") == 0)
         return parse_bool(key, value, &req->partial, err);
+    if (strcmp(key, "exact") == 0)
+        return parse_bool(key, value, &req->exact, err);
+    if (strcmp(key, "facet_limit") == 0) {
+        unsigned n = 0;
+        if (parse_uint(key, value, SEARCH_MAX_FACET_LIMIT, &n, err) < 0)
+            return -1;
+        if (n == 0) {
+            search_error_set(err, 400, "bad_parameter",
+                             "parameter 'facet_limit' must be from 1 to %d",
+                             SEARCH_MAX_FACET_LIMIT);
+            return -1;
+        }
+        req->facet_limit = n;
+        return 0;
+    }
+    if (strcmp(key, "fields") == 0)
+        return parse_fields(value, &req->fields, err);
     if (strcmp(key, "op") == 0) {
         if (strcmp(value, "and") == 0 || strcmp(value, "AND") == 0)
             req->op_and = 1;
@@ -237,8 +382,46 @@ static long url_decode(const char *src, size_t len, char *dst)
     return (long)o;
 }
 
+/* The parameters /doc/{id}/similar takes. */
+static const char *const similar_keys[] = {"limit", "offset", "snippet", "dedup", "fields"};
+
+/* search_request_set for /doc/{id}/similar: other keys are refused. */
+static int similar_set(struct search_request *req, const char *key, const char *value,
+                       struct search_error *err)
+{
+    for (size_t i = 0; i < sizeof similar_keys / sizeof similar_keys[0]; i++) {
+        if (strcmp(key, similar_keys[i]) == 0)
+            return search_request_set(req, key, value, err);
+    }
+    search_error_set(err, 400, "unknown_parameter",
+                     "parameter '%.64s' does not apply to similar articles; they take limit, "
+                     "offset, snippet, dedup and fields",
+                     key);
+    return -1;
+}
+
+static int from_query(struct search_request *req, const char *qs,
+                      int (*set)(struct search_request *, const char *, const char *,
+                                 struct search_error *),
+                      struct search_error *err);
+
 int search_request_from_query(struct search_request *req, const char *qs,
                               struct search_error *err)
+{
+    return from_query(req, qs, search_request_set, err);
+}
+
+int search_request_from_similar_query(struct search_request *req, const char *qs,
+                                      struct search_error *err)
+{
+    return from_query(req, qs, similar_set, err);
+}
+
+/* Decodes a query string parameter by parameter through set. */
+static int from_query(struct search_request *req, const char *qs,
+                      int (*set)(struct search_request *, const char *, const char *,
+                                 struct search_error *),
+                      struct search_error *err)
 {
     if (!qs || !*qs)
         return 0;
@@ -272,7 +455,7 @@ int search_request_from_query(struct search_request *req, const char *qs,
                                  "query string has a bad %%-escape or an encoded NUL byte");
                 rc = -1;
             } else if (kd > 0) {
-                rc = search_request_set(req, key, value, err);
+                rc = set(req, key, value, err);
             }
         }
         p += n;
@@ -282,6 +465,102 @@ int search_request_from_query(struct search_request *req, const char *qs,
     free(key);
     free(value);
     return rc;
+}
+
+/* One value of a JSON filter field: a string, or a whole number (year: 2004). */
+static int json_filter_value(struct search_request *req, const char *field, json_t *v,
+                             struct search_error *err)
+{
+    char num[32];
+    const char *text;
+    if (json_is_string(v)) {
+        text = json_string_value(v);
+        if (strlen(text) != json_string_length(v)) {
+            search_error_set(err, 400, "bad_filter", "filter '%.64s' contains a NUL byte", field);
+            return -1;
+        }
+    } else if (json_is_integer(v)) {
+        snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+        text = num;
+    } else {
+        search_error_set(err, 400, "bad_filter",
+                         "filter '%.64s' must be a string, a number or an array of them", field);
+        return -1;
+    }
+    return add_filter(req, field, strlen(field), text, err);
+}
+
+/* "filter" in a JSON body (see search_request_from_json in request.h). */
+static int json_filter(struct search_request *req, json_t *f, struct search_error *err)
+{
+    if (json_is_string(f))
+        return search_request_set(req, "filter", json_string_value(f), err);
+    if (json_is_array(f)) {
+        size_t i;
+        json_t *e;
+        json_array_foreach (f, i, e) {
+            if (!json_is_string(e)) {
+                search_error_set(err, 400, "bad_filter",
+                                 "a 'filter' array holds \"field:value\" strings");
+                return -1;
+            }
+            if (search_request_set(req, "filter", json_string_value(e), err) < 0)
+                return -1;
+        }
+        return 0;
+    }
+    if (!json_is_object(f)) {
+        search_error_set(err, 400, "bad_filter",
+                         "'filter' must be an object of fields ({\"category\": [\"sport\"]}), "
+                         "a \"field:value\" string or an array of them");
+        return -1;
+    }
+    const char *field;
+    json_t *v;
+    json_object_foreach (f, field, v) {
+        if (json_is_array(v)) {
+            size_t i;
+            json_t *e;
+            json_array_foreach (v, i, e) {
+                if (json_filter_value(req, field, e, err) < 0)
+                    return -1;
+            }
+        } else if (json_is_object(v) &&
+                   (strcmp(field, "source") == 0 || strcmp(field, "category") == 0)) {
+            search_error_set(err, 400, "bad_filter",
+                             "filter '%s' takes a value or an array of values, not a range",
+                             field);
+            return -1;
+        } else if (json_is_object(v)) {
+            /* A range: {"from": A, "to": B}, either left out. */
+            json_t *from = json_object_get(v, "from"), *to = json_object_get(v, "to");
+            if (json_object_size(v) != (size_t)(!!from + !!to) || (!from && !to) ||
+                (from && !json_is_string(from) && !json_is_integer(from)) ||
+                (to && !json_is_string(to) && !json_is_integer(to))) {
+                search_error_set(err, 400, "bad_filter",
+                                 "a range filter on '%.64s' is {\"from\": A, \"to\": B}, with "
+                                 "either left out",
+                                 field);
+                return -1;
+            }
+            char a[64] = "", b[64] = "";
+            if (from && json_is_string(from))
+                snprintf(a, sizeof a, "%s", json_string_value(from));
+            else if (from)
+                snprintf(a, sizeof a, "%lld", (long long)json_integer_value(from));
+            if (to && json_is_string(to))
+                snprintf(b, sizeof b, "%s", json_string_value(to));
+            else if (to)
+                snprintf(b, sizeof b, "%lld", (long long)json_integer_value(to));
+            char range[160];
+            snprintf(range, sizeof range, "%s..%s", a, b);
+            if (add_filter(req, field, strlen(field), range, err) < 0)
+                return -1;
+        } else if (json_filter_value(req, field, v, err) < 0) {
+            return -1;
+        }
+    }
+    return 0;
 }
 
 int search_request_from_json(struct search_request *req, const char *body, size_t len,
@@ -311,6 +590,13 @@ int search_request_from_json(struct search_request *req, const char *body, size_
     json_object_foreach(root, key, v) {
         char num[64];
         const char *text;
+        if (strcmp(key, "filter") == 0) {
+            if (json_filter(req, v, err) < 0) {
+                rc = -1;
+                break;
+            }
+            continue;
+        }
         if (json_is_string(v)) {
             text = json_string_value(v);
             if (strlen(text) != json_string_length(v)) {
@@ -348,8 +634,9 @@ int search_request_from_json(struct search_request *req, const char *body, size_
 
 int search_request_validate(const struct search_request *req, struct search_error *err)
 {
-    if (!req->q) {
-        search_error_set(err, 400, "missing_parameter", "parameter 'q' (the query) is required");
+    if (!req->q && req->nfilters == 0) {
+        search_error_set(err, 400, "missing_parameter",
+                         "parameter 'q' (the query) is required, or a 'filter'");
         return -1;
     }
     return 0;

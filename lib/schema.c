@@ -5,6 +5,12 @@
  * Stored data is the display fields joined by the unit separator (0x1F) in a fixed
  * order: id, title, date, source, url, category. Decoding it is a scan, no parser, since
  * it happens for every hit. A 0x1F inside a field is replaced by a space when encoding.
+ *
+ * Filters: a source or category term holds the value's key (schema_value_key), so that a
+ * filter can name the value as its facet lists it in any case; the facet itself counts
+ * the value slot, which keeps the value as written. Year, month and day are terms; a date
+ * range is a range over the date slot. The query parser and the structured `filter`
+ * parameter both turn a value into a query through schema_filter_query, so they agree.
  */
 #include "schema.h"
 
@@ -42,6 +48,60 @@ static void put_field(struct strbuf *sb, const char *s, int last)
     }
     if (!last)
         sb_putc(sb, FIELD_SEP);
+}
+
+char *schema_value_key(const char *value, size_t len, xc_error **err)
+{
+    if (err)
+        *err = NULL;
+    size_t llen = 0;
+    char *low = xc_utf8_lower(value, len, &llen, err);
+    if (!low)
+        return NULL;
+    /* Collapse white space in place: the key is never longer than the lower-cased text. */
+    size_t o = 0;
+    int space = 1; /* drops leading white space */
+    for (size_t i = 0; i < llen; i++) {
+        char c = low[i];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+            space = 1;
+            continue;
+        }
+        if (space && o > 0)
+            low[o++] = ' ';
+        space = 0;
+        low[o++] = c;
+    }
+    low[o] = '\0';
+    /* Accents fold too, as they do for words: the query text reaches a filter folded. */
+    char *folded = NULL;
+    size_t flen = 0;
+    int fr = util_fold_latin(low, o, &folded, &flen);
+    if (fr < 0) {
+        free(low);
+        return NULL;
+    }
+    if (fr > 0) {
+        free(low);
+        return folded;
+    }
+    return low;
+}
+
+/* Adds the term of a source or category value (its key, schema_value_key). */
+static int add_value_term(xc_doc *doc, const char *prefix, const char *value, xc_error **err)
+{
+    if (!value || !*value)
+        return 0;
+    char *key = schema_value_key(value, strlen(value), err);
+    if (!key)
+        return -1;
+    char term[SCHEMA_MAX_TERM + 1];
+    schema_key_term(prefix, key, term, sizeof term);
+    free(key);
+    if (term[strlen(prefix)] == '\0') /* only white space: no term, as for an empty value */
+        return 0;
+    return xc_doc_add_boolean_term(doc, term, err);
 }
 
 /* Adds prefix+value as a boolean term when value is non-empty. */
@@ -159,8 +219,8 @@ xc_doc *schema_build(const struct article *a, const char *file_key, xc_termgen *
         goto fail;
     if (file_key && add_filter_term(doc, SCHEMA_PREFIX_FILE, file_key, err) < 0)
         goto fail;
-    if (add_filter_term(doc, SCHEMA_PREFIX_SOURCE, a->source, err) < 0 ||
-        add_filter_term(doc, SCHEMA_PREFIX_CATEGORY, a->category, err) < 0)
+    if (add_value_term(doc, SCHEMA_PREFIX_SOURCE, a->source, err) < 0 ||
+        add_value_term(doc, SCHEMA_PREFIX_CATEGORY, a->category, err) < 0)
         goto fail;
     if (title[0]) {
         long tk = schema_title_key(title, strlen(title), 0, term, sizeof term, err);
@@ -220,16 +280,252 @@ fail:
     return NULL;
 }
 
+/* ---- filters --------------------------------------------------------------------------- */
+
+static const char *const filter_fields[] = {"source", "category", "year", "month", "date"};
+
+int schema_is_filter_term(const char *term, size_t len)
+{
+    static const char *const prefixes[] = {SCHEMA_PREFIX_SOURCE, SCHEMA_PREFIX_CATEGORY,
+                                           SCHEMA_PREFIX_YEAR,   SCHEMA_PREFIX_MONTH,
+                                           SCHEMA_PREFIX_DATE,   SCHEMA_PREFIX_ID};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+        size_t n = strlen(prefixes[i]);
+        if (len > n && memcmp(term, prefixes[i], n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int schema_is_filter_field(const char *field)
+{
+    for (size_t i = 0; i < sizeof filter_fields / sizeof filter_fields[0]; i++) {
+        if (strcmp(field, filter_fields[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* One end of a date as written: YYYY, YYYY-MM, YYYY-MM-DD, YYYYMM or YYYYMMDD. */
+struct date_end {
+    int digits;       /* 4 (a year), 6 (a month) or 8 (a day); 0: open (no end) */
+    char first[9];    /* its first day, YYYYMMDD */
+    char last[9];     /* its last day */
+};
+
+static int all_digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    }
+    return 1;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : days[m - 1];
+}
+
+/* Reads s[0..n) as one date end. Returns 0, or -1 when it is not one. */
+static int date_end_parse(const char *s, size_t n, struct date_end *d)
+{
+    char digits[9];
+    size_t k = 0;
+    if (n == 4 || n == 6 || n == 8) { /* YYYY, YYYYMM, YYYYMMDD */
+        if (!all_digits(s, n))
+            return -1;
+        memcpy(digits, s, n);
+        k = n;
+    } else if ((n == 7 || n == 10) && s[4] == '-' && (n == 7 || s[7] == '-')) {
+        if (!all_digits(s, 4) || !all_digits(s + 5, 2) || (n == 10 && !all_digits(s + 8, 2)))
+            return -1;
+        memcpy(digits, s, 4);
+        memcpy(digits + 4, s + 5, 2);
+        k = 6;
+        if (n == 10) {
+            memcpy(digits + 6, s + 8, 2);
+            k = 8;
+        }
+    } else {
+        return -1;
+    }
+    int y = (digits[0] - '0') * 1000 + (digits[1] - '0') * 100 + (digits[2] - '0') * 10 +
+            (digits[3] - '0');
+    int m = k >= 6 ? (digits[4] - '0') * 10 + (digits[5] - '0') : 0;
+    int day = k == 8 ? (digits[6] - '0') * 10 + (digits[7] - '0') : 0;
+    if (k >= 6 && (m < 1 || m > 12))
+        return -1;
+    if (k == 8 && (day < 1 || day > days_in_month(y, m)))
+        return -1;
+    d->digits = (int)k;
+    int dim = k >= 6 ? days_in_month(y, m) : 31;
+    memcpy(d->first, digits, k);
+    memcpy(d->last, digits, k);
+    if (k == 4) {
+        memcpy(d->first + 4, "0101", 4);
+        memcpy(d->last + 4, "1231", 4);
+    } else if (k == 6) {
+        memcpy(d->first + 6, "01", 2);
+        d->last[6] = (char)('0' + dim / 10);
+        d->last[7] = (char)('0' + dim % 10);
+    }
+    d->first[8] = d->last[8] = '\0';
+    return 0;
+}
+
+/* A date filter's value: one end (lo alone, hi.digits 0 and range 0) or a range A..B with
+ * either end open. Only ends of allowed digits (a bit set: 4, 6, 8 as 1 << digits) pass. */
+struct date_filter {
+    int range;
+    struct date_end lo, hi;
+};
+
+static int date_filter_parse(const char *v, unsigned allowed, struct date_filter *f)
+{
+    memset(f, 0, sizeof *f);
+    const char *dots = strstr(v, "..");
+    if (!dots)
+        return date_end_parse(v, strlen(v), &f->lo) < 0 || !(allowed & (1u << f->lo.digits))
+                   ? -1
+                   : 0;
+    f->range = 1;
+    size_t ln = (size_t)(dots - v), hn = strlen(dots + 2);
+    if (ln == 0 && hn == 0)
+        return -1;
+    if (ln > 0 && (date_end_parse(v, ln, &f->lo) < 0 || !(allowed & (1u << f->lo.digits))))
+        return -1;
+    if (hn > 0 && (date_end_parse(dots + 2, hn, &f->hi) < 0 || !(allowed & (1u << f->hi.digits))))
+        return -1;
+    if (ln > 0 && hn > 0 && strcmp(f->lo.first, f->hi.last) > 0)
+        return -1;
+    return 0;
+}
+
+/* Up to max bytes of s, cut at a UTF-8 character boundary (messages must stay UTF-8). */
+static int utf8_prefix(const char *s, int max)
+{
+    int n = (int)strlen(s);
+    if (n <= max)
+        return n;
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
+int schema_filter_check(const char *field, const char *value, char *why, size_t whylen)
+{
+    struct date_filter df;
+    int cut = utf8_prefix(value, 80);
+    const char *more = (size_t)cut < strlen(value) ? "..." : "";
+    if (strcmp(field, "source") == 0 || strcmp(field, "category") == 0) {
+        for (const char *p = value; *p; p++) {
+            if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+                return 0;
+        }
+        snprintf(why, whylen,
+                 "field '%s' takes a value as the %s facet lists it (%s), quoted when it has "
+                 "spaces; it is empty here",
+                 field, field,
+                 field[0] == 's' ? "source:Reuters, source:\"BBC News\"" : "category:sport");
+        return -1;
+    }
+    if (strcmp(field, "year") == 0) {
+        if (date_filter_parse(value, 1u << 4, &df) == 0)
+            return 0;
+        snprintf(why, whylen,
+                 "field 'year' takes a year (2004) or a range of years (2004..2005, 2004..), "
+                 "not '%.*s%s'",
+                 cut, value, more);
+        return -1;
+    }
+    if (strcmp(field, "month") == 0) {
+        if (date_filter_parse(value, 1u << 6, &df) == 0)
+            return 0;
+        snprintf(why, whylen,
+                 "field 'month' takes a month (2026-04 or 202604) or a range of months "
+                 "(2026-01..2026-04), not '%.*s%s'",
+                 cut, value, more);
+        return -1;
+    }
+    if (strcmp(field, "date") == 0) {
+        if (date_filter_parse(value, 1u << 4 | 1u << 6 | 1u << 8, &df) == 0)
+            return 0;
+        snprintf(why, whylen,
+                 "field 'date' takes a day (2004-03-05), a month (2004-03), a year (2004) or "
+                 "a range of them with either end open (2004..2005, "
+                 "2004-01-01..2004-03-31, 2004-06..), not '%.*s%s'",
+                 cut, value, more);
+        return -1;
+    }
+    snprintf(why, whylen, "filter field '%.64s' is unknown; filter fields are %s", field,
+             SCHEMA_FILTER_FIELDS);
+    return -1;
+}
+
+/* The query for a source or category value: its key's term, ORed with the term of the
+ * value as given when that differs (indexes built before keys were lower-cased hold
+ * that). */
+static xc_query *value_query(const char *prefix, const char *value)
+{
+    xc_error *xe = NULL;
+    char *key = schema_value_key(value, strlen(value), &xe);
+    xc_error_free(xe);
+    if (!key)
+        return NULL;
+    char term[SCHEMA_MAX_TERM + 1], asis[SCHEMA_MAX_TERM + 1];
+    schema_key_term(prefix, key, term, sizeof term);
+    schema_key_term(prefix, value, asis, sizeof asis);
+    free(key);
+    xc_query *q[2] = {xc_query_term(term, NULL), NULL};
+    if (!q[0] || strcmp(term, asis) == 0)
+        return q[0];
+    q[1] = xc_query_term(asis, NULL);
+    xc_query *or = q[1] ? xc_query_combine(XC_QOP_OR, (const xc_query *const *)q, 2, NULL) : NULL;
+    xc_query_free(q[0]);
+    xc_query_free(q[1]);
+    return or;
+}
+
+xc_query *schema_filter_query(const char *field, const char *value, char *why, size_t whylen)
+{
+    if (schema_filter_check(field, value, why, whylen) < 0)
+        return NULL;
+    why[0] = '\0';
+    if (strcmp(field, "source") == 0)
+        return value_query(SCHEMA_PREFIX_SOURCE, value);
+    if (strcmp(field, "category") == 0)
+        return value_query(SCHEMA_PREFIX_CATEGORY, value);
+    struct date_filter df;
+    unsigned allowed = field[0] == 'y' ? 1u << 4 : field[0] == 'm' ? 1u << 6 : 0x150;
+    int rc = date_filter_parse(value, allowed, &df);
+    assert(rc == 0); /* schema_filter_check passed */
+    (void)rc;
+    if (!df.range) {
+        /* A single year, month or day: the term the indexer wrote for it. */
+        const char *prefix = df.lo.digits == 4   ? SCHEMA_PREFIX_YEAR
+                             : df.lo.digits == 6 ? SCHEMA_PREFIX_MONTH
+                                                 : SCHEMA_PREFIX_DATE;
+        char term[16];
+        snprintf(term, sizeof term, "%s%.*s", prefix, df.lo.digits, df.lo.first);
+        return xc_query_term(term, NULL);
+    }
+    return xc_query_value_range(SCHEMA_SLOT_DATE, df.lo.digits ? df.lo.first : NULL,
+                                df.hi.digits ? df.hi.last : NULL, NULL);
+}
+
 int schema_configure_parser(xc_qp *qp, xc_error **err)
 {
     if (xc_qp_add_prefix(qp, "title", SCHEMA_PREFIX_TITLE, err) < 0 ||
-        xc_qp_add_boolean_prefix(qp, "source", SCHEMA_PREFIX_SOURCE, err) < 0 ||
-        xc_qp_add_boolean_prefix(qp, "category", SCHEMA_PREFIX_CATEGORY, err) < 0 ||
-        xc_qp_add_boolean_prefix(qp, "year", SCHEMA_PREFIX_YEAR, err) < 0 ||
-        xc_qp_add_boolean_prefix(qp, "month", SCHEMA_PREFIX_MONTH, err) < 0 ||
-        xc_qp_add_boolean_prefix(qp, "id", SCHEMA_PREFIX_ID, err) < 0 ||
-        xc_qp_add_date_range(qp, "date", SCHEMA_SLOT_DATE, err) < 0)
+        xc_qp_add_boolean_prefix(qp, "id", SCHEMA_PREFIX_ID, err) < 0)
         return -1;
+    for (size_t i = 0; i < sizeof filter_fields / sizeof filter_fields[0]; i++) {
+        if (xc_qp_add_filter_field(qp, filter_fields[i], schema_filter_query, err) < 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -262,4 +558,41 @@ void schema_display_free(struct schema_display *d)
 {
     free(d->buf);
     memset(d, 0, sizeof *d);
+}
+
+/* Query-time stop words, for OR queries only (search.c turns them on and off): the common
+ * English function words (Snowball's English list, without its contractions). In an OR
+ * query they match nearly every article and add noise to the ranking; measured on
+ * SciFact's training queries and Cranfield (README "Relevance"), dropping them helps both.
+ * Indexing keeps every word, so phrases and AND queries still find them. */
+static const char *const stopwords[] = {
+    "a",       "about",   "above",  "after",   "again",   "against", "all",     "am",
+    "an",      "and",     "any",    "are",     "as",      "at",      "be",      "because",
+    "been",    "before",  "being",  "below",   "between", "both",    "but",     "by",
+    "can",     "could",   "did",    "do",      "does",    "doing",   "down",    "during",
+    "each",    "few",     "for",    "from",    "further", "had",     "has",     "have",
+    "having",  "he",      "her",    "here",    "hers",    "herself", "him",     "himself",
+    "his",     "how",     "i",      "if",      "in",      "into",    "is",      "it",
+    "its",     "itself",  "just",   "me",      "more",    "most",    "my",      "myself",
+    "no",      "nor",     "not",    "now",     "of",      "off",     "on",      "once",
+    "only",    "or",      "other",  "our",     "ours",    "ourselves", "out",   "over",
+    "own",     "same",    "she",    "should",  "so",      "some",    "such",    "than",
+    "that",    "the",     "their",  "theirs",  "them",    "themselves", "then", "there",
+    "these",   "they",    "this",   "those",   "through", "to",      "too",     "under",
+    "until",   "up",      "very",   "was",     "we",      "were",    "what",    "when",
+    "where",   "which",   "while",  "who",     "whom",    "why",     "will",    "with",
+    "would",   "you",     "your",   "yours",   "yourself", "yourselves"};
+
+int schema_is_stopword(const char *word, size_t len)
+{
+    for (size_t i = 0; i < sizeof stopwords / sizeof stopwords[0]; i++) {
+        if (strlen(stopwords[i]) == len && memcmp(stopwords[i], word, len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int schema_set_stopwords(xc_qp *qp, xc_error **err)
+{
+    return xc_qp_set_stopwords(qp, stopwords, sizeof stopwords / sizeof stopwords[0], err);
 }

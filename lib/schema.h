@@ -6,6 +6,7 @@
  *   Q<id>        unique id                 XF<file>   the source file (incremental runs)
  *   S<word>      title words (free text)   <word>     title and body words (free text)
  *   XS<source>   source (filter, facet)    XC<cat>    category (filter, facet)
+ *                (the value's key: schema_value_key)
  *   Y<yyyy>      year                      M<yyyymm>  month          D<yyyymmdd> date
  *   XT<title>    the title lower-cased, spaces folded: titles by prefix (/complete)
  *   XK<file>     an input holding the id   XDUP       an id held by several records
@@ -75,9 +76,40 @@ long schema_title_key(const char *text, size_t len, int keep_trailing, char *out
 xc_doc *schema_build(const struct article *a, const char *file_key, xc_termgen *tg,
                      xc_error **err);
 
-/* Tells a query parser about the fielded-search syntax (title:, source:, category:,
- * year:, month:, date:A..B). */
+/* Tells a query parser about the fielded-search syntax: title:, id:, and the filter
+ * fields (schema_filter_query). */
 int schema_configure_parser(xc_qp *qp, xc_error **err);
+
+/* Gives a query parser the query-time stop words (used while xc_qp_stopping is on:
+ * search.c turns them on for OR queries). */
+int schema_set_stopwords(xc_qp *qp, xc_error **err);
+/* 1 when the lower-case word (len bytes) is one of those stop words. */
+int schema_is_stopword(const char *word, size_t len);
+/* The key of a source or category in its filter term: the value lower-cased (every
+ * script, by Xapian's Unicode tables), runs of white space as one space, trimmed, Latin
+ * accents folded (util_fold_latin, as for words: query text is folded before parsing). A
+ * filter names a value as a facet lists it ("BBC News"), in any case, and finds it
+ * because both sides go through this. A new string (caller frees), or NULL with *err (NULL
+ * when out of memory). */
+char *schema_value_key(const char *value, size_t len, xc_error **err);
+
+/* Filter fields: source, category (a value as its facet lists it), year (2004), month
+ * (2026-04 or 202604), date (a day 2004-03-05, a month, a year, or a range A..B of them,
+ * either end open: 2004..2005, 2004-01-01..2004-03-31, 2004-06..). Values of one field
+ * are ORed, fields ANDed. */
+#define SCHEMA_FILTER_FIELDS "source, category, year, month, date"
+/* 1 when term (len bytes) is a filter or id term, which carries no weight: a query of
+ * these alone has no words to rank by. */
+int schema_is_filter_term(const char *term, size_t len);
+/* 1 when field names a filter field. */
+int schema_is_filter_field(const char *field);
+/* Checks value for a filter field without building anything. Returns 0, or -1 with a
+ * sentence in why naming the field and the forms it takes. */
+int schema_filter_check(const char *field, const char *value, char *why, size_t whylen);
+/* The query for one value of a filter field (an xc_field_fn: the query parser calls it for
+ * "field:value", the structured `filter` parameter for each of its values). A new query, or
+ * NULL with the sentence of schema_filter_check in why (why empty: out of memory). */
+xc_query *schema_filter_query(const char *field, const char *value, char *why, size_t whylen);
 
 /* Display fields decoded from document data: pointers into a copy owned by the struct. */
 struct schema_display {

@@ -25,10 +25,13 @@
  */
 #include "search.h"
 
+#include <assert.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "querytext.h"
 #include "schema.h"
 #include "search_int.h"
 #include "snippet.h"
@@ -41,10 +44,19 @@ static xc_query *parse_query(struct search_index *ix, const struct search_reques
 {
     xc_error *xe = NULL;
     xc_qp_set_default_and(ix->qp, req->op_and);
+    /* Stop words only for OR: there they match nearly everything and blur the ranking
+     * (README "Relevance"); an AND query that names them means them. */
+    xc_qp_stopping(ix->qp, !req->op_and);
     unsigned flags = XC_QP_DEFAULT | XC_QP_WILDCARD | XC_QP_PURE_NOT | XC_QP_CJK_NGRAM;
     xc_query *q = xc_qp_parse(ix->qp, req->q, flags, &xe);
     if (q)
         return q;
+    if (xe && xe->code == XC_ERR_FIELD) {
+        /* A filter field's value is refused as such, never searched as words. */
+        search_error_set(err, 400, "bad_filter", "%s", xe->message ? xe->message : "bad filter");
+        xc_error_free(xe);
+        return NULL;
+    }
     if (!xe || xe->code != XC_ERR_QUERY) {
         search_binding_error(err, xe, "query parser failed");
         xc_error_free(xe);
@@ -59,11 +71,75 @@ static xc_query *parse_query(struct search_index *ix, const struct search_reques
         /* Only a syntax error is the client's: anything else is ours, as above. */
         if (xe && xe->code == XC_ERR_QUERY)
             search_error_set(err, 400, "bad_query", "query cannot be parsed: %s", first);
+        else if (xe && xe->code == XC_ERR_FIELD)
+            search_error_set(err, 400, "bad_filter", "%s", xe->message ? xe->message : "");
         else
             search_binding_error(err, xe, "query parser failed");
         xc_error_free(xe);
     }
     return q;
+}
+
+/* The `filter` parameter as one query: each filter's query (schema_filter_query, as for
+ * "field:value" in q), ORed within a field, the fields ANDed. NULL with err filled. */
+static xc_query *filter_query(const struct search_request *req, struct search_error *err)
+{
+    static const char *const fields[] = {"source", "category", "year", "month", "date"};
+    xc_query *groups[sizeof fields / sizeof fields[0]];
+    xc_query *one[SEARCH_MAX_FILTERS];
+    size_t ng = 0;
+    xc_query *res = NULL;
+    char why[512] = "";
+    for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
+        size_t n = 0;
+        for (unsigned i = 0; i < req->nfilters; i++) {
+            if (strcmp(req->filters[i].field, fields[f]) != 0)
+                continue;
+            assert(n < SEARCH_MAX_FILTERS);
+            one[n] = schema_filter_query(fields[f], req->filters[i].value, why, sizeof why);
+            if (!one[n]) {
+                while (n > 0)
+                    xc_query_free(one[--n]);
+                goto fail;
+            }
+            n++;
+        }
+        if (n == 0)
+            continue;
+        groups[ng] = n == 1 ? one[0]
+                            : xc_query_combine(XC_QOP_OR, (const xc_query *const *)one, n, NULL);
+        if (n > 1) {
+            while (n > 0)
+                xc_query_free(one[--n]);
+        }
+        if (!groups[ng])
+            goto fail;
+        ng++;
+    }
+    assert(ng > 0); /* every filter names one of the fields (request.c checks) */
+    res = ng == 1 ? groups[0] : xc_query_combine(XC_QOP_AND, (const xc_query *const *)groups, ng, NULL);
+    if (ng > 1) {
+        for (size_t g = 0; g < ng; g++)
+            xc_query_free(groups[g]);
+    }
+    if (!res)
+        search_out_of_memory(err);
+    return res;
+fail:
+    for (size_t g = 0; g < ng; g++)
+        xc_query_free(groups[g]);
+    if (why[0])
+        search_error_set(err, 400, "bad_filter", "%s", why);
+    else
+        search_out_of_memory(err);
+    return NULL;
+}
+
+/* Counts the terms that are words (not filters). */
+static void count_word(const char *term, size_t len, void *ctx)
+{
+    if (!schema_is_filter_term(term, len))
+        ++*(size_t *)ctx;
 }
 
 static void count_term(const char *term, size_t len, void *ctx)
@@ -135,6 +211,16 @@ struct explain_ctx {
     int failed;
 };
 
+/* x rounded to the given number of decimals: JSON numbers at a precision people can read
+ * (written with SEARCH_JSON_PRECISION significant digits, they print as rounded). */
+static double round_to(double x, int decimals)
+{
+    double scale = 1;
+    for (int i = 0; i < decimals; i++)
+        scale *= 10;
+    return llround(x * scale) / scale;
+}
+
 /* Adds one query term's contribution to a hit's explanation. */
 static void explain_term(const char *term, size_t len, void *p)
 {
@@ -148,7 +234,7 @@ static void explain_term(const char *term, size_t len, void *p)
     if (c->xe)
         return;
     if (w > 0)
-        jset(c->terms, t, json_real(w), &c->failed);
+        jset(c->terms, t, json_real(round_to(w, SEARCH_SCORE_DECIMALS)), &c->failed);
 }
 
 /* One hit as JSON, with its snippet (when terms) and explanation (when asked). NULL with
@@ -177,17 +263,23 @@ static json_t *hit_json(struct search_index *ix, xc_mset *ms, unsigned i,
         return NULL;
     int failed = 0;
     json_t *h = json_object();
+    unsigned f = req->fields;
     jset(h, "rank", json_integer(hit.rank + 1), &failed);
     jset(h, "id", json_string(d.id), &failed);
-    jset(h, "score", json_real(hit.weight), &failed);
-    jset(h, "title", json_string(d.title), &failed);
-    set_optional(h, "date", d.date, &failed);
-    set_optional(h, "source", d.source, &failed);
-    set_optional(h, "url", d.url, &failed);
-    set_optional(h, "category", d.category, &failed);
-    if (req->dedup && hit.collapse_count > 0)
+    jset(h, "score", json_real(round_to(hit.weight, SEARCH_SCORE_DECIMALS)), &failed);
+    if (f & SEARCH_FIELD_TITLE)
+        jset(h, "title", json_string(d.title), &failed);
+    if (f & SEARCH_FIELD_DATE)
+        set_optional(h, "date", d.date, &failed);
+    if (f & SEARCH_FIELD_SOURCE)
+        set_optional(h, "source", d.source, &failed);
+    if (f & SEARCH_FIELD_URL)
+        set_optional(h, "url", d.url, &failed);
+    if (f & SEARCH_FIELD_CATEGORY)
+        set_optional(h, "category", d.category, &failed);
+    if ((f & SEARCH_FIELD_DUPLICATES) && req->dedup && hit.collapse_count > 0)
         jset(h, "duplicates", json_integer(hit.collapse_count), &failed);
-    if (terms && !failed) {
+    if (terms && (f & SEARCH_FIELD_SNIPPET) && !failed) {
         size_t tlen = 0;
         /* Over remote shards the text comes with the fetched document; locally a value is
          * read on its own, without loading the document. */
@@ -283,17 +375,27 @@ static json_t *hits_json(struct search_index *ix, xc_mset *ms, const struct sear
     return hits;
 }
 
-/* The common top of a result: query, totals, offset, limit. */
+/* The common top of a result: query, totals, offset, limit. exact: every match was
+ * counted (exact=1, or facets that saw them all) and the match was not cut short. */
 static json_t *result_json(const char *query, xc_mset *ms, const struct search_request *req,
                            int exact, int *failed)
 {
     unsigned est, lower, upper;
     xc_mset_totals(ms, &est, &lower, &upper);
-    /* Every match was seen (facets count them all): the count is known, not estimated.
-     * Xapian's estimate can still stray from it when duplicates were collapsed, and it
-     * strays differently over shards. */
+    /* Every match was seen: the count is known, not estimated. Xapian's estimate can still
+     * stray from it when duplicates were collapsed, and it strays differently over
+     * shards. */
     if (exact)
         est = upper = lower;
+    /* An estimate below what was already returned would read as nonsense ("12 of about
+     * 9"): Xapian's can be, after collapsing. */
+    unsigned seen = req->offset + xc_mset_size(ms);
+    if (est < seen)
+        est = seen;
+    if (upper < est)
+        upper = est;
+    if (lower > est)
+        lower = est;
     json_t *res = json_object();
     if (!res) {
         *failed = 1;
@@ -301,8 +403,8 @@ static json_t *result_json(const char *query, xc_mset *ms, const struct search_r
     }
     jset(res, "query", json_string(query), failed);
     jset(res, "total",
-         json_pack("{s:I, s:I, s:I}", "estimated", (json_int_t)est, "lower", (json_int_t)lower,
-                   "upper", (json_int_t)upper),
+         json_pack("{s:I, s:I, s:I, s:b}", "estimated", (json_int_t)est, "lower",
+                   (json_int_t)lower, "upper", (json_int_t)upper, "exact", exact),
          failed);
     jset(res, "offset", json_integer(req->offset), failed);
     jset(res, "limit", json_integer(req->limit), failed);
@@ -374,7 +476,9 @@ static json_t *search_once(struct search_index *ix, const struct search_request 
     }
     int failed = 0;
     int timed_out = xc_mset_timed_out(ms);
-    json_t *res = result_json(req->q, ms, req, opts->nfacets > 0 && !timed_out, &failed);
+    json_t *res = result_json(req->q ? req->q : "", ms, req,
+                              (opts->nfacets > 0 || req->exact) && !timed_out,
+                              &failed);
     json_t *hits = hits_json(ix, ms, req, terms, q, opts, deadline, &timed_out, err, modified);
     if (!hits) {
         xc_mset_free(ms);
@@ -385,7 +489,7 @@ static json_t *search_once(struct search_index *ix, const struct search_request 
         json_t *facets = json_object();
         for (unsigned k = 0; k < opts->nfacets; k++) {
             struct facet_ctx c = {json_array(), 0};
-            if (xc_mset_facet(ms, k, SEARCH_MAX_FACET_VALUES, facet_value, &c) < 0)
+            if (xc_mset_facet(ms, k, req->facet_limit, facet_value, &c) < 0)
                 c.failed = 1;
             failed |= c.failed;
             jset(facets, facet_names[k], c.values, &failed);
@@ -396,7 +500,8 @@ static json_t *search_once(struct search_index *ix, const struct search_request 
     xc_mset_totals(ms, NULL, NULL, &matches);
     xc_mset_free(ms);
     char *sug = NULL;
-    if (search_suggest(ix, req->q, matches == 0, &sug, deadline, &timed_out, err, modified) < 0) {
+    if (req->q &&
+        search_suggest(ix, req->q, matches == 0, &sug, deadline, &timed_out, err, modified) < 0) {
         json_decref(hits);
         json_decref(res);
         return NULL;
@@ -430,20 +535,29 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
     /* Accents fold on both sides (schema.c folds indexed text the same way). */
     size_t flen = 0;
     char *folded;
-    if (util_fold_latin(req->q, strlen(req->q), &folded, &flen) < 0) {
+    const char *text = req->q ? req->q : "";
+    if (util_fold_latin(text, strlen(text), &folded, &flen) < 0) {
         search_out_of_memory(err);
         return NULL;
     }
     struct search_request fr = *req;
-    if (folded)
-        fr.q = folded;
+    fr.q = folded ? folded : (char *)text;
+    /* Case and pure negation made explicit for the parser (querytext.c). */
+    char *ntext = NULL;
+    if (querytext_normalise(fr.q, &ntext) < 0) {
+        free(folded);
+        search_out_of_memory(err);
+        return NULL;
+    }
+    fr.q = ntext;
     json_t *res = NULL;
     struct snippet_terms *sterms = NULL;
-    xc_query *q = parse_query(ix, &fr, err);
-    if (!q)
+    xc_query *fq = NULL, *q = NULL;
+    xc_query *uq = parse_query(ix, &fr, err); /* the words of q */
+    if (!uq)
         goto done;
     size_t nterms = 0;
-    if (xc_query_terms(q, count_term, &nterms) < 0) {
+    if (xc_query_terms(uq, count_term, &nterms) < 0) {
         search_out_of_memory(err);
         goto done;
     }
@@ -453,12 +567,57 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
                          SEARCH_MAX_TERMS);
         goto done;
     }
-    unsigned nwild = xc_query_wildcards(q);
+    unsigned nwild = xc_query_wildcards(uq);
     if (nwild > SEARCH_MAX_WILDCARDS) {
         search_error_set(err, 400, "query_too_complex",
                          "query has %u wildcards; the most allowed is %d", nwild,
                          SEARCH_MAX_WILDCARDS);
         goto done;
+    }
+    /* Filters restrict the words' matches without changing their ranking. With no words
+     * (q empty, or filters alone: they carry no weight), the answer is every article the
+     * filters admit, newest first unless sort says otherwise. Over remote shards the
+     * facets of such a query are counted apart (xc_match_opts.facets_apart). */
+    enum search_sort sort = req->sort;
+    size_t nwords = 0;
+    if (xc_query_terms(uq, count_word, &nwords) < 0) {
+        search_out_of_memory(err);
+        goto done;
+    }
+    int empty = xc_query_is_empty(uq);
+    int words = !empty && (nwords > 0 || nwild > 0);
+    if (req->nfilters > 0) {
+        fq = filter_query(req, err);
+        if (!fq)
+            goto done;
+    }
+    if (!words && (fq || !empty)) {
+        /* The filters: fq, q's own (a q of filters alone), or both. */
+        xc_error *xe = NULL;
+        xc_query *both[2] = {uq, fq};
+        xc_query *flt = empty ? fq : !fq ? uq
+                               : xc_query_combine(XC_QOP_AND, (const xc_query *const *)both, 2, &xe);
+        q = flt ? xc_query_filter(NULL, flt, &xe) : NULL;
+        if (flt && flt != fq && flt != uq)
+            xc_query_free(flt);
+        if (!q) {
+            search_binding_error(err, xe, "cannot combine the filters");
+            xc_error_free(xe);
+            goto done;
+        }
+        if (sort == SEARCH_SORT_RELEVANCE)
+            sort = SEARCH_SORT_DATE_DESC;
+    } else if (fq) {
+        xc_error *xe = NULL;
+        q = xc_query_filter(uq, fq, &xe);
+        if (!q) {
+            search_binding_error(err, xe, "cannot combine the filters");
+            xc_error_free(xe);
+            goto done;
+        }
+    } else {
+        q = uq;
+        uq = NULL;
     }
 
     xc_match_opts opts;
@@ -467,19 +626,27 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
     opts.limit = req->limit;
     opts.bm25_k1 = SEARCH_BM25_K1;
     opts.bm25_b = SEARCH_BM25_B;
+    opts.bm25_min_normlen = SEARCH_BM25_MIN_NORMLEN;
     opts.collapse_slot = req->dedup ? SCHEMA_SLOT_HASH : -1;
-    if (req->sort != SEARCH_SORT_RELEVANCE) {
+    /* exact=1: every match is counted (what facets do anyway). limit=0 still looks at
+     * one match past the offset, so that "lower" says whether there is any. */
+    if (req->exact)
+        opts.check_at_least = xc_db_doccount(ix->db, NULL);
+    else if (req->limit == 0)
+        opts.check_at_least = req->offset + 1;
+    opts.facets_apart = ix->has_remote && !words; /* see xc_match_opts */
+    if (sort != SEARCH_SORT_RELEVANCE) {
         opts.sort_slot = SCHEMA_SLOT_DATE;
-        opts.sort_descending = req->sort == SEARCH_SORT_DATE_DESC;
+        opts.sort_descending = sort == SEARCH_SORT_DATE_DESC;
     }
     const char *facet_names[XC_MAX_FACETS];
     set_facets(req, &opts, facet_names);
 
-    if (req->snippet) {
+    if (req->snippet && (req->fields & SEARCH_FIELD_SNIPPET)) {
         /* What to mark comes from the parsed query itself: its positive terms, wildcards
          * and phrases, and the excluded terms that must stay plain. */
         sterms = snippet_terms_new(ix->stem);
-        if (!sterms || snippet_terms_from_query(sterms, q) < 0) {
+        if (!sterms || snippet_terms_from_query(sterms, uq ? uq : q) < 0) {
             search_out_of_memory(err);
             goto done;
         }
@@ -495,7 +662,10 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
 done:
     snippet_terms_free(sterms);
     xc_query_free(q);
+    xc_query_free(fq);
+    xc_query_free(uq);
     free(folded);
+    free(ntext);
     return res;
 }
 
@@ -536,8 +706,8 @@ static int id_term(const char *id, char term[SCHEMA_MAX_TERM + 1], struct search
 
 /* One attempt at search_similar (see search_once for why it is one function). */
 static json_t *similar_once(struct search_index *ix, const char *id, const char *idterm,
-                            unsigned limit, double deadline, struct search_error *err,
-                            int *modified)
+                            const struct search_request *req, double deadline,
+                            struct search_error *err, int *modified)
 {
     xc_error *xe = NULL;
     unsigned docid = xc_db_docid_for_term(ix->db, idterm, &xe);
@@ -549,38 +719,61 @@ static json_t *similar_once(struct search_index *ix, const char *id, const char 
         xc_error_free(xe);
         return NULL;
     }
+    /* Its content hash: a copy of the article's text (another id, the same body) is the
+     * article again, not a similar one, and collapsing would even rank it first. */
+    size_t hlen = 0;
+    char *hash = xc_db_doc_value(ix->db, docid, SCHEMA_SLOT_HASH, &hlen, &xe);
+    if (!hash) {
+        *modified = search_binding_error(err, xe, "cannot read document");
+        xc_error_free(xe);
+        return NULL;
+    }
     xc_query *q = xc_query_similar(ix->db, docid, SEARCH_SIMILAR_TERMS, similar_term_ok, &xe);
     if (!q) {
+        free(hash);
         *modified = search_binding_error(err, xe, "cannot expand document");
         xc_error_free(xe);
         return NULL;
     }
-    struct search_request req;
-    search_request_init(&req);
-    req.limit = limit;
-    req.snippet = 0;
+    json_t *res = NULL;
+    struct snippet_terms *sterms = NULL;
+    if (req->snippet && (req->fields & SEARCH_FIELD_SNIPPET)) {
+        /* Snippets show where the article's own characteristic terms are. */
+        sterms = snippet_terms_new(ix->stem);
+        if (!sterms || snippet_terms_from_query(sterms, q) < 0) {
+            search_out_of_memory(err);
+            goto done;
+        }
+    }
     xc_match_opts opts;
     xc_match_opts_init(&opts);
-    opts.limit = limit;
+    opts.offset = req->offset;
+    opts.limit = req->limit;
     opts.bm25_k1 = SEARCH_BM25_K1;
     opts.bm25_b = SEARCH_BM25_B;
-    opts.collapse_slot = SCHEMA_SLOT_HASH;
+    opts.bm25_min_normlen = SEARCH_BM25_MIN_NORMLEN;
+    opts.collapse_slot = req->dedup ? SCHEMA_SLOT_HASH : -1;
     opts.exclude_term = idterm;
+    if (hlen > 0) {
+        opts.exclude_slot = SCHEMA_SLOT_HASH;
+        opts.exclude_value = hash;
+        opts.exclude_value_len = hlen;
+    }
     xc_mset *ms = enquire_within(ix, q, &opts, deadline, &xe);
-    xc_query_free(q);
     if (!ms) {
         *modified = enquire_error(err, xe);
         xc_error_free(xe);
-        return NULL;
+        goto done;
     }
     int timed_out = xc_mset_timed_out(ms);
-    json_t *hits = hits_json(ix, ms, &req, NULL, NULL, &opts, deadline, &timed_out, err, modified);
+    json_t *hits = hits_json(ix, ms, req, sterms, NULL, &opts, deadline, &timed_out, err,
+                             modified);
     if (!hits) {
         xc_mset_free(ms);
-        return NULL;
+        goto done;
     }
     int failed = 0;
-    json_t *res = result_json(id, ms, &req, 0, &failed);
+    res = result_json(id, ms, req, 0, &failed);
     xc_mset_free(ms);
     if (res)
         json_object_del(res, "query");
@@ -589,30 +782,33 @@ static json_t *similar_once(struct search_index *ix, const char *id, const char 
     jset(res, "timed_out", json_boolean(timed_out), &failed);
     if (failed) {
         json_decref(res);
+        res = NULL;
         search_build_failed(err);
-        return NULL;
     }
+done:
+    snippet_terms_free(sterms);
+    xc_query_free(q);
+    free(hash);
     return res;
 }
 
 struct similar_arg {
     const char *id;
-    unsigned limit;
+    const struct search_request *req;
 };
 
 static json_t *similar_run(struct search_index *ix, const void *arg, struct search_error *err)
 {
-    const char *id = ((const struct similar_arg *)arg)->id;
-    unsigned limit = ((const struct similar_arg *)arg)->limit;
+    const struct similar_arg *a = arg;
     double t0 = util_now_ms();
     double deadline = deadline_of(ix, t0);
     char idterm[SCHEMA_MAX_TERM + 1];
-    if (id_term(id, idterm, err) < 0)
+    if (id_term(a->id, idterm, err) < 0)
         return NULL;
     json_t *res = NULL;
     for (int attempt = 0;; attempt++) {
         int modified = 0;
-        res = similar_once(ix, id, idterm, limit, deadline, err, &modified);
+        res = similar_once(ix, a->id, idterm, a->req, deadline, err, &modified);
         if (res || !modified || attempt >= SEARCH_MODIFIED_RETRIES)
             break;
         xc_db_reopen(ix->db, NULL);
@@ -620,10 +816,22 @@ static json_t *similar_run(struct search_index *ix, const void *arg, struct sear
     return finish(res, t0, err);
 }
 
-json_t *search_similar(struct search_index *ix, const char *id, unsigned limit,
-                       struct search_error *err)
+json_t *search_similar(struct search_index *ix, const char *id,
+                       const struct search_request *req, struct search_error *err)
 {
-    struct similar_arg a = {id, limit};
+    /* Only what similar articles take (search_request_from_similar_query); a library
+     * caller that set more would have it ignored without a word. */
+    struct search_request plain;
+    search_request_init(&plain);
+    if (req->q || req->op_and != plain.op_and || req->sort != plain.sort || req->explain ||
+        req->facets || req->exact || req->partial != plain.partial ||
+        req->facet_limit != plain.facet_limit || strcmp(req->mark_open, plain.mark_open) ||
+        strcmp(req->mark_close, plain.mark_close)) {
+        search_error_set(err, 400, "unknown_parameter",
+                         "similar articles take limit, offset, snippet, dedup and fields only");
+        return NULL;
+    }
+    struct similar_arg a = {id, req};
     return search_index_with_shards(ix, similar_run, &a, -1, 1, err);
 }
 

@@ -20,12 +20,17 @@
 #include "request.h"
 #include "search_error.h"
 
-#define SEARCH_MAX_FACET_VALUES 100
 #define SEARCH_SIMILAR_TERMS 40
-/* BM25 parameters, tuned on scifact and cranfield (README "Relevance"): Xapian's own
- * defaults are k1 = 1, b = 0.5. */
+/* BM25 parameters, tuned on SciFact's training queries and checked on Cranfield (README
+ * "Relevance"): Xapian's own defaults are k1 = 1, b = 0.5, min_normlen = 0.5. */
 #define SEARCH_BM25_K1 1.2
-#define SEARCH_BM25_B 0.75
+#define SEARCH_BM25_B 0.95
+#define SEARCH_BM25_MIN_NORMLEN 0.2
+/* Significant digits of JSON numbers when a result is written out (json_dumps with
+ * JSON_REAL_PRECISION): the numbers are rounded where they are made (took_ms to the
+ * microsecond, scores to SEARCH_SCORE_DECIMALS), and 15 digits print them as rounded. */
+#define SEARCH_JSON_PRECISION 15
+#define SEARCH_SCORE_DECIMALS 6
 
 /* Runs a search. Returns a new JSON object (caller decrefs), or NULL with err filled: 400s
  * for the request, 503 when the index cannot be read, 500 when out of memory. A result is
@@ -36,10 +41,11 @@
 json_t *search_run(struct search_index *ix, const struct search_request *req,
                    struct search_error *err);
 /* Articles like the one with id (Xapian relevance-feedback expansion over its own terms),
- * without the article itself: the search result shape (timed_out included), up to limit
- * hits. */
-json_t *search_similar(struct search_index *ix, const char *id, unsigned limit,
-                       struct search_error *err);
+ * without the article itself or any copy of its text (same content hash): the search
+ * result shape (timed_out included). req gives limit, offset, snippet, dedup and fields
+ * (its q and the rest must be unset: a 400 otherwise). */
+json_t *search_similar(struct search_index *ix, const char *id,
+                       const struct search_request *req, struct search_error *err);
 /* The stored article with its full text; NULL with err (404) when no such id. */
 json_t *search_doc(struct search_index *ix, const char *id, struct search_error *err);
 /* Search-as-you-type (lib/complete.c): {"query", "completions": [...], "titles": [{"id",

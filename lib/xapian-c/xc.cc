@@ -46,6 +46,11 @@ struct xc_qp {
     Xapian::QueryParser qp;
     Xapian::Stem stem;
     std::string corrected;
+    /* The stop words (xc_qp_set_stopwords); the parser uses them only while
+     * xc_qp_stopping is on. Owned here, not reference-counted: turning stopping off must
+     * not free it. The parser does not touch it when destroyed. */
+    std::unique_ptr<Xapian::SimpleStopper> stopper;
+    std::string field_error; /* why a filter field refused its value in the last parse */
     /* Range processors must outlive the parser's use of them; the parser keeps a
      * reference-counted pointer, so they are released with it. */
 };
@@ -227,6 +232,7 @@ extern "C" const char *xc_code_name(xc_code code)
     case XC_ERR_NETWORK: return "network";
     case XC_ERR_INTERNAL: return "internal";
     case XC_ERR_UNSUPPORTED: return "unsupported";
+    case XC_ERR_FIELD: return "bad_field";
     }
     return "unknown";
 }
@@ -667,6 +673,28 @@ extern "C" void xc_qp_free(xc_qp *qp)
     }
 }
 
+extern "C" int xc_qp_set_stopwords(xc_qp *qp, const char *const *words, size_t n,
+                                   xc_error **err)
+{
+    XC_TRY
+    xc_fault_point();
+    std::unique_ptr<Xapian::SimpleStopper> st(new Xapian::SimpleStopper());
+    for (size_t i = 0; i < n; i++)
+        st->add(words[i]);
+    qp->qp.set_stopper(nullptr);
+    qp->stopper = std::move(st);
+    return 0;
+    XC_CATCH(err, -1)
+}
+
+extern "C" void xc_qp_stopping(xc_qp *qp, int on)
+{
+    try {
+        qp->qp.set_stopper(on ? qp->stopper.get() : nullptr);
+    } catch (...) {
+    }
+}
+
 extern "C" void xc_qp_set_default_and(xc_qp *qp, int default_and)
 {
     qp->qp.set_default_op(default_and ? Xapian::Query::OP_AND : Xapian::Query::OP_OR);
@@ -713,11 +741,58 @@ extern "C" void xc_qp_set_max_wildcard(xc_qp *qp, unsigned max_terms)
     }
 }
 
+/* A filter field: hands each value to the C function, and turns a refusal into an
+ * exception that xc_qp_parse reports as XC_ERR_FIELD (the sentence is kept in the xc_qp,
+ * which owns the parser that owns this processor). */
+class FilterField : public Xapian::FieldProcessor {
+    xc_qp *owner;
+    std::string field;
+    xc_field_fn fn;
+
+  public:
+    FilterField(xc_qp *owner_, const char *field_, xc_field_fn fn_)
+        : owner(owner_), field(field_), fn(fn_)
+    {
+    }
+    Xapian::Query operator()(const std::string &value) override
+    {
+        char why[512] = "";
+        xc_query *q = fn(field.c_str(), value.c_str(), why, sizeof why);
+        if (!q) {
+            if (!why[0])
+                throw std::bad_alloc();
+            owner->field_error = why;
+            throw Xapian::QueryParserError(why);
+        }
+        Xapian::Query r = q->q;
+        delete q;
+        return r;
+    }
+};
+
+extern "C" int xc_qp_add_filter_field(xc_qp *qp, const char *field, xc_field_fn fn,
+                                      xc_error **err)
+{
+    XC_TRY
+    qp->qp.add_boolean_prefix(field, (new FilterField(qp, field, fn))->release());
+    return 0;
+    XC_CATCH(err, -1)
+}
+
 extern "C" xc_query *xc_qp_parse(xc_qp *qp, const char *text, unsigned flags, xc_error **err)
 {
     XC_TRY
     qp->corrected.clear();
-    Xapian::Query q = qp->qp.parse_query(text, flags);
+    qp->field_error.clear();
+    Xapian::Query q;
+    try {
+        q = qp->qp.parse_query(text, flags);
+    } catch (const Xapian::QueryParserError &) {
+        if (qp->field_error.empty())
+            throw;
+        xc_make_error(err, XC_ERR_FIELD, qp->field_error);
+        return NULL;
+    }
     if (flags & XC_QP_SPELLING)
         qp->corrected = qp->qp.get_corrected_query_string();
     return new xc_query{q};
@@ -727,6 +802,54 @@ extern "C" xc_query *xc_qp_parse(xc_qp *qp, const char *text, unsigned flags, xc
 extern "C" const char *xc_qp_corrected(xc_qp *qp)
 {
     return qp->corrected.c_str();
+}
+
+extern "C" int xc_query_is_empty(const xc_query *q)
+{
+    return q->q.empty() ? 1 : 0;
+}
+
+extern "C" xc_query *xc_query_term(const char *term, xc_error **err)
+{
+    XC_TRY
+    return new xc_query{Xapian::Query(term)};
+    XC_CATCH(err, NULL)
+}
+
+extern "C" xc_query *xc_query_value_range(unsigned slot, const char *lo, const char *hi,
+                                          xc_error **err)
+{
+    XC_TRY
+    if (lo && hi)
+        return new xc_query{Xapian::Query(Xapian::Query::OP_VALUE_RANGE, slot, lo, hi)};
+    if (lo)
+        return new xc_query{Xapian::Query(Xapian::Query::OP_VALUE_GE, slot, lo)};
+    if (hi)
+        return new xc_query{Xapian::Query(Xapian::Query::OP_VALUE_LE, slot, hi)};
+    throw Xapian::InvalidArgumentError("a value range needs a bound");
+    XC_CATCH(err, NULL)
+}
+
+extern "C" xc_query *xc_query_combine(int op, const xc_query *const *qs, size_t n,
+                                      xc_error **err)
+{
+    XC_TRY
+    std::vector<Xapian::Query> v;
+    v.reserve(n);
+    for (size_t i = 0; i < n; i++)
+        v.push_back(qs[i]->q);
+    Xapian::Query::op xop = op == XC_QOP_OR ? Xapian::Query::OP_OR : Xapian::Query::OP_AND;
+    return new xc_query{Xapian::Query(xop, v.begin(), v.end())};
+    XC_CATCH(err, NULL)
+}
+
+extern "C" xc_query *xc_query_filter(const xc_query *q, const xc_query *filter, xc_error **err)
+{
+    XC_TRY
+    if (!q)
+        return new xc_query{Xapian::Query(Xapian::Query::OP_SCALE_WEIGHT, filter->q, 0.0)};
+    return new xc_query{Xapian::Query(Xapian::Query::OP_FILTER, q->q, filter->q)};
+    XC_CATCH(err, NULL)
 }
 
 extern "C" void xc_query_free(xc_query *q)
@@ -925,6 +1048,8 @@ extern "C" void xc_match_opts_init(xc_match_opts *o)
     o->limit = 10;
     o->collapse_slot = -1;
     o->sort_slot = -1;
+    o->bm25_min_normlen = -1;
+    o->exclude_slot = -1;
 }
 
 extern "C" xc_mset *xc_enquire(xc_db *db, const xc_query *q, const xc_match_opts *opts,
@@ -942,6 +1067,15 @@ extern "C" xc_mset *xc_enquire(xc_db *db, const xc_query *q, const xc_match_opts
          * works over the remote backend. */
         query = Xapian::Query(Xapian::Query::OP_AND_NOT, query, Xapian::Query(opts->exclude_term));
     }
+    if (opts->exclude_slot >= 0 && opts->exclude_value) {
+        /* Documents whose value equals exclude_value (a range of one value): a query, so
+         * the remote backend runs it too. */
+        std::string v(opts->exclude_value, opts->exclude_value_len);
+        query = Xapian::Query(
+            Xapian::Query::OP_AND_NOT, query,
+            Xapian::Query(Xapian::Query::OP_VALUE_RANGE,
+                          static_cast<Xapian::valueno>(opts->exclude_slot), v, v));
+    }
     if (deadline) {
         /* OP_FILTER: the source adds no weight, so ranking is unchanged. */
         query = Xapian::Query(Xapian::Query::OP_FILTER, query,
@@ -951,7 +1085,8 @@ extern "C" xc_mset *xc_enquire(xc_db *db, const xc_query *q, const xc_match_opts
     if (opts->bm25_k1 > 0 || opts->bm25_b > 0) {
         double k1 = opts->bm25_k1 > 0 ? opts->bm25_k1 : 1.2;
         double b = opts->bm25_b > 0 ? opts->bm25_b : 0.75;
-        enq.set_weighting_scheme(Xapian::BM25Weight(k1, 0, 1, b, 0.5));
+        double mn = opts->bm25_min_normlen >= 0 ? opts->bm25_min_normlen : 0.5;
+        enq.set_weighting_scheme(Xapian::BM25Weight(k1, 0, 1, b, mn));
     }
     if (opts->collapse_slot >= 0)
         enq.set_collapse_key(static_cast<Xapian::valueno>(opts->collapse_slot));
@@ -966,6 +1101,11 @@ extern "C" xc_mset *xc_enquire(xc_db *db, const xc_query *q, const xc_match_opts
         enq.add_matchspy(ms->spies.back().get());
         /* Exact counts need every match seen. */
         check = db->db.get_doccount();
+    }
+    if (opts->facets_apart && opts->nfacets > 0) {
+        /* Counted in a match of their own that returns no hits (see xc.h). */
+        enq.get_mset(0, 0, check);
+        enq.clear_matchspies();
     }
     ms->ms = enq.get_mset(opts->offset, opts->limit, check);
     if (opts->fetch)
@@ -1050,7 +1190,8 @@ extern "C" double xc_term_weight(xc_db *db, const char *term, const char *idterm
     if (opts && (opts->bm25_k1 > 0 || opts->bm25_b > 0)) {
         double k1 = opts->bm25_k1 > 0 ? opts->bm25_k1 : 1.2;
         double b = opts->bm25_b > 0 ? opts->bm25_b : 0.75;
-        enq.set_weighting_scheme(Xapian::BM25Weight(k1, 0, 1, b, 0.5));
+        double mn = opts->bm25_min_normlen >= 0 ? opts->bm25_min_normlen : 0.5;
+        enq.set_weighting_scheme(Xapian::BM25Weight(k1, 0, 1, b, mn));
     }
     /* OP_FILTER weighs by its left side only, with the whole database's statistics. */
     enq.set_query(Xapian::Query(Xapian::Query::OP_FILTER, Xapian::Query(term),

@@ -38,6 +38,7 @@ typedef enum xc_code {
     XC_ERR_NETWORK,     /* remote backend failed or timed out */
     XC_ERR_INTERNAL,    /* anything else */
     XC_ERR_UNSUPPORTED, /* the backend cannot do this (e.g. a deadline on a remote one) */
+    XC_ERR_FIELD,       /* a filter field's value cannot be read (xc_qp_add_filter_field) */
 } xc_code;
 
 typedef struct xc_error {
@@ -215,6 +216,11 @@ enum {
  * (borrowed, may be NULL) is used for wildcard expansion and spelling. */
 xc_qp *xc_qp_new(const char *lang, xc_db *db, xc_error **err);
 void xc_qp_free(xc_qp *qp);
+/* Gives the parser a list of stop words (the n strings are copied). They are dropped from
+ * queries while xc_qp_stopping(qp, 1) is in force (off after this call): not from phrases,
+ * and a query of stop words only keeps them (Xapian's rules). */
+int xc_qp_set_stopwords(xc_qp *qp, const char *const *words, size_t n, xc_error **err);
+void xc_qp_stopping(xc_qp *qp, int on);
 /* default_and != 0: plain words are ANDed; otherwise ORed. */
 void xc_qp_set_default_and(xc_qp *qp, int default_and);
 /* Maps a field name ("title") to a free-text term prefix ("S"). */
@@ -226,6 +232,17 @@ int xc_qp_add_boolean_prefix(xc_qp *qp, const char *field, const char *prefix,
 int xc_qp_add_date_range(xc_qp *qp, const char *field, unsigned slot, xc_error **err);
 /* Limits how many terms one wildcard may expand to (0 = no limit); more is an error. */
 void xc_qp_set_max_wildcard(xc_qp *qp, unsigned max_terms);
+/* Turns the value of a filter field ("source:Reuters", quoted when it has spaces:
+ * source:"BBC News", the quotes gone) into a query: a new one (the parser takes it over), or
+ * NULL with a sentence in why (whylen bytes) saying what the field takes. NULL with why
+ * empty is out of memory. */
+typedef xc_query *(*xc_field_fn)(const char *field, const char *value, char *why,
+                                 size_t whylen);
+/* Makes field a filter field whose values fn turns into queries. As with boolean prefixes,
+ * the values of one field are ORed and fields are ANDed, and a query of filters alone
+ * matches what they admit. A value that fn refuses makes xc_qp_parse fail with
+ * XC_ERR_FIELD and fn's sentence as the message (the query is not read as plain words). */
+int xc_qp_add_filter_field(xc_qp *qp, const char *field, xc_field_fn fn, xc_error **err);
 /* Parses text (UTF-8) with XC_QP_* flags. NULL with XC_ERR_QUERY on a syntax error.
  * Caller owns the query. */
 xc_query *xc_qp_parse(xc_qp *qp, const char *text, unsigned flags, xc_error **err);
@@ -245,6 +262,21 @@ int xc_query_terms(const xc_query *q, void (*cb)(const char *term, size_t len, v
  * the query is matched, to up to xc_qp_set_max_wildcard terms, and opening those posting
  * lists comes before any deadline can cut the match (xc_match_opts.deadline_ms). */
 unsigned xc_query_wildcards(const xc_query *q);
+/* 1 when q matches nothing because it holds nothing (the parse of "" or of spaces). */
+int xc_query_is_empty(const xc_query *q);
+
+/* Queries built directly (filters). Each returns a new query the caller owns, or NULL with
+ * *err. Inputs are borrowed. */
+xc_query *xc_query_term(const char *term, xc_error **err);
+/* Documents whose value in slot is from lo to hi, compared byte by byte; lo NULL: no lower
+ * bound, hi NULL: no upper bound (not both). */
+xc_query *xc_query_value_range(unsigned slot, const char *lo, const char *hi, xc_error **err);
+enum { XC_QOP_AND = 0, XC_QOP_OR = 1 };
+/* qs[0] op qs[1] op ... (n >= 1). */
+xc_query *xc_query_combine(int op, const xc_query *const *qs, size_t n, xc_error **err);
+/* q restricted to what filter admits, ranked as q alone; q NULL: every document filter
+ * admits, each with weight 0. */
+xc_query *xc_query_filter(const xc_query *q, const xc_query *filter, xc_error **err);
 
 /* ---- Matching ---------------------------------------------------------------------- */
 
@@ -253,16 +285,22 @@ unsigned xc_query_wildcards(const xc_query *q);
 typedef struct xc_match_opts {
     unsigned offset;
     unsigned limit;
-    unsigned check_at_least; /* 0: Xapian's default estimate */
+    unsigned check_at_least; /* 0: Xapian's default estimate; the doccount: exact totals */
     int collapse_slot;       /* -1: no collapsing */
     int sort_slot;           /* -1: relevance */
     int sort_descending;     /* with sort_slot: newest first */
     double bm25_k1, bm25_b;  /* <= 0: Xapian's defaults */
+    double bm25_min_normlen; /* < 0 (the default): Xapian's 0.5 */
     /* Value slots to count over the whole matched set (facets). Counting sees every match,
      * so a request with facets forgoes Xapian's early termination. */
     int facet_slots[XC_MAX_FACETS];
     unsigned nfacets;
     const char *exclude_term; /* leave out documents with this (id) term; NULL: none */
+    /* Leave out documents whose value in exclude_slot equals exclude_value (borrowed,
+     * exclude_value_len bytes); exclude_slot -1 (the default): none. */
+    int exclude_slot;
+    const char *exclude_value;
+    size_t exclude_value_len;
     /* Milliseconds the match may take from the call (0: no limit). Xapian's own
      * set_time_limit() does not stop a match, so the binding filters the query through a
      * posting source that ends once the clock passes the deadline: the match then stops
@@ -274,6 +312,12 @@ typedef struct xc_match_opts {
     /* Ask for the hits' documents together as soon as the match is done (MSet::fetch):
      * over remote shards that is one exchange instead of one per hit. */
     int fetch;
+    /* Count the facets in a match of their own that returns no hits, then match for the
+     * hits. The trap it avoids: over remote shards, Xapian 1.4's match spies count some
+     * documents twice when every match has the same weight (a query of filters alone) and
+     * the hits asked for are fewer than the matches: facet counts come out above the
+     * total. With no hits asked for they are right. */
+    int facets_apart;
 } xc_match_opts;
 
 void xc_match_opts_init(xc_match_opts *o);

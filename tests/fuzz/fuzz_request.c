@@ -264,8 +264,8 @@ static void check_result(const json_t *res, const struct search_request *req)
                 !json_is_integer(json_object_get(v, "count")))
                 fuzz_fail("a facet value without value and count", facets[k].name);
         }
-        if (json_array_size(values) > SEARCH_MAX_FACET_VALUES)
-            fuzz_fail("more facet values than SEARCH_MAX_FACET_VALUES", facets[k].name);
+        if (json_array_size(values) > SEARCH_MAX_FACET_LIMIT)
+            fuzz_fail("more facet values than SEARCH_MAX_FACET_LIMIT", facets[k].name);
     }
     const json_t *sug = json_object_get(res, "suggestion");
     if (sug && !json_is_string(sug))
@@ -340,7 +340,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (doc && !json_is_string(json_object_get(doc, "text")))
             fuzz_fail("a document without text", req.q);
         json_decref(doc);
-        json_t *sim = search_similar(fuzz_ix, req.q, req.limit, &err);
+        struct search_request sr;
+        search_request_init(&sr);
+        sr.limit = req.limit;
+        sr.offset = req.offset;
+        sr.snippet = req.snippet;
+        json_t *sim = search_similar(fuzz_ix, req.q, &sr, &err);
         if (sim) {
             const json_t *hits = json_object_get(sim, "hits");
             if (!json_is_array(hits) || json_array_size(hits) > req.limit)

@@ -126,6 +126,54 @@ check_eq "remote shards: top 100 ids, scores, totals and facets equal one databa
 check_eq "local shards: top 100 ids, scores, totals and facets equal one database's (mismatches)" 0 "$mis_local"
 check_eq "with duplicates collapsed: scores, totals and facets equal (mismatches)" 0 "$mis_dedup"
 
+# --- filters: the same answers over shards ------------------------------------------------
+# Every category of the corpus (its facet over one database) as the `filter` parameter
+# with no words, then filters with words, dates, months, sources and a JSON body:
+# totals, facets and the top 20 (NORM) over remote and local shards equal one database's.
+cats=$(curl -s -m 20 "http://127.0.0.1:$P1/search?q=NOT+zzqqxxnotaword&facets=category&limit=0&dedup=0" |
+    jq -r '.facets.category[].value')
+# The cases, Q<TAB>FILTER, and for each server one curl fetching them all in order.
+{
+    while IFS= read -r c; do
+        [ -n "$c" ] || continue
+        printf '\t%s\n' "category:$c"
+    done <<<"$cats"
+    printf '%s\n' $'\tdate:1987-03..1987-04' $'\tmonth:1987-10' $'date:1987-03-05\t' \
+        $'oil date:..1987-03-10\t' $'oil\tyear:1987' $'crude\tsource:REUTERS' $'\tdate:2004..2005' \
+        $'oil category:"crude"\t' $'oil\tcategory:ship' $'\tcategory:crude'
+} >"$T/fcases"
+fvals=$(grep -c . <<<"$cats")
+fetchf() {
+    jq -R -r --arg port "$1" 'split("\t") as [$q, $f]
+        | "url = \"http://127.0.0.1:\($port)/search?limit=20&snippet=0&facets=category,year&dedup=0&q=\($q | @uri)\(if $f != "" then "&filter=\($f | @uri)" else "" end)\""' \
+        <"$T/fcases" >"$T/furls.$1"
+    curl -s -m 240 -K "$T/furls.$1" | jq -c "${NORM//== 100/== 20}"
+}
+fetchf "$P1" >"$T/f.one"; fetchf "$PR" >"$T/f.remote"; fetchf "$PL" >"$T/f.local"
+ncases=$(wc -l <"$T/fcases")
+fmis=0
+for f in remote local; do
+    n=$(paste -d '\n' "$T/f.one" "$T/f.$f" | awk 'NR % 2 { a = $0; next } $0 != a || a == "" { n++ } END { print n + 0 }')
+    [ "$(wc -l <"$T/f.$f")" = "$ncases" ] || n=$((n + 1))
+    fmis=$((fmis + n))
+    [ "$n" = 0 ] || echo "# filters over $f shards: $n of $ncases cases differ"
+done
+echo "# $fvals categories checked over shards, and 10 forms with words, dates and sources ($ncases cases)"
+check_eq "every case was answered by one database" "$ncases" "$(grep -c '"total"' "$T/f.one")"
+check "every category of the corpus was among them (more than 50)" test "$fvals" -gt 50
+check_eq "filters: totals, facets and ranking over remote and local shards equal one database's (mismatches)" 0 "$fmis"
+body='{"q": "oil", "filter": {"category": ["crude", "ship"], "date": {"from": "1987-03", "to": "1987-06-15"}}, "limit": 100, "snippet": false, "dedup": false, "facets": "category,year"}'
+postf() { curl -s -m 20 -X POST -d "$body" "http://127.0.0.1:$1/search" | jq -c "$NORM"; }
+a=$(postf "$P1")
+check "a JSON body's filters match something" jq -e '.total.lower > 10' <<<"$a"
+check_eq "a JSON body's filters: remote shards equal one database" "$a" "$(postf "$PR")"
+check_eq "a JSON body's filters: local shards equal one database" "$a" "$(postf "$PL")"
+a=$(curl -s -m 10 "http://127.0.0.1:$P1/search?filter=category:crude&limit=30&snippet=0" | jq -c '[.hits[].date]')
+r=$(curl -s -m 10 "http://127.0.0.1:$PR/search?filter=category:crude&limit=30&snippet=0" | jq -c '[.hits[].date]')
+check_eq "a filter with no words: newest first over remote shards too" "$a" "$r"
+check_eq "date:yesterday over remote shards: 400" 400 \
+    "$(curl -s -m 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PR/search?q=date:yesterday")"
+
 a=$(curl -s -m 10 "http://127.0.0.1:$P1/search?q=oil+prices&sort=date&limit=20&snippet=0" | jq -c '[.hits[] | [.id, .date]]')
 r=$(curl -s -m 10 "http://127.0.0.1:$PR/search?q=oil+prices&sort=date&limit=20&snippet=0" | jq -c '[.hits[] | [.id, .date]]')
 check_eq "sorting by date gives the same dates over remote shards" "$(jq -c 'map(.[1])' <<<"$a")" "$(jq -c 'map(.[1])' <<<"$r")"
@@ -144,6 +192,20 @@ common=$(jq -n --argjson a "$(curl -s -m 10 "http://127.0.0.1:$P1/doc/1200/simil
     --argjson b "$(curl -s -m 10 "http://127.0.0.1:$PR/doc/1200/similar?limit=10" | jq -c '[.hits[].id]')" \
     '[$a[] | select(. as $x | $b | index($x))] | length')
 check_match "similar articles over remote shards: the same articles ($common of 10)" '^(8|9|10)$' "$common"
+# The new parameters mean the same over shards: case-blind words, excluded-only queries and
+# exact totals (exact=1: every match counted), fields.
+bad=""
+for q in 'Oil Prices' 'oil prices' 'COCOA' '-oil' '-oil -prices' 'NOT cocoa' '"Crude Oil"'; do
+    a=$(curl -s -m 20 -G "http://127.0.0.1:$P1/search" --data-urlencode "q=$q" -d limit=0 -d exact=1 -d dedup=0 | jq -c .total)
+    for p in "$PR" "$PL"; do
+        b=$(curl -s -m 20 -G "http://127.0.0.1:$p/search" --data-urlencode "q=$q" -d limit=0 -d exact=1 -d dedup=0 | jq -c .total)
+        [ -n "$a" ] && [ "$a" = "$b" ] || bad="$bad[$q on $p] $a vs $b; "
+    done
+done
+check_eq "exact totals of case-blind and excluded-only queries equal one database's over remote and local shards" "" "$bad"
+check_eq "fields= over remote shards: the same keys" \
+    "$(curl -s -m 10 "http://127.0.0.1:$P1/search?q=cocoa&limit=3&fields=title,date" | jq -c '[.hits[] | keys]')" \
+    "$(curl -s -m 10 "http://127.0.0.1:$PR/search?q=cocoa&limit=3&fields=title,date" | jq -c '[.hits[] | keys]')"
 check_eq "\"did you mean\" over remote shards (the map's #quire-spelling) equals one database's" \
     "$(curl -s -m 10 "http://127.0.0.1:$P1/search?q=olil+pricse&limit=1" | jq -r .suggestion)" \
     "$(curl -s -m 10 "http://127.0.0.1:$PR/search?q=olil+pricse&limit=1" | jq -r .suggestion)"

@@ -85,9 +85,9 @@ check_eq "nothing listening at --url: exit 2" 2 "$?"
 floor() {
     case "$1/$2" in
     scifact/and) echo 0.036 ;;   # measured 0.0467: every word of a long claim required
-    scifact/or) echo 0.683 ;;    # measured 0.6930 (BEIR's BM25 baseline: 0.665)
-    cranfield/and) echo 0.004 ;; # measured 0.0146
-    cranfield/or) echo 0.360 ;;  # measured 0.3707
+    scifact/or) echo 0.690 ;;    # measured 0.7007 (BEIR's BM25 baseline: 0.665)
+    cranfield/and) echo 0.004 ;; # measured 0.0141
+    cranfield/or) echo 0.366 ;;  # measured 0.3762
     esac
 }
 for c in scifact cranfield; do

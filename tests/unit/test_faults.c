@@ -632,9 +632,14 @@ static int run_search(struct search_error *err)
 
 static int run_similar(struct search_error *err)
 {
-    if (keep_or_fail(search_similar(fx.ix, "j2", 5, err)) < 0)
+    struct search_request req;
+    search_request_init(&req);
+    req.limit = 5;
+    if (keep_or_fail(search_similar(fx.ix, "j2", &req, err)) < 0)
         return -1;
-    return keep_or_fail(search_similar(fx.ix, fx.names[1], 3, err));
+    req.limit = 3;
+    req.snippet = 0;
+    return keep_or_fail(search_similar(fx.ix, fx.names[1], &req, err));
 }
 
 static int run_doc(struct search_error *err)

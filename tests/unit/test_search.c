@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "article.h"
 #include "dbdir.h"
+#include "querytext.h"
 #include "schema.h"
 #include "search.h"
 #include "snippet.h"
@@ -105,6 +107,274 @@ static void test_request_json(void **state)
     assert_int_equal(search_request_from_json(&r, deep, depth * 2, &e), -1);
     search_request_clear(&r);
     free(deep);
+}
+
+static void test_request_filters(void **state)
+{
+    (void)state;
+    struct search_request r;
+    struct search_error e;
+    search_request_init(&r);
+    /* A filter alone makes a request complete. */
+    assert_int_equal(search_request_set(&r, "filter", "category:sport", &e), 0);
+    assert_int_equal(search_request_validate(&r, &e), 0);
+    assert_int_equal(search_request_set(&r, "filter", "source:\"BBC News\"", &e), 0);
+    assert_int_equal(search_request_set(&r, "filter", "date:2004..2005", &e), 0);
+    assert_int_equal(r.nfilters, 3);
+    assert_string_equal(r.filters[0].field, "category");
+    assert_string_equal(r.filters[0].value, "sport");
+    assert_string_equal(r.filters[1].value, "BBC News"); /* quotes gone */
+    assert_string_equal(r.filters[2].value, "2004..2005");
+    const char *bad[] = {"sport", ":sport", "colour:red", "date:yesterday", "date:2004-02-30",
+                         "month:2026", "year:87", "source:", "source:  ", "date:..",
+                         "date:2005..2004", "category:\xff"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        e.status = 0;
+        assert_int_equal(search_request_set(&r, "filter", bad[i], &e), -1);
+        assert_int_equal(e.status, 400);
+        assert_string_equal(e.code, "bad_filter");
+    }
+    assert_int_equal(r.nfilters, 3);
+    assert_non_null(strstr((search_request_set(&r, "filter", "date:yesterday", &e), e.message),
+                           "field 'date' takes a day (2004-03-05)"));
+    while (r.nfilters < SEARCH_MAX_FILTERS)
+        assert_int_equal(search_request_set(&r, "filter", "year:2004", &e), 0);
+    assert_int_equal(search_request_set(&r, "filter", "year:2004", &e), -1);
+    search_request_clear(&r);
+    assert_int_equal(r.nfilters, 0);
+
+    const char *ok = "{\"filter\": {\"category\": [\"sport\", \"tech\"], \"source\": \"BBC News\", "
+                     "\"year\": 2004, \"date\": {\"from\": \"2004-01-01\", \"to\": \"2004-12-31\"}}}";
+    assert_int_equal(search_request_from_json(&r, ok, strlen(ok), &e), 0);
+    assert_int_equal(search_request_validate(&r, &e), 0);
+    assert_int_equal(r.nfilters, 5);
+    assert_string_equal(r.filters[1].value, "tech");
+    assert_string_equal(r.filters[3].value, "2004");
+    assert_string_equal(r.filters[4].value, "2004-01-01..2004-12-31");
+    search_request_clear(&r);
+    const char *strings = "{\"q\": \"oil\", \"filter\": [\"category:crude\", \"date:2004..\"]}";
+    assert_int_equal(search_request_from_json(&r, strings, strlen(strings), &e), 0);
+    assert_int_equal(r.nfilters, 2);
+    search_request_clear(&r);
+    const char *jbad[] = {
+        "{\"filter\": 3}",
+        "{\"filter\": {\"colour\": \"red\"}}",
+        "{\"filter\": {\"source\": {\"from\": \"a\"}}}",
+        "{\"filter\": {\"date\": {\"from\": \"2004\", \"until\": \"2005\"}}}",
+        "{\"filter\": {\"date\": {}}}",
+        "{\"filter\": {\"category\": [true]}}",
+        "{\"filter\": [\"category:crude\", 3]}",
+        "{\"filter\": {\"category\": \"a\\u0000b\"}}",
+    };
+    for (size_t i = 0; i < sizeof jbad / sizeof jbad[0]; i++) {
+        search_request_init(&r);
+        e.status = 0;
+        assert_int_equal(search_request_from_json(&r, jbad[i], strlen(jbad[i]), &e), -1);
+        assert_int_equal(e.status, 400);
+        search_request_clear(&r);
+    }
+}
+
+/* Property: a date filter value is accepted exactly when it names a real day, month or year
+ * (the oracle is the C library's calendar: timegm normalises a day that does not exist into
+ * another one), and a range exactly when both ends are accepted and the start's first day
+ * is not after the end's last day. Seeded random values, the seed printed. */
+static int real_day(int y, int m, int d)
+{
+    struct tm tm = {0};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = m - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = 12;
+    time_t t = timegm(&tm);
+    struct tm back;
+    gmtime_r(&t, &back);
+    return back.tm_year == y - 1900 && back.tm_mon == m - 1 && back.tm_mday == d;
+}
+
+static void test_filter_dates_property(void **state)
+{
+    (void)state;
+    unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+    printf("# date filter property: seed %u\n", seed);
+    srand(seed);
+    char why[512], v[96], a[40], b[40];
+    unsigned checked = 0;
+    for (int i = 0; i < 20000; i++) {
+        int y1 = 1890 + rand() % 220, m1 = rand() % 14, d1 = rand() % 33;
+        int y2 = 1890 + rand() % 220, m2 = rand() % 14, d2 = rand() % 33;
+        int form1 = rand() % 3, form2 = rand() % 3; /* year, month, day */
+        /* The first and last day each end stands for, as numbers YYYYMMDD (0: invalid). */
+        long lo = 0, hi = 0;
+        if (form1 == 0) {
+            snprintf(a, sizeof a, "%04d", y1);
+            lo = y1 * 10000L + 101;
+        } else if (form1 == 1) {
+            snprintf(a, sizeof a, "%04d-%02d", y1, m1);
+            lo = m1 >= 1 && m1 <= 12 ? y1 * 10000L + m1 * 100 + 1 : 0;
+        } else {
+            snprintf(a, sizeof a, "%04d-%02d-%02d", y1, m1, d1);
+            lo = m1 >= 1 && m1 <= 12 && real_day(y1, m1, d1) ? y1 * 10000L + m1 * 100 + d1 : 0;
+        }
+        if (form2 == 0) {
+            snprintf(b, sizeof b, "%04d", y2);
+            hi = y2 * 10000L + 1231;
+        } else if (form2 == 1) {
+            snprintf(b, sizeof b, "%04d-%02d", y2, m2);
+            int last = 31;
+            while (last > 27 && !(m2 >= 1 && m2 <= 12 && real_day(y2, m2, last)))
+                last--;
+            hi = m2 >= 1 && m2 <= 12 ? y2 * 10000L + m2 * 100 + last : 0;
+        } else {
+            snprintf(b, sizeof b, "%04d-%02d-%02d", y2, m2, d2);
+            hi = m2 >= 1 && m2 <= 12 && real_day(y2, m2, d2) ? y2 * 10000L + m2 * 100 + d2 : 0;
+        }
+        int single = (lo != 0) == (schema_filter_check("date", a, why, sizeof why) == 0);
+        if (!single)
+            fprintf(stderr, "date:%s: expected %s\n", a, lo ? "accepted" : "refused");
+        assert_true(single);
+        snprintf(v, sizeof v, "%s..%s", a, b);
+        int want = lo != 0 && hi != 0 && lo <= hi;
+        int got = schema_filter_check("date", v, why, sizeof why) == 0;
+        if (want != got)
+            fprintf(stderr, "date:%s: expected %s\n", v, want ? "accepted" : "refused");
+        assert_int_equal(want, got);
+        /* month: takes only months, year: only years. */
+        assert_int_equal(schema_filter_check("month", a, why, sizeof why) == 0,
+                         form1 == 1 && lo != 0);
+        assert_int_equal(schema_filter_check("year", a, why, sizeof why) == 0, form1 == 0);
+        checked += 4;
+    }
+    printf("# date filter property: %u values checked\n", checked);
+    /* The queries: a single value is its term, a range a range of the date slot. */
+    xc_query *q = schema_filter_query("date", "2004-03", why, sizeof why);
+    assert_non_null(q);
+    char *d = xc_query_describe(q);
+    assert_non_null(strstr(d, "M200403"));
+    free(d);
+    xc_query_free(q);
+    q = schema_filter_query("date", "2004-02..2004", why, sizeof why);
+    d = xc_query_describe(q);
+    assert_non_null(strstr(d, "20040201"));
+    assert_non_null(strstr(d, "20041231"));
+    free(d);
+    xc_query_free(q);
+    q = schema_filter_query("month", "2004-02..2004-02", why, sizeof why);
+    d = xc_query_describe(q);
+    assert_non_null(strstr(d, "20040229")); /* a leap year */
+    free(d);
+    xc_query_free(q);
+}
+
+/* The key of a source or category: the same for every case, spacing and accent folding of
+ * one value, and a key is its own key. */
+static void test_value_key(void **state)
+{
+    (void)state;
+    const char *same[][2] = {{"BBC News", "bbc news"},
+                             {"  BBC\t News ", "BBC NEWS"},
+                             {"Новости Москвы", "НОВОСТИ МОСКВЫ"},
+                             {"Société", "SOCIETE"},
+                             {"money-fx", "MONEY-FX"}};
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        char *a = schema_value_key(same[i][0], strlen(same[i][0]), NULL);
+        char *b = schema_value_key(same[i][1], strlen(same[i][1]), NULL);
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_string_equal(a, b);
+        char *c = schema_value_key(a, strlen(a), NULL);
+        assert_string_equal(a, c);
+        free(a);
+        free(b);
+        free(c);
+    }
+    char *k = schema_value_key("BBC News", 8, NULL);
+    assert_string_equal(k, "bbc news");
+    free(k);
+}
+
+/* exact, fields, facet_limit and the parameters similar articles take. */
+static void test_request_shaping(void **state)
+{
+    (void)state;
+    struct search_request r;
+    struct search_error e;
+    search_request_init(&r);
+    assert_int_equal(r.exact, 0);
+    assert_int_equal(r.fields, SEARCH_FIELDS_ALL);
+    assert_int_equal(r.facet_limit, SEARCH_DEFAULT_FACET_LIMIT);
+    assert_int_equal(search_request_set(&r, "exact", "1", &e), 0);
+    assert_int_equal(r.exact, 1);
+    assert_int_equal(search_request_set(&r, "fields", "title,date,url", &e), 0);
+    assert_int_equal(r.fields, SEARCH_FIELD_TITLE | SEARCH_FIELD_DATE | SEARCH_FIELD_URL);
+    assert_int_equal(search_request_set(&r, "fields", "id,score", &e), 0);
+    assert_int_equal(r.fields, 0);
+    assert_int_equal(search_request_set(&r, "fields", "title,colour", &e), -1);
+    assert_int_equal(e.status, 400);
+    assert_non_null(strstr(e.message, "colour"));
+    assert_int_equal(search_request_set(&r, "facet_limit", "1000", &e), 0);
+    assert_int_equal(r.facet_limit, 1000);
+    assert_int_equal(search_request_set(&r, "facet_limit", "1001", &e), -1);
+    assert_int_equal(search_request_set(&r, "facet_limit", "0", &e), -1);
+    search_request_clear(&r);
+
+    assert_int_equal(
+        search_request_from_similar_query(&r, "limit=5&offset=5&snippet=0&dedup=0&fields=title", &e),
+        0);
+    assert_int_equal(r.limit, 5);
+    assert_int_equal(r.offset, 5);
+    assert_int_equal(r.snippet, 0);
+    assert_int_equal(r.dedup, 0);
+    assert_int_equal(r.fields, SEARCH_FIELD_TITLE);
+    search_request_clear(&r);
+    static const char *const refused[] = {"q=x", "sort=date", "facets=year", "exact=1", "op=and"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        assert_int_equal(search_request_from_similar_query(&r, refused[i], &e), -1);
+        assert_int_equal(e.status, 400);
+        search_request_clear(&r);
+    }
+}
+
+/* The query text rewriting (querytext.c): every case of its rules, one pair each. */
+static void test_querytext(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        /* words lower-cased, any script */
+        {"Elections", "elections"},
+        {"TONY Blair", "tony blair"},
+        {"\xd0\x9c\xd0\x9e\xd0\xa1\xd0\x9a\xd0\x92\xd0\x90", /* МОСКВА */
+         "\xd0\xbc\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0"},
+        {"Petro*", "petro*"},
+        /* operators kept; lower-case operator words are words */
+        {"Blair AND Brown", "blair AND brown"},
+        {"Blair OR NOT Brown", "blair OR NOT brown"},
+        {"Blair NEAR/3 Brown ADJ Iraq", "blair NEAR/3 brown ADJ iraq"},
+        {"Blair NEARBY", "blair nearby"},
+        /* quotes kept as written */
+        {"\"Tony Blair\" Speech", "\"Tony Blair\" speech"},
+        {"(Blair OR Brown) Labour", "(blair OR brown) labour"},
+        /* field names lower-cased; filter values kept, title: words lower-cased */
+        {"Title:Blair", "title:blair"},
+        {"source:\"BBC News\" Blair", "source:\"BBC News\" blair"},
+        {"id:Sport/101", "id:Sport/101"},
+        {"+Category:Sport -Title:Brown", "+category:Sport -title:brown"},
+        /* excluded-only queries become NOT forms; mixed ones are left alone */
+        {"-Blair", "NOT blair"},
+        {"-blair -brown", "NOT blair NOT brown"},
+        {"-\"Gordon Brown\"  -(iraq OR war)", "NOT \"Gordon Brown\" NOT (iraq OR war)"},
+        {"blair -brown", "blair -brown"},
+        {"NOT blair", "NOT blair"},
+        {"- blair", "- blair"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *out = NULL;
+        assert_int_equal(querytext_normalise(cases[i][0], &out), 0);
+        assert_non_null(out);
+        assert_string_equal(out, cases[i][1]);
+        free(out);
+    }
 }
 
 static void test_display_round_trip(void **state)
@@ -350,7 +620,10 @@ static void test_search_deadline(void **state)
                             json_string_value(json_object_get(json_array_get(gh, i), "id")));
 
     /* Similar articles carry the flag too. */
-    json_t *sim = search_similar(ix, "a1", 5, &e);
+    struct search_request sr;
+    search_request_init(&sr);
+    sr.limit = 5;
+    json_t *sim = search_similar(ix, "a1", &sr, &e);
     assert_non_null(sim);
     assert_false(assert_well_formed(sim, 5));
 
@@ -438,6 +711,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_defaults_and_limits),
         cmocka_unit_test(test_request_json),
+        cmocka_unit_test(test_request_shaping),
+        cmocka_unit_test(test_querytext),
+        cmocka_unit_test(test_request_filters),
+        cmocka_unit_test(test_filter_dates_property),
+        cmocka_unit_test(test_value_key),
         cmocka_unit_test(test_display_round_trip),
         cmocka_unit_test(test_snippet),
         cmocka_unit_test(test_dbdir),

@@ -158,6 +158,12 @@ qc_code qc_doc(qc_client *c, const char *id, qc_response **out);
  * the one with id, in the search answer's shape. Returns like qc_doc. */
 qc_code qc_similar(qc_client *c, const char *id, long limit, qc_response **out);
 
+/* GET /doc/ID/similar?KEY=VALUE&...: like qc_similar with any of the parameters the
+ * endpoint takes (limit, offset, snippet, dedup, fields), each percent-encoded; the server
+ * refuses others. params may be NULL when nparams is 0. Returns like qc_doc. */
+qc_code qc_similar_params(qc_client *c, const char *id, const qc_param *params, size_t nparams,
+                          qc_response **out);
+
 /* GET /health. Returns like qc_search. */
 qc_code qc_health(qc_client *c, qc_response **out);
 

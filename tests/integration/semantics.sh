@@ -1,0 +1,196 @@
+#!/bin/bash
+# What a query means, checked as properties over whole real corpora (bbc-news and
+# reuters-21578) through the real daemon, plus the client's view of the same answers:
+#   - case: the capitalised, upper-case (Reuters titles are all capitals) and lower-case
+#     forms of queries made from corpus titles (a seeded random draw; the seed is printed)
+#     give identical hits;
+#   - negation: a query of excluded terms only (-t, NOT t, -t -u) finds exactly the
+#     articles without them: its exact count plus the count of the terms is every article;
+#   - exact totals: with exact=1 the total equals the number of ids met paging through
+#     every result; without it, an estimate is never below the hits already returned;
+#   - similar articles: never the article itself nor a copy of its text (bbc-news has 98
+#     pairs of identical bodies), paging and parameters as documented;
+#   - result shaping: fields=, facet_limit, numbers at a sensible precision.
+# SEMANTICS_SEED fixes the draw; SEMANTICS_QUERIES sets how many titles per corpus.
+. "$(dirname "$0")/../lib.sh"
+
+SEED=${SEMANTICS_SEED:-$(date +%s)}
+NQ=${SEMANTICS_QUERIES:-30}
+echo "# seed $SEED, $NQ titles per corpus (rerun with SEMANTICS_SEED=$SEED)"
+
+BBC="$SHARED/corpora/bbc-news/docs.jsonl"
+REUTERS="$SHARED/corpora/reuters-21578/docs.jsonl"
+"$QUIRE_INDEX" -q --db "$T/bbc" "$BBC" || { not_ok "index bbc-news"; finish; }
+# No spelling data: not needed here, and indexing the 21578 articles is faster without.
+"$QUIRE_INDEX" -q --no-spelling --db "$T/reu" "$REUTERS" || { not_ok "index reuters"; finish; }
+
+# uri TEXT: TEXT percent-encoded for a path.
+uri() { jq -rn --arg t "$1" '$t | @uri'; }
+# search QUERY PARAMS: GET /search?PARAMS with q=QUERY percent-encoded by curl.
+search() { curl -s -m $((20 * SLOW)) -G --data-urlencode "q=$1" "http://127.0.0.1:$PORT/search?$2"; }
+# hits_of QUERY: the ids of the first 30 hits, one line ("null" when the search failed).
+hits_of() { search "$1" 'limit=30&snippet=0' | jq -c '[.hits[].id]'; }
+# exact_total QUERY: the exact number of articles the query matches (no collapsing).
+exact_total() { search "$1" 'limit=0&exact=1&dedup=0' | jq -r '.total.estimated'; }
+# draw FILE N SALT: N titles of FILE drawn at random (seeded), one per line.
+draw() {
+    jq -r '.title' "$1" | awk -v n="$2" -v seed="$SEED" -v salt="$3" '
+        BEGIN { srand(seed + salt) } { t[NR] = $0 }
+        END { for (i = 0; i < n; i++) print t[int(rand() * NR) + 1] }'
+}
+# words TITLE: up to 4 of its words (letters and digits), operators left out.
+words() {
+    printf '%s\n' "$1" | tr -c 'A-Za-z0-9\n' ' ' | tr -s ' ' '\n' | grep -v '^$' |
+        grep -viE '^(and|or|not|xor|near|adj)$' | head -n 4 | tr '\n' ' ' | sed 's/ $//'
+}
+capitalise() { printf '%s\n' "$1" | awk '{ for (i = 1; i <= NF; i++) $i = toupper(substr($i, 1, 1)) tolower(substr($i, 2)); print }'; }
+lower() { printf '%s\n' "$1" | tr 'A-Z' 'a-z'; }
+upper() { printf '%s\n' "$1" | tr 'a-z' 'A-Z'; }
+
+for corpus in bbc reu; do
+    file=$BBC; [ $corpus = reu ] && file=$REUTERS
+    start_quired "$T/$corpus" --quiet || { not_ok "quired ($corpus)"; continue; }
+    docs=$(get /health | jq -r .docs)
+
+    # --- case never changes the hits -------------------------------------------------------
+    n=0; bad=""; nonempty=0
+    while IFS= read -r title; do
+        w=$(words "$title")
+        [ -n "$w" ] || continue
+        n=$((n + 1))
+        l=$(hits_of "$(lower "$w")")
+        [ -n "$l" ] && [ "$l" != "[]" ] && nonempty=$((nonempty + 1))
+        for form in "$w" "$(capitalise "$w")" "$(upper "$w")"; do
+            h=$(hits_of "$form")
+            [ "$h" = "$l" ] || { bad="$bad[$form] vs [$(lower "$w")]; "; break; }
+        done
+    done < <(draw "$file" "$NQ" 1)
+    check_eq "$corpus: $n title queries: as written, capitalised, upper- and lower-case forms give the same hits" "" "$bad"
+    check "$corpus: the title queries find something ($nonempty of $n)" test "$nonempty" -ge $((n * 9 / 10))
+
+    # --- negation: only excluded terms -------------------------------------------------------
+    n=0; bad=""
+    while IFS= read -r title; do
+        set -- $(lower "$(words "$title")")
+        [ $# -ge 2 ] || continue
+        n=$((n + 1))
+        pos=$(exact_total "$1"); both=$(exact_total "$1 OR $2")
+        for q in "-$1" "NOT $1"; do
+            neg=$(exact_total "$q")
+            [ $((neg + pos)) -eq "$docs" ] || bad="$bad[$q] $neg + $pos != $docs; "
+        done
+        neg=$(exact_total "-$1 -$2")
+        [ $((neg + both)) -eq "$docs" ] || bad="$bad[-$1 -$2] $neg + $both != $docs; "
+        # The hits shown contain neither term.
+        ids=$(search "-$1 -$2" 'limit=3&snippet=0' | jq -r '.hits[].id')
+        for id in $ids; do
+            hit=$(exact_total "id:\"$id\" AND ($1 OR $2)")
+            [ "$hit" = 0 ] || bad="$bad[-$1 -$2] returned $id, which has one of them; "
+        done
+    done < <(draw "$file" 8 2)
+    check_eq "$corpus: $n pure-negative queries (-t, NOT t, -t -u): hits = every article without the terms" "" "$bad"
+
+    # --- exact totals -----------------------------------------------------------------------
+    n=0; bad=""
+    while IFS= read -r title; do
+        set -- $(lower "$(words "$title")")
+        [ $# -ge 1 ] || continue
+        q=$1
+        total=$(search "$q" 'limit=0&exact=1' | jq -r '.total | select(.exact) | .estimated')
+        [ -n "$total" ] || { bad="$bad[$q] not exact; "; continue; }
+        [ "$total" -le 3000 ] || continue
+        n=$((n + 1))
+        seen=0; off=0
+        while :; do
+            page=$(search "$q" "limit=1000&offset=$off&snippet=0&exact=1&fields=title")
+            k=$(jq -r '.hits | length' <<<"$page")
+            est=$(jq -r .total.estimated <<<"$page")
+            [ "$est" = "$total" ] || bad="$bad[$q] total $est at offset $off, $total at 0; "
+            seen=$((seen + k)); off=$((off + 1000))
+            [ "$k" -eq 1000 ] || break
+        done
+        [ "$seen" -eq "$total" ] || bad="$bad[$q] exact total $total, $seen ids; "
+        # Without exact=1: never fewer than what was returned, and said to be estimated.
+        r=$(search "$q" 'limit=7&offset=3&snippet=0')
+        jq -e '(.total.estimated >= 3 + (.hits | length)) and (.total.exact == false)' <<<"$r" >/dev/null ||
+            bad="$bad[$q] estimate below the hits: $(jq -c .total <<<"$r"); "
+    done < <(draw "$file" 8 3)
+    check_eq "$corpus: $n queries: exact=1 total = ids met paging through all results" "" "$bad"
+    stop_quired
+done
+
+# --- regressions on bbc-news (issue 12) ----------------------------------------------------
+start_quired "$T/bbc" --quiet || { not_ok "quired (bbc)"; finish; }
+e=$(hits_of elections)
+check "elections finds 30 hits" jq -e 'length == 30' <<<"$e"
+check_eq "Elections and elections give the same hits" "$e" "$(hits_of Elections)"
+check_eq "ELECTIONS too" "$(hits_of elections)" "$(hits_of ELECTIONS)"
+check "operators stay operators: 'blair AND brown' is narrower than 'blair and brown'" \
+    test "$(exact_total 'blair AND brown')" -lt "$(exact_total 'blair and brown')"
+check "a field name stays a field name: title:Blair = title:blair" \
+    test "$(hits_of 'title:Blair')" = "$(hits_of 'title:blair')"
+check_eq "quoted phrases are unchanged by case" "$(hits_of '"tony blair"')" "$(hits_of '"Tony Blair"')"
+r=$(get '/search?q=-blair&limit=100&snippet=0')
+check "-blair returns articles, none of them with blair" jq -e '(.hits | length) == 100' <<<"$r"
+blair=$(exact_total blair)
+check "-blair: $blair articles have blair, the rest do not" test "$(( $(exact_total -blair) + blair ))" -eq 2225
+r=$(get '/search?q=blair&limit=3&exact=1&dedup=0')
+check_eq "exact=1: the total is said to be exact" true "$(jq -r .total.exact <<<"$r")"
+check_eq "exact=1: lower = estimated = upper" 1 "$(jq -r '.total | [.lower, .estimated, .upper] | unique | length' <<<"$r")"
+
+# Similar articles: never the article or a copy of its text, whatever the paging.
+dups=$(awk -F'\t' 'NR > 1 { print $1 " " $2 }' "$SHARED/corpora/bbc-news/duplicates.tsv")
+n=0; bad=""
+while read -r a b; do
+    n=$((n + 1))
+    for id in "$a" "$b"; do
+        other=$b; [ "$id" = "$b" ] && other=$a
+        r=$(get "/doc/$(uri "$id")/similar?limit=20&dedup=0&snippet=0")
+        jq -e --arg a "$id" --arg b "$other" 'all(.hits[]; .id != $a and .id != $b)' <<<"$r" >/dev/null ||
+            bad="$bad$id: $(jq -c '[.hits[].id]' <<<"$r"); "
+    done
+done < <(printf '%s\n' "$dups" | head -n 20)
+check_eq "similar of $n duplicated articles (both copies): never itself nor its copy" "" "$bad"
+a=$(get '/doc/sport%2F101/similar?limit=10&snippet=0' | jq -c '[.hits[].id][5:10]')
+b=$(get '/doc/sport%2F101/similar?limit=5&offset=5&snippet=0' | jq -c '[.hits[].id]')
+check_eq "similar: offset pages" "$a" "$b"
+r=$(get '/doc/sport%2F101/similar?limit=3')
+check "similar: snippets by default" jq -e 'all(.hits[]; .snippet | length > 0)' <<<"$r"
+r=$(get '/doc/sport%2F101/similar?limit=3&snippet=0&fields=title')
+check "similar: snippet=0 and fields" jq -e 'all(.hits[]; (.snippet == null) and (keys - ["id", "rank", "score", "title"] == []))' <<<"$r"
+check_eq "similar: a search parameter is refused" 400 "$(status GET '/doc/sport%2F101/similar?q=x')"
+check_match "... with a message naming it" "sort" "$(get '/doc/sport%2F101/similar?sort=date')"
+
+# Result shaping.
+r=$(get '/search?q=election&limit=5&fields=title,date,url')
+check "fields=title,date,url: only those, and id, rank, score" \
+    jq -e '(.hits | length == 5) and all(.hits[]; (keys - ["id", "rank", "score", "title", "date", "url"] == []) and .id and .rank and .score and .title)' <<<"$r"
+check_eq "fields: an unknown field is refused" 400 "$(status GET '/search?q=a&fields=title,colour')"
+r=$(get '/search?q=the&facets=category&facet_limit=2&limit=0')
+check_eq "facet_limit=2" 2 "$(jq -r '.facets.category | length' <<<"$r")"
+check_eq "facet_limit over 1000 is refused" 400 "$(status GET '/search?q=a&facets=category&facet_limit=1001')"
+raw=$(curl -s -m 10 "http://127.0.0.1:$PORT/search?q=election&limit=3")
+check_match "took_ms to the microsecond" '"took_ms": ?[0-9]+(\.[0-9]{1,3})?[,}]' "$raw"
+check "scores at a sensible precision (at most 6 decimals)" \
+    sh -c "! printf '%s' \"\$1\" | grep -Eq '\"score\": ?[0-9]+\.[0-9]{7,}'" _ "$raw"
+
+# The terminal client.
+out=$("$QUIRE" --connect "127.0.0.1:$PORT" search -n 3 election)
+check_eq "quire: every hit shows its id" 3 "$(grep -cE '^ +.* - id [a-z]+/[0-9]+$' <<<"$out")"
+check_match "quire: 'about N results' when estimated" "of about [0-9]+ results" "$out"
+out=$("$QUIRE" --connect "127.0.0.1:$PORT" search --exact -n 3 election)
+check_match "quire --exact: 'N results'" "3 of [0-9]+ results" "$out"
+"$QUIRE" --connect "127.0.0.1:$PORT" search -n 0 election >/dev/null; rc=$?
+check_eq "quire -n 0 with matches: exit 0" 0 "$rc"
+"$QUIRE" --connect "127.0.0.1:$PORT" search -n 0 xylophonequagmire >/dev/null; rc=$?
+check_eq "quire -n 0 without matches: exit 1" 1 "$rc"
+out=$("$QUIRE" --connect "127.0.0.1:$PORT" search --explain -n 1 election)
+check_match "quire --explain: a table with a header" "term +weight" "$out"
+check_match "quire --explain: the score row" "score +[0-9]+\.[0-9]{3}" "$out"
+out=$("$QUIRE" --db "$T/bbc" similar -n 2 --offset 1 --no-snippet sport/101); rc=$?
+check_eq "quire similar with --offset and --no-snippet: exit 0" 0 "$rc"
+"$QUIRE" --db "$T/bbc" similar --sort date sport/101 >/dev/null 2>"$T/err"; rc=$?
+check_eq "quire similar --sort: a usage error" 2 "$rc"
+stop_quired
+
+finish
