@@ -354,7 +354,8 @@ static void print_explain(json_t *explain, json_t *score, int indent)
         tw = len > tw ? (len < 40 ? len : 40) : tw;
         i++;
     }
-    qsort(rows, n, sizeof *rows, by_weight);
+    if (n > 1)
+        qsort(rows, n, sizeof *rows, by_weight);
     printf("%*s%-*s  %9s\n", indent, "", tw, "term", "weight");
     for (i = 0; i < n; i++) {
         printf("%*s", indent, "");

@@ -528,7 +528,8 @@ static int finish_read(struct run *r, struct file_read *fr)
         return -1;
     }
     (void)before;
-    qsort(d.v, d.n, sizeof *d.v, cmp_uint);
+    if (d.n > 1) /* d.v is NULL when nothing was collected: qsort may not be given it */
+        qsort(d.v, d.n, sizeof *d.v, cmp_uint);
     for (size_t i = 0; rc == 0 && i < d.n; i++) {
         unsigned docid = d.v[i];
         if ((i > 0 && d.v[i - 1] == docid) || hashset_has(&fr->touched, docid))
@@ -671,7 +672,7 @@ static enum read_result read_jsonl(struct run *r, struct file_read *fr, char *wh
             /* Stopped half way (EIO, a truncated .gz): what was read is applied, the rest
              * keeps its documents, and no signature is written. */
             char w[512];
-            snprintf(w, sizeof w, "line %lu: %s", lineno, why);
+            snprintf(w, sizeof w, "line %lu: %.480s", lineno, why);
             snprintf(why, whylen, "%s", w);
             res = READ_DOUBT;
             break;
@@ -790,7 +791,7 @@ static int doubt_read(struct run *r, struct file_read *fr, const char *key)
     for (size_t i = 0; rc == 0 && i < claimed.n; i++) {
         unsigned docid = claimed.v[i];
         if (hashset_has(&fr->touched, docid) ||
-            bsearch(&docid, held.v, held.n, sizeof *held.v, cmp_uint))
+            (held.n > 0 && bsearch(&docid, held.v, held.n, sizeof *held.v, cmp_uint)))
             continue; /* read just now, or the document holds this file's record */
         struct claims c;
         if (claims_load(r, docid, &c) < 0) {

@@ -126,7 +126,8 @@ static int level_flush(struct build *b, struct level *l)
 {
     int rc = 0;
     if (l->plen > 0 && l->count >= COMPLETE_TABLE_MIN) {
-        qsort(l->top.v, l->top.n, sizeof l->top.v[0], cmp_cand);
+        if (l->top.n > 1)
+            qsort(l->top.v, l->top.n, sizeof l->top.v[0], cmp_cand);
         struct strbuf val;
         sb_init(&val);
         for (unsigned i = 0; i < l->top.n; i++)
@@ -315,7 +316,8 @@ static int complete_terms(xc_db *db, const char *word, struct topn *top, xc_erro
         topn_clear(&s.top);
         return -1;
     }
-    qsort(s.top.v, s.top.n, sizeof s.top.v[0], cmp_cand);
+    if (s.top.n > 1) /* v is NULL while nothing was kept: qsort may not be given it */
+        qsort(s.top.v, s.top.n, sizeof s.top.v[0], cmp_cand);
     *top = s.top;
     return 0;
 }

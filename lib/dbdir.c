@@ -247,7 +247,8 @@ size_t dbdir_list_generations(const char *dir, unsigned *nums, size_t max)
             nums[n++] = num;
     }
     closedir(d);
-    qsort(nums, n, sizeof *nums, cmp_unsigned);
+    if (n > 1)
+        qsort(nums, n, sizeof *nums, cmp_unsigned);
     return n;
 }
 
@@ -288,7 +289,7 @@ int dbdir_stack(const char *dir, char (*names)[DBDIR_NAME_MAX], size_t max)
             if (sscanf(line, "gen-%6u", &num) != 1 || strlen(line) != 10 ||
                 join(gen, sizeof gen, dir, line) < 0 || stat(gen, &st) < 0)
                 continue; /* not a generation, or gone */
-            snprintf(names[n++], DBDIR_NAME_MAX, "%s", line);
+            snprintf(names[n++], DBDIR_NAME_MAX, "%.*s", DBDIR_NAME_MAX - 1, line);
         }
         fclose(f);
     } else if (cur[0]) {

@@ -275,9 +275,12 @@ static int match_token(const struct snippet_terms *t, const struct tokenize_toke
         if (k->wildcard) {
             hit = memcmp(tok->term, k->text, k->len) == 0;
         } else {
-            /* A stem keeps the word's first two bytes (the English stemmer only rewrites
-             * endings): compare those before paying for stemming. */
-            if (k->len > 1 && k->text[1] != tok->term[1])
+            /* A stem keeps the word's first two bytes (the English stemmer rewrites
+             * endings), but for the whole-word exceptions dying, lying and tying, whose
+             * stems die, lie and tie change a second 'y' to 'i': compare those before
+             * paying for stemming. */
+            if (k->len > 1 && k->text[1] != tok->term[1] &&
+                !(tok->term[1] == 'y' && k->text[1] == 'i'))
                 continue;
             if (slen < 0) {
                 slen = xc_stem_word(t->stem, tok->term, tok->len, stem, sizeof stem);
@@ -326,7 +329,7 @@ static void track_phrases(struct pass *ps, const struct tokenize_token *tok, siz
             }
         }
         ps->phrase_mask[i] = now;
-        if ((now >> (p->want - 1)) & 1) {
+        if (p->want > 0 && (now >> (p->want - 1)) & 1) {
             for (unsigned k = 0; k < p->want; k++) {
                 unsigned long at = ps->npos - p->want + k;
                 add_match(ps, ps->ring_start[at % RING], ps->ring_end[at % RING], p->group);
@@ -416,7 +419,8 @@ static int match_cmp(const void *a, const void *b)
 /* Sorts the matches and drops exact repeats (a phrase word also matched on its own). */
 static void matches_sort(struct pass *ps)
 {
-    qsort(ps->m, ps->nm, sizeof *ps->m, match_cmp);
+    if (ps->nm > 1)
+        qsort(ps->m, ps->nm, sizeof *ps->m, match_cmp);
     size_t o = 0;
     for (size_t i = 0; i < ps->nm; i++) {
         if (o > 0 && ps->m[o - 1].start == ps->m[i].start && ps->m[o - 1].end == ps->m[i].end)

@@ -49,7 +49,7 @@ checked_total=0
 check_facets() {
     name=$1 db=$2 corpus=$3 base=$4
     q=${base:-"NOT zzqqxxnotaword"}
-    r=$(get "/search?q=$(uri "$q")&facets=source,category,year&dedup=0&limit=0")
+    r=$(get "/search?q=$(uri "$q")&facets=source,category,year&facet_limit=1000&dedup=0&limit=0")
     bad=0 detail=""
     # Facets show at most 100 values: the property covers every value only below that.
     capped=$(jq -r '[.facets[] | length | select(. >= 100)] | length' <<<"$r")
@@ -61,7 +61,7 @@ check_facets() {
     nvals=$(wc -l <"$T/cases")
     jq -R -r --arg base "$base" --arg port "$PORT" '
         split("\t") as [$f, $v, $c]
-        | "http://127.0.0.1:\($port)/search?dedup=0&limit=0&facets=\($f)"
+        | "http://127.0.0.1:\($port)/search?dedup=0&limit=0&facet_limit=1000&facets=\($f)"
         | ("url = \"\(.)&q=\($base | @uri)&filter=\("\($f):\($v)" | @uri)\"",
            "url = \"\(.)&q=\("\($base) \($f):\"\($v | ascii_upcase)\"" | @uri)\"")' \
         <"$T/cases" >"$T/urls"
