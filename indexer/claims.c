@@ -43,56 +43,6 @@
 #define META_FILE_PREFIX "F"
 #define HTML_TIMEOUT_S 30
 
-/* ---- hash set ---------------------------------------------------------------------- */
-
-int hashset_add(struct hashset *s, uint64_t h)
-{
-    if (h == 0)
-        h = 1; /* 0 marks an empty slot */
-    if ((s->n + 1) * 2 > s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 1024;
-        uint64_t *slots = calloc(cap, sizeof *slots);
-        if (!slots)
-            return -1;
-        for (size_t i = 0; i < s->cap; i++) {
-            uint64_t v = s->slots[i];
-            if (!v)
-                continue;
-            size_t j = v & (cap - 1);
-            while (slots[j])
-                j = (j + 1) & (cap - 1);
-            slots[j] = v;
-        }
-        free(s->slots);
-        s->slots = slots;
-        s->cap = cap;
-    }
-    size_t j = h & (s->cap - 1);
-    while (s->slots[j]) {
-        if (s->slots[j] == h)
-            return 0;
-        j = (j + 1) & (s->cap - 1);
-    }
-    s->slots[j] = h;
-    s->n++;
-    return 0;
-}
-
-int hashset_has(const struct hashset *s, uint64_t h)
-{
-    if (h == 0)
-        h = 1;
-    if (!s->cap)
-        return 0;
-    size_t j = h & (s->cap - 1);
-    while (s->slots[j]) {
-        if (s->slots[j] == h)
-            return 1;
-        j = (j + 1) & (s->cap - 1);
-    }
-    return 0;
-}
-
 /* ---- the claims of one document ------------------------------------------------------ */
 
 struct claim {
@@ -569,7 +519,7 @@ static int finish_read(struct run *r, struct file_read *fr)
 
 static void file_read_free(struct file_read *fr)
 {
-    free(fr->touched.slots);
+    hashset_free(&fr->touched);
     free(fr->extras);
 }
 

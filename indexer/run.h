@@ -69,14 +69,6 @@ struct ignored {
     size_t n;
 };
 
-/* A set of 64-bit hashes (open addressing), for "which files did this run see". */
-struct hashset {
-    uint64_t *slots;
-    size_t cap, n;
-};
-/* Returns 0, or -1 when out of memory (the set is unchanged). */
-int hashset_add(struct hashset *s, uint64_t h);
-int hashset_has(const struct hashset *s, uint64_t h);
 
 struct run {
     const char *dbdir;
@@ -93,7 +85,6 @@ struct run {
     struct ignored ignored;
     long long bytes_done, bytes_total;
     double t0, last_draw;
-    struct hashset seen_files;
     char **roots; /* canonical roots, for deciding which vanished files are ours */
     size_t nroots;
     char **unread_dirs; /* directories that could not be read: their files are not gone */

@@ -27,6 +27,10 @@ static int sb_grow(struct strbuf *sb, size_t extra)
 {
     if (sb->failed)
         return -1;
+    if (extra > SIZE_MAX - 1 - sb->len) {
+        sb->failed = 1;
+        return -1;
+    }
     if (sb->len + extra + 1 <= sb->cap)
         return 0;
     size_t cap = sb->cap ? sb->cap : 64;
@@ -51,7 +55,8 @@ void sb_append(struct strbuf *sb, const char *s, size_t len)
 {
     if (sb_grow(sb, len) < 0)
         return;
-    memcpy(sb->buf + sb->len, s, len);
+    if (len > 0) /* s may be NULL when len is 0 */
+        memcpy(sb->buf + sb->len, s, len);
     sb->len += len;
     sb->buf[sb->len] = '\0';
 }
@@ -88,6 +93,76 @@ void sb_printf(struct strbuf *sb, const char *fmt, ...)
 const char *sb_cstr(struct strbuf *sb)
 {
     return sb->buf && !sb->failed ? sb->buf : "";
+}
+
+char *sb_take(struct strbuf *sb, size_t *len)
+{
+    char *p;
+
+    if (sb_grow(sb, 0) < 0) {
+        sb_free(sb);
+        return NULL;
+    }
+    p = sb->buf;
+    p[sb->len] = '\0';
+    if (len != NULL)
+        *len = sb->len;
+    sb_init(sb);
+    return p;
+}
+
+int hashset_add(struct hashset *s, uint64_t h)
+{
+    if (h == 0)
+        h = 1; /* 0 marks an empty slot */
+    if ((s->n + 1) * 2 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 1024;
+        uint64_t *slots = calloc(cap, sizeof *slots);
+        if (!slots)
+            return -1;
+        for (size_t i = 0; i < s->cap; i++) {
+            uint64_t v = s->slots[i];
+            if (!v)
+                continue;
+            size_t j = v & (cap - 1);
+            while (slots[j])
+                j = (j + 1) & (cap - 1);
+            slots[j] = v;
+        }
+        free(s->slots);
+        s->slots = slots;
+        s->cap = cap;
+    }
+    size_t j = h & (s->cap - 1);
+    while (s->slots[j]) {
+        if (s->slots[j] == h)
+            return 0;
+        j = (j + 1) & (s->cap - 1);
+    }
+    s->slots[j] = h;
+    s->n++;
+    return 0;
+}
+
+int hashset_has(const struct hashset *s, uint64_t h)
+{
+    if (h == 0)
+        h = 1;
+    if (!s->cap)
+        return 0;
+    size_t j = h & (s->cap - 1);
+    while (s->slots[j]) {
+        if (s->slots[j] == h)
+            return 1;
+        j = (j + 1) & (s->cap - 1);
+    }
+    return 0;
+}
+
+void hashset_free(struct hashset *s)
+{
+    free(s->slots);
+    memset(s, 0, sizeof *s);
 }
 
 uint64_t util_hash64(const void *data, size_t len)

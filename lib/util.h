@@ -27,6 +27,21 @@ void sb_putc(struct strbuf *sb, char c);
 void sb_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The contents as a C string (never NULL: "" when empty or failed). Borrowed. */
 const char *sb_cstr(struct strbuf *sb);
+/* Hands the contents over as a NUL-terminated string the caller frees ("" when nothing was
+ * appended), its length in *len (when not NULL), and leaves sb empty; NULL (and sb freed)
+ * when an allocation failed along the way, so callers need not check every append. */
+char *sb_take(struct strbuf *sb, size_t *len);
+
+/* A set of 64-bit hashes (open addressing): the one hash table of the tree. Zero-init it
+ * (= {0}); free it with hashset_free. */
+struct hashset {
+    uint64_t *slots;
+    size_t cap, n;
+};
+/* Returns 0, or -1 when out of memory (the set is unchanged). */
+int hashset_add(struct hashset *s, uint64_t h);
+int hashset_has(const struct hashset *s, uint64_t h);
+void hashset_free(struct hashset *s);
 
 /* FNV-1a, 64 bits: content hashes and short keys for over-long names (not security). */
 uint64_t util_hash64(const void *data, size_t len);

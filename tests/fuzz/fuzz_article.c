@@ -1,5 +1,5 @@
 /*
- * fuzz_article.c -- libFuzzer target: the article parsers (lib/article.c).
+ * fuzz_article.c -- libFuzzer target: the article parsers (lib/article*.c).
  *
  * The first byte picks what to call, the rest is the input:
  *   0 article_parse_text (plain)   1 article_parse_text (markdown)   2 article_parse_html

@@ -1,5 +1,5 @@
 /*
- * test_article.c -- unit tests for lib/article.c: every input format with good and bad
+ * test_article.c -- unit tests for lib/article*.c: every input format with good and bad
  * input (binary, empty, invalid UTF-8, broken HTML, wrong JSON types, truncated JSON and
  * gzip, over-long lines), date recognition, the title heuristics on the real corpus files
  * (read from $QUIRE_SRC/corpus), and allocation failure on every parser path.
@@ -455,7 +455,7 @@ struct corpus_case {
 };
 
 /* The five real scraped files and what they must give. 002 opens straight into prose,
- * so its title is its first sentence (see title_fallback in article.c); 004 has no date
+ * so its title is its first sentence (see title_fallback in article_text.c); 004 has no date
  * in any recognised form. */
 static const struct corpus_case corpus[] = {
     {"000_2f9b59c24e6afe2f.txt", "Meta Abandons the Open-Source Strategy?", "2026-04-10"},
@@ -1356,9 +1356,9 @@ static void test_allocation_failures(void **state)
     assert_true(run_with_failures(fault_parse, &c, fault_undo, NULL) >= 3);
     c.input = page, c.len = sizeof page - 1, c.kind = 2;
     points = run_with_failures(fault_parse, &c, fault_undo, NULL);
-    assert_true(points > 50); /* gumbo's allocations fail too, through article.c */
+    assert_true(points > 50); /* gumbo's allocations fail too, through article_html_guard.c */
     /* jansson reports an allocation failure inside a string token as a syntax error
-     * ("string or '}' expected"); article.c cannot tell those apart. */
+     * ("string or '}' expected"); article_json.c cannot tell those apart. */
     c.input = json, c.len = sizeof json - 1, c.kind = 3;
     assert_true(run_with_failures(fault_parse, &c, fault_undo, "invalid JSON") >= 8);
     c.input = "abc", c.len = 3, c.kind = 4;
