@@ -40,7 +40,6 @@
 #include "util.h"
 #include "run.h"
 
-#define META_FILE_PREFIX "F"
 #define HTML_TIMEOUT_S 30
 
 /* ---- the claims of one document ------------------------------------------------------ */
@@ -400,7 +399,7 @@ static int signature_clear(struct run *r, const char *key, const char *path)
 static int invalidate(struct run *r, const char *path)
 {
     char key[SCHEMA_MAX_TERM + 1];
-    schema_key_term(META_FILE_PREFIX, path, key, sizeof key);
+    schema_key_term(RUN_META_FILE_PREFIX, path, key, sizeof key);
     if (signature_clear(r, key, path) < 0)
         return -1;
     struct file_entry *e = r->files ? walk_find(r->files, path) : NULL;
@@ -409,30 +408,18 @@ static int invalidate(struct run *r, const char *path)
     return 0;
 }
 
-struct docids {
-    unsigned *v;
-    size_t n, cap;
-};
-
-static int collect_docid(unsigned docid, void *p)
+/* Appends to d the documents indexed by term. Returns 0, or -1 (reported, r->io_error set)
+ * when the index cannot be read or memory runs out: never a list cut short. */
+static int postings(struct run *r, const char *term, struct docids *d)
 {
-    struct docids *d = p;
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 64;
-        unsigned *v = realloc(d->v, cap * sizeof *v);
-        if (!v)
-            return 1;
-        d->v = v;
-        d->cap = cap;
-    }
-    d->v[d->n++] = docid;
-    return 0;
-}
-
-static int cmp_uint(const void *a, const void *b)
-{
-    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-    return x < y ? -1 : x > y;
+    xc_error *err = NULL;
+    if (xc_wdb_postlist(r->wdb, term, docids_collect, d, &err) == 0 && !d->oom)
+        return 0;
+    report(r, "cannot read the index: %s",
+           err && err->message ? err->message : "out of memory");
+    xc_error_free(err);
+    r->io_error = 1;
+    return -1;
 }
 
 /* Ends a complete read: records later lines of repeated ids, and lets go of every id the
@@ -468,18 +455,12 @@ static int finish_read(struct run *r, struct file_read *fr)
     schema_key_term(SCHEMA_PREFIX_FILE, fr->abspath, fterm, sizeof fterm);
     struct docids d = {0};
     xc_error *err = NULL;
-    size_t before = 0;
-    if (xc_wdb_postlist(r->wdb, kterm, collect_docid, &d, &err) < 0 ||
-        (before = d.n, xc_wdb_postlist(r->wdb, fterm, collect_docid, &d, &err) < 0)) {
-        report(r, "cannot read the index: %s", err && err->message ? err->message : "?");
-        xc_error_free(err);
-        free(d.v);
-        r->io_error = 1;
+    if (postings(r, kterm, &d) < 0 || postings(r, fterm, &d) < 0) {
+        docids_free(&d);
         return -1;
     }
-    (void)before;
     if (d.n > 1) /* d.v is NULL when nothing was collected: qsort may not be given it */
-        qsort(d.v, d.n, sizeof *d.v, cmp_uint);
+        qsort(d.v, d.n, sizeof *d.v, util_cmp_unsigned);
     for (size_t i = 0; rc == 0 && i < d.n; i++) {
         unsigned docid = d.v[i];
         if ((i > 0 && d.v[i - 1] == docid) || hashset_has(&fr->touched, docid))
@@ -629,9 +610,8 @@ static enum read_result read_jsonl(struct run *r, struct file_read *fr, char *wh
         }
         r->bytes_done = at + (long long)article_lines_offset(lines);
         if (rc == -2) {
-            report_input(r, "%s:%lu: line longer than %u bytes, skipped", f->path, lineno,
+            input_problem(r, skipped, "%s:%lu: line longer than %u bytes, skipped", f->path, lineno,
                          ARTICLE_MAX_LINE_BYTES);
-            r->skipped++;
             continue;
         }
         if (len == 0 || strspn(line, " \t\r") == len)
@@ -639,8 +619,7 @@ static enum read_result read_jsonl(struct run *r, struct file_read *fr, char *wh
         struct article a = {0};
         char reason[256];
         if (article_parse_json(line, len, &a, reason, sizeof reason) < 0) {
-            report_input(r, "%s:%lu: %s, skipped", f->path, lineno, reason);
-            r->skipped++;
+            input_problem(r, skipped, "%s:%lu: %s, skipped", f->path, lineno, reason);
             article_clear(&a);
             continue;
         }
@@ -721,27 +700,22 @@ static enum read_result read_single(struct run *r, struct file_read *fr, char *w
  * next file by the rule stands in, read again for that (claims_owner). */
 static int doubt_read(struct run *r, struct file_read *fr, const char *key)
 {
-    xc_error *err = NULL;
     if (signature_clear(r, key, fr->abspath) < 0)
         return -1;
     char kterm[SCHEMA_MAX_TERM + 1], fterm[SCHEMA_MAX_TERM + 1];
     schema_key_term(SCHEMA_PREFIX_CLAIM, fr->abspath, kterm, sizeof kterm);
     schema_key_term(SCHEMA_PREFIX_FILE, fr->abspath, fterm, sizeof fterm);
     struct docids claimed = {0}, held = {0};
-    if (xc_wdb_postlist(r->wdb, kterm, collect_docid, &claimed, &err) < 0 ||
-        xc_wdb_postlist(r->wdb, fterm, collect_docid, &held, &err) < 0) {
-        report(r, "cannot read the index: %s", err && err->message ? err->message : "?");
-        xc_error_free(err);
-        free(claimed.v);
-        free(held.v);
-        r->io_error = 1;
+    if (postings(r, kterm, &claimed) < 0 || postings(r, fterm, &held) < 0) {
+        docids_free(&claimed);
+        docids_free(&held);
         return -1;
     }
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < claimed.n; i++) {
         unsigned docid = claimed.v[i];
         if (hashset_has(&fr->touched, docid) ||
-            (held.n > 0 && bsearch(&docid, held.v, held.n, sizeof *held.v, cmp_uint)))
+            (held.n > 0 && bsearch(&docid, held.v, held.n, sizeof *held.v, util_cmp_unsigned)))
             continue; /* read just now, or the document holds this file's record */
         struct claims c;
         if (claims_load(r, docid, &c) < 0) {
@@ -788,7 +762,7 @@ static int signature_matches(const char *sig, const struct file_entry *f, long *
 int claims_index_file(struct run *r, struct file_entry *f)
 {
     char key[SCHEMA_MAX_TERM + 1];
-    schema_key_term(META_FILE_PREFIX, f->abspath, key, sizeof key);
+    schema_key_term(RUN_META_FILE_PREFIX, f->abspath, key, sizeof key);
     f->done = 1;
     f->redo = 0;
     xc_error *err = NULL;
@@ -821,15 +795,21 @@ int claims_index_file(struct run *r, struct file_entry *f)
         break;
     case READ_DOUBT:
         /* Not read completely: keep what it held, and read it again next run. */
-        report_input(r, "%s: %s; its documents are kept and it is read again next run",
-                     f->path, why);
-        r->unreadable++;
+        if (article_format_for_path(f->path) == ARTICLE_JSONL) {
+            input_problem(r, unreadable,
+                          "%s: %s; its documents are kept and it is read again next run",
+                          f->path, why);
+        } else { /* only its own run reads it */
+            report(r, "%s: %s; its documents are kept and it is read again next run", f->path,
+                   why);
+            r->unreadable++;
+        }
         rc = doubt_read(r, &fr, key);
         break;
     case READ_REJECTED:
         /* Read completely and it holds no article: its documents go; no signature, so
          * the problem is reported by every run until the file is fixed. */
-        report_input(r, "%s: %s, skipped", f->path, why);
+        report(r, "%s: %s, skipped", f->path, why); /* only its own run reads it */
         r->skipped++;
         rc = finish_read(r, &fr);
         if (rc == 0)
@@ -867,8 +847,7 @@ int claims_index_file(struct run *r, struct file_entry *f)
 
 struct vanished_ctx {
     struct run *r;
-    char **keys;
-    size_t n, cap;
+    struct strlist keys;
     int oom;
 };
 
@@ -897,29 +876,18 @@ static int collect_vanished(const char *key, void *p)
     struct vanished_ctx *c = p;
     if (key[1] == '/' && (!under_roots(c->r, key + 1) || walk_find(c->r->files, key + 1)))
         return 0;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
-        char **k = realloc(c->keys, cap * sizeof *k);
-        if (!k) {
-            c->oom = 1;
-            return 1;
-        }
-        c->keys = k;
-        c->cap = cap;
-    }
-    if (!(c->keys[c->n] = strdup(key))) {
+    if (strlist_add(&c->keys, key) < 0) {
         c->oom = 1;
         return 1;
     }
-    c->n++;
     return 0;
 }
 
 int claims_vanished(struct run *r)
 {
-    struct vanished_ctx c = {r, NULL, 0, 0, 0};
+    struct vanished_ctx c = {r, {0}, 0};
     xc_error *err = NULL;
-    int rc = xc_wdb_metadata_keys(r->wdb, META_FILE_PREFIX, collect_vanished, &c, &err);
+    int rc = xc_wdb_metadata_keys(r->wdb, RUN_META_FILE_PREFIX, collect_vanished, &c, &err);
     if (rc < 0 || c.oom) {
         report(r, "cannot list the indexed files: %s",
                err && err->message ? err->message : "out of memory");
@@ -928,8 +896,8 @@ int claims_vanished(struct run *r)
         r->io_error = 1;
         rc = -1;
     }
-    for (size_t i = 0; rc == 0 && i < c.n; i++) {
-        char *val = xc_wdb_metadata(r->wdb, c.keys[i], &err);
+    for (size_t i = 0; rc == 0 && i < c.keys.n; i++) {
+        char *val = xc_wdb_metadata(r->wdb, c.keys.v[i], &err);
         if (!val) {
             report(r, "cannot read index metadata: %s", err && err->message ? err->message : "?");
             xc_error_free(err);
@@ -949,7 +917,7 @@ int claims_vanished(struct run *r)
             fr.abspath = path;
             rc = finish_read(r, &fr);
             file_read_free(&fr);
-            if (rc == 0 && xc_wdb_set_metadata(r->wdb, c.keys[i], "", 0, &err) < 0) {
+            if (rc == 0 && xc_wdb_set_metadata(r->wdb, c.keys.v[i], "", 0, &err) < 0) {
                 report(r, "cannot write index metadata: %s",
                        err && err->message ? err->message : "?");
                 xc_error_free(err);
@@ -962,9 +930,7 @@ int claims_vanished(struct run *r)
         }
         free(path);
     }
-    for (size_t i = 0; i < c.n; i++)
-        free(c.keys[i]);
-    free(c.keys);
+    strlist_free(&c.keys);
     return rc;
 }
 
@@ -973,12 +939,8 @@ int claims_vanished(struct run *r)
 int claims_report_duplicates(struct run *r)
 {
     struct docids d = {0};
-    xc_error *err = NULL;
-    if (xc_wdb_postlist(r->wdb, SCHEMA_TERM_DUPLICATE, collect_docid, &d, &err) < 0) {
-        report(r, "cannot read the index: %s", err && err->message ? err->message : "?");
-        xc_error_free(err);
-        free(d.v);
-        r->io_error = 1;
+    if (postings(r, SCHEMA_TERM_DUPLICATE, &d) < 0) {
+        docids_free(&d);
         return -1;
     }
     for (size_t i = 0; i < d.n; i++) {

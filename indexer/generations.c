@@ -128,8 +128,35 @@ void generations_abandon(const char *dbdir, const char *name)
         fprintf(stderr, "%s: cannot remove %s/%s: %s\n", progname, dbdir, name, strerror(errno));
 }
 
-int generations_push(const char *dbdir, const char *built, unsigned keep, char *gen,
-                     size_t genlen, char *why, size_t whylen)
+int generations_compact(const char *dbdir, const char *name, char *why, size_t whylen)
+{
+    char src[PATH_MAX], dst[PATH_MAX];
+    snprintf(src, sizeof src, "%s/%s", dbdir, name);
+    snprintf(dst, sizeof dst, "%s/%s", dbdir, DBDIR_COMPACT);
+    if (access(dst, F_OK) == 0 && dbdir_remove_generation(dbdir, DBDIR_COMPACT) < 0) {
+        snprintf(why, whylen, "cannot remove an unfinished compaction %s: %s", dst,
+                 strerror(errno));
+        return -1;
+    }
+    xc_error *err = NULL;
+    const char *srcs[1] = {src};
+    int rc = xc_db_compact(srcs, 1, dst, &err);
+    xc_wdb *wdb = rc == 0 ? xc_wdb_open(dst, 0, &err) : NULL;
+    if (rc < 0 || !wdb || xc_wdb_set_metadata(wdb, GENERATIONS_FIRST_BUILD, "", 0, &err) < 0 ||
+        xc_wdb_commit(wdb, &err) < 0) {
+        snprintf(why, whylen, "cannot compact %s: %s", src,
+                 err && err->message ? err->message : "out of memory");
+        xc_error_free(err);
+        xc_wdb_free(wdb);
+        generations_abandon(dbdir, DBDIR_COMPACT);
+        return -1;
+    }
+    xc_wdb_free(wdb);
+    return 0;
+}
+
+int generations_push(const char *dbdir, const char *built, int replace, unsigned keep,
+                     char *gen, size_t genlen, char *why, size_t whylen)
 {
     char stack[1025][DBDIR_NAME_MAX];
     int n = dbdir_stack(dbdir, stack, 1024);
@@ -137,6 +164,8 @@ int generations_push(const char *dbdir, const char *built, unsigned keep, char *
         snprintf(why, whylen, "%s/%s names no local generation", dbdir, DBDIR_CURRENT);
         return -1;
     }
+    if (replace && n > 0)
+        n--;
     /* A number no directory has had: above every generation present. */
     unsigned nums[1024];
     size_t k = dbdir_list_generations(dbdir, nums, 1024);

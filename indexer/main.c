@@ -53,6 +53,45 @@ void report(struct run *r, const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+/* ---- compacting a full build ---------------------------------------------------------- */
+
+/* A full build comes out compacted (every table rewritten with full blocks: about half the
+ * size, queries as fast), written to DIR/.compact by the compactor or by the parts' merge
+ * (parts.c). This makes it the build: a rebuild (newgen names it) is replaced by it before
+ * its checks; a first build, already live, is replaced on the stack. */
+static void place_build(const struct options *o, char *newgen, size_t newgenlen, char *dbpath,
+                        size_t len)
+{
+    char why[512], gen[256];
+    if (newgen) {
+        generations_abandon(o->dbdir, newgen);
+        snprintf(newgen, newgenlen, "%s", DBDIR_COMPACT);
+        snprintf(dbpath, len, "%s/%s", o->dbdir, DBDIR_COMPACT);
+    } else if (generations_push(o->dbdir, DBDIR_COMPACT, 1, o->keep, gen, sizeof gen, why,
+                                sizeof why) < 0) {
+        fprintf(stderr, "%s: the build is kept uncompacted: %s\n", progname, why);
+        generations_abandon(o->dbdir, DBDIR_COMPACT);
+    }
+}
+
+/* Compacts a build written by one process. When compaction fails the build stays as it
+ * is, which is a working index: said, not fatal. */
+static void compact_build(const struct options *o, char *newgen, size_t newgenlen, char *dbpath,
+                          size_t len)
+{
+    char why[512], gen[256];
+    if (dbdir_generation(o->dbdir, gen, sizeof gen) < 0)
+        return;
+    const char *name = newgen ? newgen : gen;
+    if (!name[0])
+        return;
+    if (generations_compact(o->dbdir, name, why, sizeof why) < 0) {
+        fprintf(stderr, "%s: the build is kept uncompacted: %s\n", progname, why);
+        return;
+    }
+    place_build(o, newgen, newgenlen, dbpath, len);
+}
+
 /* ---- committing and progress -------------------------------------------------------- */
 
 int run_commit(struct run *r)
@@ -144,15 +183,7 @@ static void print_summary(const struct run *r, const struct options *o, const ch
                               o->dbdir);
         char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
         if (text && o->summary_fd >= 0) {
-            size_t len = strlen(text), off = 0;
-            while (off < len) {
-                ssize_t w = write(o->summary_fd, text + off, len - off);
-                if (w < 0 && errno == EINTR)
-                    continue;
-                if (w <= 0)
-                    break;
-                off += (size_t)w;
-            }
+            util_write_all(o->summary_fd, text, strlen(text)); /* the parent sees a short one */
         } else if (text) {
             puts(text);
         }
@@ -182,9 +213,8 @@ static void print_summary(const struct run *r, const struct options *o, const ch
            r->unchanged, r->skipped, extra, secs, rate);
 }
 
-/* Reads every file of the list (the unchanged ones cost a stat and a metadata read), then
- * those whose signature a later file cleared (claims.c). */
-static void index_files(struct run *r, struct file_list *fl)
+/* The unchanged files cost a stat and a metadata read each. */
+void run_index_files(struct run *r, struct file_list *fl)
 {
     if (!r->io_error)
         claims_vanished(r);
@@ -294,32 +324,64 @@ int index_one(const struct options *opts, int argc, char **argv)
         code = EXIT_IO;
         goto out;
     }
-    /* Spelling data for "did you mean" suggestions. */
-    if (!o.no_spelling)
-        xc_termgen_set_spelling(r.tg, r.wdb);
-
-    /* A dry run does all the work inside a transaction that is then thrown away: Xapian
-     * would otherwise commit it when the writer is closed. */
-    if (o.dry_run && xc_wdb_begin(r.wdb, &err) < 0) {
-        fprintf(stderr, "%s: %s\n", progname, err && err->message ? err->message : "transaction");
+    /* A first build into a generation is marked until a complete run compacts it. */
+    int managed = !o.dry_run && !o.rebuild && strcmp(dbpath, o.dbdir) != 0;
+    int fresh_first = managed && xc_wdb_doccount(r.wdb, NULL) == 0;
+    if (fresh_first && xc_wdb_set_metadata(r.wdb, GENERATIONS_FIRST_BUILD, "1", 1, &err) < 0) {
+        fprintf(stderr, "%s: cannot write to %s: %s\n", progname, dbpath,
+                err && err->message ? err->message : "out of memory");
         xc_error_free(err);
         code = EXIT_IO;
         goto out;
     }
-    index_files(&r, &fl);
-    if (!r.io_error && !o.dry_run && (r.pending > 0 || r.added + r.updated + r.deleted > 0 ||
-                                      o.rebuild || complete_table_present(r.wdb, NULL) == 0))
-        if (write_completions(&r) == 0)
-            run_commit(&r);
-    run_progress(&r, 1);
-    if (r.progress)
-        fputc('\n', stderr);
-    xc_termgen_free(r.tg);
-    r.tg = NULL;
-    if (o.dry_run)
-        xc_wdb_cancel(r.wdb, NULL);
-    xc_wdb_free(r.wdb);
-    r.wdb = NULL;
+    unsigned nparts = parts_wanted(&o, &fl, o.rebuild || fresh_first);
+    if (nparts > 1) {
+        /* Each part opens its own database; this one only held the first-build mark. */
+        xc_termgen_free(r.tg);
+        r.tg = NULL;
+        xc_wdb_free(r.wdb);
+        r.wdb = NULL;
+        if (parts_build(&r, &o, &fl, nparts) == 0)
+            place_build(&o, o.rebuild ? newgen : NULL, sizeof newgen, dbpath, sizeof dbpath);
+        run_progress(&r, 1);
+        if (r.progress)
+            fputc('\n', stderr);
+    } else {
+        /* Spelling data for "did you mean" suggestions. */
+        if (!o.no_spelling)
+            xc_termgen_set_spelling(r.tg, r.wdb);
+        /* A dry run does all the work inside a transaction that is then thrown away:
+         * Xapian would otherwise commit it when the writer is closed. */
+        if (o.dry_run && xc_wdb_begin(r.wdb, &err) < 0) {
+            fprintf(stderr, "%s: %s\n", progname,
+                    err && err->message ? err->message : "transaction");
+            xc_error_free(err);
+            code = EXIT_IO;
+            goto out;
+        }
+        run_index_files(&r, &fl);
+        if (!r.io_error && !o.dry_run &&
+            (r.pending > 0 || r.added + r.updated + r.deleted > 0 || o.rebuild ||
+             complete_table_present(r.wdb, NULL) == 0))
+            if (write_completions(&r) == 0)
+                run_commit(&r);
+        run_progress(&r, 1);
+        if (r.progress)
+            fputc('\n', stderr);
+        xc_termgen_free(r.tg);
+        r.tg = NULL;
+        if (o.dry_run)
+            xc_wdb_cancel(r.wdb, NULL);
+        char *mark = managed && !r.io_error
+                         ? xc_wdb_metadata(r.wdb, GENERATIONS_FIRST_BUILD, NULL)
+                         : NULL;
+        int first_build = mark && strcmp(mark, "1") == 0;
+        free(mark);
+        xc_wdb_free(r.wdb);
+        r.wdb = NULL;
+        if (!r.io_error && (o.rebuild || first_build))
+            compact_build(&o, o.rebuild ? newgen : NULL, sizeof newgen, dbpath, sizeof dbpath);
+    }
 
     const char *status = r.io_error ? "error" : "ok";
     char generation[256] = "";
@@ -338,7 +400,7 @@ int index_one(const struct options *opts, int argc, char **argv)
                     generation[0] ? generation : "the old index", why);
             generations_abandon(o.dbdir, newgen);
             status = "refused";
-        } else if (generations_push(o.dbdir, newgen, o.keep, generation, sizeof generation,
+        } else if (generations_push(o.dbdir, newgen, 0, o.keep, generation, sizeof generation,
                                     why, sizeof why) < 0) {
             fprintf(stderr, "%s: %s\n", progname, why);
             generations_abandon(o.dbdir, newgen);

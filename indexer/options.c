@@ -47,7 +47,9 @@ void options_usage(FILE *out)
             "                   A changed N moves every document to its new shard.\n"
             "  --shard K        with --shards N: write only shard K (0..N-1), e.g. on the\n"
             "                   machine that serves it\n"
-            "  --jobs J         shards written at once (default: the number of CPUs)\n"
+            "  --jobs J         processes that write a full build (a first build or\n"
+            "                   --rebuild; 1: one process), or shards written at once\n"
+            "                   (default: the number of CPUs; small builds use one)\n"
             "  -q, --quiet      no progress bar and no summary line\n"
             "  -h, --help       this help\n"
             "  -V, --version    version\n"
@@ -208,8 +210,8 @@ int options_parse(int argc, char **argv, struct options *o, int *code)
         fprintf(stderr, "%s: --rebuild and --dry-run do not go together\n", progname);
         return -1;
     }
-    if ((o->shard_only >= 0 || o->jobs) && !o->shards) {
-        fprintf(stderr, "%s: --shard and --jobs go with --shards N\n", progname);
+    if (o->shard_only >= 0 && !o->shards) {
+        fprintf(stderr, "%s: --shard goes with --shards N\n", progname);
         return -1;
     }
     if (o->shard_only >= 0 && (unsigned)o->shard_only >= o->shards) {

@@ -100,14 +100,25 @@ extern const char *progname;
 /* Prints a message to stderr, clearing the progress line first. */
 void report(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Reports a problem with an input (a file or a line), unless another shard's run of the
- * same inputs reports it. */
-#define report_input(r, ...)                                                               \
+/* Reports a problem with an input that every shard's (or part's) run of the same inputs
+ * meets -- a directory, a JSON Lines file or one of its lines -- and counts it in the named
+ * counter, unless another run reports it: so the runs' counts add up. A text, Markdown or
+ * HTML file is read only by the run its id belongs to, which reports it with report(). */
+#define input_problem(r, counter, ...)                                                     \
     do {                                                                                   \
-        if (!(r)->mute_inputs)                                                             \
+        if (!(r)->mute_inputs) {                                                           \
             report((r), __VA_ARGS__);                                                      \
+            (r)->counter++;                                                                \
+        }                                                                                  \
     } while (0)
 
+/* Metadata key prefix of the files' signatures (claims.c): F<abspath> ->
+ * "mtime size ids\tabspath\tid". */
+#define RUN_META_FILE_PREFIX "F"
+
+/* Reads every file of the list, then those a later file sent back (claims.c), and reports
+ * the duplicate ids. */
+void run_index_files(struct run *r, struct file_list *fl);
 /* Commits (and stamps quire:updated). Returns 0, or -1 (reported, r->io_error set). */
 int run_commit(struct run *r);
 /* Counts one change; commits when a batch is full. */
@@ -145,12 +156,29 @@ int generations_rollback(const char *dbdir, int list);
 /* Prepares DIR/.rebuild for a rebuild (removing what a killed one left); its name into name. */
 int generations_begin(const char *dbdir, char *name, size_t namelen, char *why, size_t whylen);
 /* Makes the checked rebuild `built` a generation (gen-N, N above every one present), pushes
- * it on the stack, points `current` at it, and keeps the top `keep` of the stack (removing
- * every other generation). Its name into gen. Returns 0 or -1 + reason. */
-int generations_push(const char *dbdir, const char *built, unsigned keep, char *gen,
-                     size_t genlen, char *why, size_t whylen);
+ * it on the stack (replace: in place of the live one, which it holds compacted), points
+ * `current` at it, and keeps the top `keep` of the stack (removing every other
+ * generation). Its name into gen. Returns 0 or -1 + reason. */
+int generations_push(const char *dbdir, const char *built, int replace, unsigned keep,
+                     char *gen, size_t genlen, char *why, size_t whylen);
+/* A first build is marked in its metadata until a complete run compacts it, so a build
+ * killed half way is compacted by the run that finishes it. */
+#define GENERATIONS_FIRST_BUILD "quire:first-build"
+/* Writes a compacted copy of DIR/name to DIR/.compact (DBDIR_COMPACT), with the first-build
+ * mark cleared in the copy. Returns 0, or -1 + reason (DIR/name is untouched either way). */
+int generations_compact(const char *dbdir, const char *name, char *why, size_t whylen);
 /* Removes an unfinished or refused rebuild. */
 void generations_abandon(const char *dbdir, const char *name);
+
+/* parts.c: a full build split by id among processes (at most PARTS_MAX). */
+#define PARTS_MAX 16
+/* How many parts a run builds in: 1 (no split) unless it is a full build (fresh) of one
+ * database with enough input, or --jobs asks. */
+unsigned parts_wanted(const struct options *o, const struct file_list *fl, int fresh);
+/* Builds the inputs in n parts and merges them into DIR/.compact (DBDIR_COMPACT), adding
+ * the parts' counts to r. r has no database open. Returns 0, or -1 (reported, r->io_error
+ * set; a first build's parts stay for the next run to continue). */
+int parts_build(struct run *r, const struct options *o, struct file_list *fl, unsigned n);
 
 /* shards.c */
 int shards_index(const struct options *o, int argc, char **argv);

@@ -92,17 +92,16 @@ static int walk_dir(struct run *r, struct file_list *fl, const char *dir, const 
                     const char *rel, int depth)
 {
     if (depth > MAX_DEPTH) {
-        report_input(r, "%s: directory tree deeper than %d levels, not descending", dir,
+        input_problem(r, skipped, "%s: directory tree deeper than %d levels, not descending", dir,
                      MAX_DEPTH);
-        r->skipped++;
         return 0;
     }
     DIR *d = opendir(dir);
     if (!d) {
         /* Its files' documents stay: an unreadable directory is not an empty one. */
-        report_input(r, "%s: cannot read directory: %s; the documents of its files are kept",
-                     dir, strerror(errno));
-        r->unreadable++;
+        input_problem(r, unreadable,
+                      "%s: cannot read directory: %s; the documents of its files are kept", dir,
+                      strerror(errno));
         char **v = realloc(r->unread_dirs, (r->nunread_dirs + 1) * sizeof *v);
         if (!v)
             return -1;
@@ -145,21 +144,18 @@ static int walk_dir(struct run *r, struct file_list *fl, const char *dir, const 
         int l3 = snprintf(apath, sizeof apath, "%s/%s", strcmp(abs, "/") ? abs : "", names[i]);
         if (l1 < 0 || (size_t)l1 >= sizeof path || l2 < 0 || (size_t)l2 >= sizeof relid ||
             l3 < 0 || (size_t)l3 >= sizeof apath) {
-            report_input(r, "%s/%s: path too long, skipped", dir, names[i]);
-            r->skipped++;
+            input_problem(r, skipped, "%s/%s: path too long, skipped", dir, names[i]);
             continue;
         }
         struct stat lst, st;
         if (lstat(path, &lst) < 0) {
-            report_input(r, "%s: %s, skipped", path, strerror(errno));
-            r->skipped++;
+            input_problem(r, skipped, "%s: %s, skipped", path, strerror(errno));
             continue;
         }
         if (S_ISLNK(lst.st_mode)) {
             /* Follow links to files; never to directories (no loops, no escaping). */
             if (stat(path, &st) < 0) {
-                report_input(r, "%s: broken symbolic link, skipped", path);
-                r->skipped++;
+                input_problem(r, skipped, "%s: broken symbolic link, skipped", path);
                 continue;
             }
             if (S_ISDIR(st.st_mode))
@@ -177,8 +173,7 @@ static int walk_dir(struct run *r, struct file_list *fl, const char *dir, const 
                 rc = -1;
         } else {
             /* FIFOs, sockets and devices are never opened (one could block forever). */
-            report_input(r, "%s: not a regular file (a FIFO, socket or device), skipped", path);
-            r->skipped++;
+            input_problem(r, skipped, "%s: not a regular file (a FIFO, socket or device), skipped", path);
         }
     }
     for (size_t i = 0; i < n; i++)
@@ -301,9 +296,8 @@ int walk_inputs(struct run *r, struct file_list *fl, int first, int argc, char *
                 code = EXIT_IO;
             }
         } else if (article_format_for_path(p) == ARTICLE_UNKNOWN) {
-            report_input(r, "%s: unknown file type (want .txt, .md, .html, .jsonl, .ndjson, "
+            input_problem(r, skipped, "%s: unknown file type (want .txt, .md, .html, .jsonl, .ndjson, "
                             "optionally .gz), skipped", p);
-            r->skipped++;
         } else {
             struct stat st;
             if (stat(p, &st) < 0 || file_list_add(fl, p, canon[i], relative_to(canon[i], base), &st) < 0) {

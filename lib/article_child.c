@@ -9,6 +9,7 @@
  * (-2), which the indexer retries on its next run rather than treating as bad input.
  */
 #include "article_int.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,29 +25,13 @@
 #define O_CLOEXEC 0
 #endif
 
-/* Writes all of buf to fd; returns 0 or -1. */
-static int write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Writes one length-prefixed field (a NULL string is length SIZE_MAX). */
 static int write_field(int fd, const char *s, size_t len)
 {
     size_t n = s ? len : SIZE_MAX;
-    if (write_all(fd, &n, sizeof n) < 0)
+    if (util_write_all(fd, &n, sizeof n) < 0)
         return -1;
-    return s ? write_all(fd, s, len) : 0;
+    return s ? util_write_all(fd, s, len) : 0;
 }
 
 /* Reads one length-prefixed field from p (of end); NULL for an absent field. Advances *p;
@@ -123,7 +108,7 @@ static int parse_html_child(const char *buf, size_t len, struct article *out, ch
         struct article a = {0};
         char w[512] = "";
         int rc = article_parse_html(buf, len, &a, w, sizeof w);
-        int ok = write_all(fds[1], &rc, sizeof rc) == 0;
+        int ok = util_write_all(fds[1], &rc, sizeof rc) == 0;
         if (rc == 0)
             ok = ok && write_field(fds[1], a.title, a.title ? strlen(a.title) : 0) == 0 &&
                  write_field(fds[1], a.body, a.body_len) == 0 &&

@@ -2,6 +2,7 @@
  * dbdir.c -- the index directory layout (see dbdir.h).
  */
 #include "dbdir.h"
+#include "util.h"
 
 #include "xapian-c/xc.h"
 
@@ -140,11 +141,15 @@ void dbdir_unlock(int fd)
         close(fd);
 }
 
-int dbdir_set_current(const char *dir, const char *name, char *why, size_t whylen)
+/* Replaces DIR/name with text (written to DIR/name.tmp, synced, renamed over it, and the
+ * directory synced): a reader sees the old file or the new one, never half of one.
+ * Returns 0, or -1 with a reason. */
+static int replace_file(const char *dir, const char *name, const char *text, char *why,
+                        size_t whylen)
 {
-    char tmp[4096], cur[4096];
-    if (join(tmp, sizeof tmp, dir, DBDIR_CURRENT ".tmp") < 0 ||
-        join(cur, sizeof cur, dir, DBDIR_CURRENT) < 0) {
+    char tmp[4096], path[4096], tmpname[256];
+    snprintf(tmpname, sizeof tmpname, "%s.tmp", name);
+    if (join(tmp, sizeof tmp, dir, tmpname) < 0 || join(path, sizeof path, dir, name) < 0) {
         snprintf(why, whylen, "path too long: %s", dir);
         return -1;
     }
@@ -153,12 +158,12 @@ int dbdir_set_current(const char *dir, const char *name, char *why, size_t whyle
         snprintf(why, whylen, "cannot write %s: %s", tmp, strerror(errno));
         return -1;
     }
-    int ok = fprintf(f, "auto %s\n", name) > 0;
+    int ok = fputs(text, f) >= 0;
     ok = fflush(f) == 0 && ok;
     ok = fsync(fileno(f)) == 0 && ok;
     ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, cur) < 0) {
-        snprintf(why, whylen, "cannot update %s: %s", cur, strerror(errno));
+    if (!ok || rename(tmp, path) < 0) {
+        snprintf(why, whylen, "cannot update %s: %s", path, strerror(errno));
         unlink(tmp);
         return -1;
     }
@@ -169,6 +174,13 @@ int dbdir_set_current(const char *dir, const char *name, char *why, size_t whyle
         close(dfd);
     }
     return 0;
+}
+
+int dbdir_set_current(const char *dir, const char *name, char *why, size_t whylen)
+{
+    char text[DBDIR_NAME_MAX + 16];
+    snprintf(text, sizeof text, "auto %.*s\n", DBDIR_NAME_MAX, name);
+    return replace_file(dir, DBDIR_CURRENT, text, why, whylen);
 }
 
 int dbdir_writer_path(const char *dir, int create, char *out, size_t outlen, char *why,
@@ -207,6 +219,12 @@ int dbdir_writer_path(const char *dir, int create, char *out, size_t outlen, cha
     }
     /* Create the database before `current` names it, so a reader never finds a pointer
      * to nothing. */
+    /* What a run killed while creating it left (no `current` named it yet, so it was never
+     * live and holds no document): it goes. */
+    if (dbdir_remove_generation(dir, first) < 0 && errno != ENOENT) {
+        snprintf(why, whylen, "cannot remove an unfinished index %s: %s", out, strerror(errno));
+        return -1;
+    }
     xc_error *err = NULL;
     xc_wdb *wdb = xc_wdb_open(out, 1, &err);
     if (!wdb) {
@@ -226,12 +244,6 @@ int dbdir_writer_path(const char *dir, int create, char *out, size_t outlen, cha
     return dbdir_set_current(dir, first, why, whylen);
 }
 
-static int cmp_unsigned(const void *a, const void *b)
-{
-    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-    return x < y ? -1 : x > y;
-}
-
 size_t dbdir_list_generations(const char *dir, unsigned *nums, size_t max)
 {
     DIR *d = opendir(dir);
@@ -248,7 +260,7 @@ size_t dbdir_list_generations(const char *dir, unsigned *nums, size_t max)
     }
     closedir(d);
     if (n > 1)
-        qsort(nums, n, sizeof *nums, cmp_unsigned);
+        qsort(nums, n, sizeof *nums, util_cmp_unsigned);
     return n;
 }
 
@@ -319,36 +331,23 @@ int dbdir_stack(const char *dir, char (*names)[DBDIR_NAME_MAX], size_t max)
 int dbdir_stack_write(const char *dir, char (*names)[DBDIR_NAME_MAX], size_t n, char *why,
                       size_t whylen)
 {
-    char tmp[4096], path[4096];
-    if (join(tmp, sizeof tmp, dir, DBDIR_STACK ".tmp") < 0 ||
-        join(path, sizeof path, dir, DBDIR_STACK) < 0) {
-        snprintf(why, whylen, "path too long: %s", dir);
-        return -1;
-    }
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        snprintf(why, whylen, "cannot write %s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    int ok = 1;
+    struct strbuf sb;
+    sb_init(&sb);
     for (size_t i = 0; i < n; i++)
-        ok = fprintf(f, "%s\n", names[i]) > 0 && ok;
-    ok = fflush(f) == 0 && ok;
-    ok = fsync(fileno(f)) == 0 && ok;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) < 0) {
-        snprintf(why, whylen, "cannot update %s: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+        sb_printf(&sb, "%s\n", names[i]);
+    int rc = sb.failed ? -1 : replace_file(dir, DBDIR_STACK, sb_cstr(&sb), why, whylen);
+    if (sb.failed)
+        snprintf(why, whylen, "out of memory");
+    sb_free(&sb);
+    return rc;
 }
 
 int dbdir_remove_generation(const char *dir, const char *name)
 {
     char path[4096];
     if ((strncmp(name, "gen-", 4) != 0 && strncmp(name, "shard-", 6) != 0 &&
-         strncmp(name, ".spelling", 9) != 0 && strcmp(name, DBDIR_BUILD) != 0) ||
+         strncmp(name, ".spelling", 9) != 0 && strncmp(name, DBDIR_PART_PREFIX, 6) != 0 &&
+         strcmp(name, DBDIR_BUILD) != 0 && strcmp(name, DBDIR_COMPACT) != 0) ||
         strchr(name, '/') ||
         join(path, sizeof path, dir, name) < 0) {
         errno = EINVAL;

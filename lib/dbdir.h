@@ -6,6 +6,8 @@
  *   DIR/gen-000001/  a glass database
  *   DIR/generations  the live generations, a stack (bottom first; the last is live)
  *   DIR/.rebuild/    a rebuild being written (never live; see DBDIR_BUILD)
+ *   DIR/.compact/    a full build's compacted copy being written (never live)
+ *   DIR/.part-K-of-P/ one part of a full build written by P processes (never live)
  *   DIR/quire.lock   flock()ed by the one writer
  *
  * `current` is only ever replaced by rename(), so a reader sees the old or the new
@@ -26,6 +28,12 @@
 /* A rebuild is written here; it becomes gen-N only once its checks pass, so a rebuild
  * killed half way leaves nothing that can become live (the next rebuild removes it). */
 #define DBDIR_BUILD ".rebuild"
+/* A full build's compacted copy is written here before it replaces the build (the next
+ * compaction removes what a killed one left). */
+#define DBDIR_COMPACT ".compact"
+/* The parts of a full build written by several processes (indexer/parts.c):
+ * DIR/.part-K-of-P. */
+#define DBDIR_PART_PREFIX ".part-"
 #define DBDIR_NAME_MAX 32
 
 /* The path a reader opens for dir: DIR/current when it exists, else the shard map

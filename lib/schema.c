@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "tokenize.h"
 #include "util.h"
 
@@ -152,6 +154,77 @@ long schema_title_key(const char *text, size_t len, int keep_trailing, char *out
     return (long)o;
 }
 
+
+/* ---- the stored body -------------------------------------------------------------------- */
+
+#define TEXT_PACKED 0xFF
+#define TEXT_HEADER 5
+/* Shorter texts are stored as they are: zlib's header and checksum would eat the gain. */
+#define TEXT_PACK_MIN 128
+
+char *schema_text_pack(const char *text, size_t len, size_t *outlen)
+{
+    uLong bound = compressBound((uLong)len);
+    char *out = malloc(TEXT_HEADER + bound);
+    if (!out)
+        return NULL;
+    uLongf clen = bound;
+    if (len >= TEXT_PACK_MIN && len <= 0xFFFFFFFFu &&
+        compress2((Bytef *)out + TEXT_HEADER, &clen, (const Bytef *)text, (uLong)len, 6) == Z_OK &&
+        TEXT_HEADER + clen < len) {
+        out[0] = (char)TEXT_PACKED;
+        for (int k = 0; k < 4; k++)
+            out[1 + k] = (char)((len >> (8 * k)) & 0xFF);
+        *outlen = TEXT_HEADER + clen;
+        return out;
+    }
+    if (len > 0)
+        memcpy(out, text, len);
+    *outlen = len;
+    return out;
+}
+
+char *schema_text_unpack(char *value, size_t *len)
+{
+    if (*len == 0 || (unsigned char)value[0] != TEXT_PACKED)
+        return value;
+    if (*len < TEXT_HEADER) {
+        free(value);
+        return NULL;
+    }
+    size_t n = 0;
+    for (int k = 0; k < 4; k++)
+        n |= (size_t)(unsigned char)value[1 + k] << (8 * k);
+    char *text = malloc(n + 1);
+    uLongf got = n;
+    if (text && (uncompress((Bytef *)text, &got, (const Bytef *)value + TEXT_HEADER,
+                            (uLong)(*len - TEXT_HEADER)) != Z_OK || got != n)) {
+        free(text);
+        text = NULL;
+    }
+    free(value);
+    if (text) {
+        text[n] = '\0';
+        *len = n;
+    }
+    return text;
+}
+
+/* Stores the body in its slot, packed. Returns 0, or -1 with *err (NULL: out of memory). */
+static int store_text(xc_doc *doc, const char *body, size_t len, xc_error **err)
+{
+    size_t vlen;
+    char *v = schema_text_pack(body, len, &vlen);
+    if (!v) {
+        if (err)
+            *err = NULL;
+        return -1;
+    }
+    int rc = xc_doc_set_value(doc, SCHEMA_SLOT_TEXT, v, vlen, err);
+    free(v);
+    return rc;
+}
+
 /* Hash of the body with whitespace runs folded, so re-wrapped copies collapse too. */
 static uint64_t content_hash(const char *body, size_t len)
 {
@@ -256,7 +329,7 @@ xc_doc *schema_build(const struct article *a, const char *file_key, xc_termgen *
     char hex[17];
     util_hex64(content_hash(body, body_len), hex);
     if (xc_doc_set_value(doc, SCHEMA_SLOT_HASH, hex, 16, err) < 0 ||
-        xc_doc_set_value(doc, SCHEMA_SLOT_TEXT, body, body_len, err) < 0)
+        store_text(doc, body, body_len, err) < 0)
         goto fail;
 
     put_field(&data, a->id, 0);

@@ -118,6 +118,15 @@ struct schema_display {
 };
 /* Decodes data (len bytes). Returns 0, or -1 when out of memory. */
 int schema_display_decode(const char *data, size_t len, struct schema_display *out);
+
+/* The stored body (SCHEMA_SLOT_TEXT) is compressed when that saves space: a byte 0xFF
+ * (never in UTF-8, so an older index's plain text reads as it is), the text's length as 4
+ * bytes little-endian, then a zlib stream. schema_text_pack returns the value to store in
+ * a new buffer (*outlen its length), or NULL when out of memory. schema_text_unpack takes
+ * a value read from the slot (ownership passes to it) and returns the text (*len its
+ * length), or NULL when the value is damaged or memory runs out. */
+char *schema_text_pack(const char *text, size_t len, size_t *outlen);
+char *schema_text_unpack(char *value, size_t *len);
 void schema_display_free(struct schema_display *d);
 
 #endif

@@ -286,6 +286,8 @@ static json_t *hit_json(struct search_index *ix, xc_mset *ms, unsigned i,
          * read on its own, without loading the document. */
         char *text = ix->has_remote ? xc_mset_value(ms, i, SCHEMA_SLOT_TEXT, &tlen, xe)
                                  : xc_db_doc_value(ix->db, hit.docid, SCHEMA_SLOT_TEXT, &tlen, xe);
+        if (text)
+            text = schema_text_unpack(text, &tlen);
         if (!text) {
             *what = "cannot read a hit's text";
             goto fail;
@@ -859,8 +861,9 @@ static json_t *doc_once(struct search_index *ix, const void *arg, struct search_
         return NULL;
     }
     xc_error_free(xe);
+    text = schema_text_unpack(text, &tlen);
     struct schema_display d;
-    if (schema_display_decode(data, dlen, &d) < 0) {
+    if (!text || schema_display_decode(data, dlen, &d) < 0) {
         free(data);
         free(text);
         search_out_of_memory(err);

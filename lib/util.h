@@ -51,6 +51,35 @@ void util_hex64(uint64_t h, char out[17]);
 /* Monotonic time in milliseconds (fractional). */
 double util_now_ms(void);
 
+/* A growable list of strings, each its own copy. Zero-initialise; strlist_free empties. */
+struct strlist {
+    char **v;
+    size_t n, cap;
+};
+/* Appends a copy of s. Returns 0, or -1 when out of memory (the list is unchanged). */
+int strlist_add(struct strlist *l, const char *s);
+void strlist_free(struct strlist *l);
+
+/* A growable array of document numbers. Zero-initialise; docids_free empties. */
+struct docids {
+    unsigned *v;
+    size_t n, cap;
+    int oom; /* an append failed: the array is incomplete */
+};
+/* Appends docid: a postlist callback (ctx is the struct docids). Returns 0, or 1 (stop)
+ * when out of memory, with oom set. */
+int docids_collect(unsigned docid, void *ctx);
+void docids_free(struct docids *d);
+/* qsort()/bsearch() order of unsigned ints. */
+int util_cmp_unsigned(const void *a, const void *b);
+
+/* Writes all len bytes to fd (retrying short writes and EINTR). Returns 0, or -1 with
+ * errno. */
+int util_write_all(int fd, const void *buf, size_t len);
+/* Reads exactly len bytes from fd (retrying short reads and EINTR). Returns 0, or -1 on an
+ * error or when the other end closed first. */
+int util_read_all(int fd, void *buf, size_t len);
+
 
 /* True when s (len bytes) is valid UTF-8 (no overlongs, surrogates or code points past
  * U+10FFFF) and holds no NUL byte. */

@@ -534,6 +534,13 @@ extern "C" unsigned xc_wdb_termfreq(xc_wdb *wdb, const char *term, xc_error **er
     XC_CATCH(err, 0)
 }
 
+extern "C" unsigned xc_wdb_doccount(xc_wdb *wdb, xc_error **err)
+{
+    XC_TRY
+    return wdb->db.get_doccount();
+    XC_CATCH(err, 0)
+}
+
 extern "C" int xc_wdb_postlist(xc_wdb *wdb, const char *term,
                                int (*cb)(unsigned docid, void *ctx), void *ctx,
                                xc_error **err)
@@ -1255,6 +1262,21 @@ extern "C" long xc_spelling_merge(const char *const *srcs, size_t n, const char 
     }
     out.commit();
     return words;
+    XC_CATCH(err, -1)
+}
+
+extern "C" int xc_db_compact(const char *const *srcs, size_t n, const char *dest,
+                             xc_error **err)
+{
+    XC_TRY
+    Xapian::Database in;
+    for (size_t i = 0; i < n; i++)
+        in.add_database(Xapian::Database(srcs[i]));
+    unsigned flags = Xapian::Compactor::FULL;
+    if (n == 1)
+        flags |= Xapian::DBCOMPACT_NO_RENUMBER;
+    in.compact(dest, flags);
+    return 0;
     XC_CATCH(err, -1)
 }
 

@@ -164,6 +164,8 @@ int xc_wdb_delete_term(xc_wdb *wdb, const char *term, xc_error **err);
 int xc_wdb_delete_docid(xc_wdb *wdb, unsigned docid, xc_error **err);
 /* Number of documents indexed by term (0 when none; err set only on failure). */
 unsigned xc_wdb_termfreq(xc_wdb *wdb, const char *term, xc_error **err);
+/* Number of documents in the database (0 with err set on failure). */
+unsigned xc_wdb_doccount(xc_wdb *wdb, xc_error **err);
 /* Calls cb for every docid indexed by term, in ascending order; stops early when cb
  * returns non-zero. */
 int xc_wdb_postlist(xc_wdb *wdb, const char *term, int (*cb)(unsigned docid, void *ctx),
@@ -371,6 +373,12 @@ char *xc_db_spelling(xc_db *db, const char *word, xc_error **err);
  * n databases at srcs: each word with the sum of its frequencies, as one database built
  * from all their documents would have it. Returns the number of entries read, or -1. */
 long xc_spelling_merge(const char *const *srcs, size_t n, const char *dest, xc_error **err);
+/* Writes the n databases at srcs, compacted, as one database at dest (which must not
+ * exist): every table rewritten with full blocks. One source keeps its document numbers;
+ * several are numbered one after another in the order given. Spelling frequencies are
+ * summed; of user metadata present in several sources, the first source's value is kept.
+ * Returns 0, or -1 with *err. */
+int xc_db_compact(const char *const *srcs, size_t n, const char *dest, xc_error **err);
 
 /* Gives the generator a database for spelling data (borrowed until the generator is freed
  * or given another). Spelling data is then recorded for text indexed while

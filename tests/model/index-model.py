@@ -5,7 +5,7 @@ A model of several input roots (text, Markdown, HTML, JSON Lines plain, gzip and
 BOM; JSON ids shared between files and repeated inside one; JSON ids equal to a text
 file's id) and random operations on it: add, edit, rename, move between roots, delete,
 duplicate an id, make a file unreadable (and readable again), truncate a .gz; interleaved
-with incremental runs (random --batch), runs killed with SIGKILL at a random moment,
+with incremental runs (random --batch, --jobs), runs killed with SIGKILL at a random moment,
 --rebuild (--keep 2 or 3) and --rollback.
 
 After every complete run the index (tests/model/quire-dump: id, title, date, text hash)
@@ -324,6 +324,8 @@ OPS = [(op_add, 6), (op_edit, 6), (op_dup, 2), (op_delete, 3), (op_move, 2), (op
 def run_index(extra, db=DB, kill_after=None):
     cmd = RUNAS + [INDEX, "-q", "--db", db] + extra
     if "--rollback" not in extra:
+        # A full build is written by 1 to 3 processes (parts merged); other runs ignore it.
+        cmd += ["--jobs", str(rng.randint(1, 3))]
         cmd += [os.path.join(IN, r) for r in ROOTS]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if kill_after is not None:

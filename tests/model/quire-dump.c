@@ -16,26 +16,6 @@
 #include "util.h"
 #include "xapian-c/xc.h"
 
-struct docs {
-    unsigned *v;
-    size_t n, cap;
-};
-
-static int collect(unsigned docid, void *p)
-{
-    struct docs *d = p;
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 256;
-        unsigned *v = realloc(d->v, cap * sizeof *v);
-        if (!v)
-            return 1;
-        d->v = v;
-        d->cap = cap;
-    }
-    d->v[d->n++] = docid;
-    return 0;
-}
-
 static int cmp_lines(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -56,8 +36,8 @@ int main(int argc, char **argv)
         xc_error_free(err);
         return 1;
     }
-    struct docs d = {0};
-    if (xc_db_postlist(db, "", collect, &d, &err) < 0) {
+    struct docids d = {0};
+    if (xc_db_postlist(db, "", docids_collect, &d, &err) < 0 || d.oom) {
         fprintf(stderr, "quire-dump: %s\n", err && err->message ? err->message : "?");
         return 1;
     }
@@ -66,6 +46,8 @@ int main(int argc, char **argv)
         size_t len = 0, tlen = 0;
         char *data = xc_db_doc_data(db, d.v[i], &len, NULL);
         char *text = xc_db_doc_value(db, d.v[i], SCHEMA_SLOT_TEXT, &tlen, NULL);
+        if (text)
+            text = schema_text_unpack(text, &tlen);
         struct schema_display disp;
         if (!data || !text || schema_display_decode(data, len, &disp) < 0) {
             fprintf(stderr, "quire-dump: document %u does not read\n", d.v[i]);
