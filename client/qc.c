@@ -541,7 +541,7 @@ static qc_code transfer_fail(qc_client *c, CURLcode rc, const char *path)
 
 /* Performs GET base_url + path (already encoded and bounded) and builds the response. The
  * one place where a request happens. */
-static qc_code client_request(qc_client *c, const char *path, qc_response **out)
+static qc_code client_request(qc_client *c, const char *path, int post, qc_response **out)
 {
     char *url = NULL;
     if (asprintf(&url, "%s%s", c->base_url, path) < 0)
@@ -556,7 +556,20 @@ static qc_code client_request(qc_client *c, const char *path, qc_response **out)
     if (rc != CURLE_OK)
         return client_fail(c, QC_ERR_NOMEM, "cannot set the request URL: %s",
                            curl_easy_strerror(rc));
+    if (post) {
+        /* An empty body; the handle goes back to GET after the transfer. */
+        rc = curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, 0L);
+        if (rc == CURLE_OK)
+            rc = curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, "");
+        if (rc != CURLE_OK) {
+            curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
+            return client_fail(c, QC_ERR_NOMEM, "cannot make a POST request: %s",
+                               curl_easy_strerror(rc));
+        }
+    }
     rc = curl_easy_perform(c->curl);
+    if (post)
+        curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
     if (rc != CURLE_OK) {
         qc_code code = transfer_fail(c, rc, path);
         /* Do not keep a refused body (up to max_body bytes) alive in the client. */
@@ -669,7 +682,7 @@ qc_code qc_search(qc_client *c, const qc_search_opts *opts, qc_response **out)
     }
     if (u.err)
         return urlbuf_fail(c, &u, "search");
-    rc = client_request(c, u.p, out);
+    rc = client_request(c, u.p, 0, out);
     free(u.p);
     return rc;
 }
@@ -701,7 +714,7 @@ qc_code qc_doc(qc_client *c, const char *id, qc_response **out)
     doc_path(c, &u, id);
     if (u.err)
         return urlbuf_fail(c, &u, "document");
-    rc = client_request(c, u.p, out);
+    rc = client_request(c, u.p, 0, out);
     free(u.p);
     return rc;
 }
@@ -725,7 +738,7 @@ qc_code qc_similar(qc_client *c, const char *id, long limit, qc_response **out)
     }
     if (u.err)
         return urlbuf_fail(c, &u, "document");
-    rc = client_request(c, u.p, out);
+    rc = client_request(c, u.p, 0, out);
     free(u.p);
     return rc;
 }
@@ -758,7 +771,7 @@ qc_code qc_similar_params(qc_client *c, const char *id, const qc_param *params, 
     }
     if (u.err)
         return urlbuf_fail(c, &u, "document");
-    rc = client_request(c, u.p, out);
+    rc = client_request(c, u.p, 0, out);
     free(u.p);
     return rc;
 }
@@ -769,15 +782,13 @@ qc_code qc_health(qc_client *c, qc_response **out)
     qc_code rc = check_args(c, out);
     if (rc != QC_OK)
         return rc;
-    return client_request(c, "/health", out);
+    return client_request(c, "/health", 0, out);
 }
 
-/* GET of a caller-built path; see client.h. */
-qc_code qc_get(qc_client *c, const char *path_and_query, qc_response **out)
+/* Checks a caller-built path for qc_get and qc_post: QC_OK, or QC_ERR_ARG with the error
+ * set. */
+static qc_code check_path(qc_client *c, const char *path_and_query)
 {
-    qc_code rc = check_args(c, out);
-    if (rc != QC_OK)
-        return rc;
     if (!path_and_query || path_and_query[0] != '/')
         return client_fail(c, QC_ERR_ARG, "a request path must start with '/'");
     size_t n = strlen(path_and_query);
@@ -797,7 +808,70 @@ qc_code qc_get(qc_client *c, const char *path_and_query, qc_response **out)
                                            : "control character",
                                i);
     }
-    return client_request(c, path_and_query, out);
+    return QC_OK;
+}
+
+/* GET of a caller-built path; see client.h. */
+qc_code qc_get(qc_client *c, const char *path_and_query, qc_response **out)
+{
+    qc_code rc = check_args(c, out);
+    if (rc == QC_OK)
+        rc = check_path(c, path_and_query);
+    if (rc != QC_OK)
+        return rc;
+    return client_request(c, path_and_query, 0, out);
+}
+
+/* POST with an empty body to a caller-built path; see client.h. */
+qc_code qc_post(qc_client *c, const char *path_and_query, qc_response **out)
+{
+    qc_code rc = check_args(c, out);
+    if (rc == QC_OK)
+        rc = check_path(c, path_and_query);
+    if (rc != QC_OK)
+        return rc;
+    return client_request(c, path_and_query, 1, out);
+}
+
+/* Sends the admin token with every request; see client.h. */
+qc_code qc_client_set_admin_token(qc_client *c, const char *token)
+{
+    if (!c)
+        return QC_ERR_ARG;
+    struct curl_slist *h = NULL;
+    if (token) {
+        size_t n = strlen(token);
+        if (n == 0 || n > QC_MAX_ADMIN_TOKEN_BYTES)
+            return client_fail(c, QC_ERR_ARG, "the admin token must be 1 to %u bytes",
+                               QC_MAX_ADMIN_TOKEN_BYTES);
+        /* A header line: anything else could end it and start another. */
+        for (size_t i = 0; i < n; i++) {
+            if ((unsigned char)token[i] <= 0x20 || (unsigned char)token[i] >= 0x7f)
+                return client_fail(c, QC_ERR_ARG,
+                                   "the admin token may hold only visible ASCII characters "
+                                   "(byte %zu is not one)",
+                                   i);
+        }
+        char line[QC_MAX_ADMIN_TOKEN_BYTES + 32];
+        snprintf(line, sizeof line, "Authorization: Bearer %s", token);
+        h = curl_slist_append(NULL, "Accept: application/json");
+        struct curl_slist *h2 = h ? curl_slist_append(h, line) : NULL;
+        memset(line, 0, sizeof line);
+        if (!h2) {
+            curl_slist_free_all(h);
+            return client_fail(c, QC_ERR_NOMEM, "out of memory setting the admin token");
+        }
+        h = h2;
+    } else {
+        h = curl_slist_append(NULL, "Accept: application/json");
+        if (!h)
+            return client_fail(c, QC_ERR_NOMEM, "out of memory setting the admin token");
+    }
+    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
+    curl_slist_free_all(c->headers);
+    c->headers = h;
+    c->error[0] = '\0';
+    return QC_OK;
 }
 
 /* ---- responses --------------------------------------------------------------------------- */

@@ -35,6 +35,8 @@
 #include <jansson.h>
 
 #include "quire/client.h"
+#include "cliout.h"
+#include "stats.h"
 #include "complete.h"
 #include "search.h"
 #include "util.h"
@@ -53,7 +55,7 @@
 #define BOLD "\033[1m"
 #define RESET "\033[0m"
 
-enum command { CMD_SEARCH, CMD_DOC, CMD_SIMILAR, CMD_HEALTH, CMD_COMPLETE };
+enum command { CMD_SEARCH, CMD_DOC, CMD_SIMILAR, CMD_HEALTH, CMD_COMPLETE, CMD_STATS };
 
 struct options {
     const char *connect; /* --connect HOST:PORT */
@@ -66,6 +68,9 @@ struct options {
     const char *search_only;     /* the first search option given, to refuse it elsewhere */
     qc_param params[MAX_PARAMS]; /* search parameters other than q, in command-line order */
     size_t nparams;
+    const char *stats_only;      /* the first stats option given (--reset, ...) */
+    int reset;                   /* stats --reset */
+    const char *token_file;      /* --admin-token-file */
 };
 
 /* Where results come from: exactly one of these is set. */
@@ -92,6 +97,12 @@ static void usage(void)
            "  complete [-n N] TEXT...\n"
            "                      completions of TEXT's last word, most frequent first, and\n"
            "                      titles starting with TEXT (as the search page offers them)\n"
+           "  stats [-n N] [--reset] [--admin-token-file FILE]\n"
+           "                      what people searched for since quired started (or the last\n"
+           "                      reset): the most frequent queries, and those that found\n"
+           "                      nothing, N of each (default 100); --reset starts the counts\n"
+           "                      again. Needs the daemon's admin token over TCP (read from\n"
+           "                      FILE), or --socket as an allowed user\n"
            "\n"
            "Target (at most one; default: the daemon at %s:%u):\n"
            "  --connect HOST:PORT ask quired over TCP (also [IPV6]:PORT, http://HOST:PORT,\n"
@@ -119,6 +130,9 @@ static void usage(void)
            "                      order by relevance (default), newest first, or oldest first\n"
            "  --facets LIST       count hits per value of the comma-separated fields in LIST\n"
            "  --dedup 0|1         collapse articles with identical text (default 1)\n"
+           "  --fuzzy 0|1         typo tolerance (default 1): a word the index lacks, or holds\n"
+           "                      far more rarely than a close spelling, is searched as\n"
+           "                      itself or its correction (\"Showing results for ...\")\n"
            "  --explain           show how the query was understood and, per hit, a table of\n"
            "                      what each query term added to its score\n"
            "  --exact             count every match (\"N results\" instead of \"about N\")\n"
@@ -169,34 +183,6 @@ static int usage_error(const char *fmt, ...)
 }
 
 /* ---- safe printing ----------------------------------------------------------------------- */
-
-/* Writes n bytes of untrusted text, replacing control characters (C0, DEL, and C1 encoded
- * as UTF-8: U+0080..U+009F, which some terminals obey like ESC [) by spaces. multiline
- * keeps newlines and tabs; otherwise they become spaces too. */
-static void put_clean(FILE *f, const char *s, size_t n, int multiline)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == 0xC2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
-            (unsigned char)s[i + 1] <= 0x9F) {
-            putc(' ', f);
-            i++;
-        } else if ((c == '\n' || c == '\t') && multiline) {
-            putc(c, f);
-        } else if (c < 0x20 || c == 0x7F) {
-            putc(' ', f);
-        } else {
-            putc(c, f);
-        }
-    }
-}
-
-/* put_clean for a NUL-terminated string; NULL prints nothing. */
-static void puts_clean(FILE *f, const char *s)
-{
-    if (s)
-        put_clean(f, s, strlen(s), 0);
-}
 
 /* Writes code point cp as UTF-8, or a space when it is a control character or invalid. */
 static void put_codepoint(FILE *f, uint32_t cp)
@@ -271,7 +257,7 @@ static void put_snippet(FILE *f, const char *s, int bold)
     int in_bold = 0;
     while (*s) {
         size_t run = strcspn(s, "<&");
-        put_clean(f, s, run, 0);
+        cliout_put_clean(f, s, run, 0);
         s += run;
         if (!*s)
             break;
@@ -304,11 +290,11 @@ static void put_snippet(FILE *f, const char *s, int bold)
 static void put_scalar(FILE *f, json_t *v)
 {
     if (json_is_string(v)) {
-        put_clean(f, json_string_value(v), json_string_length(v), 0);
+        cliout_put_clean(f, json_string_value(v), json_string_length(v), 0);
         return;
     }
     char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-    puts_clean(f, s ? s : "?");
+    cliout_puts_clean(f, s ? s : "?");
     free(s);
 }
 
@@ -359,13 +345,25 @@ static void print_explain(json_t *explain, json_t *score, int indent)
     printf("%*s%-*s  %9s\n", indent, "", tw, "term", "weight");
     for (i = 0; i < n; i++) {
         printf("%*s", indent, "");
-        put_clean(stdout, rows[i].term, strlen(rows[i].term) < 40 ? strlen(rows[i].term) : 40, 0);
+        cliout_put_clean(stdout, rows[i].term, strlen(rows[i].term) < 40 ? strlen(rows[i].term) : 40, 0);
         int len = (int)strlen(rows[i].term);
         printf("%*s  %9.3f\n", tw - (len < 40 ? len : 40), "", rows[i].weight);
     }
     if (json_is_number(score))
         printf("%*s%-*s  %9.3f\n", indent, "", tw, "score", json_number_value(score));
     free(rows);
+}
+
+/* Prints before, text (untrusted: cleaned; bold on a terminal) and after. */
+static void put_line_bold(const char *before, const char *text, const char *after, int bold)
+{
+    fputs(before, stdout);
+    if (bold)
+        fputs(BOLD, stdout);
+    cliout_puts_clean(stdout, text);
+    if (bold)
+        fputs(RESET, stdout);
+    fputs(after, stdout);
 }
 
 /* Prints a search result for people and returns the number of hits in it. */
@@ -377,20 +375,18 @@ static size_t print_search(json_t *res, int bold)
     const char *parsed = get_str(res, "parsed_query");
     if (parsed) {
         fputs("Query: ", stdout);
-        puts_clean(stdout, parsed);
+        cliout_puts_clean(stdout, parsed);
         putchar('\n');
     }
     const char *suggestion = get_str(res, "suggestion");
-    if (suggestion) {
-        fputs("Did you mean: ", stdout);
-        if (bold)
-            fputs(BOLD, stdout);
-        puts_clean(stdout, suggestion);
-        if (bold)
-            fputs(RESET, stdout);
-        fputs("?\n", stdout);
-    }
-    if (parsed || suggestion)
+    const char *corrected = get_str(res, "corrected_query");
+    /* Typo tolerance searched the query as typed or as corrected: say which. */
+    if (corrected)
+        put_line_bold("Showing results for ", corrected,
+                      " (--fuzzy 0 searches only the query as typed)\n", bold);
+    else if (suggestion)
+        put_line_bold("Did you mean: ", suggestion, "?\n", bold);
+    if (parsed || suggestion || corrected)
         putchar('\n');
 
     /* Indent continuation lines under the title, past the widest "RANK. ". */
@@ -405,7 +401,7 @@ static size_t print_search(json_t *res, int bold)
         const char *title = get_str(h, "title");
         if (bold)
             fputs(BOLD, stdout);
-        puts_clean(stdout, title ? title : "(untitled)");
+        cliout_puts_clean(stdout, title ? title : "(untitled)");
         if (bold)
             fputs(RESET, stdout);
         putchar('\n');
@@ -422,7 +418,7 @@ static size_t print_search(json_t *res, int bold)
                 fputs(" - ", stdout);
             if (k == 2)
                 fputs("id ", stdout);
-            puts_clean(stdout, parts[k]);
+            cliout_puts_clean(stdout, parts[k]);
             any = 1;
         }
         json_int_t dups = json_integer_value(json_object_get(h, "duplicates"));
@@ -447,7 +443,7 @@ static size_t print_search(json_t *res, int bold)
     const char *field;
     json_t *values;
     json_object_foreach (facets, field, values) {
-        puts_clean(stdout, field);
+        cliout_puts_clean(stdout, field);
         fputs(":", stdout);
         size_t i;
         json_t *fv;
@@ -477,7 +473,7 @@ static void print_doc(json_t *doc, int bold)
     const char *title = get_str(doc, "title");
     if (bold)
         fputs(BOLD, stdout);
-    puts_clean(stdout, title ? title : "(untitled)");
+    cliout_puts_clean(stdout, title ? title : "(untitled)");
     if (bold)
         fputs(RESET, stdout);
     putchar('\n');
@@ -486,7 +482,7 @@ static void print_doc(json_t *doc, int bold)
         const char *v = get_str(doc, fields[i]);
         if (v) {
             printf("%-9s ", fields[i]);
-            puts_clean(stdout, v);
+            cliout_puts_clean(stdout, v);
             putchar('\n');
         }
     }
@@ -495,7 +491,7 @@ static void print_doc(json_t *doc, int bold)
     if (n > 0) {
         const char *s = json_string_value(text);
         putchar('\n');
-        put_clean(stdout, s, n, 1);
+        cliout_put_clean(stdout, s, n, 1);
         if (s[n - 1] != '\n')
             putchar('\n');
     }
@@ -505,7 +501,7 @@ static void print_doc(json_t *doc, int bold)
 static void print_health(json_t *h)
 {
     const char *status = get_str(h, "status");
-    puts_clean(stdout, status ? status : "unknown");
+    cliout_puts_clean(stdout, status ? status : "unknown");
     const char *key;
     json_t *v;
     int first = 1;
@@ -518,7 +514,7 @@ static void print_health(json_t *h)
             put_scalar(stdout, v);
             fputs(" docs", stdout);
         } else {
-            puts_clean(stdout, key);
+            cliout_puts_clean(stdout, key);
             putchar(' ');
             put_scalar(stdout, v);
         }
@@ -526,64 +522,13 @@ static void print_health(json_t *h)
     putchar('\n');
 }
 
-/* --json: the object, indented, UTF-8 as is. */
-static void print_json(json_t *j)
-{
-    /* Numbers as the library rounded them (took_ms to the microsecond), not 17 digits. */
-    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(SEARCH_JSON_PRECISION));
-    putchar('\n');
-}
-
 /* ---- fetching ------------------------------------------------------------------------------ */
-
-/* Turns a daemon answer into the JSON object to print, or prints why there is none. Returns
- * a new reference, or NULL after the error went to stderr. */
-static json_t *from_daemon(qc_client *c, qc_code rc, qc_response *r)
-{
-    if (rc != QC_OK) {
-        fputs("quire: ", stderr);
-        puts_clean(stderr, qc_client_error(c));
-        putc('\n', stderr);
-        if (rc == QC_ERR_CONNECT)
-            fputs("quire: is quired running there? (--db DIR searches an index without it)\n",
-                  stderr);
-        return NULL;
-    }
-    long status = qc_response_status(r);
-    if (status < 200 || status > 299) {
-        const char *msg = qc_response_error_message(r);
-        fputs("quire: ", stderr);
-        if (msg) {
-            puts_clean(stderr, msg);
-        } else {
-            /* Not quired's error shape (a proxy?): show the status and the start of the body. */
-            size_t len = 0;
-            const char *body = qc_response_body(r, &len);
-            fprintf(stderr, "%s answered HTTP %ld", qc_client_target(c), status);
-            if (len > 0) {
-                fputs(": ", stderr);
-                put_clean(stderr, body, len < 200 ? len : 200, 0);
-            }
-        }
-        putc('\n', stderr);
-        return NULL;
-    }
-    json_t *j = qc_response_json(r);
-    if (!json_is_object(j)) {
-        fprintf(stderr,
-                "quire: %s answered HTTP %ld with something that is not a JSON object "
-                "(is it quired?)\n",
-                qc_client_target(c), status);
-        return NULL;
-    }
-    return json_incref(j);
-}
 
 /* Prints a search_error from lib/ and returns NULL, for --db. */
 static json_t *local_error(const struct search_error *err)
 {
     fputs("quire: ", stderr);
-    puts_clean(stderr, err->message);
+    cliout_puts_clean(stderr, err->message);
     putc('\n', stderr);
     return NULL;
 }
@@ -600,7 +545,7 @@ static json_t *fetch_search(struct source *src, const struct options *o, const c
         so.nparams = o->nparams;
         qc_response *r = NULL;
         qc_code rc = qc_search(src->qc, &so, &r);
-        json_t *j = from_daemon(src->qc, rc, r);
+        json_t *j = cliout_answer(src->qc, rc, r);
         qc_response_free(r);
         return j;
     }
@@ -623,7 +568,7 @@ static json_t *fetch_doc(struct source *src, const char *id)
     if (src->qc) {
         qc_response *r = NULL;
         qc_code rc = qc_doc(src->qc, id, &r);
-        json_t *j = from_daemon(src->qc, rc, r);
+        json_t *j = cliout_answer(src->qc, rc, r);
         qc_response_free(r);
         return j;
     }
@@ -650,7 +595,7 @@ static json_t *fetch_similar(struct source *src, const struct options *o, const 
     if (src->qc) {
         qc_response *r = NULL;
         qc_code rc = qc_similar_params(src->qc, id, o->params, o->nparams, &r);
-        json_t *j = from_daemon(src->qc, rc, r);
+        json_t *j = cliout_answer(src->qc, rc, r);
         qc_response_free(r);
         return j;
     }
@@ -692,7 +637,7 @@ static json_t *fetch_complete(struct source *src, const struct options *o, const
         qc_response *r = NULL;
         qc_code rc = qc_get(src->qc, sb_cstr(&path), &r);
         sb_free(&path);
-        json_t *j = from_daemon(src->qc, rc, r);
+        json_t *j = cliout_answer(src->qc, rc, r);
         qc_response_free(r);
         return j;
     }
@@ -738,7 +683,7 @@ static json_t *fetch_health(struct source *src)
     if (src->qc) {
         qc_response *r = NULL;
         qc_code rc = qc_health(src->qc, &r);
-        json_t *j = from_daemon(src->qc, rc, r);
+        json_t *j = cliout_answer(src->qc, rc, r);
         qc_response_free(r);
         return j;
     }
@@ -817,11 +762,14 @@ enum {
     OPT_SORT,
     OPT_FACETS,
     OPT_DEDUP,
+    OPT_FUZZY,
     OPT_EXPLAIN,
     OPT_EXACT,
     OPT_FIELDS,
     OPT_FILTER,
-    OPT_PARAM
+    OPT_PARAM,
+    OPT_RESET,
+    OPT_ADMIN_TOKEN_FILE
 };
 
 static const struct option long_options[] = {
@@ -840,11 +788,14 @@ static const struct option long_options[] = {
     {"sort", required_argument, NULL, OPT_SORT},
     {"facets", required_argument, NULL, OPT_FACETS},
     {"dedup", required_argument, NULL, OPT_DEDUP},
+    {"fuzzy", required_argument, NULL, OPT_FUZZY},
     {"explain", no_argument, NULL, OPT_EXPLAIN},
     {"exact", no_argument, NULL, OPT_EXACT},
     {"fields", required_argument, NULL, OPT_FIELDS},
     {"filter", required_argument, NULL, OPT_FILTER},
     {"param", required_argument, NULL, OPT_PARAM},
+    {"reset", no_argument, NULL, OPT_RESET},
+    {"admin-token-file", required_argument, NULL, OPT_ADMIN_TOKEN_FILE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -924,6 +875,10 @@ static int parse_options(int argc, char **argv, struct options *o)
             rc = add_param(o, "dedup", optarg);
             name = "--dedup";
             break;
+        case OPT_FUZZY:
+            rc = add_param(o, "fuzzy", optarg);
+            name = "--fuzzy";
+            break;
         case OPT_EXPLAIN:
             rc = add_param(o, "explain", "1");
             name = "--explain";
@@ -949,6 +904,16 @@ static int parse_options(int argc, char **argv, struct options *o)
             name = "--param";
             break;
         }
+        case OPT_RESET:
+            o->reset = 1;
+            if (!o->stats_only)
+                o->stats_only = "--reset";
+            break;
+        case OPT_ADMIN_TOKEN_FILE:
+            o->token_file = optarg;
+            if (!o->stats_only)
+                o->stats_only = "--admin-token-file";
+            break;
         case 'h': usage(); return EXIT_HITS;
         case 'V':
             printf("quire %s (libquire-client %s, jansson %s)\n", PACKAGE_VERSION, qc_version(),
@@ -1017,7 +982,7 @@ int main(int argc, char **argv)
     char **args = argv + optind;
     int nargs = argc - optind;
     if (nargs == 0)
-        return usage_error("no command given: search, doc, similar, health or complete");
+        return usage_error("no command given: search, doc, similar, health, complete or stats");
     enum command cmd;
     if (strcmp(args[0], "search") == 0)
         cmd = CMD_SEARCH;
@@ -1029,8 +994,11 @@ int main(int argc, char **argv)
         cmd = CMD_HEALTH;
     else if (strcmp(args[0], "complete") == 0)
         cmd = CMD_COMPLETE;
+    else if (strcmp(args[0], "stats") == 0)
+        cmd = CMD_STATS;
     else
-        return usage_error("unknown command '%s': expected search, doc, similar, health or complete",
+        return usage_error("unknown command '%s': expected search, doc, similar, health, "
+                           "complete or stats",
                            args[0]);
     /* similar takes the paging and shaping options of search, and no others. */
     static const char *const similar_keys[] = {"limit", "offset", "snippet", "dedup", "fields"};
@@ -1050,8 +1018,14 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < o.nparams; i++)
         only_limit = only_limit && strcmp(o.params[i].key, "limit") == 0;
     if (cmd != CMD_SEARCH && cmd != CMD_SIMILAR && o.search_only &&
-        !(cmd == CMD_COMPLETE && only_limit))
+        !((cmd == CMD_COMPLETE || cmd == CMD_STATS) && only_limit))
         return usage_error("%s applies to search only", o.search_only);
+    if (cmd != CMD_STATS && o.stats_only)
+        return usage_error("%s applies to stats only", o.stats_only);
+    if (cmd == CMD_STATS && nargs != 1)
+        return usage_error("stats takes no arguments");
+    if (cmd == CMD_STATS && o.db)
+        return usage_error("stats needs quired (the counts are the daemon's), not --db");
     if ((cmd == CMD_DOC || cmd == CMD_SIMILAR) && nargs != 2)
         return usage_error("%s needs exactly one document id", args[0]);
     if (cmd == CMD_HEALTH && nargs != 1)
@@ -1080,6 +1054,13 @@ int main(int argc, char **argv)
     case CMD_SIMILAR: j = fetch_similar(&src, &o, args[1]); break;
     case CMD_HEALTH: j = fetch_health(&src); break;
     case CMD_COMPLETE: j = fetch_complete(&src, &o, sb_cstr(&query)); break;
+    case CMD_STATS: {
+        struct stats_options so = {param_limit(&o), o.reset, o.token_file, o.json};
+        rc = stats_main(src.qc, &so);
+        qc_client_free(src.qc);
+        sb_free(&query);
+        return rc;
+    }
     }
 
     rc = EXIT_ERROR;
@@ -1088,7 +1069,7 @@ int main(int argc, char **argv)
             size_t hits =
                 o.json ? json_array_size(json_object_get(j, "hits")) : print_search(j, o.bold);
             if (o.json)
-                print_json(j);
+                cliout_json(j);
             /* -n 0 shows no hits but still asks whether anything matched: the count says
              * (its lower bound: at least that many matches were seen). */
             json_int_t lower =
@@ -1099,11 +1080,11 @@ int main(int argc, char **argv)
                                     json_array_size(json_object_get(j, "titles"))
                               : print_complete(j);
             if (o.json)
-                print_json(j);
+                cliout_json(j);
             rc = n > 0 ? EXIT_HITS : EXIT_NO_HITS;
         } else if (cmd == CMD_DOC) {
             if (o.json)
-                print_json(j);
+                cliout_json(j);
             else
                 print_doc(j, o.bold);
             rc = EXIT_HITS;
@@ -1111,7 +1092,7 @@ int main(int argc, char **argv)
             const char *status = get_str(j, "status");
             int ok = status && strcmp(status, "ok") == 0;
             if (o.json)
-                print_json(j);
+                cliout_json(j);
             else
                 print_health(j);
             rc = ok ? EXIT_HITS : EXIT_ERROR;

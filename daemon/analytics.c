@@ -182,14 +182,30 @@ static json_t *table_json(const struct table *t, unsigned limit)
     return arr;
 }
 
-json_t *analytics_report(struct analytics *a, unsigned limit)
+/* Forgets every count (called with the lock held); "since" becomes now. */
+static void clear(struct analytics *a)
 {
-    /* Copies taken under the lock, formatted outside it. */
+    a->since = time(NULL);
+    a->searches = 0;
+    a->top.used = a->zero.used = 0;
+    a->top.replaced = a->zero.replaced = 0;
+}
+
+/* The report of a copy of the tables taken under the lock (formatted outside it); with
+ * reset, the tables are emptied under the same lock. NULL when out of memory (then nothing
+ * is reset). */
+static json_t *report(struct analytics *a, unsigned limit, int reset)
+{
     struct analytics *snap = malloc(sizeof *snap);
     if (!snap)
         return NULL;
     pthread_mutex_lock(&a->lock);
-    memcpy(snap, a, sizeof *snap);
+    snap->since = a->since;
+    snap->searches = a->searches;
+    snap->top = a->top;
+    snap->zero = a->zero;
+    if (reset)
+        clear(a);
     pthread_mutex_unlock(&a->lock);
     char since[32];
     struct tm tm;
@@ -210,12 +226,29 @@ json_t *analytics_report(struct analytics *a, unsigned limit)
     return res;
 }
 
+json_t *analytics_report(struct analytics *a, unsigned limit)
+{
+    return report(a, limit, 0);
+}
+
+json_t *analytics_report_reset(struct analytics *a, unsigned limit)
+{
+    return report(a, limit, 1);
+}
+
+int analytics_record_search(struct analytics *a, const char *q, unsigned offset,
+                            const json_t *res)
+{
+    if (offset > 0 || !q)
+        return 0;
+    json_t *total = json_object_get(res, "total");
+    return analytics_record(a, q, strlen(q),
+                            json_integer_value(json_object_get(total, "estimated")) == 0);
+}
+
 void analytics_reset(struct analytics *a)
 {
     pthread_mutex_lock(&a->lock);
-    a->since = time(NULL);
-    a->searches = 0;
-    a->top.used = a->zero.used = 0;
-    a->top.replaced = a->zero.replaced = 0;
+    clear(a);
     pthread_mutex_unlock(&a->lock);
 }

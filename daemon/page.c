@@ -34,6 +34,7 @@
 #include <event2/keyvalq_struct.h>
 #include <sys/queue.h>
 
+#include "analytics.h"
 #include "assets.h"
 #include "routes.h"
 #include "search.h"
@@ -447,7 +448,8 @@ static void put_results(struct strbuf *sb, const struct page_state *st, json_t *
         sb_puts(sb, "</a>.</p>");
     }
     const char *suggestion = json_string_value(json_object_get(res, "suggestion"));
-    if (suggestion && suggestion[0] && strcmp(suggestion, st->q) != 0) {
+    /* A correction already searched is not offered again as "did you mean". */
+    if (suggestion && suggestion[0] && strcmp(suggestion, st->q) != 0 && !corrected) {
         struct page_state sug = *st;
         sug.q = suggestion;
         sug.page = 1;
@@ -559,6 +561,11 @@ static void handle_index(struct evhttp_request *req, struct worker *w, const cha
                 res = search_run(w->ix, &sr, &err);
             }
             search_request_clear(&sr);
+            /* Counted as typed, without the filters the request adds to it; a later page
+             * is the same search (offset > 0 is not counted). */
+            if (res && analytics_record_search(w->srv->analytics, st.q,
+                                               (st.page - 1) * PAGE_HITS, res) < 0)
+                server_log(w->srv, "analytics", "a search was not counted: out of memory");
             if (res) {
                 put_results(&sb, &st, res);
                 json_decref(res);

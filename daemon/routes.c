@@ -11,14 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "admin.h"
+#include "analytics.h"
 #include "conns.h"
 #include "page.h"
 #include "search.h"
@@ -158,6 +157,8 @@ static void handle_search(struct evhttp_request *req, struct worker *w, const ch
                                  res && json_is_true(json_object_get(res, "timed_out")));
         server_log_json(w->srv, line);
     }
+    if (res && analytics_record_search(w->srv->analytics, sr.q, sr.offset, res) < 0)
+        server_log(w->srv, "analytics", "a search was not counted: out of memory");
     search_request_clear(&sr);
     if (!res) {
         send_search_error(req, &err);
@@ -305,138 +306,6 @@ static void handle_metrics(struct evhttp_request *req, struct worker *w)
     evhttp_send_reply(req, 200, "OK", NULL);
 }
 
-/* The Unix-socket peer of req's connection: 1 with *uid filled when it came over the
- * Unix socket and the kernel vouches for the peer (SO_PEERCRED), else 0. */
-static int peer_uid(struct evhttp_request *req, unsigned long *uid)
-{
-    struct evhttp_connection *conn = evhttp_request_get_connection(req);
-    struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
-    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 || ss.ss_family != AF_UNIX)
-        return 0;
-    struct ucred cred;
-    socklen_t cl = sizeof cred;
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cl != sizeof cred)
-        return 0;
-    *uid = (unsigned long)cred.uid;
-    return 1;
-}
-
-/* Decides whether req may use an administrative endpoint: with the admin token as
- * "Authorization: Bearer TOKEN" (over TCP or the Unix socket), or over the Unix socket from
- * an allowed uid (server_admin_uid_ok). Returns 0 with who describing the caller, or the
- * status to refuse with (401: no credentials, or not a bearer token; 403: credentials that
- * do not allow it) and the message. */
-static int admin_allowed(struct evhttp_request *req, struct server *s, char *who, size_t wholen,
-                         char *msg, size_t msglen)
-{
-    unsigned long uid = 0;
-    int on_unix = peer_uid(req, &uid);
-    const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-    if (on_unix && server_admin_uid_ok(s, uid)) {
-        snprintf(who, wholen, "uid %lu over the Unix socket", uid);
-        return 0;
-    }
-    if (auth) {
-        if (strncasecmp(auth, "Bearer ", 7) != 0) {
-            snprintf(msg, msglen, "the Authorization header must be 'Bearer TOKEN'");
-            return 401;
-        }
-        const char *token = auth + 7;
-        while (*token == ' ')
-            token++;
-        if (!server_admin_has_token(s)) {
-            snprintf(msg, msglen, "no admin_token is configured, so no token is accepted; "
-                                  "administrative requests need the Unix socket and an "
-                                  "allowed uid");
-            return 403;
-        }
-        if (!server_admin_token_ok(s, token, strlen(token))) {
-            snprintf(msg, msglen, "the admin token is not the configured one");
-            return 403;
-        }
-        snprintf(who, wholen, "admin token over %s", on_unix ? "the Unix socket" : "TCP");
-        return 0;
-    }
-    if (on_unix) {
-        snprintf(msg, msglen, "uid %lu may not use administrative endpoints (allowed: the "
-                              "daemon's uid, root and admin_uid), and no admin token was sent",
-                 uid);
-        return 403;
-    }
-    if (!server_admin_has_token(s)) {
-        snprintf(msg, msglen, "administrative endpoints are refused over TCP: no admin_token "
-                              "is configured (use the Unix socket)");
-        return 403;
-    }
-    snprintf(msg, msglen, "administrative endpoint: send 'Authorization: Bearer TOKEN' with "
-                          "the admin_token of the configuration file");
-    return 401;
-}
-
-/* A JSON array of the names in a comma-separated list ("a, b"); NULL when out of memory
- * (json_pack then fails, and send_json answers 500). */
-static json_t *name_list(const char *list)
-{
-    json_t *a = json_array();
-    for (const char *p = list; a && *p;) {
-        size_t n = strcspn(p, ",");
-        json_array_append_new(a, json_stringn(p, n));
-        p += n;
-        while (*p == ',' || *p == ' ')
-            p++;
-    }
-    return a;
-}
-
-/* POST /admin/reload: what SIGHUP does (re-read the configuration, reopen the index on every
- * worker), answered once every worker has reopened, so the very next request sees the new
- * index. Refused without the admin token or an allowed Unix-socket peer. */
-static void handle_admin(struct evhttp_request *req, struct worker *w, const char *what)
-{
-    if (strcmp(what, "reload") != 0) {
-        send_error(req, 404, "not_found", "no such administrative endpoint; try /admin/reload");
-        return;
-    }
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-        send_not_allowed(req, "POST");
-        return;
-    }
-    char who[64] = "", msg[256] = "";
-    int refuse = admin_allowed(req, w->srv, who, sizeof who, msg, sizeof msg);
-    if (refuse) {
-        server_log(w->srv, "admin_refused", "admin: refused POST /admin/reload (%d): %s", refuse,
-                   msg);
-        if (refuse == 401)
-            evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
-                              "Bearer realm=\"quired\"");
-        send_error(req, refuse, refuse == 401 ? "unauthorized" : "forbidden", msg);
-        return;
-    }
-    server_log(w->srv, "admin_reload",
-               "admin: POST /admin/reload by %s: re-reading configuration, reopening the index",
-               who);
-    static _Thread_local struct reload_report rep; /* 1.5 KB: not on the stack */
-    server_reload(w->srv, w, 2000, &rep);
-    if (rep.config_rc < 0) {
-        char text[700];
-        snprintf(text, sizeof text,
-                 "configuration not reloaded, the old one is kept (%s); the index was reopened",
-                 rep.why);
-        send_error(req, 500, "config_invalid", text);
-        return;
-    }
-    json_t *res = json_pack("{s:s, s:i, s:i, s:i, s:I, s:s, s:o, s:o}", "status", "reloaded",
-                            "workers", w->srv->nworkers, "workers_reopened", rep.reopened, "docs",
-                            (int)search_index_doccount(w->ix), "revision",
-                            (json_int_t)search_index_revision(w->ix), "generation",
-                            search_index_generation(w->ix), "changed", name_list(rep.changed),
-                            "needs_restart", name_list(rep.restart));
-    send_json(req, 200, res);
-}
-
 #define ROUTES_MAX_HEADER_BYTES 65536
 
 /* Bytes of the request's header lines. */
@@ -517,7 +386,7 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
         handle_metrics(req, w);
     } else if (strncmp(p, "/admin/", 7) == 0) {
         ep = EP_ADMIN;
-        handle_admin(req, w, p + 7);
+        admin_handle(req, w, p + 7, qs);
     } else if (strcmp(p, "/") == 0 || strncmp(p, "/assets/", 8) == 0) {
         page_handle(req, w, p, qs);
     } else if (strcmp(p, "/complete") == 0) {

@@ -2,7 +2,8 @@
  * routes.h -- quired's HTTP endpoints, one handler each:
  *   GET/POST /search   GET /doc/{id}   GET /health   GET /metrics
  *   GET / and GET /assets/NAME (the search page, page.c)   GET /complete (typeahead.c)
- *   POST /admin/reload (the admin token or an allowed Unix-socket peer; see routes.c)
+ *   POST /admin/reload, GET /admin/queries, POST /admin/queries/reset (admin.c: the admin
+ *   token or an allowed Unix-socket peer)
  * Every error is JSON {"error": {"code", "message"}} with the matching status (but evhttp's
  * own short pages for what does not parse or a body over max_body). No endpoint
  * reads a file named by the request: /doc/{id} looks the id up in the index.

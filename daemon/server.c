@@ -30,6 +30,7 @@
 #include <event2/http.h>
 #include <event2/thread.h>
 
+#include "analytics.h"
 #include "conns.h"
 #include "routes.h"
 
@@ -266,6 +267,11 @@ int server_init(struct server *s, const struct server_config *cfg)
     }
     if (cfg->threads < 1 || cfg->threads > SERVER_MAX_THREADS) {
         init_error("--threads must be from 1 to %d", SERVER_MAX_THREADS);
+        return -1;
+    }
+    s->analytics = analytics_new();
+    if (!s->analytics) {
+        init_error("out of memory for the query analytics tables");
         return -1;
     }
     if (cfg->listen) {
@@ -513,6 +519,8 @@ void server_free(struct server *s)
     s->nworkers = 0;
     s->nfds = 0;
     explicit_bzero(s->admin_token, sizeof s->admin_token);
+    analytics_free(s->analytics);
+    s->analytics = NULL;
     pthread_cond_destroy(&s->reload_done);
     pthread_mutex_destroy(&s->reload_lock);
     pthread_mutex_destroy(&s->admin_lock);

@@ -47,6 +47,7 @@ struct server_config {
 #define SERVER_ADMIN_TOKEN_MAX 256
 
 struct server;
+struct analytics;
 
 /* What a reload did. */
 struct reload_report {
@@ -104,6 +105,9 @@ struct server {
     atomic_uint live_refresh_ms;
     atomic_uint live_shard_timeout_ms;
     atomic_int live_allow_partial;
+    /* What people search for (analytics.h): one table for every worker, behind its own
+     * mutex, since start or the last POST /admin/queries/reset. */
+    struct analytics *analytics;
 };
 
 /* Writes one line to stderr: "quired: MESSAGE", or with access_log = json the object

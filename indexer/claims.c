@@ -512,78 +512,23 @@ static int in_shard(const struct run *r, const char *id)
     return r->shard_n <= 1 || shardmap_shard_of(id, r->shard_n) == r->shard_k;
 }
 
-/* Reads a whole regular file without blocking on FIFOs, bounded in size. */
-static char *read_whole(const char *path, size_t *len, char *why, size_t whylen)
-{
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        snprintf(why, whylen, "cannot open: %s", strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        snprintf(why, whylen, "not a regular file");
-        close(fd);
-        return NULL;
-    }
-    if (st.st_size > (off_t)ARTICLE_MAX_FILE_BYTES) {
-        snprintf(why, whylen, "file is %lld bytes; the most allowed is %u", (long long)st.st_size,
-                 ARTICLE_MAX_FILE_BYTES);
-        close(fd);
-        return NULL;
-    }
-    size_t cap = (size_t)st.st_size + 1, n = 0;
-    char *buf = malloc(cap);
-    if (!buf) {
-        snprintf(why, whylen, "out of memory");
-        close(fd);
-        return NULL;
-    }
-    for (;;) {
-        if (n + 1 >= cap) {
-            /* The file grew while we read it: bounded all the same. */
-            if (cap > ARTICLE_MAX_FILE_BYTES) {
-                snprintf(why, whylen, "file grew past %u bytes while being read",
-                         ARTICLE_MAX_FILE_BYTES);
-                free(buf);
-                close(fd);
-                return NULL;
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                snprintf(why, whylen, "out of memory");
-                free(buf);
-                close(fd);
-                return NULL;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t got = read(fd, buf + n, cap - n - 1);
-        if (got < 0) {
-            if (errno == EINTR)
-                continue;
-            snprintf(why, whylen, "read error: %s", strerror(errno));
-            free(buf);
-            close(fd);
-            return NULL;
-        }
-        if (got == 0)
-            break;
-        n += (size_t)got;
-    }
-    close(fd);
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
 enum read_result {
     READ_COMPLETE = 0, /* every record applied */
     READ_REJECTED = 1, /* read completely, but it holds no article (reason in why) */
     READ_DOUBT = 2,    /* could not be read now (reason in why): documents kept */
     READ_ERROR = 3     /* index error (reported) */
 };
+
+/* Applies one record read from a file (line: its line, or element, number; 0 for a file
+ * that is one article), unless it is another shard's; frees it. Returns 0 or -1 (an
+ * index error, reported). */
+static int take_record(struct run *r, struct file_read *fr, struct article *a,
+                       unsigned long line)
+{
+    int rc = in_shard(r, a->id) ? apply_record(r, fr, a, line) : 0;
+    article_clear(a);
+    return rc;
+}
 
 /* Reads one JSON Lines file (plain or gzip). */
 static enum read_result read_jsonl(struct run *r, struct file_read *fr, char *why, size_t whylen)
@@ -623,13 +568,7 @@ static enum read_result read_jsonl(struct run *r, struct file_read *fr, char *wh
             article_clear(&a);
             continue;
         }
-        if (!in_shard(r, a.id)) {
-            article_clear(&a); /* another shard's document */
-            continue;
-        }
-        int arc = apply_record(r, fr, &a, lineno);
-        article_clear(&a);
-        if (arc < 0) {
+        if (take_record(r, fr, &a, lineno) < 0) {
             res = READ_ERROR;
             break;
         }
@@ -640,7 +579,53 @@ static enum read_result read_jsonl(struct run *r, struct file_read *fr, char *wh
     return res;
 }
 
-/* Reads one .txt/.md/.html file. */
+/* Reads one .json file (plain or gzip): one object, or an array of them. A record that
+ * cannot be read is skipped as a JSON Lines line is; the elements of an array count as its
+ * lines (for the rule that picks among records holding one id, and in messages). */
+static enum read_result read_json(struct run *r, struct file_read *fr, char *why, size_t whylen)
+{
+    const struct file_entry *f = fr->f;
+    size_t len;
+    char *buf = article_read_file(f->path, &len, why, whylen);
+    if (!buf)
+        return READ_DOUBT;
+    article_json_doc *d = article_json_doc_parse(buf, len, why, whylen);
+    free(buf);
+    if (!d)
+        return strcmp(why, "out of memory") == 0 ? READ_DOUBT : READ_REJECTED;
+    int array = article_json_doc_is_array(d);
+    size_t n = article_json_doc_count(d);
+    enum read_result res = READ_COMPLETE;
+    for (size_t i = 0; i < n; i++) {
+        struct article a = {0};
+        char reason[256];
+        if (article_json_doc_record(d, i, f->relid, &a, reason, sizeof reason) < 0) {
+            article_clear(&a);
+            if (strcmp(reason, "out of memory") == 0) {
+                snprintf(why, whylen, "%s", reason);
+                res = READ_DOUBT;
+                break;
+            }
+            if (!array) {
+                /* The file's one article: it holds none. */
+                snprintf(why, whylen, "%s", reason);
+                res = READ_REJECTED;
+                break;
+            }
+            input_problem(r, skipped, "%s: element %zu: %s, skipped", f->path, i + 1, reason);
+            continue;
+        }
+        if (take_record(r, fr, &a, array ? i + 1 : 0) < 0) {
+            res = READ_ERROR;
+            break;
+        }
+        run_progress(r, 0);
+    }
+    article_json_doc_free(d);
+    return res;
+}
+
+/* Reads one .txt/.md/.html file (plain or gzip). */
 static enum read_result read_single(struct run *r, struct file_read *fr, char *why,
                                     size_t whylen)
 {
@@ -649,7 +634,7 @@ static enum read_result read_single(struct run *r, struct file_read *fr, char *w
         return READ_COMPLETE; /* another shard's document: none of this file's is here */
     article_format fmt = article_format_for_path(f->path);
     size_t len;
-    char *buf = read_whole(f->path, &len, why, whylen);
+    char *buf = article_read_file(f->path, &len, why, whylen);
     if (!buf)
         return READ_DOUBT;
     /* Text in another charset is converted here, so that the summary can count it (the
@@ -753,7 +738,8 @@ static int signature_matches(const char *sig, const struct file_entry *f, long *
         return 0;
     if (article_format_for_path(f->path) == ARTICLE_JSONL)
         return 1;
-    /* A text file's id comes from the PATHs given: other PATHs, another id. */
+    /* A text file's id comes from the PATHs given: other PATHs, another id (and so may a
+     * .json file's). */
     const char *tab = strchr(sig, '\t');
     tab = tab ? strchr(tab + 1, '\t') : NULL;
     return tab && strcmp(tab + 1, f->relid) == 0;
@@ -785,9 +771,13 @@ int claims_index_file(struct run *r, struct file_entry *f)
     struct file_read fr = {0};
     fr.f = f;
     fr.abspath = f->abspath;
-    enum read_result res = article_format_for_path(f->path) == ARTICLE_JSONL
-                               ? read_jsonl(r, &fr, why, sizeof why)
-                               : read_single(r, &fr, why, sizeof why);
+    article_format fmt = article_format_for_path(f->path);
+    enum read_result res = fmt == ARTICLE_JSONL  ? read_jsonl(r, &fr, why, sizeof why)
+                           : fmt == ARTICLE_JSON ? read_json(r, &fr, why, sizeof why)
+                                                 : read_single(r, &fr, why, sizeof why);
+    /* A text, Markdown or HTML file is read only by the run of the shard it belongs to
+     * (run.h): that run reports its problems, whichever shard it writes. */
+    int own = fmt != ARTICLE_JSONL && fmt != ARTICLE_JSON;
     int rc = 0;
     switch (res) {
     case READ_ERROR:
@@ -795,22 +785,26 @@ int claims_index_file(struct run *r, struct file_entry *f)
         break;
     case READ_DOUBT:
         /* Not read completely: keep what it held, and read it again next run. */
-        if (article_format_for_path(f->path) == ARTICLE_JSONL) {
-            input_problem(r, unreadable,
-                          "%s: %s; its documents are kept and it is read again next run",
-                          f->path, why);
-        } else { /* only its own run reads it */
+        if (own) { /* only its own run reads it */
             report(r, "%s: %s; its documents are kept and it is read again next run", f->path,
                    why);
             r->unreadable++;
+        } else {
+            input_problem(r, unreadable,
+                          "%s: %s; its documents are kept and it is read again next run",
+                          f->path, why);
         }
         rc = doubt_read(r, &fr, key);
         break;
     case READ_REJECTED:
         /* Read completely and it holds no article: its documents go; no signature, so
          * the problem is reported by every run until the file is fixed. */
-        report(r, "%s: %s, skipped", f->path, why); /* only its own run reads it */
-        r->skipped++;
+        if (own) { /* only its own run reads it */
+            report(r, "%s: %s, skipped", f->path, why);
+            r->skipped++;
+        } else {
+            input_problem(r, skipped, "%s: %s, skipped", f->path, why);
+        }
         rc = finish_read(r, &fr);
         if (rc == 0)
             rc = signature_clear(r, key, f->abspath);
@@ -820,9 +814,10 @@ int claims_index_file(struct run *r, struct file_entry *f)
         if (rc < 0)
             break;
         char val[3 * PATH_MAX];
-        int fmt_jsonl = article_format_for_path(f->path) == ARTICLE_JSONL;
+        /* A JSON Lines file's ids are its records' own; any other file's may be its path's
+         * (a .json object without "id"). */
         int n = snprintf(val, sizeof val, "%lld %lld %ld\t%s\t%s", f->mtime_ns, f->size,
-                         fr.records, f->abspath, fmt_jsonl ? "" : f->relid);
+                         fr.records, f->abspath, fmt == ARTICLE_JSONL ? "" : f->relid);
         if (n < 0 || (size_t)n >= sizeof val) {
             rc = 0; /* too long to record: read again next run */
             break;

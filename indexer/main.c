@@ -163,24 +163,35 @@ static void ignored_text(const struct ignored *ig, char *out, size_t outlen)
                       ig->count[i]);
 }
 
-/* Prints the run summary: one line for people, or one JSON object with --json. */
-static void print_summary(const struct run *r, const struct options *o, const char *generation,
-                          const char *status)
+/* The ignored files by extension, as a JSON object {".pdf": 10, ".docx": 2}. */
+static json_t *ignored_json(const struct ignored *ig)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < ig->n; i++)
+        json_object_set_new(o, ig->ext[i], json_integer((json_int_t)ig->count[i]));
+    return o;
+}
+
+void run_summary(const struct run *r, const struct options *o, const char *generation,
+                 const char *status, unsigned shards)
 {
     double secs = (util_now_ms() - r->t0) / 1000.0;
     double rate = secs > 0 ? (double)(r->added + r->updated) / secs : 0.0;
     if (o->json) {
-        json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:b, "
-                              "s:b, s:s, s:s}",
+        json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:f, "
+                              "s:b, s:b, s:s, s:s}",
                               "status", status, "added", (json_int_t)r->added, "updated",
                               (json_int_t)r->updated, "deleted", (json_int_t)r->deleted,
                               "unchanged", (json_int_t)r->unchanged, "skipped",
                               (json_int_t)r->skipped, "unreadable", (json_int_t)r->unreadable,
-                              "duplicates", (json_int_t)r->duplicates, "converted", (json_int_t)r->recoded, "ignored",
-                              (json_int_t)r->ignored.total, "seconds", secs,
-                              "docs_per_second", rate, "dry_run", o->dry_run, "rebuild",
+                              "duplicates", (json_int_t)r->duplicates, "converted",
+                              (json_int_t)r->recoded, "ignored", (json_int_t)r->ignored.total,
+                              "ignored_by_extension", ignored_json(&r->ignored), "seconds",
+                              secs, "docs_per_second", rate, "dry_run", o->dry_run, "rebuild",
                               o->rebuild, "generation", generation ? generation : "", "db",
                               o->dbdir);
+        if (j && shards)
+            json_object_set_new(j, "shards", json_integer(shards));
         char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
         if (text && o->summary_fd >= 0) {
             util_write_all(o->summary_fd, text, strlen(text)); /* the parent sees a short one */
@@ -193,7 +204,7 @@ static void print_summary(const struct run *r, const struct options *o, const ch
     }
     if (o->quiet)
         return;
-    char extra[512] = "";
+    char extra[512] = "", over[64] = "";
     int n = 0;
     if (r->unreadable)
         n += snprintf(extra + n, sizeof extra - (size_t)n, ", unreadable %lu (documents kept)",
@@ -207,10 +218,12 @@ static void print_summary(const struct run *r, const struct options *o, const ch
         ignored_text(&r->ignored, ig, sizeof ig);
         snprintf(extra + n, sizeof extra - (size_t)n, ", %s", ig);
     }
+    if (shards)
+        snprintf(over, sizeof over, " over %u shard%s", shards, shards == 1 ? "" : "s");
     printf("%sadded %lu, updated %lu, deleted %lu, unchanged %lu, skipped %lu%s in %.2f s "
-           "(%.0f docs/s)\n",
+           "(%.0f docs/s)%s\n",
            o->dry_run ? "dry run: would have " : "", r->added, r->updated, r->deleted,
-           r->unchanged, r->skipped, extra, secs, rate);
+           r->unchanged, r->skipped, extra, secs, rate, over);
 }
 
 /* The unchanged files cost a stat and a metadata read each. */
@@ -384,22 +397,27 @@ int index_one(const struct options *opts, int argc, char **argv)
     }
 
     const char *status = r.io_error ? "error" : "ok";
+    int refused = 0;
     char generation[256] = "";
     dbdir_generation(o.dbdir, generation, sizeof generation);
     if (o.rebuild && !r.io_error) {
-        if (r.unreadable && !o.force) {
+        /* What this run met counts, even when another shard's run reported it. */
+        unsigned long unread = r.unreadable + r.muted_unreadable;
+        if (unread && !o.force) {
             snprintf(why, sizeof why, "%lu input%s could not be read (reported above), so "
                      "their documents would be lost; use --force to swap anyway",
-                     r.unreadable, r.unreadable == 1 ? "" : "s");
+                     unread, unread == 1 ? "" : "s");
             fprintf(stderr, "%s: rebuild refused, %s stays live: %s\n", progname,
                     generation[0] ? generation : "the old index", why);
             generations_abandon(o.dbdir, newgen);
             status = "refused";
+            refused = 1;
         } else if (generations_check(o.dbdir, dbpath, &o, why, sizeof why) < 0) {
             fprintf(stderr, "%s: rebuild refused, %s stays live: %s\n", progname,
                     generation[0] ? generation : "the old index", why);
             generations_abandon(o.dbdir, newgen);
             status = "refused";
+            refused = 1;
         } else if (generations_push(o.dbdir, newgen, 0, o.keep, generation, sizeof generation,
                                     why, sizeof why) < 0) {
             fprintf(stderr, "%s: %s\n", progname, why);
@@ -410,10 +428,10 @@ int index_one(const struct options *opts, int argc, char **argv)
     } else if (o.rebuild) {
         generations_abandon(o.dbdir, newgen);
     }
-    print_summary(&r, &o, generation, status);
+    run_summary(&r, &o, generation, status, 0);
     if (r.io_error)
         code = EXIT_IO;
-    else if (strcmp(status, "refused") == 0)
+    else if (refused)
         code = EXIT_REFUSED;
     else
         code = r.skipped || r.unreadable || r.duplicates ? EXIT_SKIPPED : EXIT_OK;

@@ -18,9 +18,10 @@ void options_usage(FILE *out)
 {
     fprintf(out,
             "Usage: quire-index [OPTIONS] PATH...\n"
-            "Index article files (.txt, .md, .html, .jsonl, .ndjson; .jsonl.gz, .ndjson.gz) and\n"
-            "directory trees. With several PATHs, ids are paths relative to the deepest\n"
-            "directory holding them all (one directory PATH: relative to it).\n"
+            "Index article files (.txt, .md, .html, .json, .jsonl, .ndjson, each also as .gz)\n"
+            "and directory trees. A file's id is its path (without .gz) relative to the one\n"
+            "directory PATH, or to the deepest directory holding all PATHs; a JSON record's\n"
+            "is its \"id\".\n"
             "\n"
             "Options:\n"
             "  --db DIR         index directory (default: $QUIRE_DB or ./quire.db)\n"

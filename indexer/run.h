@@ -82,6 +82,7 @@ struct run {
     unsigned long unreadable; /* files that could not be read now: documents kept */
     unsigned long duplicates; /* ids held by more than one record */
     unsigned long recoded;    /* text and HTML files converted to UTF-8 */
+    unsigned long muted_skipped, muted_unreadable; /* met, but reported by another run */
     struct ignored ignored;
     long long bytes_done, bytes_total;
     double t0, last_draw;
@@ -101,14 +102,18 @@ extern const char *progname;
 void report(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Reports a problem with an input that every shard's (or part's) run of the same inputs
- * meets -- a directory, a JSON Lines file or one of its lines -- and counts it in the named
- * counter, unless another run reports it: so the runs' counts add up. A text, Markdown or
- * HTML file is read only by the run its id belongs to, which reports it with report(). */
+ * meets -- a directory, a JSON Lines or .json file or one of its records -- and counts it
+ * in the named counter, unless another run reports it: so the runs' counts add up. A
+ * text, Markdown or HTML file is read only by the run its id belongs to, which reports it
+ * with report(). A muted run still notes what it met (muted_*): a shard's --rebuild must
+ * be refused for an unreadable input whichever shard's run reported it. */
 #define input_problem(r, counter, ...)                                                     \
     do {                                                                                   \
         if (!(r)->mute_inputs) {                                                           \
             report((r), __VA_ARGS__);                                                      \
             (r)->counter++;                                                                \
+        } else {                                                                           \
+            (r)->muted_##counter++;                                                        \
         }                                                                                  \
     } while (0)
 
@@ -125,6 +130,11 @@ int run_commit(struct run *r);
 int run_changed(struct run *r);
 /* Redraws the progress bar (at most every 200 ms unless final). */
 void run_progress(struct run *r, int final);
+/* Prints the run's summary: one line for people, or one JSON object with --json (to
+ * o->summary_fd when set). shards: the number of shards the run wrote (0: one database),
+ * added as " over N shards" and "shards": N. */
+void run_summary(const struct run *r, const struct options *o, const char *generation,
+                 const char *status, unsigned shards);
 
 /* options.c */
 void options_usage(FILE *out);

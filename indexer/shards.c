@@ -40,11 +40,47 @@ static int worse(int a, int b)
     return EXIT_IO;
 }
 
+/* The shards' summaries added up into one, as the summary of an unsharded run of the same
+ * inputs reads: documents and duplicate ids are each shard's own, a problem is counted by
+ * the one run that reports it (input_problem, run.h), and the files that are not articles
+ * are counted by every shard's walk alike (the first one's count is taken). */
 struct shard_totals {
-    unsigned long added, updated, deleted, unchanged, skipped;
+    struct run sum;
     int code;
     int statuses_ok;
 };
+
+static unsigned long count_of(const json_t *j, const char *name)
+{
+    json_int_t v = json_integer_value(json_object_get(j, name));
+    return v > 0 ? (unsigned long)v : 0;
+}
+
+/* Adds one shard run's JSON summary j to t; first: it is the first shard's. */
+static void add_summary(struct shard_totals *t, const json_t *j, int first)
+{
+    struct run *s = &t->sum;
+    s->added += count_of(j, "added");
+    s->updated += count_of(j, "updated");
+    s->deleted += count_of(j, "deleted");
+    s->unchanged += count_of(j, "unchanged");
+    s->skipped += count_of(j, "skipped");
+    s->unreadable += count_of(j, "unreadable");
+    s->duplicates += count_of(j, "duplicates");
+    s->recoded += count_of(j, "converted");
+    if (first) {
+        const char *ext;
+        json_t *v;
+        s->ignored.total = count_of(j, "ignored");
+        json_object_foreach(json_object_get(j, "ignored_by_extension"), ext, v)
+        {
+            if (s->ignored.n < IGNORED_KINDS) {
+                snprintf(s->ignored.ext[s->ignored.n], sizeof s->ignored.ext[0], "%s", ext);
+                s->ignored.count[s->ignored.n++] = (unsigned long)json_integer_value(v);
+            }
+        }
+    }
+}
 
 /* Waits for one shard run to end and adds its summary to t. */
 static void reap_one(struct shard_run *runs, size_t *nrun, unsigned first, struct shard_totals *t)
@@ -73,13 +109,7 @@ static void reap_one(struct shard_run *runs, size_t *nrun, unsigned first, struc
     t->code = worse(t->code, code);
     json_t *j = json_loads(buf, 0, NULL);
     if (j) {
-        t->added += (unsigned long)json_integer_value(json_object_get(j, "added"));
-        t->updated += (unsigned long)json_integer_value(json_object_get(j, "updated"));
-        t->deleted += (unsigned long)json_integer_value(json_object_get(j, "deleted"));
-        t->unchanged += (unsigned long)json_integer_value(json_object_get(j, "unchanged"));
-        /* Every shard's run reads the same inputs; one of them counts their problems. */
-        if (runs[i].k == first)
-            t->skipped = (unsigned long)json_integer_value(json_object_get(j, "skipped"));
+        add_summary(t, j, runs[i].k == first);
         const char *status = json_string_value(json_object_get(j, "status"));
         if (!status || strcmp(status, "ok") != 0)
             t->statuses_ok = 0;
@@ -176,7 +206,11 @@ int shards_index(const struct options *o, int argc, char **argv)
     unsigned end = o->shard_only >= 0 ? first + 1 : n;
     struct shard_run runs[SHARDMAP_MAX];
     size_t nrun = 0;
-    struct shard_totals t = {0, 0, 0, 0, 0, EXIT_OK, 1};
+    struct shard_totals t;
+    memset(&t, 0, sizeof t);
+    t.code = EXIT_OK;
+    t.statuses_ok = 1;
+    t.sum.t0 = t0;
     fflush(NULL);
     for (unsigned k = first; k < end; k++) {
         while (nrun >= jobs)
@@ -222,7 +256,7 @@ int shards_index(const struct options *o, int argc, char **argv)
     char spelling[PATH_MAX];
     snprintf(spelling, sizeof spelling, "%s/%s", o->dbdir, SHARDMAP_SPELLING);
     if (all_ok && o->shard_only < 0 && !o->dry_run && !o->no_spelling &&
-        (t.added + t.updated + t.deleted > 0 || o->rollback || old_n != n ||
+        (t.sum.added + t.sum.updated + t.sum.deleted > 0 || o->rollback || old_n != n ||
          access(spelling, F_OK) != 0) &&
         write_spelling(o->dbdir, n) < 0)
         t.code = worse(t.code, EXIT_IO);
@@ -247,29 +281,10 @@ int shards_index(const struct options *o, int argc, char **argv)
     }
     dbdir_unlock(lock);
 
-    double secs = (util_now_ms() - t0) / 1000.0;
-    double rate = secs > 0 ? (double)(t.added + t.updated) / secs : 0.0;
     const char *status = t.code == EXIT_IO || t.code == EXIT_LOCKED ? "error"
                          : t.code == EXIT_REFUSED                  ? "refused"
                                                                    : "ok";
-    if (o->json) {
-        json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:b, s:b, s:i, s:s}",
-                              "status", status, "added", (json_int_t)t.added, "updated",
-                              (json_int_t)t.updated, "deleted", (json_int_t)t.deleted,
-                              "unchanged", (json_int_t)t.unchanged, "skipped",
-                              (json_int_t)t.skipped, "seconds", secs, "docs_per_second", rate,
-                              "dry_run", o->dry_run, "rebuild", o->rebuild, "shards", (int)n,
-                              "db", o->dbdir);
-        char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-        if (text)
-            puts(text);
-        free(text);
-        json_decref(j);
-    } else if (!o->quiet && !o->rollback) {
-        printf("%sadded %lu, updated %lu, deleted %lu, unchanged %lu, skipped %lu in %.2f s "
-               "(%.0f docs/s) over %u shard%s\n",
-               o->dry_run ? "dry run: would have " : "", t.added, t.updated, t.deleted,
-               t.unchanged, t.skipped, secs, rate, end - first, end - first == 1 ? "" : "s");
-    }
+    if (!o->rollback || o->json)
+        run_summary(&t.sum, o, NULL, status, end - first);
     return t.code;
 }

@@ -2,7 +2,9 @@
  * walk.c -- the input files of a run: the PATHs given, the directory trees below them, and
  * the ids their files get.
  *
- * Ids. A text, Markdown or HTML file's id is its path relative to the ids' base:
+ * Ids. A text, Markdown, HTML or .json file's id is its path relative to the ids' base
+ * (without a ".gz" ending: a.txt.gz is a.txt; a .json file's records use it only when the
+ * file is one object without an "id"):
  *   - one directory PATH: that directory (`quire-index news` gives news/a.txt the id a.txt);
  *   - otherwise the deepest directory holding every PATH (a file PATH counts by the
  *     directory it is in): `quire-index news/2024 news/2025` gives 2024/01.txt and
@@ -39,7 +41,12 @@ static int file_list_add(struct file_list *fl, const char *path, const char *abs
     struct file_entry *e = &fl->v[fl->n];
     memset(e, 0, sizeof *e);
     e->path = strdup(path);
-    e->relid = strdup(relid);
+    /* A compressed file has the id its uncompressed name would have: gzip a.txt, and
+     * a.txt.gz is still the article a.txt. */
+    size_t idlen = strlen(relid);
+    if (article_path_gz(relid) && idlen > 3)
+        idlen -= 3;
+    e->relid = strndup(relid, idlen);
     e->abspath = strdup(abspath);
     if (!e->path || !e->relid || !e->abspath) {
         free(e->path);
@@ -296,8 +303,8 @@ int walk_inputs(struct run *r, struct file_list *fl, int first, int argc, char *
                 code = EXIT_IO;
             }
         } else if (article_format_for_path(p) == ARTICLE_UNKNOWN) {
-            input_problem(r, skipped, "%s: unknown file type (want .txt, .md, .html, .jsonl, .ndjson, "
-                            "optionally .gz), skipped", p);
+            input_problem(r, skipped, "%s: unknown file type (want .txt, .md, .html, .json, "
+                          ".jsonl, .ndjson, optionally .gz), skipped", p);
         } else {
             struct stat st;
             if (stat(p, &st) < 0 || file_list_add(fl, p, canon[i], relative_to(canon[i], base), &st) < 0) {

@@ -181,26 +181,48 @@ static int has_ext(const char *name, size_t n, const char *ext)
     return n > el && lower_eq(name + n - el, ext, el);
 }
 
+/* The file name of path, and its length without a ".gz" ending. */
+static const char *base_name(const char *path, size_t *n, int *gz)
+{
+    const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
+
+    *n = strlen(name);
+    *gz = has_ext(name, *n, ".gz");
+    if (*gz)
+        *n -= 3;
+    return name;
+}
+
 article_format article_format_for_path(const char *path)
 {
-    const char *name, *slash;
+    const char *name;
     size_t n;
+    int gz;
 
     if (path == NULL)
         return ARTICLE_UNKNOWN;
-    slash = strrchr(path, '/');
-    name = slash ? slash + 1 : path;
-    n = strlen(name);
+    name = base_name(path, &n, &gz);
     if (has_ext(name, n, ".txt"))
         return ARTICLE_TEXT;
     if (has_ext(name, n, ".md") || has_ext(name, n, ".markdown"))
         return ARTICLE_MARKDOWN;
     if (has_ext(name, n, ".html") || has_ext(name, n, ".htm"))
         return ARTICLE_HTML;
-    if (has_ext(name, n, ".jsonl") || has_ext(name, n, ".jsonl.gz") ||
-        has_ext(name, n, ".ndjson") || has_ext(name, n, ".ndjson.gz"))
+    if (has_ext(name, n, ".json"))
+        return ARTICLE_JSON;
+    if (has_ext(name, n, ".jsonl") || has_ext(name, n, ".ndjson"))
         return ARTICLE_JSONL;
     return ARTICLE_UNKNOWN;
+}
+
+int article_path_gz(const char *path)
+{
+    size_t n;
+    int gz = 0;
+
+    if (path != NULL)
+        base_name(path, &n, &gz);
+    return gz;
 }
 
 void article_clear(struct article *a)

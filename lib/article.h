@@ -2,9 +2,12 @@
  * article.h -- parsing input files into `struct article`.
  *
  * Formats: plain text (.txt), Markdown (.md, .markdown), HTML (.html, .htm, parsed with
- * gumbo) and JSON Lines (.jsonl, .jsonl.gz: one article per line). The indexer decides
- * the format from the file name (article_format_for_path) and calls the matching parser.
- * Parsers never abort the caller: on bad input they return -1 and write a one-line reason.
+ * gumbo), JSON (.json: one article object, or an array of them) and JSON Lines (.jsonl,
+ * .ndjson: one article per line); each of them also gzip-compressed (a name ending in
+ * .gz). The indexer decides the format from the file name (article_format_for_path),
+ * reads the file (article_read_file, or article_lines_* for JSON Lines) and calls the
+ * matching parser. Parsers never abort the caller: on bad input they return -1 and write
+ * a one-line reason.
  */
 #ifndef QUIRE_ARTICLE_H
 #define QUIRE_ARTICLE_H
@@ -30,6 +33,7 @@ typedef enum article_format {
     ARTICLE_TEXT,
     ARTICLE_MARKDOWN,
     ARTICLE_HTML,
+    ARTICLE_JSON, /* one object or an array of objects, each read as a JSON Lines record */
     ARTICLE_JSONL
 } article_format;
 
@@ -39,8 +43,20 @@ typedef enum article_format {
 #define ARTICLE_MAX_TITLE_BYTES 1024         /* titles are cut (at a UTF-8 boundary) */
 #define ARTICLE_MAX_ID_BYTES 1024            /* a longer JSON id is an error */
 
-/* The format for a file name, by extension (case-insensitive); ARTICLE_UNKNOWN otherwise. */
+/* The format for a file name, by extension (case-insensitive, after a ".gz" ending is
+ * set aside: "a.txt.gz" is ARTICLE_TEXT); ARTICLE_UNKNOWN otherwise. */
 article_format article_format_for_path(const char *path);
+/* True when the file name ends in ".gz" (case-insensitive): the file must then be
+ * gzip-compressed, and is read through zlib. */
+int article_path_gz(const char *path);
+
+/* Reads a whole input file (.txt, .md, .html, .json; plain, or gzip-compressed when
+ * article_path_gz says so) into a new NUL-terminated buffer the caller frees, its length
+ * in *len. Only a regular file is read (a FIFO is never waited on), and at most
+ * ARTICLE_MAX_FILE_BYTES of it (after decompression). NULL with a reason in why when the
+ * file cannot be read completely now: it cannot be opened, a read error, too large, or a
+ * .gz that is not gzip data, truncated or corrupt. */
+char *article_read_file(const char *path, size_t *len, char *why, size_t whylen);
 
 /* Frees every field and zeroes the struct. */
 void article_clear(struct article *a);
@@ -73,6 +89,24 @@ int article_parse_html_isolated(const char *buf, size_t len, struct article *out
  * is a date; otherwise dropped), "source", "url", "category". */
 int article_parse_json(const char *line, size_t len, struct article *out, char *why,
                        size_t whylen);
+
+/* A .json file: one JSON object, or an array of objects, each read as a JSON Lines record
+ * is (article_parse_json). Parsed whole (a file is at most ARTICLE_MAX_FILE_BYTES). */
+typedef struct article_json_doc article_json_doc;
+/* Parses buf (a UTF-8 byte order mark first is skipped). NULL with a reason when it is
+ * empty, not JSON, or neither an object nor an array; "out of memory" when it is that.
+ * Caller frees with article_json_doc_free. */
+article_json_doc *article_json_doc_parse(const char *buf, size_t len, char *why, size_t whylen);
+/* Number of records: 1 for an object, the array's length for an array. */
+size_t article_json_doc_count(const article_json_doc *d);
+/* True when the file holds an array (each element a record), false for one object. */
+int article_json_doc_is_array(const article_json_doc *d);
+/* Record i (0-based) into out as article_parse_json reads a line, with one difference: a
+ * file holding a single object (not an array) without an "id" takes file_id (when not
+ * NULL), the id a text file of that path would have. Returns 0, or -1 with a reason. */
+int article_json_doc_record(const article_json_doc *d, size_t i, const char *file_id,
+                            struct article *out, char *why, size_t whylen);
+void article_json_doc_free(article_json_doc *d);
 
 /* Finds the first date written in text ("Apr 10, 2026", "April 10, 2026", "2026-04-10",
  * "10 April 2026", "April 2026" is not a date) and writes "YYYY-MM-DD" into out.

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <zlib.h>
 
 #define ARTICLE_OOM "out of memory"
 
@@ -97,6 +98,16 @@ char *article_title_dup(const char *s, size_t n);
  * the caller frees, and its length in *outlen; NULL with a reason in why. */
 char *article_file_text(const char *buf, size_t len, int html, const struct article *out,
                         size_t *outlen, char *why, size_t whylen);
+
+/* ---- article_file.c ------------------------------------------------------------------- */
+
+/* 0 when the file open on fd starts with gzip's magic bytes; -1 with a reason (a file
+ * named .gz that is not gzip data, or one cut short before its header, is an error, not
+ * text). */
+int article_gz_check(int fd, char *why, size_t whylen);
+/* Why reading gz stopped, in words (errno's message for a system error). Borrowed until
+ * the next zlib call on gz. */
+const char *article_gz_error(gzFile gz);
 
 /* ---- article_text.c ------------------------------------------------------------------- */
 

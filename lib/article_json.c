@@ -1,12 +1,15 @@
 /*
- * article_json.c -- one JSON article record (article_parse_json, see article.h): a line
- * of a JSON Lines file, read by article_lines.c.
+ * article_json.c -- JSON articles (see article.h): one record (article_parse_json), a
+ * line of a JSON Lines file read by article_lines.c; and .json files (article_json_doc_*),
+ * one object or an array of them, each element read exactly as a JSON Lines record is.
  *
  * A record is an object with a string "id" (or an integer, read as its decimal digits)
  * and a string "body"; "title", "date", "source", "url" and "category" are optional, and
  * an optional field of the wrong type is ignored rather than fatal. Strings are cleaned
  * like any text (a "\u0000" becomes a space). An untitled record is titled from its body
  * as a text file is (article_pick_title); dates are read by article_date_from_json.
+ * A .json file holding a single object without an "id" is the one article of its file,
+ * and takes the id a text file of that path would have.
  */
 #include "article_int.h"
 #include "util.h"
@@ -36,55 +39,30 @@ static int opt_string(const json_t *obj, const char *name, char **out)
     return *out == NULL ? -1 : 0;
 }
 
-int article_parse_json(const char *line, size_t len, struct article *out, char *why,
+/* One record, the JSON value v, into out (see article_parse_json); a record without "id"
+ * takes file_id when it is not NULL. Returns 0, or -1 with a reason. */
+static int json_record(const json_t *v, const char *file_id, struct article *out, char *why,
                        size_t whylen)
 {
-    json_t *root;
-    json_error_t err;
     const json_t *id, *body, *title, *date;
     struct article a;
     size_t n;
     char *t = NULL;
-    int oom;
 
-    if (out == NULL || (line == NULL && len > 0)) {
-        article_why(why, whylen, "invalid arguments");
-        return -1;
-    }
-    if (len > ARTICLE_MAX_LINE_BYTES) {
-        article_why(why, whylen, "line too long (%zu bytes, limit %u)", len,
-                    ARTICLE_MAX_LINE_BYTES);
-        return -1;
-    }
-    if (article_is_blank(line, len)) {
-        article_why(why, whylen, "empty line");
-        return -1;
-    }
-    /* JSON_ALLOW_NUL: a "\u0000" in a body is a reason to clean it, not to lose the
-     * record. JSON_DECODE_ANY: so that "42" is "not a JSON object" rather than a syntax
-     * error. Nesting depth is bounded by jansson itself (JSON_PARSER_MAX_DEPTH). */
-    root = util_json_loadb(line, len, JSON_ALLOW_NUL | JSON_DECODE_ANY, &err, &oom);
-    if (root == NULL) {
-        /* jansson leaves the error empty when its first allocation fails. */
-        if (oom || err.text[0] == '\0')
-            article_why(why, whylen, "%s", ARTICLE_OOM);
-        else
-            article_why(why, whylen, "invalid JSON: %s (line %d, column %d)", err.text, err.line,
-                        err.column);
-        return -1;
-    }
     memset(&a, 0, sizeof a);
-    if (!json_is_object(root)) {
+    if (!json_is_object(v)) {
         article_why(why, whylen, "not a JSON object");
         goto fail;
     }
 
-    id = json_object_get(root, "id");
-    if (id == NULL) {
+    id = json_object_get(v, "id");
+    if (id == NULL && file_id == NULL) {
         article_why(why, whylen, "missing \"id\"");
         goto fail;
     }
-    if (json_is_integer(id)) {
+    if (id == NULL) {
+        a.id = strdup(file_id);
+    } else if (json_is_integer(id)) {
         char num[32];
         snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(id));
         a.id = strdup(num);
@@ -106,7 +84,7 @@ int article_parse_json(const char *line, size_t len, struct article *out, char *
     if (a.id == NULL)
         goto oom;
 
-    body = json_object_get(root, "body");
+    body = json_object_get(v, "body");
     if (body == NULL) {
         article_why(why, whylen, "missing \"body\"");
         goto fail;
@@ -118,7 +96,7 @@ int article_parse_json(const char *line, size_t len, struct article *out, char *
     if ((a.body = json_str_dup(body, &a.body_len)) == NULL)
         goto oom;
 
-    title = json_object_get(root, "title");
+    title = json_object_get(v, "title");
     if (json_is_string(title)) {
         if ((t = json_str_dup(title, &n)) == NULL)
             goto oom;
@@ -141,14 +119,13 @@ int article_parse_json(const char *line, size_t len, struct article *out, char *
             goto oom;
         replace_field(&a.title, bt);
     }
-    date = json_object_get(root, "date");
+    date = json_object_get(v, "date");
     if (article_date_from_json(date, &a.date) < 0)
         goto oom;
-    if (opt_string(root, "source", &a.source) < 0 || opt_string(root, "url", &a.url) < 0 ||
-        opt_string(root, "category", &a.category) < 0)
+    if (opt_string(v, "source", &a.source) < 0 || opt_string(v, "url", &a.url) < 0 ||
+        opt_string(v, "category", &a.category) < 0)
         goto oom;
 
-    json_decref(root);
     article_clear(out);
     *out = a;
     return 0;
@@ -156,7 +133,125 @@ int article_parse_json(const char *line, size_t len, struct article *out, char *
 oom:
     article_why(why, whylen, "%s", ARTICLE_OOM);
 fail:
-    json_decref(root);
     article_clear(&a);
     return -1;
+}
+
+/* Parses JSON text into *root. Returns 0, or -1 with a reason. */
+static int json_load(const char *s, size_t len, json_t **root, char *why, size_t whylen)
+{
+    json_error_t err;
+    int oom;
+
+    /* JSON_ALLOW_NUL: a "\u0000" in a body is a reason to clean it, not to lose the
+     * record. JSON_DECODE_ANY: so that "42" is "not a JSON object" rather than a syntax
+     * error. Nesting depth is bounded by jansson itself (JSON_PARSER_MAX_DEPTH). */
+    *root = util_json_loadb(s, len, JSON_ALLOW_NUL | JSON_DECODE_ANY, &err, &oom);
+    if (*root != NULL)
+        return 0;
+    /* jansson leaves the error empty when its first allocation fails. */
+    if (oom || err.text[0] == '\0')
+        article_why(why, whylen, "%s", ARTICLE_OOM);
+    else
+        article_why(why, whylen, "invalid JSON: %s (line %d, column %d)", err.text, err.line,
+                    err.column);
+    return -1;
+}
+
+int article_parse_json(const char *line, size_t len, struct article *out, char *why,
+                       size_t whylen)
+{
+    json_t *root;
+    int rc;
+
+    if (out == NULL || (line == NULL && len > 0)) {
+        article_why(why, whylen, "invalid arguments");
+        return -1;
+    }
+    if (len > ARTICLE_MAX_LINE_BYTES) {
+        article_why(why, whylen, "line too long (%zu bytes, limit %u)", len,
+                    ARTICLE_MAX_LINE_BYTES);
+        return -1;
+    }
+    if (article_is_blank(line, len)) {
+        article_why(why, whylen, "empty line");
+        return -1;
+    }
+    if (json_load(line, len, &root, why, whylen) < 0)
+        return -1;
+    rc = json_record(root, NULL, out, why, whylen);
+    json_decref(root);
+    return rc;
+}
+
+
+/* ---- .json files ---------------------------------------------------------------------- */
+
+struct article_json_doc {
+    json_t *root; /* an object or an array */
+};
+
+article_json_doc *article_json_doc_parse(const char *buf, size_t len, char *why, size_t whylen)
+{
+    article_json_doc *d;
+    json_t *root;
+
+    if (buf == NULL && len > 0) {
+        article_why(why, whylen, "invalid arguments");
+        return NULL;
+    }
+    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+        buf += 3, len -= 3;
+    if (article_is_blank(buf, len)) {
+        article_why(why, whylen, "empty file");
+        return NULL;
+    }
+    if (json_load(buf, len, &root, why, whylen) < 0)
+        return NULL;
+    if (!json_is_object(root) && !json_is_array(root)) {
+        json_decref(root);
+        article_why(why, whylen, "neither a JSON object nor an array of them");
+        return NULL;
+    }
+    if ((d = malloc(sizeof *d)) == NULL) {
+        json_decref(root);
+        article_why(why, whylen, "%s", ARTICLE_OOM);
+        return NULL;
+    }
+    d->root = root;
+    return d;
+}
+
+size_t article_json_doc_count(const article_json_doc *d)
+{
+    if (d == NULL)
+        return 0;
+    return json_is_array(d->root) ? json_array_size(d->root) : 1;
+}
+
+int article_json_doc_is_array(const article_json_doc *d)
+{
+    return d != NULL && json_is_array(d->root);
+}
+
+int article_json_doc_record(const article_json_doc *d, size_t i, const char *file_id,
+                            struct article *out, char *why, size_t whylen)
+{
+    if (d == NULL || out == NULL || i >= article_json_doc_count(d)) {
+        article_why(why, whylen, "invalid arguments");
+        return -1;
+    }
+    /* An array's records need their own ids, as JSON Lines records do: one file id for
+     * several records would make them all one document. */
+    if (json_is_array(d->root))
+        return json_record(json_array_get(d->root, i), NULL, out, why, whylen);
+    return json_record(d->root, file_id, out, why, whylen);
+}
+
+void article_json_doc_free(article_json_doc *d)
+{
+    if (d == NULL)
+        return;
+    json_decref(d->root);
+    free(d);
 }

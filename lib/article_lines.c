@@ -60,6 +60,12 @@ article_lines *article_lines_open(const char *path, char *why, size_t whylen)
         article_why(why, whylen, "cannot read %s: %s", path, strerror(EISDIR));
         return NULL;
     }
+    char gzwhy[128];
+    if (article_path_gz(path) && article_gz_check(fd, gzwhy, sizeof gzwhy) < 0) {
+        close(fd);
+        article_why(why, whylen, "cannot read %s: %s", path, gzwhy);
+        return NULL;
+    }
     r = calloc(1, sizeof *r);
     if (r == NULL || (r->block = malloc(LINES_BLOCK)) == NULL) {
         free(r);
@@ -84,15 +90,8 @@ article_lines *article_lines_open(const char *path, char *why, size_t whylen)
 /* Records a read error from zlib (or errno) as the reader's sticky reason. */
 static void lines_fail(article_lines *r)
 {
-    int errnum = Z_OK;
-    const char *msg = gzerror(r->gz, &errnum);
-
-    if (errnum == Z_ERRNO)
-        msg = strerror(errno);
-    else if (errnum == Z_MEM_ERROR)
-        msg = ARTICLE_OOM;
     snprintf(r->error, sizeof r->error, "read error after line %lu: %s", r->lineno,
-             msg != NULL && msg[0] != '\0' ? msg : "unknown error");
+             article_gz_error(r->gz));
 }
 
 /* Appends [s, s+n) to the line being assembled, or starts skipping it when it grows

@@ -28,6 +28,7 @@ void search_request_init(struct search_request *req)
      * language queries rarely match anything (scifact nDCG@10 0.047 against 0.685). */
     req->op_and = 0;
     req->dedup = 1;
+    req->fuzzy = 1;
     req->sort = SEARCH_SORT_RELEVANCE;
     req->partial = -1;
     req->fields = SEARCH_FIELDS_ALL;
@@ -260,6 +261,8 @@ int search_request_set(struct search_request *req, const char *key, const char *
     }
     if (strcmp(key, "dedup") == 0)
         return parse_bool(key, value, &req->dedup, err);
+    if (strcmp(key, "fuzzy") == 0)
+        return parse_bool(key, value, &req->fuzzy, err);
     if (strcmp(key, "explain") == 0)
         return parse_bool(key, value, &req->explain, err);
     if (strcmp(key, "partial") == 0)

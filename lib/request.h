@@ -42,6 +42,7 @@ struct search_request {
     int op_and;         /* 1: plain words are ANDed; 0: ORed (default) */
     enum search_sort sort;
     int dedup;          /* 1 (default): collapse identical texts */
+    int fuzzy;          /* 1 (default): typo tolerance (correct.c); 0: the query as typed */
     int explain;        /* 1: add the parsed query and term contributions */
     unsigned facets;    /* bit set of SEARCH_FACET_* to count over the matched set */
     char mark_open[33];  /* snippet markers, HTML-escaped output between them */

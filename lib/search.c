@@ -81,6 +81,32 @@ static xc_query *parse_query(struct search_index *ix, const struct search_reques
     return q;
 }
 
+xc_query *search_parse_text(struct search_index *ix, const struct search_request *req,
+                            const char *text, int op_and, struct search_error *err)
+{
+    /* Accents fold on both sides (schema.c folds indexed text the same way). */
+    size_t flen = 0;
+    char *folded;
+    if (util_fold_latin(text, strlen(text), &folded, &flen) < 0) {
+        search_out_of_memory(err);
+        return NULL;
+    }
+    /* Case and pure negation made explicit for the parser (querytext.c). */
+    char *ntext = NULL;
+    if (querytext_normalise(folded ? folded : text, &ntext) < 0) {
+        free(folded);
+        search_out_of_memory(err);
+        return NULL;
+    }
+    free(folded);
+    struct search_request fr = *req;
+    fr.q = ntext;
+    fr.op_and = op_and;
+    xc_query *q = parse_query(ix, &fr, err);
+    free(ntext);
+    return q;
+}
+
 /* The `filter` parameter as one query: each filter's query (schema_filter_query, as for
  * "field:value" in q), ORed within a field, the fields ANDed. NULL with err filled. */
 static xc_query *filter_query(const struct search_request *req, struct search_error *err)
@@ -201,6 +227,28 @@ static int enquire_error(struct search_error *err, const xc_error *xe)
         return 0;
     }
     return search_binding_error(err, xe, "search failed");
+}
+
+long search_match_count(struct search_index *ix, const xc_query *q, unsigned at_least,
+                        double deadline, int *timed_out, struct search_error *err, int *modified)
+{
+    xc_match_opts opts;
+    xc_match_opts_init(&opts);
+    opts.limit = 0;
+    opts.check_at_least = at_least; /* "lower" is then exact up to at_least */
+    xc_error *xe = NULL;
+    xc_mset *ms = enquire_within(ix, q, &opts, deadline, &xe);
+    if (!ms) {
+        *modified = enquire_error(err, xe);
+        xc_error_free(xe);
+        return -1;
+    }
+    unsigned lower = 0;
+    xc_mset_totals(ms, NULL, &lower, NULL);
+    if (xc_mset_timed_out(ms))
+        *timed_out = 1;
+    xc_mset_free(ms);
+    return lower;
 }
 
 struct explain_ctx {
@@ -457,6 +505,7 @@ static void set_facets(const struct search_request *req, xc_match_opts *opts,
 static json_t *search_once(struct search_index *ix, const struct search_request *req,
                            const xc_query *q, const xc_match_opts *opts,
                            const char *const facet_names[], const struct snippet_terms *terms,
+                           const char *sug, const char *correction, int timed_out_before,
                            double deadline, struct search_error *err, int *modified)
 {
     xc_error *xe = NULL;
@@ -467,7 +516,7 @@ static json_t *search_once(struct search_index *ix, const struct search_request 
         return NULL;
     }
     int failed = 0;
-    int timed_out = xc_mset_timed_out(ms);
+    int timed_out = xc_mset_timed_out(ms) || timed_out_before;
     json_t *res = result_json(req->q ? req->q : "", ms, req,
                               (opts->nfacets > 0 || req->exact) && !timed_out,
                               &failed);
@@ -483,19 +532,11 @@ static json_t *search_once(struct search_index *ix, const struct search_request 
             jset(facets, facet_names[k], facet_values(ms, k, req->facet_limit), &failed);
         jset(res, "facets", facets, &failed);
     }
-    unsigned matches;
-    xc_mset_totals(ms, NULL, NULL, &matches);
     xc_mset_free(ms);
-    char *sug = NULL;
-    if (req->q &&
-        search_suggest(ix, req->q, matches == 0, &sug, deadline, &timed_out, err, modified) < 0) {
-        json_decref(hits);
-        json_decref(res);
-        return NULL;
-    }
     if (sug)
         jset(res, "suggestion", json_string(sug), &failed);
-    free(sug);
+    if (correction)
+        jset(res, "corrected_query", json_string(correction), &failed);
     if (req->explain) {
         char *desc = xc_query_describe(q);
         if (desc)
@@ -519,28 +560,13 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
     const struct search_request *req = arg;
     double t0 = util_now_ms();
     double deadline = deadline_of(ix, t0);
-    /* Accents fold on both sides (schema.c folds indexed text the same way). */
-    size_t flen = 0;
-    char *folded;
-    const char *text = req->q ? req->q : "";
-    if (util_fold_latin(text, strlen(text), &folded, &flen) < 0) {
-        search_out_of_memory(err);
-        return NULL;
-    }
-    struct search_request fr = *req;
-    fr.q = folded ? folded : (char *)text;
-    /* Case and pure negation made explicit for the parser (querytext.c). */
-    char *ntext = NULL;
-    if (querytext_normalise(fr.q, &ntext) < 0) {
-        free(folded);
-        search_out_of_memory(err);
-        return NULL;
-    }
-    fr.q = ntext;
     json_t *res = NULL;
     struct snippet_terms *sterms = NULL;
-    xc_query *fq = NULL, *q = NULL;
-    xc_query *uq = parse_query(ix, &fr, err); /* the words of q */
+    xc_query *fq = NULL, *q = NULL, *cq = NULL;
+    char *sug = NULL, *correction = NULL;
+    int timed_out = 0;
+    /* the words of q */
+    xc_query *uq = search_parse_text(ix, req, req->q ? req->q : "", req->op_and, err);
     if (!uq)
         goto done;
     size_t nterms = 0;
@@ -560,6 +586,32 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
                          "query has %u wildcards; the most allowed is %d", nwild,
                          SEARCH_MAX_WILDCARDS);
         goto done;
+    }
+    /* "Did you mean", and typo tolerance (correct.c): the query as typed OR its correction.
+     * The correction changes only words, so the checks above hold for it too. */
+    for (int attempt = 0;; attempt++) {
+        int modified = 0;
+        if (search_correct(ix, req, deadline, &sug, &correction, &cq, &timed_out, err,
+                           &modified) == 0)
+            break;
+        if (!modified || attempt >= SEARCH_MODIFIED_RETRIES)
+            goto done;
+        xc_db_reopen(ix->db, NULL);
+    }
+    if (cq) {
+        xc_error *xe = NULL;
+        xc_query *typed = xc_query_scale(uq, CORRECT_TYPED_WEIGHT, &xe);
+        xc_query *both[2] = {typed, cq};
+        xc_query *either =
+            typed ? xc_query_combine(XC_QOP_OR, (const xc_query *const *)both, 2, &xe) : NULL;
+        xc_query_free(typed);
+        if (!either) {
+            search_binding_error(err, xe, "cannot combine the query and its correction");
+            xc_error_free(xe);
+            goto done;
+        }
+        xc_query_free(uq);
+        uq = either;
     }
     /* Filters restrict the words' matches without changing their ranking. With no words
      * (q empty, or filters alone: they carry no weight), the answer is every article the
@@ -640,7 +692,8 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
     }
     for (int attempt = 0;; attempt++) {
         int modified = 0;
-        res = search_once(ix, req, q, &opts, facet_names, sterms, deadline, err, &modified);
+        res = search_once(ix, req, q, &opts, facet_names, sterms, sug, correction, timed_out,
+                          deadline, err, &modified);
         if (res || !modified || attempt >= SEARCH_MODIFIED_RETRIES)
             break;
         xc_db_reopen(ix->db, NULL);
@@ -651,8 +704,9 @@ done:
     xc_query_free(q);
     xc_query_free(fq);
     xc_query_free(uq);
-    free(folded);
-    free(ntext);
+    xc_query_free(cq);
+    free(sug);
+    free(correction);
     return res;
 }
 

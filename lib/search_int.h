@@ -8,6 +8,7 @@
  *   index.c     opening, refreshing and health of an index, shards included
  *   search.c    one request -> one result (search, similar, doc)
  *   suggest.c   "did you mean": spelling suggestions
+ *   correct.c   typo tolerance: when a query is searched as itself or its correction
  */
 #ifndef QUIRE_SEARCH_INT_H
 #define QUIRE_SEARCH_INT_H
@@ -83,9 +84,40 @@ json_t *search_index_with_shards(struct search_index *ix, search_index_op op, co
 /* The first shard of a sharded index that is down, or NULL. */
 const struct shard *search_index_first_down(const struct search_index *ix);
 
-/* "Did you mean" (suggest.c): see there. */
-int search_suggest(struct search_index *ix, const char *q, int no_hits, char **out_text,
-                   double deadline, int *timed_out, struct search_error *err, int *modified);
+/* "Did you mean" (suggest.c): q with each unknown or rare word replaced by its best close
+ * spelling, in *out_text (malloc'd; NULL when no word changed); the same with only the
+ * words the index lacks replaced in *out_unknown (NULL when there are none); *known = 1
+ * when a replaced word is in the index. Stops at deadline (*timed_out = 1, no suggestion).
+ * Returns 0, or -1 with err filled (*modified: the reader fell behind a writer). */
+int search_suggest(struct search_index *ix, const char *q, char **out_text, char **out_unknown,
+                   int *known, double deadline, int *timed_out, struct search_error *err,
+                   int *modified);
+
+/* Parses text (a query as a client typed it) as a search of req would, but with op_and as
+ * the default operator: accents folded, case and pure negation made explicit
+ * (querytext.c), syntax first and plain words when it does not parse (search.c). NULL
+ * with err filled. */
+xc_query *search_parse_text(struct search_index *ix, const struct search_request *req,
+                            const char *text, int op_and, struct search_error *err);
+/* How many articles q matches, counted exactly up to at_least (at least 1; past it, a lower
+ * bound); 0 also when the deadline passed first (*timed_out). -1 with err filled
+ * (*modified as above) (search.c). */
+long search_match_count(struct search_index *ix, const xc_query *q, unsigned at_least,
+                        double deadline, int *timed_out, struct search_error *err, int *modified);
+
+/* How much the query as typed weighs beside its correction (correct.c). */
+#define CORRECT_TYPED_WEIGHT 0.25
+/* A query finding this many articles as typed keeps its rare words (correct.c). */
+#define CORRECT_FEW 10
+
+/* Typo tolerance (correct.c): the "did you mean" suggestion for req->q in *suggestion
+ * (malloc'd, or NULL), and, when req->fuzzy allows it and the query as typed needs it, the
+ * text searched as its correction in *correction (malloc'd, or NULL) and that text parsed
+ * in *corrected, for the caller to search as the query OR its correction. Returns 0, or -1
+ * with err filled (*modified as above) and nothing to free. */
+int search_correct(struct search_index *ix, const struct search_request *req, double deadline,
+                   char **suggestion, char **correction, xc_query **corrected, int *timed_out,
+                   struct search_error *err, int *modified);
 
 /* Results are built with jansson, where every call can fail for want of memory (and a
  * string that is not UTF-8 is refused: text is made valid UTF-8 before it is indexed, so

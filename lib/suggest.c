@@ -4,13 +4,17 @@
  *
  * The query's words are found by the one tokenizer (lib/tokenize), so a word is looked up
  * exactly as it was indexed: lower-cased in any script, accents folded. A word is checked
- * when the index lacks it, or when the query found nothing and the index holds the word in
- * fewer than SUGGEST_MAX_FREQ articles. Xapian's
+ * when the index lacks it or holds it in fewer than SUGGEST_MAX_FREQ articles. Xapian's
  * own suggestion is the closest spelling, not the most used one: on bbc-news "blare" is one
  * edit from "blame" and two from "blair", which is in twenty times as many articles. So the
  * candidates are Xapian's suggestion and every close spelling in the table that shares the
  * word's first two letters, and the one in the most articles wins -- when the word is
- * unknown, or the winner is in SUGGEST_RATIO times as many articles as the word.
+ * unknown, or the winner is in SUGGEST_RATIO times as many articles as the word. An
+ * excluded word (-word) is left alone: suggesting what someone asked not to see helps no
+ * one, and a correction would turn "without it" into "without it and its correction".
+ *
+ * The same suggestion drives typo tolerance (correct.c), which needs to know whether a
+ * replaced word was in the index at all (*known).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +27,10 @@
 
 #define SUGGEST_MAX_FREQ 10
 #define SUGGEST_RATIO 20
+/* Other query words a candidate is matched with to count its company, and how far the
+ * count goes (a match per candidate, only for words being corrected). */
+#define SUGGEST_CONTEXT_WORDS 8
+#define SUGGEST_CONTEXT_CHECK 100
 /* Candidates ranked per word (each costs a term-frequency lookup). */
 #define SUGGEST_MAX_CANDIDATES 16
 
@@ -39,6 +47,7 @@ static int is_operator(const char *w, size_t n)
 
 struct word {
     size_t start, end;
+    unsigned tf;
     char term[TOKENIZE_MAX_TERM + 1];
 };
 
@@ -48,21 +57,43 @@ struct words {
     const char *q;
     size_t qlen;
     int oom;
+    int after_not; /* the token before was the operator NOT */
 };
 
+/* 1 when the byte at start is inside a quoted field value (category:"Oil and gas"): a
+ * value names an exact term, and "correcting" it would widen a filter. */
+static int in_field_value(const char *q, size_t start)
+{
+    size_t open = 0;
+    int inside = 0;
+    for (size_t i = 0; i < start; i++) {
+        if (q[i] == '"') {
+            inside = !inside;
+            open = i;
+        }
+    }
+    return inside && open > 0 && q[open - 1] == ':';
+}
+
 /* Keeps the query words worth checking: not CJK, not numbers, not a field name ("title:"),
- * a wildcard ("petro*") or an operator, 3 to 40 bytes. */
+ * a field's value (category:oil, source:"BBC News"), a wildcard ("petro*"), an operator or
+ * an excluded word (-word, NOT word), 3 to 40 bytes. */
 static int collect_word(const struct tokenize_token *tok, void *ctx)
 {
     struct words *w = ctx;
-    if (tok->cjk || tok->len < 3 || tok->len > 40)
+    int negated = w->after_not;
+    w->after_not = tok->end - tok->start == 3 && memcmp(w->q + tok->start, "NOT", 3) == 0;
+    if (negated || tok->cjk || tok->len < 3 || tok->len > 40)
         return 0;
     for (size_t i = 0; i < tok->len; i++) {
         if (tok->term[i] >= '0' && tok->term[i] <= '9')
             return 0;
     }
     char after = tok->end < w->qlen ? w->q[tok->end] : '\0';
-    if (after == ':' || after == '*' || is_operator(w->q + tok->start, tok->end - tok->start))
+    char before = tok->start > 0 ? w->q[tok->start - 1] : '\0';
+    if (after == ':' || after == '*' || before == '-' || before == ':' ||
+        in_field_value(w->q, tok->start) ||
+        is_operator(w->q + tok->start, tok->end - tok->start))
         return 0;
     if (w->n == w->cap) {
         size_t cap = w->cap ? w->cap * 2 : 8;
@@ -81,55 +112,162 @@ static int collect_word(const struct tokenize_token *tok, void *ctx)
     return 0;
 }
 
+/* Room for every candidate xc_db_spelling_candidates reports: Xapian's and the table's. */
+#define SUGGEST_MAX_SEEN (SUGGEST_MAX_CANDIDATES + 1)
+
+struct candidate {
+    char term[64];
+    unsigned freq, dist;
+    long ctx; /* articles holding it and the query's other known words (up to a bound) */
+};
+
 struct candidates {
     xc_db *db;
-    char best[256];
-    unsigned best_freq;
+    struct candidate v[SUGGEST_MAX_SEEN];
+    unsigned n;
     xc_error *xe;
 };
 
-/* Ranks one candidate by the number of articles holding it. */
-static void rank_candidate(const char *cand, size_t len, void *ctx)
+/* Keeps one candidate with the number of articles holding it. */
+static void add_candidate(const char *cand, size_t len, unsigned dist, void *ctx)
 {
     struct candidates *c = ctx;
-    if (c->xe || len >= sizeof c->best)
+    if (c->xe || len >= sizeof c->v[0].term || c->n == SUGGEST_MAX_SEEN)
         return;
-    char term[256];
-    memcpy(term, cand, len);
-    term[len] = '\0';
-    unsigned f = xc_db_termfreq(c->db, term, &c->xe);
-    if (!c->xe && f > c->best_freq) {
-        c->best_freq = f;
-        memcpy(c->best, term, len + 1);
-    }
+    struct candidate *x = &c->v[c->n];
+    memcpy(x->term, cand, len);
+    x->term[len] = '\0';
+    x->freq = xc_db_termfreq(c->db, x->term, &c->xe);
+    x->dist = dist;
+    x->ctx = 0;
+    if (!c->xe && x->freq > 0)
+        c->n++;
 }
 
-int search_suggest(struct search_index *ix, const char *q, int no_hits, char **out_text,
-                   double deadline, int *timed_out, struct search_error *err, int *modified)
+/* The best candidate, or NULL: the most articles -- those that also hold the query's other
+ * known words when any candidate has such company (the context: "abba queen neters music"
+ * is "enters", not "never"), else all -- halved for each edit away from the word,
+ * so that a farther spelling must be in more than twice as many articles per extra edit
+ * to win ("truns" is "turns", not "true"; "blare" is still "blair", in 2.4 times the
+ * articles of "blame" on bbc-news). Then, of the spellings with the winner's stem, the
+ * closest: they find the same articles, and the one typed was most likely meant
+ * ("mililons" is "millions", not "million"). */
+static const struct candidate *best_candidate(const struct candidates *c, xc_stem *stem)
 {
-    struct strbuf out;
+    const struct candidate *best = NULL;
+    double best_score = 0;
+    int context = 0;
+    for (unsigned i = 0; i < c->n; i++)
+        context |= c->v[i].ctx > 0;
+    for (unsigned i = 0; i < c->n; i++) {
+        double n = context ? (double)c->v[i].ctx : (double)c->v[i].freq;
+        double score = n / (double)(1u << (c->v[i].dist < 8 ? c->v[i].dist : 8));
+        if (score > best_score) {
+            best = &c->v[i];
+            best_score = score;
+        }
+    }
+    char bstem[64], s[64];
+    if (!best || !stem ||
+        xc_stem_word(stem, best->term, strlen(best->term), bstem, sizeof bstem) < 0)
+        return best;
+    const struct candidate *pick = best;
+    for (unsigned i = 0; i < c->n; i++) {
+        const struct candidate *x = &c->v[i];
+        if ((x->dist < pick->dist || (x->dist == pick->dist && x->freq > pick->freq)) &&
+            xc_stem_word(stem, x->term, strlen(x->term), s, sizeof s) >= 0 &&
+            strcmp(s, bstem) == 0)
+            pick = x;
+    }
+    return pick;
+}
+
+/* Counts, for each candidate for word i of w, the articles holding it together with the
+ * query's other known words (SUGGEST_CONTEXT_CHECK at most; 0 for each when there are no
+ * other known words). Returns 0, or -1 with err filled. */
+static int context_counts(struct search_index *ix, const struct words *w, size_t i,
+                          struct candidates *c, double deadline, int *timed_out,
+                          struct search_error *err, int *modified)
+{
+    xc_query *parts[SUGGEST_CONTEXT_WORDS + 1];
+    size_t n = 1;
+    xc_error *xe = NULL;
+    int rc = -1;
+    for (size_t j = 0; j < w->n && n <= SUGGEST_CONTEXT_WORDS; j++) {
+        if (j == i || w->v[j].tf == 0)
+            continue;
+        parts[n] = xc_query_term(w->v[j].term, &xe);
+        if (!parts[n])
+            goto out;
+        n++;
+    }
+    if (n == 1) {
+        rc = 0;
+        goto out;
+    }
+    for (unsigned k = 0; k < c->n; k++) {
+        parts[0] = xc_query_term(c->v[k].term, &xe);
+        xc_query *all =
+            parts[0] ? xc_query_combine(XC_QOP_AND, (const xc_query *const *)parts, n, &xe) : NULL;
+        xc_query_free(parts[0]);
+        if (!all)
+            goto out;
+        c->v[k].ctx = search_match_count(ix, all, SUGGEST_CONTEXT_CHECK, deadline, timed_out, err,
+                                         modified);
+        xc_query_free(all);
+        if (c->v[k].ctx < 0) {
+            parts[0] = NULL;
+            for (size_t j = 1; j < n; j++)
+                xc_query_free(parts[j]);
+            return -1;
+        }
+    }
+    rc = 0;
+out:
+    for (size_t j = 1; j < n; j++)
+        xc_query_free(parts[j]);
+    if (rc < 0) {
+        *modified = search_binding_error(err, xe, "cannot look up spellings");
+        xc_error_free(xe);
+    }
+    return rc;
+}
+
+int search_suggest(struct search_index *ix, const char *q, char **out_text, char **out_unknown,
+                   int *known, double deadline, int *timed_out, struct search_error *err,
+                   int *modified)
+{
+    *known = 0;
+    /* out: every word replaced; unk: only the words the index lacks. */
+    struct strbuf out, unk;
     sb_init(&out);
-    int changed = 0;
+    sb_init(&unk);
+    int changed = 0, unknown = 0;
     xc_error *xe = NULL;
     *out_text = NULL;
-    struct words w = {NULL, 0, 0, q, strlen(q), 0};
+    *out_unknown = NULL;
+    struct words w = {NULL, 0, 0, q, strlen(q), 0, 0};
     tokenize_text(q, w.qlen, collect_word, &w);
     if (w.oom)
         goto nomem;
+    /* Xapian's spelling lookup costs many times the search itself (75% of the CPU when
+     * asked for every word), so it is asked about unknown and rare words only; a word in
+     * more articles is taken as meant. */
+    for (size_t i = 0; i < w.n; i++) {
+        w.v[i].tf = xc_db_termfreq(ix->db, w.v[i].term, &xe);
+        if (xe)
+            goto fail;
+    }
     size_t pos = 0;
     for (size_t i = 0; i < w.n; i++) {
         const struct word *word = &w.v[i];
-        /* Spelling lookups cost as much as the search itself, so they are made for unknown
-         * words, and for rare ones (in fewer than SUGGEST_MAX_FREQ articles) only when the
-         * query found nothing; a word in more articles is taken as meant. */
-        unsigned tf = xc_db_termfreq(ix->db, word->term, &xe);
-        if (xe)
-            goto fail;
-        if (tf >= SUGGEST_MAX_FREQ || (tf > 0 && !no_hits))
+        unsigned tf = word->tf;
+        if (tf >= SUGGEST_MAX_FREQ)
             continue;
         if (search_past(deadline)) {
             *timed_out = 1;
             sb_free(&out);
+            sb_free(&unk);
             free(w.v);
             return 0;
         }
@@ -137,9 +275,12 @@ int search_suggest(struct search_index *ix, const char *q, int no_hits, char **o
         size_t chars = 0;
         for (const char *p = word->term; *p; p++)
             chars += ((unsigned char)*p & 0xC0) != 0x80;
-        struct candidates c = {ix->db, "", 0, NULL};
+        struct candidates c;
+        c.db = ix->db;
+        c.n = 0;
+        c.xe = NULL;
         if (xc_db_spelling_candidates(ix->spelling ? ix->spelling : ix->db, word->term,
-                                      chars <= 4 ? 1 : 2, SUGGEST_MAX_CANDIDATES, rank_candidate,
+                                      chars <= 4 ? 1 : 2, SUGGEST_MAX_CANDIDATES, add_candidate,
                                       &c, &xe) < 0 ||
             c.xe) {
             if (!xe)
@@ -148,37 +289,57 @@ int search_suggest(struct search_index *ix, const char *q, int no_hits, char **o
                 xc_error_free(c.xe);
             goto fail;
         }
-        if (c.best_freq == 0 || (tf > 0 && c.best_freq < SUGGEST_RATIO * (unsigned long)tf))
+        if (c.n > 1 && context_counts(ix, &w, i, &c, deadline, timed_out, err, modified) < 0)
+            goto failed;
+        const struct candidate *pick = best_candidate(&c, ix->stem);
+        if (!pick || (tf > 0 && pick->freq < SUGGEST_RATIO * (unsigned long)tf))
             continue;
-        sb_append(&out, q + pos, word->start - pos);
+        char best[sizeof pick->term];
+        memcpy(best, pick->term, sizeof best);
         /* Keep a capital the word was typed with. */
         char first = q[word->start];
-        if (first >= 'A' && first <= 'Z' && c.best[0] >= 'a' && c.best[0] <= 'z')
-            c.best[0] = (char)(c.best[0] - 32);
-        sb_puts(&out, c.best);
+        if (first >= 'A' && first <= 'Z' && best[0] >= 'a' && best[0] <= 'z')
+            best[0] = (char)(best[0] - 32);
+        sb_append(&out, q + pos, word->start - pos);
+        sb_puts(&out, best);
+        sb_append(&unk, q + pos, word->start - pos);
+        sb_puts(&unk, tf > 0 ? "" : best);
+        if (tf > 0)
+            sb_append(&unk, q + word->start, word->end - word->start);
         pos = word->end;
         changed = 1;
+        unknown |= tf == 0;
+        *known |= tf > 0;
     }
     free(w.v);
     w.v = NULL;
     if (!changed) {
         sb_free(&out);
+        sb_free(&unk);
         return 0;
     }
     sb_puts(&out, q + pos);
-    if (out.failed)
+    sb_puts(&unk, q + pos);
+    if (out.failed || unk.failed)
         goto nomem;
     *out_text = out.buf;
+    if (unknown)
+        *out_unknown = unk.buf;
+    else
+        sb_free(&unk);
     return 0;
 fail:
     *modified = search_binding_error(err, xe, "cannot look up spellings");
     xc_error_free(xe);
+failed:
     sb_free(&out);
+    sb_free(&unk);
     free(w.v);
     return -1;
 nomem:
     search_out_of_memory(err);
     sb_free(&out);
+    sb_free(&unk);
     free(w.v);
     return -1;
 }

@@ -850,6 +850,13 @@ extern "C" xc_query *xc_query_combine(int op, const xc_query *const *qs, size_t 
     XC_CATCH(err, NULL)
 }
 
+extern "C" xc_query *xc_query_scale(const xc_query *q, double factor, xc_error **err)
+{
+    XC_TRY
+    return new xc_query{Xapian::Query(Xapian::Query::OP_SCALE_WEIGHT, q->q, factor)};
+    XC_CATCH(err, NULL)
+}
+
 extern "C" xc_query *xc_query_filter(const xc_query *q, const xc_query *filter, xc_error **err)
 {
     XC_TRY
@@ -1511,35 +1518,56 @@ static std::vector<unsigned> xc_codepoints(const std::string &s)
 
 extern "C" int xc_db_spelling_candidates(xc_db *db, const char *word, unsigned max_edit,
                                          unsigned max_cands,
-                                         void (*cb)(const char *cand, size_t len, void *ctx),
+                                         void (*cb)(const char *cand, size_t len, unsigned dist,
+                                                    void *ctx),
                                          void *ctx, xc_error **err)
 {
     XC_TRY
     std::string w(word);
-    std::string sug = db->db.get_spelling_suggestion(w, max_edit);
-    if (!sug.empty() && sug != w)
-        cb(sug.data(), sug.size(), ctx);
-    /* Xapian reports only its single best guess: the closest spelling, not the most common
-     * one ("blare" -> "blame" with Blair everywhere). The table's words that share the first
-     * two characters are few and cheap to compare; the caller ranks them all. */
-    Xapian::Utf8Iterator u(w);
-    for (int k = 0; k < 2 && u != Xapian::Utf8Iterator(); k++)
-        ++u;
-    std::string prefix = u == Xapian::Utf8Iterator() ? w : w.substr(0, u.raw() - w.data());
     std::vector<unsigned> wc = xc_codepoints(w);
-    unsigned reported = 0, scanned = 0;
-    Xapian::TermIterator t = db->db.spellings_begin();
-    if (t != db->db.spellings_end())
-        t.skip_to(prefix);
-    for (; t != db->db.spellings_end() && reported < max_cands && scanned < 20000; ++t, scanned++) {
-        std::string cand = *t;
-        if (cand.compare(0, prefix.size(), prefix) != 0)
-            break;
-        if (cand == w || cand == sug)
-            continue;
-        if (xc_edit_distance(wc, xc_codepoints(cand), max_edit) <= max_edit) {
-            cb(cand.data(), cand.size(), ctx);
-            reported++;
+    std::set<std::string> seen;
+    std::string sug = db->db.get_spelling_suggestion(w, max_edit);
+    if (!sug.empty() && sug != w) {
+        seen.insert(sug);
+        cb(sug.data(), sug.size(), xc_edit_distance(wc, xc_codepoints(sug), max_edit), ctx);
+    }
+    /* Xapian reports only its single best guess: the closest spelling, not the most common
+     * one ("blare" -> "blame" with Blair everywhere), and its n-gram search misses some
+     * transpositions ("truns" -> "true", not "turns"). So the table's words are scanned
+     * too, under the two-character prefixes one edit near the start of the word can leave:
+     * its own first two characters (an edit further on), those two swapped (a
+     * transposition), the first and third (the second inserted, deleted or swapped with
+     * the third) and the second and third (the first inserted). Each prefix holds few words,
+     * cheap to compare; the caller ranks them all. */
+    if (wc.size() >= 2) {
+        std::vector<std::vector<unsigned>> prefixes = {{wc[0], wc[1]}, {wc[1], wc[0]}};
+        if (wc.size() >= 3) {
+            prefixes.push_back({wc[0], wc[2]});
+            prefixes.push_back({wc[1], wc[2]});
+        }
+        unsigned reported = 0;
+        for (const std::vector<unsigned> &pc : prefixes) {
+            std::string prefix;
+            for (unsigned c : pc)
+                Xapian::Unicode::append_utf8(prefix, c);
+            unsigned scanned = 0;
+            Xapian::TermIterator t = db->db.spellings_begin();
+            if (t != db->db.spellings_end())
+                t.skip_to(prefix);
+            for (; t != db->db.spellings_end() && reported < max_cands && scanned < 20000;
+                 ++t, scanned++) {
+                std::string cand = *t;
+                if (cand.compare(0, prefix.size(), prefix) != 0)
+                    break;
+                if (cand == w || seen.count(cand))
+                    continue;
+                unsigned d = xc_edit_distance(wc, xc_codepoints(cand), max_edit);
+                if (d <= max_edit) {
+                    seen.insert(cand);
+                    cb(cand.data(), cand.size(), d, ctx);
+                    reported++;
+                }
+            }
         }
     }
     return 0;

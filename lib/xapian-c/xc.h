@@ -279,6 +279,8 @@ xc_query *xc_query_combine(int op, const xc_query *const *qs, size_t n, xc_error
 /* q restricted to what filter admits, ranked as q alone; q NULL: every document filter
  * admits, each with weight 0. */
 xc_query *xc_query_filter(const xc_query *q, const xc_query *filter, xc_error **err);
+/* q with every weight it gives multiplied by factor (>= 0); a new query. */
+xc_query *xc_query_scale(const xc_query *q, double factor, xc_error **err);
 
 /* ---- Matching ---------------------------------------------------------------------- */
 
@@ -428,14 +430,17 @@ int xc_doc_terms(xc_doc *doc,
 /* ---- Spelling candidates ----------------------------------------------------------- */
 
 /* Close spellings of word (lower-case, UTF-8) in db's spelling table: Xapian's own
- * suggestion (edit distance <= max_edit), and every word of the table that starts with the
- * same first two characters and is within max_edit edits (Damerau-Levenshtein, counted in
- * characters). cb gets each candidate once (borrowed for the call); at most max_cands
- * of the table words are reported. */
+ * suggestion (edit distance <= max_edit), and every word of the table within max_edit
+ * edits (Damerau-Levenshtein, counted in characters) under a two-character prefix that one
+ * edit near the start could leave: the word's first two characters, the two swapped, the
+ * first and third, the second and third. cb gets each candidate once with its distance
+ * (the candidate borrowed for the call); at most max_cands of the table words are
+ * reported. */
 int xc_db_spelling_candidates(xc_db *db, const char *word, unsigned max_edit,
                               unsigned max_cands,
-                              void (*cb)(const char *cand, size_t len, void *ctx), void *ctx,
-                              xc_error **err);
+                              void (*cb)(const char *cand, size_t len, unsigned dist, void *ctx),
+                              void *ctx, xc_error **err);
+
 /* ---- Unicode ------------------------------------------------------------------------- */
 
 /* s (len bytes of UTF-8) lower-cased by Xapian's Unicode tables (every script, as the

@@ -341,12 +341,14 @@ try {
   // ---- completions by keyboard ---------------------------------------------------------------------
   await go('/');
   const want = await api('/complete?q=elec&limit=8');
-  await type('elec');
-  // Answers to the earlier keystrokes (e, el, ele) may show first: wait for the last one's.
-  await waitFor(`!document.getElementById("complete").hidden && document.querySelector("#complete li") &&
-    document.querySelector("#complete li").textContent === ${JSON.stringify(want.completions[0])}`, 'completions of elec');
-  const shown = await evaluate('[...document.querySelectorAll("#complete li")].map((l) => l.textContent)');
   const expect = [...new Set([...want.completions, ...want.titles.map((t) => t.title)])];
+  const shownJs = '[...document.querySelectorAll("#complete li")].map((l) => l.textContent)';
+  await type('elec');
+  // Answers to the earlier keystrokes (e, el, ele) may show first and share their first
+  // entries with the last one's: wait for the whole list.
+  await waitFor(`!document.getElementById("complete").hidden &&
+    JSON.stringify(${shownJs}) === ${JSON.stringify(JSON.stringify(expect))}`, 'completions of elec');
+  const shown = await evaluate(shownJs);
   ok(JSON.stringify(shown) === JSON.stringify(expect), 'the completions shown are /complete\'s', { shown, expect });
   await key('ArrowDown');
   ok(await evaluate('document.querySelector("#complete li[aria-selected=true]") === document.querySelector("#complete li")'), 'arrow down selects the first completion');
@@ -387,6 +389,25 @@ try {
   await viewport(1280, 900, false);
   await loads(() => click('.facet[data-field=category] .facet-value'));
   await inert('a hostile facet clicked');
+
+  // ---- typo tolerance ----------------------------------------------------------------------------------
+  await go('/');
+  await type('zebrakorn');
+  await loads(() => key('Enter'));
+  ok(await evaluate('(document.querySelector(".corrected b") || {}).textContent') === 'zebracorn',
+    'a misspelt query shows "Showing results for" its correction', await evaluate('(document.querySelector(".corrected") || {}).textContent'));
+  const typo = await api('/search?q=zebrakorn&limit=10');
+  ok(typo.corrected_query === 'zebracorn' && JSON.stringify(await hitIds()) === JSON.stringify(typo.hits.map((h) => h.id)),
+    'the corrected results are the API\'s hits, in order', { api: typo.corrected_query, page: await hitIds() });
+  ok(await evaluate('document.querySelector(".suggestion") === null'), 'no "did you mean" beside a correction');
+  await inert('corrected results');
+  await shot('corrected-1280.png');
+  await loads(() => click('.corrected a'));
+  ok(/[?&]fuzzy=0(&|$)/.test(await url()), '"Search instead for" asks for the query as typed (fuzzy=0)', await url());
+  ok(await evaluate('document.querySelector(".corrected") === null && (document.querySelector(".suggestion a") || {}).textContent === "zebracorn"'),
+    'the query as typed offers the correction as "did you mean"');
+  await loads(() => click('.suggestion a'));
+  ok(await evaluate('document.getElementById("q").value') === 'zebracorn', '"did you mean" searches the correction');
 
   // ---- hostile requests ----------------------------------------------------------------------------------
   const hostileQ = '<script>alert(1)</script>"><img src=x onerror=alert(1)>';

@@ -32,7 +32,7 @@ while IFS= read -r line; do
 done <"$T/drive.out"
 [ -s "$T/drive.err" ] && sed 's/^/# stderr: /' "$T/drive.err" | head -n 20
 check_eq "the browser driver exits 0" 0 "$rc"
-for s in home-1280 results-1280 results-390 hostile-1280 hostile-390; do
+for s in home-1280 results-1280 results-390 corrected-1280 hostile-1280 hostile-390; do
     check "screenshot $s.png kept" test -s "$ART/$s.png"
 done
 stop_quired >/dev/null

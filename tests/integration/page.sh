@@ -96,8 +96,24 @@ check_eq "filtering on the hostile category finds its one article" 1 "$(printf '
 check_match "the hostile filter is kept escaped in the form" 'name="filter" value="category:&quot;&gt;&lt;img src=x onerror=alert\(2\)&gt;"' "$p"
 p=$(get '/?q=%25%ZZ')
 inert "a malformed query string" "$p"
+# Typo tolerance: the page searches the correction, says so and links to the query as typed
+# (fuzzy=0), which offers the correction as "did you mean".
 p=$(get '/?q=zebrakorn')
-check_match "did you mean" 'Did you mean <a href="/\?q=zebracorn">zebracorn</a>' "$p"
+check_match "showing results for the correction" '<p class="corrected">Showing results for <b>zebracorn</b>. Search instead for <a href="/\?q=zebrakorn&amp;fuzzy=0">zebrakorn</a>' "$p"
+check "no did-you-mean beside a correction" test "$(printf '%s' "$p" | grep -c 'Did you mean')" = 0
+check_eq "the corrected page shows as many hits as the API's correction" "$(get '/search?q=zebrakorn&limit=10' | jq -r '.hits | length')" \
+    "$(printf '%s' "$p" | grep -o '<li class="hit"' | wc -l)"
+p=$(get '/?q=zebrakorn&fuzzy=0')
+check_match "fuzzy=0: did you mean" 'Did you mean <a href="/\?q=zebracorn&amp;fuzzy=0">zebracorn</a>' "$p"
+check "fuzzy=0: no correction" test "$(printf '%s' "$p" | grep -c 'class="corrected"')" = 0
+p=$(get '/?q=%3Cscript%3Ezebrakorn%22%3E')
+inert "a hostile query that is corrected" "$p"
+check_match "the hostile query is echoed escaped beside its correction" 'Showing results for <b>&lt;script&gt;zebracorn&quot;&gt;</b>' "$p"
+# Analytics: the page's searches are counted as typed, a later page is not.
+curl -s -m 10 -X POST --unix-socket "$SOCK" -o /dev/null http://localhost/admin/queries/reset
+get '/?q=Zebrakorn' >/dev/null; get '/?q=zebrakorn&page=2' >/dev/null; get '/?q=oil&filter=year:1987' >/dev/null
+check_eq "the page's searches are counted as typed, without filters, page 1 only" '[{"q":"oil","count":1},{"q":"zebrakorn","count":1}]' \
+    "$(curl -s -m 10 --unix-socket "$SOCK" http://localhost/admin/queries | jq -c '.top')"
 
 # --- the page shows what the API answers ---------------------------------------------------------
 ids() { printf '%s' "$1" | grep -o '<li class="hit" data-id="[^"]*"' | sed 's/.*data-id="//; s/"$//'; }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Regression tests for issue 13, one or more checks per defect, with the real quire-index:
 # ids across roots, duplicate JSON ids, never deleting on doubt, generations as a stack, a
-# killed rebuild, dry runs, readers (BOM, .ndjson, ignored files), rebuild-only flags,
+# killed rebuild, dry runs, readers (BOM, .ndjson, .json, .gz of every format, ignored
+# files), rebuild-only flags,
 # --wait, the locked message.
 . "$(dirname "$0")/../lib.sh"
 DUMP="$BUILD/tests/model/quire-dump"
@@ -177,6 +178,98 @@ date_of() { "$DUMP" "$1" | awk -F'\t' -v id="$2" '$1 == id { print $3 }'; }
 check_eq "JSON dates: with a time, a year, Unix seconds" "2024-05-01 2020-01-01 2024-05-01" "$(date_of "$T/rdb" d1) $(date_of "$T/rdb" d2) $(date_of "$T/rdb" d3)"
 check_eq "a two-word headline is the title" "Budget Cuts" "$(title_of "$T/rdb" two.txt)"
 check_eq "an untitled JSON record takes its body's headline" "Oil Surge" "$(title_of "$T/rdb" u1)"
+
+# --- .json files and .gz of every format ------------------------------------------------------
+mkdir -p "$T/z/sub"
+printf 'Harbour Dredging Plan Approved\n\nThe council approved the dredging plan.\n' | gzip >"$T/z/sub/h.txt.gz"
+printf '# Orchard Growers Expect Record Year\n\nThe orchards are full.\n' | gzip >"$T/z/o.md.gz"
+printf '# Copper Prices Climb Again Today\n\nCopper rose.\n' | gzip >"$T/z/c.markdown.gz"
+printf '<html><head><title>Lantern Festival Draws Crowds</title></head><body><p>Lanterns.</p></body></html>' | gzip >"$T/z/l.html.gz"
+printf '<html><head><title>Rail Strike Called Off Late</title></head><body><p>Trains.</p></body></html>' | gzip >"$T/z/r.htm.gz"
+echo '{"title": "A Single Object Without Id", "body": "one article"}' >"$T/z/one.json"
+echo '{"id": "obj1", "title": "A Single Object With Id", "body": "its own id"}' | gzip >"$T/z/obj.json.gz"
+echo '{"title": "Compressed Object Without Id", "body": "file id"}' | gzip >"$T/z/cz.json.gz"
+printf '\xef\xbb\xbf[{"id": "e1", "title": "Element One", "body": "a"}, {"id": "e2", "title": "Element Two", "body": "b"},\n {"title": "no id here", "body": "c"}, {"id": "e1", "title": "Element One Again", "body": "d"}]\n' >"$T/z/arr.json"
+echo '[{"id": "g1", "title": "Gzip Array Element", "body": "e"}]' | gzip >"$T/z/garr.json.gz"
+echo '{"id": "n1", "title": "Still JSON Lines", "body": "f"}' | gzip >"$T/z/n.ndjson.gz"
+"$QUIRE_INDEX" --db "$T/zdb" "$T/z" >"$T/out" 2>"$T/err"; rc=$?
+check_eq ".json and every .gz are read, ids without .gz" "c.markdown cz.json e1 e2 g1 l.html n1 o.md obj1 one.json r.htm sub/h.txt " "$(ids "$T/zdb")"
+check_eq "...and none is counted as ignored" 0 "$(grep -c ignored "$T/out")"
+check_eq "a .txt.gz is titled as its text" "Harbour Dredging Plan Approved" "$(title_of "$T/zdb" sub/h.txt)"
+check_eq "a .html.gz is parsed as HTML" "Lantern Festival Draws Crowds" "$(title_of "$T/zdb" l.html)"
+check_eq "a .json object without id is its file's one article" "A Single Object Without Id" "$(title_of "$T/zdb" one.json)"
+check_eq "an array's repeated id: the first element gives the record" "Element One" "$(title_of "$T/zdb" e1)"
+check_eq "...exit 1" 1 "$rc"
+check_match "...reported with both elements" 'duplicate id "e1" in 2 records.*arr.json:1.*arr.json:4' "$(cat "$T/err")"
+check_match "an array element without id is reported and skipped" 'arr.json: element 3: missing "id", skipped' "$(cat "$T/err")"
+check_eq "...and counted" 1 "$(field skipped "$(summary "$T/out")")"
+# Truncated, corrupt or not gzip at all: cannot be read now; documents kept, read again.
+for f in sub/h.txt.gz o.md.gz l.html.gz obj.json.gz garr.json.gz; do cp "$T/z/$f" "$T/z.$(basename "$f").full"; done
+printf 'Harbour Dredging Plan Halted\n\nA revised text that never arrives whole.\n' | gzip | head -c 30 >"$T/z/sub/h.txt.gz"
+head -c 12 "$T/z.o.md.gz.full" >"$T/z/o.md.gz"
+{ head -c 20 "$T/z.l.html.gz.full"; printf 'garbage in the middle of the deflate stream'; } >"$T/z/l.html.gz"
+echo '{"id": "obj1", "title": "Not compressed at all", "body": "x"}' >"$T/z/obj.json.gz"
+: >"$T/z/garr.json.gz"
+"$QUIRE_INDEX" --db "$T/zdb" "$T/z" >"$T/out" 2>"$T/err"; rc=$?
+check_eq "truncated, corrupt and non-gzip .gz files: counted unreadable (exit 1)" "1 5" "$rc $(field unreadable "$(summary "$T/out")")"
+for f in sub/h.txt.gz o.md.gz l.html.gz obj.json.gz garr.json.gz; do
+    check_match "...$f reported with its path and reason" "z/$f: .*(truncated or corrupt|not gzip).*its documents are kept" "$(cat "$T/err")"
+done
+check_eq "...and their documents are all kept as they were" "c.markdown cz.json e1 e2 g1 l.html n1 o.md obj1 one.json r.htm sub/h.txt " "$(ids "$T/zdb")"
+check_eq "...with their old text" "Harbour Dredging Plan Approved A Single Object With Id" "$(title_of "$T/zdb" sub/h.txt) $(title_of "$T/zdb" obj1)"
+"$QUIRE_INDEX" --db "$T/zdb" "$T/z" >"$T/out" 2>"$T/err"
+check_eq "the next run reads them again (still unreadable: 5)" 5 "$(field unreadable "$(summary "$T/out")")"
+for f in sub/h.txt.gz o.md.gz l.html.gz obj.json.gz garr.json.gz; do cp "$T/z.$(basename "$f").full" "$T/z/$f"; touch "$T/z/$f"; done
+printf 'Harbour Dredging Plan Approved\n\nThe uncompressed copy.\n' >"$T/z/sub/h.txt"
+"$QUIRE_INDEX" --db "$T/zdb" "$T/z" >"$T/out" 2>"$T/err"; rc=$?
+check_eq "restored: nothing unreadable" "" "$(field unreadable "$(summary "$T/out")")"
+check_match "a.txt beside a.txt.gz: one id claimed twice, both reported" 'duplicate id "sub/h.txt" in 2 records.*sub/h.txt, .*sub/h.txt.gz' "$(cat "$T/err")"
+"$QUIRE_INDEX" -q --db "$T/zclean" "$T/z" 2>/dev/null
+check_eq "...and the incremental index equals a clean build" "$("$DUMP" "$T/zclean")" "$("$DUMP" "$T/zdb")"
+
+# --- a sharded run's summary adds its shards up ----------------------------------------------
+# Each shard's run walks the trees and reads the JSON files, but a text file only in the run
+# of its shard: the summary and the messages must be those of one run over one database.
+mkdir -p "$T/s/locked"
+for i in $(seq 1 9); do
+    printf 'Headline Number %s Goes Here\n\nBody text %s.\n' "$i" "$i" >"$T/s/t$i.txt"
+    printf '\x00\x01\x02\x03binary %s' "$i" >"$T/s/bin$i.txt"
+    printf 'Caf\xe9 Owners Protest Rule %s\n\nA na\xefve plan.\n' "$i" >"$T/s/latin$i.txt"
+done
+: >"$T/s/empty.md"
+printf 'Cut Short\n\ntext\n' | gzip | head -c 12 >"$T/s/short.txt.gz"
+printf '{"id":"a","body":"x"}\nnot json\n{"id":"a","body":"again"}\n{"id":"b","body":"y"}\n{"id":"b","body":"y2"}\n' >"$T/s/j.jsonl"
+echo '[{"id":"c","body":"z"},{"body":"no id"}]' >"$T/s/arr.json"
+: >"$T/s/x.pdf"; : >"$T/s/y.pdf"; : >"$T/s/z.docx"
+[ -n "$RUNAS" ] && chmod -R o+rwX "$T/s"
+chmod 000 "$T/s/locked" "$T/s/t9.txt"
+mkdir -p "$T/s1" "$T/s3"
+[ -n "$RUNAS" ] && chmod o+rwx "$T/s1" "$T/s3"
+words() { sed -e 's/ in [0-9.]* s ([0-9]* docs\/s)//' -e 's/ over 3 shards//' "$1"; }
+messages() { sed 's/^quire-index\( \[[^]]*\]\)\?: //' "$1" | sort; }
+for pass in first second; do
+    as_indexer --db "$T/s1/db" "$T/s" >"$T/out1" 2>"$T/err1"; rc1=$?
+    as_indexer --db "$T/s3/db" --shards 3 "$T/s" >"$T/out3" 2>"$T/err3"; rc3=$?
+    check_match "$pass run: the unsharded summary counts every kind of problem" 'skipped [1-9].*unreadable 3.*converted to UTF-8|skipped [1-9].*unreadable 3.*duplicate ids 2, ignored 3: \.pdf 2, \.docx 1' "$(cat "$T/out1")"
+    check_eq "$pass run: a sharded run prints the same summary (exit $rc1)" "$rc1 $(words "$T/out1")" "$rc3 $(words "$T/out3")"
+    check_eq "$pass run: ...and reports the same problems, each once" "$(messages "$T/err1")" "$(messages "$T/err3")"
+    as_indexer --json --dry-run --db "$T/s1/db" "$T/s" 2>/dev/null | jq -c 'del(.seconds, .docs_per_second, .generation, .db)' >"$T/j1"
+    as_indexer --json --dry-run --db "$T/s3/db" --shards 3 "$T/s" 2>/dev/null | jq -c 'del(.seconds, .docs_per_second, .generation, .db, .shards)' >"$T/j3"
+    check_eq "$pass run: ...and the same --json summary" "$(cat "$T/j1")" "$(cat "$T/j3")"
+done
+chmod 755 "$T/s/locked"; chmod 644 "$T/s/t9.txt"
+# A sharded --rebuild with an unreadable JSON Lines file: every shard's run met it (one
+# reported it), so no shard swaps in a build without that file's documents.
+mkdir -p "$T/sr" "$T/srdb"
+for i in $(seq 1 30); do echo "{\"id\": \"r$i\", \"title\": \"Record $i\", \"body\": \"text $i\"}"; done >"$T/sr/r.jsonl"
+for i in $(seq 1 90); do echo "{\"id\": \"k$i\", \"title\": \"Kept $i\", \"body\": \"kept $i\"}"; done >"$T/sr/k.jsonl"
+[ -n "$RUNAS" ] && chmod -R o+rwX "$T/sr" "$T/srdb"
+as_indexer -q --db "$T/srdb/db" --shards 3 "$T/sr"
+chmod 000 "$T/sr/r.jsonl"
+as_indexer -q --db "$T/srdb/db" --shards 3 --rebuild "$T/sr" 2>"$T/err"; rc=$?
+chmod 644 "$T/sr/r.jsonl"
+check_eq "a sharded --rebuild with an unreadable input is refused (5)" 5 "$rc"
+check_eq "...and every shard keeps its documents" 120 "$("$QUIRE" --db "$T/srdb/db" health --json | jq -r .docs)"
 
 # --- flags --------------------------------------------------------------------------------
 for f in "--keep 3" "--force" "--max-drop 0.2"; do

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Model-based randomized test of quire-index (run by tests/model/index-model.sh).
 
-A model of several input roots (text, Markdown, HTML, JSON Lines plain, gzip and with a
+A model of several input roots (text, Markdown, HTML, JSON Lines, .json files holding one
+object -- with or without an "id" -- or an array of them; plain, gzip-compressed and with a
 BOM; JSON ids shared between files and repeated inside one; JSON ids equal to a text
 file's id) and random operations on it: add, edit, rename, move between roots, delete,
-duplicate an id, make a file unreadable (and readable again), truncate a .gz; interleaved
-with incremental runs (random --batch, --jobs), runs killed with SIGKILL at a random moment,
---rebuild (--keep 2 or 3) and --rollback.
+duplicate an id, compress a file with gzip (its id stays), make a file unreadable (and
+readable again), truncate a .gz of any format; interleaved with incremental runs (random
+--batch, --jobs), runs killed with SIGKILL at a random moment, --rebuild (--keep 2 or 3)
+and --rollback.
 
 After every complete run the index (tests/model/quire-dump: id, title, date, text hash)
 is checked:
@@ -95,15 +97,32 @@ class File:
     """One input file: its kind and its records as on disk."""
 
     def __init__(self, kind):
-        self.kind = kind          # txt md html jsonl jsonl.gz ndjson
+        self.kind = kind          # txt md html json jsonl ndjson, each maybe + ".gz"
         self.latin1 = False       # a text or HTML file written in Latin-1
         self.records = []         # [(id, title, body)]; text kinds: one record, id None
+        self.array = False        # a .json file: an array of records (else one object,
+                                  # whose id None means the file's id)
         self.readable = True
         self.bom = False
         self.truncated = False    # a .gz cut short: unreadable until rewritten
 
+    def base(self):
+        return self.kind[:-3] if self.kind.endswith(".gz") else self.kind
+
     def is_json(self):
-        return self.kind in ("jsonl", "jsonl.gz", "ndjson")
+        return self.base() in ("json", "jsonl", "ndjson")
+
+
+def file_id(rel):
+    """The id a text (or id-less .json object) file has: its path without ".gz"."""
+    return rel[:-3] if rel.endswith(".gz") else rel
+
+
+def file_records(rel, f):
+    """The records of a file as the indexer reads them: (id, title, body)."""
+    if not f.is_json():
+        return [(file_id(rel), f.records[0][1], f.records[0][2])]
+    return [(file_id(rel) if i is None else i, t, b) for i, t, b in f.records]
 
 
 files = {}          # relpath (below IN) -> File
@@ -122,7 +141,7 @@ def new_title():
 def text_title(f):
     """A title for a text or HTML file: sometimes with Latin-1 letters (written in Latin-1
     when the file is), sometimes a headline of two words."""
-    if f.kind == "txt" and rng.random() < 0.2:
+    if f.base() == "txt" and rng.random() < 0.2:
         return "%s %s" % (rng.choice(WORDS).capitalize(), rng.choice(WORDS).capitalize())
     t = new_title()
     if f.latin1 or rng.random() < 0.2:
@@ -140,11 +159,11 @@ def new_record(ids_pool):
 
 
 def all_json_ids():
-    return [r[0] for f in files.values() if f.is_json() for r in f.records]
+    return [r[0] for f in files.values() if f.is_json() for r in f.records if r[0] is not None]
 
 
 def text_ids():
-    return [p for p, f in files.items() if not f.is_json()]
+    return [file_id(p) for p, f in files.items() if not f.is_json() or (f.base() == "json" and not f.array)]
 
 
 def write(rel):
@@ -155,23 +174,31 @@ def write(rel):
         os.chmod(path, 0o644)
     if f.is_json():
         import json
-        data = "".join(json.dumps({"id": i, "title": t, "body": b}) + "\n" for i, t, b in f.records)
+
+        def obj(i, t, b):
+            return {"title": t, "body": b} if i is None else {"id": i, "title": t, "body": b}
+        if f.base() != "json":
+            data = "".join(json.dumps(obj(*r)) + "\n" for r in f.records)
+        elif f.array:
+            data = json.dumps([obj(*r) for r in f.records], indent=rng.choice([None, 1])) + "\n"
+        else:
+            data = json.dumps(obj(*f.records[0])) + "\n"
         raw = (b"\xef\xbb\xbf" if f.bom else b"") + data.encode()
-        if f.kind == "jsonl.gz":
-            raw = gzip.compress(raw)
     else:
         _, t, b = f.records[0]
-        if f.kind == "txt":
+        if f.base() == "txt":
             raw = ("%s\n\n%s.\n" % (t, b.capitalize())).encode()
-        elif f.kind == "md":
+        elif f.base() == "md":
             raw = ("# %s\n\n%s.\n" % (t, b.capitalize())).encode()
         else:
             meta = '<meta charset="iso-8859-1">' if f.latin1 else ""
             raw = ("<html><head>%s<title>%s</title></head><body><article><p>%s.</p>"
                    "</article></body></html>" % (meta, t, b.capitalize())).encode(
                        "latin-1" if f.latin1 else "utf-8")
-        if f.kind == "txt" and f.latin1:
+        if f.base() == "txt" and f.latin1:
             raw = ("%s\n\n%s.\n" % (t, b.capitalize())).encode("latin-1")
+    if f.kind.endswith(".gz"):
+        raw = gzip.compress(raw)
     with open(os.path.join(os.path.dirname(path), ".new"), "wb") as out:
         out.write(raw)
     os.replace(os.path.join(os.path.dirname(path), ".new"), path)
@@ -191,7 +218,8 @@ def abspath(rel):
 # ---- operations ---------------------------------------------------------------------------
 
 def op_add():
-    kind = rng.choice(["txt", "md", "html", "jsonl", "jsonl", "jsonl.gz", "ndjson"])
+    kind = rng.choice(["txt", "md", "html", "jsonl", "jsonl", "jsonl.gz", "ndjson", "json",
+                       "json", "json.gz", "txt.gz", "md.gz", "html.gz"])
     root = rng.choice(ROOTS)
     sub = rng.choice(["", "", "a/", "b/c/"])
     counter[0] += 1
@@ -203,8 +231,14 @@ def op_add():
             pool = pool + text_ids()         # a JSON id equal to a text file's id
         f.records = [new_record(pool) for _ in range(rng.randrange(1, 6))]
         f.bom = rng.random() < 0.2
+        if f.base() == "json":
+            f.array = rng.random() < 0.5
+            if not f.array:
+                f.records = f.records[:1]
+                if rng.random() < 0.4:
+                    f.records = [(None,) + f.records[0][1:]]   # an object without "id"
     else:
-        f.latin1 = kind in ("txt", "html") and rng.random() < 0.3
+        f.latin1 = f.base() in ("txt", "html") and rng.random() < 0.3
         f.records = [(None, text_title(f), "the %s %s" % (words(4), counter[0]))]
     files[rel] = f
     write(rel)
@@ -221,9 +255,20 @@ def op_edit():
     if not rel:
         return op_add()
     f = files[rel]
-    if f.is_json():
+    if f.base() == "json" and not f.array:
+        i, _, b = f.records[0]
+        what = rng.randrange(4)
+        if what == 0:
+            # Becomes an array: its records need ids.
+            f.array = True
+            f.records = [(i if i is not None else new_record(all_json_ids())[0], new_title(), b)]
+        elif what == 1:
+            f.records = [(None if i is not None else new_record(all_json_ids())[0], new_title(), b)]
+        else:
+            f.records = [(i, new_title(), b + " revised")]
+    elif f.is_json():
         recs = list(f.records)
-        what = rng.randrange(5)
+        what = rng.randrange(6 if f.base() == "json" else 5)
         if what == 0 and recs:
             recs.pop(rng.randrange(len(recs)))
         elif what == 1:
@@ -233,8 +278,14 @@ def op_edit():
             recs[k] = (recs[k][0], new_title(), recs[k][2] + " revised")
         elif what == 3:
             rng.shuffle(recs)
-        elif recs:
+        elif what == 4 and recs:
             recs.append(rng.choice(recs))    # the same id twice in one file
+        elif what == 5:
+            # An array becomes one object (with the first record's id, or none).
+            f.array = False
+            recs = recs[:1] or [new_record(all_json_ids())]
+            if rng.random() < 0.5:
+                recs = [(None,) + recs[0][1:]]
         f.records = recs
         if rng.random() < 0.1:
             f.bom = not f.bom
@@ -245,7 +296,7 @@ def op_edit():
 
 
 def op_dup():
-    rel = pick(lambda f: f.is_json())
+    rel = pick(lambda f: f.is_json() and (f.array or f.base() != "json"))
     ids = all_json_ids() + text_ids()
     if not rel or not ids:
         return op_add()
@@ -292,17 +343,31 @@ def op_chmod():
     return "chmod %s %s" % ("644" if f.readable else "000", rel)
 
 
+def op_compress():
+    """gzip a file in place: a.txt becomes a.txt.gz, and its id stays a.txt."""
+    rel = pick(lambda f: not f.kind.endswith(".gz"))
+    if not rel:
+        return op_add()
+    f = files.pop(rel)
+    f.kind += ".gz"
+    new = rel + ".gz"
+    files[new] = f
+    os.unlink(abspath(rel))
+    write(new)
+    return "gzip %s" % rel
+
+
 def op_truncate_gz():
-    rel = pick(lambda f: f.kind == "jsonl.gz" and f.readable)
+    rel = pick(lambda f: f.kind.endswith(".gz") and f.readable)
     if not rel:
         return op_add()
     path = abspath(rel)
     size = os.path.getsize(path)
-    # Cut inside the compressed stream: the reader stops with an error. Records decoded
-    # before the cut may be applied (the model cannot say which): the file's ids are left
-    # out of the checks until it is rewritten.
+    # Cut inside the compressed stream (or, now and then, inside its header): the reader
+    # stops with an error. Records decoded before the cut may be applied (the model cannot
+    # say which): the file's ids are left out of the checks until it is rewritten.
     with open(path, "r+b") as out:
-        out.truncate(max(10, size // 2))
+        out.truncate(rng.randrange(0, 10) if rng.random() < 0.2 else max(10, size // 2))
     files[rel].truncated = True
     return "truncate %s" % rel
 
@@ -316,7 +381,7 @@ def op_fix_truncated():
 
 
 OPS = [(op_add, 6), (op_edit, 6), (op_dup, 2), (op_delete, 3), (op_move, 2), (op_chmod, 2),
-       (op_truncate_gz, 1), (op_fix_truncated, 1)]
+       (op_compress, 1), (op_truncate_gz, 1), (op_fix_truncated, 1)]
 
 
 # ---- runs and checks ----------------------------------------------------------------------
@@ -360,7 +425,7 @@ def after_complete_run():
             del indexed[rel]
     for rel, f in files.items():
         if readable_now(rel):
-            indexed[rel] = list(f.records) if f.is_json() else [(rel, f.records[0][1], f.records[0][2])]
+            indexed[rel] = file_records(rel, f)
 
 
 def expected():
@@ -373,7 +438,7 @@ def expected():
     fuzzy = set()
     for rel, f in files.items():
         if f.truncated:
-            fuzzy.update(r[0] for r in f.records)
+            fuzzy.update(r[0] for r in file_records(rel, f))
             fuzzy.update(r[0] for r in indexed.get(rel, []))
     for rel in sorted(indexed, key=abspath):
         recs = indexed[rel]

@@ -166,6 +166,37 @@ static void test_bounds_past_capacity(void **state)
     check_stream(ANALYTICS_CAPACITY * 50, 200000);
 }
 
+/* A search answer is counted from its first page only, as found-nothing when its total is
+ * 0; report_reset answers the counts as they were and empties the tables. */
+static void test_record_search_and_reset(void **state)
+{
+    (void)state;
+    struct analytics *a = analytics_new();
+    json_t *none = json_pack("{s:{s:i}}", "total", "estimated", 0);
+    json_t *some = json_pack("{s:{s:i}}", "total", "estimated", 12);
+    assert_int_equal(analytics_record_search(a, "Muse", 0, some), 0);
+    assert_int_equal(analytics_record_search(a, "muse", 10, some), 0); /* a later page */
+    assert_int_equal(analytics_record_search(a, "zzq", 0, none), 0);
+    assert_int_equal(analytics_record_search(a, NULL, 0, none), 0);
+    json_t *rep = analytics_report_reset(a, 10);
+    assert_int_equal(json_integer_value(json_object_get(rep, "searches")), 2);
+    json_t *top = json_object_get(rep, "top");
+    assert_int_equal(json_array_size(top), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(top, 0), "q")), "muse");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(top, 0), "count")), 1);
+    json_t *zero = json_object_get(rep, "zero_hits");
+    assert_int_equal(json_array_size(zero), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(zero, 0), "q")), "zzq");
+    json_decref(rep);
+    rep = analytics_report(a, 10);
+    assert_int_equal(json_integer_value(json_object_get(rep, "searches")), 0);
+    assert_int_equal(json_array_size(json_object_get(rep, "top")), 0);
+    json_decref(rep);
+    json_decref(none);
+    json_decref(some);
+    analytics_free(a);
+}
+
 /* A flood of distinct queries: each table stays at its capacity. */
 static void test_flood(void **state)
 {
@@ -242,6 +273,7 @@ int main(void)
         cmocka_unit_test(test_exact_while_it_fits),
         cmocka_unit_test(test_bounds_past_capacity),
         cmocka_unit_test(test_flood),
+        cmocka_unit_test(test_record_search_and_reset),
         cmocka_unit_test(test_normalise),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -288,8 +288,21 @@ static void test_format_for_path(void **state)
     assert_int_equal(article_format_for_path("x.HTM"), ARTICLE_HTML);
     assert_int_equal(article_format_for_path("x.jsonl"), ARTICLE_JSONL);
     assert_int_equal(article_format_for_path("x.JSONL.GZ"), ARTICLE_JSONL);
-    assert_int_equal(article_format_for_path("x.json"), ARTICLE_UNKNOWN);
+    assert_int_equal(article_format_for_path("x.json"), ARTICLE_JSON);
+    assert_int_equal(article_format_for_path("x.ndjson.gz"), ARTICLE_JSONL);
+    /* .gz of every format is that format. */
+    assert_int_equal(article_format_for_path("a/x.txt.gz"), ARTICLE_TEXT);
+    assert_int_equal(article_format_for_path("x.md.GZ"), ARTICLE_MARKDOWN);
+    assert_int_equal(article_format_for_path("x.markdown.gz"), ARTICLE_MARKDOWN);
+    assert_int_equal(article_format_for_path("x.html.gz"), ARTICLE_HTML);
+    assert_int_equal(article_format_for_path("x.htm.gz"), ARTICLE_HTML);
+    assert_int_equal(article_format_for_path("x.json.gz"), ARTICLE_JSON);
+    assert_int_equal(article_path_gz("x.json.gz"), 1);
+    assert_int_equal(article_path_gz("x.json"), 0);
     assert_int_equal(article_format_for_path("x.gz"), ARTICLE_UNKNOWN);
+    assert_int_equal(article_format_for_path("x.pdf.gz"), ARTICLE_UNKNOWN);
+    assert_int_equal(article_format_for_path(".txt.gz"), ARTICLE_UNKNOWN);
+    assert_int_equal(article_format_for_path("x.gz.txt.gz.gz"), ARTICLE_UNKNOWN);
     assert_int_equal(article_format_for_path("x.txt.bak"), ARTICLE_UNKNOWN);
     assert_int_equal(article_format_for_path("txt"), ARTICLE_UNKNOWN);
     assert_int_equal(article_format_for_path("dir/.txt"), ARTICLE_UNKNOWN);
@@ -1223,6 +1236,140 @@ static void test_lines_gzip(void **state)
     unlink(path);
 }
 
+/* ---- .json files and whole files, plain or gzip ------------------------------------------ */
+
+static article_json_doc *json_doc_str(const char *s, char *why, size_t wl)
+{
+    return article_json_doc_parse(s, strlen(s), why, wl);
+}
+
+static void test_json_files(void **state)
+{
+    char why[256];
+    struct article a = {0};
+    article_json_doc *d;
+
+    (void)state;
+    /* One object: one record; without "id" it takes the file's id. */
+    d = json_doc_str("{\"title\":\"One Object\",\"body\":\"text\",\"date\":\"2020\"}", why,
+                     sizeof why);
+    assert_non_null(d);
+    assert_false(article_json_doc_is_array(d));
+    assert_int_equal(article_json_doc_count(d), 1);
+    assert_int_equal(article_json_doc_record(d, 0, "dir/a.json", &a, why, sizeof why), 0);
+    assert_string_equal(a.id, "dir/a.json");
+    assert_string_equal(a.title, "One Object");
+    assert_string_equal(a.date, "2020-01-01");
+    assert_int_equal(article_json_doc_record(d, 0, NULL, &a, why, sizeof why), -1);
+    assert_string_equal(why, "missing \"id\"");
+    assert_int_equal(article_json_doc_record(d, 1, NULL, &a, why, sizeof why), -1);
+    article_json_doc_free(d);
+    /* Its own "id" wins over the file's. */
+    d = json_doc_str("\xEF\xBB\xBF {\"id\":42,\"body\":\"Oil Surge\\n\\nPrices rose.\"}\n", why,
+                     sizeof why);
+    assert_non_null(d);
+    assert_int_equal(article_json_doc_record(d, 0, "a.json", &a, why, sizeof why), 0);
+    assert_string_equal(a.id, "42");
+    assert_string_equal(a.title, "Oil Surge");
+    article_json_doc_free(d);
+
+    /* An array: each element a record, as a JSON Lines line; no file id for them. */
+    d = json_doc_str("[{\"id\":\"e1\",\"body\":\"a\"}, {\"body\":\"no id\"}, 7, "
+                     "{\"id\":\"e1\",\"body\":\"again\"}]", why, sizeof why);
+    assert_non_null(d);
+    assert_true(article_json_doc_is_array(d));
+    assert_int_equal(article_json_doc_count(d), 4);
+    assert_int_equal(article_json_doc_record(d, 0, "a.json", &a, why, sizeof why), 0);
+    assert_string_equal(a.id, "e1");
+    assert_int_equal(article_json_doc_record(d, 1, "a.json", &a, why, sizeof why), -1);
+    assert_string_equal(why, "missing \"id\"");
+    assert_int_equal(article_json_doc_record(d, 2, "a.json", &a, why, sizeof why), -1);
+    assert_string_equal(why, "not a JSON object");
+    assert_int_equal(article_json_doc_record(d, 3, "a.json", &a, why, sizeof why), 0);
+    assert_string_equal(a.body, "again");
+    article_clear(&a);
+    article_json_doc_free(d);
+    d = json_doc_str("[]", why, sizeof why);
+    assert_non_null(d);
+    assert_int_equal(article_json_doc_count(d), 0);
+    article_json_doc_free(d);
+
+    /* Files that hold no article at all. */
+    assert_null(json_doc_str("", why, sizeof why));
+    assert_string_equal(why, "empty file");
+    assert_null(json_doc_str(" \n", why, sizeof why));
+    assert_null(json_doc_str("\"a string\"", why, sizeof why));
+    assert_string_equal(why, "neither a JSON object nor an array of them");
+    assert_null(json_doc_str("[{\"id\":1,", why, sizeof why));
+    assert_non_null(strstr(why, "invalid JSON"));
+    assert_null(article_json_doc_parse(NULL, 3, why, sizeof why));
+    assert_int_equal(article_json_doc_count(NULL), 0);
+    article_json_doc_free(NULL);
+}
+
+static void test_read_file(void **state)
+{
+    static const char text[] = "Harbour Dredging Plan Approved\n\nThe council approved it.\n";
+    char path[4096], why[256], *buf, *raw;
+    size_t len, rawlen;
+
+    (void)state;
+    /* Plain, and gzip: the same bytes. */
+    temp_path(path, sizeof path, ".txt");
+    write_file(path, text, sizeof text - 1);
+    buf = article_read_file(path, &len, why, sizeof why);
+    assert_non_null(buf);
+    assert_int_equal(len, sizeof text - 1);
+    assert_string_equal(buf, text);
+    free(buf);
+    unlink(path);
+    temp_path(path, sizeof path, ".txt.gz");
+    write_gz(path, text, sizeof text - 1);
+    buf = article_read_file(path, &len, why, sizeof why);
+    assert_non_null(buf);
+    assert_int_equal(len, sizeof text - 1);
+    assert_string_equal(buf, text);
+    free(buf);
+
+    /* Every way a .gz can stop short is an error, never a shorter text. */
+    raw = slurp(path, &rawlen);
+    for (size_t cut = 0; cut < rawlen; cut++) {
+        write_file(path, raw, cut);
+        buf = article_read_file(path, &len, why, sizeof why);
+        assert_null(buf);
+        assert_non_null(strstr(why, cut < 2 ? "not gzip data" : "truncated or corrupt"));
+    }
+    free(raw);
+    write_file(path, text, sizeof text - 1); /* named .gz, but plain text */
+    assert_null(article_read_file(path, &len, why, sizeof why));
+    assert_string_equal(why, "not gzip data (truncated or corrupt .gz)");
+    {
+        static const char junk[] = "\x1f\x8b\x08\x00garbage garbage garbage\n";
+        write_file(path, junk, sizeof junk - 1);
+        assert_null(article_read_file(path, &len, why, sizeof why));
+        assert_non_null(strstr(why, "truncated or corrupt"));
+    }
+    /* Bounded after decompression: 65 MB of zeros is a small .gz. */
+    {
+        gzFile gz = gzopen(path, "wb");
+        char *zeros = calloc(1, 1 << 20);
+        assert_non_null(gz);
+        assert_non_null(zeros);
+        for (int i = 0; i < 65; i++)
+            assert_int_equal(gzwrite(gz, zeros, 1u << 20), 1 << 20);
+        assert_int_equal(gzclose(gz), Z_OK);
+        free(zeros);
+        assert_null(article_read_file(path, &len, why, sizeof why));
+        assert_non_null(strstr(why, "decompresses past"));
+    }
+    unlink(path);
+    assert_null(article_read_file("/nonexistent/a.txt", &len, why, sizeof why));
+    assert_non_null(strstr(why, "cannot open"));
+    assert_null(article_read_file("/", &len, why, sizeof why));
+    assert_string_equal(why, "not a regular file");
+    assert_null(article_read_file(NULL, &len, why, sizeof why));
+}
+
 static void test_lines_long(void **state)
 {
     char path[4096];
@@ -1289,7 +1436,8 @@ static void test_lines_open_errors(void **state)
 struct fault_ctx {
     const char *input;
     size_t len;
-    int kind; /* 0 text, 1 markdown, 2 html, 3 json, 4 utf8_clean, 5 lines */
+    int kind; /* 0 text, 1 markdown, 2 html, 3 json, 4 utf8_clean, 5 lines, 6 .json file,
+               * 7 a whole .gz file */
     struct article a;
 };
 
@@ -1313,6 +1461,22 @@ static int fault_parse(void *vctx, char *why, size_t whylen)
         }
         free(s);
         return 0;
+    }
+    case 6: {
+        article_json_doc *d = article_json_doc_parse(c->input, c->len, why, whylen);
+        int rc = d == NULL ? -1 : 0;
+        for (size_t i = 0; rc == 0 && i < article_json_doc_count(d); i++) {
+            rc = article_json_doc_record(d, i, "f.json", &c->a, why, whylen);
+            article_clear(&c->a);
+        }
+        article_json_doc_free(d);
+        return rc;
+    }
+    case 7: {
+        size_t n;
+        char *s = article_read_file(c->input, &n, why, whylen);
+        free(s);
+        return s == NULL ? -1 : 0;
     }
     default: {
         article_lines *r = article_lines_open(c->input, why, whylen);
@@ -1368,7 +1532,12 @@ static void test_allocation_failures(void **state)
     write_gz(path, json, sizeof json - 1);
     c.input = path, c.len = 0, c.kind = 5;
     assert_true(run_with_failures(fault_parse, &c, NULL, NULL) >= 3);
+    c.kind = 7;
+    assert_true(run_with_failures(fault_parse, &c, NULL, NULL) >= 2);
     unlink(path);
+    static const char arr[] = "[{\"id\":\"a\",\"body\":\"b\"},{\"id\":2,\"title\":\"t\",\"body\":\"c\"}]";
+    c.input = arr, c.len = sizeof arr - 1, c.kind = 6;
+    assert_true(run_with_failures(fault_parse, &c, fault_undo, "invalid JSON") >= 5);
 }
 
 int main(void)
@@ -1378,6 +1547,8 @@ int main(void)
 #endif
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format_for_path),
+        cmocka_unit_test(test_json_files),
+        cmocka_unit_test(test_read_file),
         cmocka_unit_test(test_utf8_clean),
         cmocka_unit_test(test_find_date_formats),
         cmocka_unit_test(test_find_date_rejects),

@@ -385,6 +385,48 @@ static void test_search_encoding(void **state)
                         "&facets=category%2Csource&x%20y=a%3Db%26c HTTP/1.1");
 }
 
+/* qc_post sends an empty POST and the handle goes back to GET; the admin token goes with
+ * every request once set, and not after it is taken back; a token that could end the header
+ * line is refused and changes nothing. */
+static void test_post_and_admin_token(void **state)
+{
+    struct fixture *f = *state;
+    qc_response *r = NULL;
+    assert_int_equal(qc_client_set_admin_token(f->c, "s3cret-token_0123"), QC_OK);
+    assert_int_equal(qc_post(f->c, "/admin/queries/reset?limit=5", &r), QC_OK);
+    assert_int_equal(qc_response_status(r), 200);
+    qc_response_free(r);
+    char line[512];
+    server_last_line(f->srv, line, sizeof line);
+    assert_string_equal(line, "POST /admin/queries/reset?limit=5 HTTP/1.1");
+    pthread_mutex_lock(&f->srv->mu);
+    assert_non_null(strstr(f->srv->last_head, "\r\nAuthorization: Bearer s3cret-token_0123\r\n"));
+    assert_non_null(strstr(f->srv->last_head, "\r\nContent-Length: 0\r\n"));
+    pthread_mutex_unlock(&f->srv->mu);
+
+    assert_int_equal(qc_client_set_admin_token(f->c, "bad\r\nX-Evil: 1"), QC_ERR_ARG);
+    assert_non_null(strstr(qc_client_error(f->c), "visible ASCII"));
+    assert_int_equal(qc_client_set_admin_token(f->c, ""), QC_ERR_ARG);
+    assert_int_equal(qc_get(f->c, "/admin/queries", &r), QC_OK);
+    qc_response_free(r);
+    server_last_line(f->srv, line, sizeof line);
+    assert_string_equal(line, "GET /admin/queries HTTP/1.1");
+    pthread_mutex_lock(&f->srv->mu);
+    assert_non_null(strstr(f->srv->last_head, "Authorization: Bearer s3cret-token_0123"));
+    assert_null(strstr(f->srv->last_head, "X-Evil"));
+    pthread_mutex_unlock(&f->srv->mu);
+
+    assert_int_equal(qc_client_set_admin_token(f->c, NULL), QC_OK);
+    assert_int_equal(qc_health(f->c, &r), QC_OK);
+    qc_response_free(r);
+    pthread_mutex_lock(&f->srv->mu);
+    assert_null(strstr(f->srv->last_head, "Authorization"));
+    assert_non_null(strstr(f->srv->last_head, "Accept: application/json"));
+    pthread_mutex_unlock(&f->srv->mu);
+    assert_int_equal(qc_post(f->c, "no-slash", &r), QC_ERR_ARG);
+    assert_null(r);
+}
+
 /* Defaults send nothing but q; snippet=1 and limit=0 are sent as given. */
 static void test_search_defaults(void **state)
 {
@@ -893,6 +935,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_keep_alive, setup_tcp, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_answer, setup_tcp, teardown),
         cmocka_unit_test_setup_teardown(test_bad_args, setup_tcp, teardown),
+        cmocka_unit_test_setup_teardown(test_post_and_admin_token, setup_tcp, teardown),
         cmocka_unit_test(test_constructors),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);

@@ -59,6 +59,8 @@ extern "C" {
 /* The longest request URL (path and query string, after percent-encoding) the library
  * will send; a longer one is refused with QC_ERR_ARG before anything is sent. */
 #define QC_MAX_URL_BYTES 65536u
+/* The longest admin token qc_client_set_admin_token takes (quired's own limit). */
+#define QC_MAX_ADMIN_TOKEN_BYTES 256u
 
 /* What went wrong when no HTTP response arrived. */
 typedef enum qc_code {
@@ -170,6 +172,17 @@ qc_code qc_health(qc_client *c, qc_response **out);
 /* GET path_and_query as given: it must start with '/', be already percent-encoded, and
  * contain no spaces or control characters (QC_ERR_ARG otherwise). Returns like qc_search. */
 qc_code qc_get(qc_client *c, const char *path_and_query, qc_response **out);
+
+/* POST path_and_query with an empty body; the path is checked like qc_get's. Returns like
+ * qc_search. Used for the administrative actions (POST /admin/reload,
+ * POST /admin/queries/reset), which need qc_client_set_admin_token or a Unix socket. */
+qc_code qc_post(qc_client *c, const char *path_and_query, qc_response **out);
+
+/* Sends "Authorization: Bearer TOKEN" with every later request of c, as quired's
+ * administrative endpoints (/admin/...) ask over TCP; NULL stops sending it. token is
+ * 1..QC_MAX_ADMIN_TOKEN_BYTES visible ASCII characters, copied. Returns QC_OK, QC_ERR_ARG
+ * (a token that could not be a header value: nothing changes) or QC_ERR_NOMEM. */
+qc_code qc_client_set_admin_token(qc_client *c, const char *token);
 
 /* ---- responses ------------------------------------------------------------------------- */
 
