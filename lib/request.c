@@ -172,7 +172,8 @@ static int parse_fields(const char *value, unsigned *out, struct search_error *e
     } names[] = {{"title", SEARCH_FIELD_TITLE},       {"date", SEARCH_FIELD_DATE},
                  {"source", SEARCH_FIELD_SOURCE},     {"url", SEARCH_FIELD_URL},
                  {"category", SEARCH_FIELD_CATEGORY}, {"snippet", SEARCH_FIELD_SNIPPET},
-                 {"duplicates", SEARCH_FIELD_DUPLICATES}};
+                 {"duplicates", SEARCH_FIELD_DUPLICATES},
+                 {"title_marked", SEARCH_FIELD_TITLE_MARKED}};
     unsigned bits = 0;
     const char *p = value;
     while (*p) {
@@ -190,7 +191,8 @@ static int parse_fields(const char *value, unsigned *out, struct search_error *e
         if (!known) {
             search_error_set(err, 400, "bad_parameter",
                              "field '%.*s' is unknown; fields are title, date, source, url, "
-                             "category, snippet, duplicates (id, rank and score always come)",
+                             "category, snippet, title_marked, duplicates (id, rank and score "
+                             "always come)",
                              (int)(n < 64 ? n : 64), p);
             return -1;
         }

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "facet.h"
 #include "querytext.h"
 #include "schema.h"
 #include "search_int.h"
@@ -347,6 +348,8 @@ static json_t *hit_json(struct search_index *ix, xc_mset *ms, unsigned i,
         else
             failed = 1;
         free(snip);
+    }
+    if (terms && (f & SEARCH_FIELD_TITLE_MARKED) && !failed) {
         /* The title with the same marks, when any of its words match. */
         char *marked = NULL;
         if (snippet_mark_title(terms, d.title, strlen(d.title), req->mark_open, req->mark_close,
@@ -477,19 +480,6 @@ static json_t *finish(json_t *res, double t0, struct search_error *err)
     return res;
 }
 
-struct facet_ctx {
-    json_t *values;
-    int failed;
-};
-
-/* Appends one counted facet value. */
-static void facet_value(const char *value, size_t len, unsigned count, void *p)
-{
-    struct facet_ctx *c = p;
-    jappend(c->values, json_pack("{s:s%, s:I}", "value", value, len, "count", (json_int_t)count),
-            &c->failed);
-}
-
 /* Which facets a request counts: names, in the order of opts->facet_slots. */
 static void set_facets(const struct search_request *req, xc_match_opts *opts,
                        const char *names[XC_MAX_FACETS])
@@ -538,13 +528,8 @@ static json_t *search_once(struct search_index *ix, const struct search_request 
     }
     if (opts->nfacets) {
         json_t *facets = json_object();
-        for (unsigned k = 0; k < opts->nfacets; k++) {
-            struct facet_ctx c = {json_array(), 0};
-            if (xc_mset_facet(ms, k, req->facet_limit, facet_value, &c) < 0)
-                c.failed = 1;
-            failed |= c.failed;
-            jset(facets, facet_names[k], c.values, &failed);
-        }
+        for (unsigned k = 0; k < opts->nfacets; k++)
+            jset(facets, facet_names[k], facet_values(ms, k, req->facet_limit), &failed);
         jset(res, "facets", facets, &failed);
     }
     xc_mset_free(ms);
@@ -696,7 +681,7 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
     const char *facet_names[XC_MAX_FACETS];
     set_facets(req, &opts, facet_names);
 
-    if (req->snippet && (req->fields & SEARCH_FIELD_SNIPPET)) {
+    if (req->snippet && (req->fields & (SEARCH_FIELD_SNIPPET | SEARCH_FIELD_TITLE_MARKED))) {
         /* What to mark comes from the parsed query itself: its positive terms, wildcards
          * and phrases, and the excluded terms that must stay plain. */
         sterms = snippet_terms_new(ix->stem);
@@ -793,7 +778,7 @@ static json_t *similar_once(struct search_index *ix, const char *id, const char 
     }
     json_t *res = NULL;
     struct snippet_terms *sterms = NULL;
-    if (req->snippet && (req->fields & SEARCH_FIELD_SNIPPET)) {
+    if (req->snippet && (req->fields & (SEARCH_FIELD_SNIPPET | SEARCH_FIELD_TITLE_MARKED))) {
         /* Snippets show where the article's own characteristic terms are. */
         sterms = snippet_terms_new(ix->stem);
         if (!sterms || snippet_terms_from_query(sterms, q) < 0) {

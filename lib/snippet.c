@@ -18,6 +18,8 @@
 #include "snippet.h"
 
 #include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +28,7 @@
 
 #define KEY_MAX (TOKENIZE_MAX_TERM + 8)
 #define MAX_MATCHES 4096
+#define LOCAL_MATCHES 128 /* matches held in the pass itself: most texts need no more */
 #define RING 16 /* >= SNIPPET_MAX_PHRASE_WORDS */
 
 enum { FIELD_ANY = 0, FIELD_TITLE = 1 };
@@ -48,11 +51,25 @@ struct phrase {
     int group;
 };
 
+/* What match_token said about words seen before: most words of a text repeat, and so do
+ * the words of the ten articles of one page, and stemming is the costly part of matching
+ * a word (some 2,600 instructions in Xapian's stemmer). Direct-mapped by a hash of the
+ * word; one table for body text and one for titles (title-only terms match there). */
+#define CACHE_SLOTS 512
+#define CACHE_WORD 24
+struct match_cache {
+    unsigned char len[CACHE_SLOTS]; /* 0: empty */
+    char word[CACHE_SLOTS][CACHE_WORD];
+    int group[CACHE_SLOTS];
+};
+
 struct snippet_terms {
     xc_stem *stem;
-    struct key keys[SNIPPET_MAX_TERMS];
+    /* A memo, not state: what a word matches never changes once the terms are set, so it
+     * is written through the const pointers snippet_make is given (one search's terms,
+     * used by one thread). Cleared whenever a term is added. */
+    struct match_cache *cache; /* [2]: body, title */
     size_t nkeys;
-    struct phrase phrases[SNIPPET_MAX_PHRASES];
     size_t nphrases;
     int ngroups;
     int walk_failed;
@@ -60,21 +77,43 @@ struct snippet_terms {
      * stemming it (most words of a long article). */
     unsigned char first[256];
     unsigned char phrase_first[256];
+    /* Last, and not cleared when made (17 KB, for one query): an entry is written
+     * whole when nkeys or nphrases grows over it. */
+    struct key keys[SNIPPET_MAX_TERMS];
+    struct phrase phrases[SNIPPET_MAX_PHRASES];
 };
+
+static void cache_clear(struct snippet_terms *t)
+{
+    memset(t->cache[0].len, 0, sizeof t->cache[0].len);
+    memset(t->cache[1].len, 0, sizeof t->cache[1].len);
+}
 
 struct snippet_terms *snippet_terms_new(xc_stem *stem)
 {
-    struct snippet_terms *t = calloc(1, sizeof *t);
+    struct snippet_terms *t = malloc(sizeof *t);
     if (!t)
         return NULL;
+    memset(t, 0, offsetof(struct snippet_terms, keys));
+    /* Not calloc: only the lengths need clearing (an empty slot's word is never read). */
+    t->cache = malloc(2 * sizeof *t->cache);
+    if (!t->cache) {
+        free(t);
+        return NULL;
+    }
     t->stem = stem;
+    cache_clear(t);
     return t;
 }
 
 void snippet_terms_free(struct snippet_terms *t)
 {
+    if (!t)
+        return;
+    free(t->cache);
     free(t);
 }
+
 
 size_t snippet_terms_count(const struct snippet_terms *t)
 {
@@ -129,6 +168,7 @@ static int add_key(struct snippet_terms *t, const char *text, size_t len, int fi
     k->excluded = excluded;
     k->group = excluded ? -1 : group >= 0 ? group : t->ngroups++;
     t->first[(unsigned char)text[0]] = 1;
+    cache_clear(t);
     return 0;
 }
 
@@ -179,6 +219,7 @@ static void add_phrase_word(struct snippet_terms *t, const xc_qterm *q)
         return;
     while (t->nphrases <= idx) {
         struct phrase *p = &t->phrases[t->nphrases++];
+        memset(p, 0, sizeof *p);
         p->group = -1;
     }
     struct phrase *p = &t->phrases[idx];
@@ -191,6 +232,7 @@ static void add_phrase_word(struct snippet_terms *t, const xc_qterm *q)
     p->want = q->phrase_len;
     p->field = field;
     t->phrase_first[(unsigned char)term[0]] = 1;
+    cache_clear(t);
     if (p->n == p->want)
         p->group = t->ngroups++;
 }
@@ -230,8 +272,8 @@ struct pass {
     const struct snippet_terms *t;
     int in_title;
     size_t base; /* offset of the tokenized text within the whole text */
-    struct match *m;
-    size_t nm;
+    struct match *m; /* local, or malloc'd once there are more */
+    size_t nm, cap;
     int oom;
     unsigned phrase_mask[SNIPPET_MAX_PHRASES];
     size_t ring_start[RING], ring_end[RING];
@@ -242,6 +284,7 @@ struct pass {
     size_t resume;      /* where to go on reading after a stop ((size_t)-1: unknown) */
     size_t stopped_at;  /* the offset the stop happened at (the next word's start) */
     int stopped;
+    struct match local[LOCAL_MATCHES]; /* last: pass_init clears what comes before it */
 };
 
 /* Which group tok matches (-1 none); -2 when out of memory. An excluded term wins. */
@@ -287,10 +330,38 @@ static int match_token(const struct snippet_terms *t, const struct tokenize_toke
     return group;
 }
 
+static void pass_init(struct pass *ps, const struct snippet_terms *t, int in_title)
+{
+    memset(ps, 0, offsetof(struct pass, local));
+    ps->t = t;
+    ps->in_title = in_title;
+    ps->m = ps->local;
+    ps->cap = LOCAL_MATCHES;
+    ps->resume = (size_t)-1;
+}
+
+static void pass_free(struct pass *ps)
+{
+    if (ps->m != ps->local)
+        free(ps->m);
+}
+
 static void add_match(struct pass *ps, size_t start, size_t end, int group)
 {
     if (ps->nm >= MAX_MATCHES)
         return;
+    if (ps->nm == ps->cap) {
+        size_t cap = ps->cap * 2 < MAX_MATCHES ? ps->cap * 2 : MAX_MATCHES;
+        struct match *m = malloc(cap * sizeof *m);
+        if (!m) {
+            ps->oom = 1;
+            return;
+        }
+        memcpy(m, ps->m, ps->nm * sizeof *m);
+        pass_free(ps);
+        ps->m = m;
+        ps->cap = cap;
+    }
     ps->m[ps->nm].start = start;
     ps->m[ps->nm].end = end;
     ps->m[ps->nm].group = group;
@@ -354,7 +425,28 @@ static int on_token(const struct tokenize_token *tok, void *ctx)
         return 1;
     }
     size_t before = ps->nm;
-    int g = match_token(ps->t, tok, ps->in_title);
+    int g;
+    if (!ps->t->first[(unsigned char)tok->term[0]]) {
+        g = -1;
+    } else if (tok->len < CACHE_WORD) {
+        uint32_t h = 2166136261u;
+        for (size_t i = 0; i < tok->len; i++)
+            h = (h ^ (unsigned char)tok->term[i]) * 16777619u;
+        struct match_cache *mc = &ps->t->cache[ps->in_title ? 1 : 0];
+        size_t slot = h % CACHE_SLOTS;
+        if (mc->len[slot] == tok->len && memcmp(mc->word[slot], tok->term, tok->len) == 0) {
+            g = mc->group[slot];
+        } else {
+            g = match_token(ps->t, tok, ps->in_title);
+            if (g != -2) {
+                mc->len[slot] = (unsigned char)tok->len;
+                memcpy(mc->word[slot], tok->term, tok->len);
+                mc->group[slot] = g;
+            }
+        }
+    } else {
+        g = match_token(ps->t, tok, ps->in_title);
+    }
     if (g == -2) {
         ps->oom = 1;
         return 1;
@@ -373,6 +465,23 @@ static int on_token(const struct tokenize_token *tok, void *ctx)
         return 1;
     }
     return ps->nm >= MAX_MATCHES;
+}
+
+/* Reads text[at, len) into ps (up to ps->stop_before). Words that cannot match are left
+ * out by the tokenizer itself, unless phrases are tracked: those need every word's
+ * position. */
+static void pass_read(struct pass *ps, const char *text, size_t len, size_t at)
+{
+    struct tokenize_scan scan;
+    scan.first = ps->t->nphrases > 0 ? NULL : ps->t->first;
+    scan.limit = ps->stop_before == (size_t)-1 ? (size_t)-1
+                 : ps->stop_before > at         ? ps->stop_before - at
+                                                : 0;
+    ps->base = at;
+    if (tokenize_text_scan(text + at, len - at, &scan, on_token, ps) == 2) {
+        ps->stopped = 1;
+        ps->stopped_at = at + scan.limit;
+    }
 }
 
 static int match_cmp(const void *a, const void *b)
@@ -399,27 +508,40 @@ static void matches_sort(struct pass *ps)
 
 /* ---- output ------------------------------------------------------------------------ */
 
-/* Appends text HTML-escaped, folding whitespace runs to one space. */
+/* Appends text HTML-escaped, folding whitespace runs to one space. Bytes that need
+ * neither are copied a run at a time. */
 static void put_escaped(struct strbuf *sb, const char *s, size_t len, int *last_space)
 {
+    size_t run = 0; /* start of the bytes not yet copied */
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
-        if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
-            if (!*last_space)
-                sb_putc(sb, ' ');
-            *last_space = 1;
-            continue;
-        }
-        *last_space = 0;
+        const char *rep;
         switch (c) {
-        case '&': sb_puts(sb, "&amp;"); break;
-        case '<': sb_puts(sb, "&lt;"); break;
-        case '>': sb_puts(sb, "&gt;"); break;
-        case '"': sb_puts(sb, "&quot;"); break;
-        case '\'': sb_puts(sb, "&#39;"); break;
-        default: sb_putc(sb, c);
+        case '\n':
+        case '\r':
+        case '\t':
+        case ' ':
+            if (!*last_space && c == ' ') {
+                *last_space = 1;
+                continue; /* one plain space: part of the run */
+            }
+            rep = *last_space ? "" : " ";
+            *last_space = 1;
+            break;
+        case '&': rep = "&amp;"; break;
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '"': rep = "&quot;"; break;
+        case '\'': rep = "&#39;"; break;
+        default: *last_space = 0; continue;
         }
+        sb_append(sb, s + run, i - run);
+        sb_puts(sb, rep);
+        run = i + 1;
+        if (rep[0] != ' ' && rep[0] != '\0')
+            *last_space = 0;
     }
+    sb_append(sb, s + run, len - run);
 }
 
 /* Appends text[from, to) with the matches inside it marked; overlapping matches (a CJK
@@ -499,18 +621,13 @@ char *snippet_make(const struct snippet_terms *t, const char *text, size_t len, 
     if (target == 0)
         target = SNIPPET_DEFAULT_BYTES;
     struct pass ps;
-    memset(&ps, 0, sizeof ps);
-    ps.t = t;
-    ps.m = malloc(MAX_MATCHES * sizeof *ps.m);
-    if (!ps.m)
-        return NULL;
+    pass_init(&ps, t, 0);
     ps.stop_before = SNIPPET_SCAN_BYTES;
     ps.target = target;
-    ps.resume = (size_t)-1;
     if (t->ngroups > 0)
-        tokenize_text(text, len, on_token, &ps);
+        pass_read(&ps, text, len, 0);
     if (ps.oom) {
-        free(ps.m);
+        pass_free(&ps);
         return NULL;
     }
     matches_sort(&ps);
@@ -559,13 +676,12 @@ char *snippet_make(const struct snippet_terms *t, const char *text, size_t len, 
      * occurrence in it is marked. */
     if (ps.stopped && t->ngroups > 0 && ps.stopped_at < to) {
         size_t at = ps.resume != (size_t)-1 ? ps.resume : ps.stopped_at;
-        ps.base = at;
         ps.stop_before = to;
         ps.target = 0;
         ps.stopped = 0;
-        tokenize_text(text + at, len - at, on_token, &ps);
+        pass_read(&ps, text, len, at);
         if (ps.oom) {
-            free(ps.m);
+            pass_free(&ps);
             return NULL;
         }
         matches_sort(&ps);
@@ -581,7 +697,7 @@ char *snippet_make(const struct snippet_terms *t, const char *text, size_t len, 
     put_marked(&sb, text, from, to, m, nm, open, close, &last_space);
     if (to < len)
         sb_puts(&sb, " …");
-    free(ps.m);
+    pass_free(&ps);
     return sb_finish(&sb);
 }
 
@@ -592,21 +708,15 @@ int snippet_mark_title(const struct snippet_terms *t, const char *title, size_t 
     if (t->ngroups == 0 || len == 0)
         return 0;
     struct pass ps;
-    memset(&ps, 0, sizeof ps);
-    ps.t = t;
-    ps.in_title = 1;
-    ps.m = malloc(MAX_MATCHES * sizeof *ps.m);
-    if (!ps.m)
-        return -1;
+    pass_init(&ps, t, 1);
     ps.stop_before = (size_t)-1;
-    ps.resume = (size_t)-1;
-    tokenize_text(title, len, on_token, &ps);
+    pass_read(&ps, title, len, 0);
     if (ps.oom) {
-        free(ps.m);
+        pass_free(&ps);
         return -1;
     }
     if (ps.nm == 0) {
-        free(ps.m);
+        pass_free(&ps);
         return 0;
     }
     matches_sort(&ps);
@@ -614,7 +724,7 @@ int snippet_mark_title(const struct snippet_terms *t, const char *title, size_t 
     sb_init(&sb);
     int last_space = 1;
     put_marked(&sb, title, 0, len, ps.m, ps.nm, open, close, &last_space);
-    free(ps.m);
+    pass_free(&ps);
     *out = sb_finish(&sb);
     return *out ? 0 : -1;
 }

@@ -24,8 +24,18 @@
 #define END_CH 0xFFFFFFFFu
 #define IGNORE_CH 0xFFFFFFFEu
 
-/* ASCII classes: 1 word character, 2 digit, 4 upper-case letter. */
+/* ASCII classes: 1 word character, 2 digit, 4 upper-case letter; and what
+ * check_wordchar makes of each (0 for a non-word character). */
 static unsigned char ascii_class[128];
+static unsigned char ascii_word[128];
+/* Every byte's part in a plain ASCII word (ascii_run): */
+enum {
+    BYTE_WORD = 1,      /* an ASCII word character */
+    BYTE_NONASCII = 2,  /* a byte of a non-ASCII character: the general rules read it */
+    BYTE_JOINS = 4,     /* may join a word to more: an infix ' or &, a suffix + or # */
+    BYTE_DIGIT_JOIN = 8 /* joins digits: , . ; ("3.5", "1,000") */
+};
+static unsigned char byte_kind[256];
 static int ascii_ready;
 
 static void ascii_init(void)
@@ -39,7 +49,14 @@ static void ascii_init(void)
         else if (c >= '0' && c <= '9')
             k = 1 | 2;
         ascii_class[c] = (unsigned char)k;
+        ascii_word[c] = (unsigned char)((k & 1) ? ((k & 4) ? c + 32 : c) : 0);
+        byte_kind[c] = (unsigned char)((k & 1)                                         ? BYTE_WORD
+                                       : (c == '\'' || c == '&' || c == '+' || c == '#') ? BYTE_JOINS
+                                       : (c == ',' || c == '.' || c == ';') ? BYTE_DIGIT_JOIN
+                                                                           : 0);
     }
+    for (unsigned c = 128; c < 256; c++)
+        byte_kind[c] = BYTE_NONASCII;
     ascii_ready = 1;
 }
 
@@ -98,19 +115,23 @@ int tokenize_is_wordchar(unsigned cp)
 }
 
 /* TermGenerator's check_wordchar: the lower-cased character, or 0 for a non-word one. */
-static unsigned wordchar(unsigned cp)
+static inline unsigned wordchar(unsigned cp)
 {
+    if (cp < 128)
+        return ascii_word[cp];
     unsigned lower;
     return (char_class(cp, &lower) & XC_UC_WORD) ? lower : 0;
 }
 
-static int is_digit(unsigned cp)
+static inline int is_digit(unsigned cp)
 {
+    if (cp < 128)
+        return cp >= '0' && cp <= '9';
     unsigned lower;
     return (char_class(cp, &lower) & XC_UC_DIGIT) != 0;
 }
 
-static int is_cjk(unsigned p)
+static inline int is_cjk(unsigned p)
 {
     /* CJK::codepoint_is_cjk */
     if (p < 0x2E80)
@@ -204,12 +225,23 @@ static void cursor_load(struct cursor *c)
     }
 }
 
-static void cursor_next(struct cursor *c)
+static inline void cursor_next(struct cursor *c)
 {
-    if (c->exp && c->exp[c->sub + 1]) {
-        c->sub++;
-        c->ch = (unsigned char)c->exp[c->sub];
-        return;
+    if (c->exp) {
+        if (c->exp[c->sub + 1]) {
+            c->sub++;
+            c->ch = (unsigned char)c->exp[c->sub];
+            return;
+        }
+    } else {
+        /* ASCII, most of most texts: no decoding, no folding. */
+        size_t next = c->pos + c->clen;
+        if (next < c->len && c->s[next] < 0x80) {
+            c->pos = next;
+            c->clen = 1;
+            c->ch = c->s[next];
+            return;
+        }
     }
     c->pos += c->clen;
     cursor_load(c);
@@ -221,8 +253,12 @@ struct termbuf {
     size_t len;
 };
 
-static void term_append(struct termbuf *t, unsigned ch)
+static inline void term_append(struct termbuf *t, unsigned ch)
 {
+    if (ch < 0x80 && t->len < sizeof t->b) {
+        t->b[t->len++] = (char)ch;
+        return;
+    }
     char u[4];
     size_t n;
     if (ch < 0x80) {
@@ -268,10 +304,88 @@ static int emit(const struct termbuf *t, size_t start, size_t end, int positiona
     tok.positional = positional;
     tok.cjk = cjk;
     tok.resume = resume;
-    size_t clen;
-    unsigned first = tokenize_decode((const unsigned char *)tok.term, tok.len, &clen), lower;
-    tok.stemmable = (char_class(first, &lower) & XC_UC_STEM) != 0;
+    unsigned char b0 = (unsigned char)tok.term[0];
+    if (b0 < 0x80) {
+        tok.stemmable = b0 >= 'a' && b0 <= 'z';
+    } else {
+        size_t clen;
+        unsigned first = tokenize_decode((const unsigned char *)tok.term, tok.len, &clen), lower;
+        tok.stemmable = (char_class(first, &lower) & XC_UC_STEM) != 0;
+    }
     return cb(&tok, ctx);
+}
+
+/* The plain ASCII word text[start, end) (letters, digits, '_'), lower-cased, to cb; resume
+ * is where it ends. A word too long to be indexed is not reported (as by emit). */
+static int emit_ascii(const unsigned char *text, size_t start, size_t end,
+                      int (*cb)(const struct tokenize_token *, void *), void *ctx)
+{
+    size_t n = end - start;
+    if (n > TOKENIZE_MAX_TERM)
+        return 0;
+    struct tokenize_token tok;
+    for (size_t i = 0; i < n; i++)
+        tok.term[i] = (char)ascii_word[text[start + i]];
+    tok.term[n] = '\0';
+    tok.len = n;
+    tok.start = start;
+    tok.end = end;
+    tok.positional = 1;
+    tok.cjk = 0;
+    tok.resume = end;
+    tok.stemmable = tok.term[0] >= 'a' && tok.term[0] <= 'z';
+    return cb(&tok, ctx);
+}
+
+/* The end of the plain ASCII word at c, when the general rules could not make more of
+ * it; 0 when they might (then they are followed). A word of ASCII letters, digits and
+ * '_' is one term, ending where it ends, unless what follows it can join it to more: a
+ * non-ASCII character (a word character, an accent folding drops, a CJK character, an
+ * apostrophe U+2019), an infix ("Meta's", "AT&T"; between digits also "3.5", "1,000",
+ * "1;2"), a suffix ("C++", "C#"), or the '.' of initials after a capital ("U.S."). Most
+ * words of most texts are such words; the check costs a few instructions a byte. */
+static size_t ascii_word_end(const unsigned char *s, size_t n, size_t i)
+{
+    if ((ascii_class[s[i]] & 4) && i + 1 < n && s[i + 1] == '.')
+        return 0;
+    while (i < n && (byte_kind[s[i]] & BYTE_WORD))
+        i++;
+    if (i == n)
+        return i;
+    unsigned k = byte_kind[s[i]];
+    if (k & (BYTE_NONASCII | BYTE_JOINS))
+        return 0;
+    if ((k & BYTE_DIGIT_JOIN) && (ascii_class[s[i - 1]] & 2))
+        return 0;
+    return i;
+}
+
+/* Reads text from *at on while it holds only plain ASCII words and ASCII separators, with
+ * no cursor: the loop most bytes of most texts go through. Returns 0 at the end of the
+ * text, 1 when cb stopped, 2 at the limit, or 3 with *at at what the general rules must
+ * read (a non-ASCII character, or a word that may join more). */
+static int ascii_run(const unsigned char *s, size_t n, size_t *at, const unsigned char *first,
+                     size_t limit, int (*cb)(const struct tokenize_token *, void *), void *ctx)
+{
+    size_t i = *at;
+    for (;;) {
+        while (i < n && !(byte_kind[s[i]] & (BYTE_WORD | BYTE_NONASCII)))
+            i++;
+        if (i == n)
+            return 0;
+        if (byte_kind[s[i]] & BYTE_NONASCII)
+            break;
+        if (i >= limit)
+            return 2;
+        size_t e = ascii_word_end(s, n, i);
+        if (!e)
+            break;
+        if ((!first || first[ascii_word[s[i]]]) && emit_ascii(s, i, e, cb, ctx))
+            return 1;
+        i = e;
+    }
+    *at = i;
+    return 3;
 }
 
 /* Emits the unigrams and bigrams of the CJK run at c and moves c past it
@@ -308,13 +422,29 @@ static int cjk_run(struct cursor *c, int (*cb)(const struct tokenize_token *, vo
 int tokenize_text(const char *text, size_t len,
                   int (*cb)(const struct tokenize_token *tok, void *ctx), void *ctx)
 {
+    return tokenize_text_scan(text, len, NULL, cb, ctx);
+}
+
+int tokenize_text_scan(const char *text, size_t len, const struct tokenize_scan *scan,
+                       int (*cb)(const struct tokenize_token *tok, void *ctx), void *ctx)
+{
     if (!ascii_ready)
         ascii_init();
+    const unsigned char *first = scan ? scan->first : NULL;
+    size_t limit = scan ? scan->limit : (size_t)-1;
     struct cursor c = {(const unsigned char *)text, len, 0, 0, NULL, 0, 0};
     cursor_load(&c);
     struct termbuf term;
     for (;;) {
         unsigned ch;
+        if (!c.exp && c.ch < 0x80) {
+            size_t at = c.pos;
+            int r = ascii_run(c.s, c.len, &at, first, limit, cb, ctx);
+            if (r != 3)
+                return r;
+            c.pos = at;
+            cursor_load(&c);
+        }
         /* Advance to the start of the next term. */
         for (;;) {
             if (c.ch == END_CH)
@@ -324,6 +454,8 @@ int tokenize_text(const char *text, size_t len,
                 break;
             cursor_next(&c);
         }
+        if (c.pos >= limit)
+            return 2;
         term.len = 0;
         size_t start = c.pos, end = c.pos;
         /* Initials separated by '.' (P.T.O., U.N.C.L.E). */

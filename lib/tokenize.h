@@ -40,6 +40,22 @@ struct tokenize_token {
 int tokenize_text(const char *text, size_t len,
                   int (*cb)(const struct tokenize_token *tok, void *ctx), void *ctx);
 
+/* What a caller that looks at few words (snippets) may leave out. */
+struct tokenize_scan {
+    /* NULL: every term is reported. Else a word of plain ASCII letters and digits (most
+     * words) is reported only when first[its first byte, lower-cased] is non-zero; other
+     * terms are always reported. Skipped words are neither copied nor passed to cb. */
+    const unsigned char *first;
+    /* No term that starts at or after this offset is read ((size_t)-1: no limit). */
+    size_t limit;
+};
+
+/* tokenize_text with scan's omissions: the terms it reports are those tokenize_text
+ * reports, in the same order with the same offsets, less the ones scan leaves out.
+ * Returns 1 when cb stopped it, 2 when it stopped at scan->limit, else 0. */
+int tokenize_text_scan(const char *text, size_t len, const struct tokenize_scan *scan,
+                       int (*cb)(const struct tokenize_token *tok, void *ctx), void *ctx);
+
 /* Indexes text (len bytes) with tg as every indexed text is: accents folded, then
  * TermGenerator (xc_termgen_index_text, same wdf_inc and prefix). Returns 0, or -1 with
  * *err set by the binding, or with *err NULL when out of memory. */

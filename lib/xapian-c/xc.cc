@@ -1185,6 +1185,14 @@ extern "C" int xc_mset_facet(const xc_mset *ms, unsigned k, unsigned max,
         if (k >= ms->spies.size())
             return -1;
         const Xapian::ValueCountMatchSpy &spy = *ms->spies[k];
+        if (max == 0) {
+            /* Not top_values_begin(huge): it reserves room for max values first. */
+            for (Xapian::TermIterator t = spy.values_begin(); t != spy.values_end(); ++t) {
+                std::string v = *t;
+                cb(v.data(), v.size(), t.get_termfreq(), ctx);
+            }
+            return 0;
+        }
         for (Xapian::TermIterator t = spy.top_values_begin(max); t != spy.top_values_end(max);
              ++t) {
             std::string v = *t;

@@ -352,7 +352,7 @@ char *xc_mset_data(xc_mset *ms, unsigned i, size_t *len, xc_error **err);
  * shard; see xc_match_opts.fetch). Caller frees. */
 char *xc_mset_value(xc_mset *ms, unsigned i, unsigned slot, size_t *len, xc_error **err);
 /* Calls cb for each value counted for facet k (k-th of opts.facet_slots), most frequent
- * first, at most max values. The value is borrowed for the call. Returns 0, or -1 when k
+ * first, at most max values (max 0: every value, in byte order). The value is borrowed for the call. Returns 0, or -1 when k
  * is out of range or out of memory (cb may have been called for some of the values). */
 int xc_mset_facet(const xc_mset *ms, unsigned k, unsigned max,
                   void (*cb)(const char *value, size_t len, unsigned count, void *ctx), void *ctx);

@@ -5,7 +5,8 @@
 # reuters-21578 titles with a seeded RNG, every word of every snippet and marked title
 # whose Xapian stem is a query word's stem is marked, and no other word is; the oracle is
 # TermGenerator and Xapian's stemmer. Then regressions seen by users: "tony blare" suggests
-# "tony blair", snippet_bytes over GET, a JSON body and the CLI, title_marked.
+# "tony blair", snippet_bytes over GET, a JSON body and the CLI, title_marked (also as a
+# fields= name).
 . "$(dirname "$0")/../lib.sh"
 
 BBC="$SHARED/corpora/bbc-news/docs.jsonl"
@@ -53,4 +54,8 @@ check "title_marked marks the query's words in titles" jq -e '[.hits[] | select(
 check "title_marked only when the title matches" jq -e '[.hits[] | select(has("title_marked") | not) | .title | test("(?i:\\bbank)") | not] | all' <<<"$r"
 r=$(get '/search?q=bank&snippet=0')
 check "snippet=0 leaves title_marked out too" jq -e '[.hits[] | has("title_marked") | not] | all' <<<"$r"
+r=$(get '/search?q=bank&limit=20&fields=title_marked')
+check "fields=title_marked: marked titles without snippets" jq -e '([.hits[] | has("snippet") | not] | all) and ([.hits[] | select(has("title_marked"))] | length > 0)' <<<"$r"
+r=$(get '/search?q=bank&limit=20&fields=snippet')
+check "fields=snippet: snippets without title_marked" jq -e '([.hits[] | has("title_marked") | not] | all) and ([.hits[] | has("snippet")] | all)' <<<"$r"
 finish
