@@ -43,14 +43,21 @@ const char *progname = "quire-index";
 
 void report(struct run *r, const char *fmt, ...)
 {
-    if (r && r->progress)
-        fputs("\r\033[K", stderr);
+    /* One write per message: the runs of several shards or parts share stderr, and a
+     * message written in pieces could be torn by another's. */
+    char msg[4096];
+    int n = snprintf(msg, sizeof msg, "%s%s: ", r && r->progress ? "\r\033[K" : "", progname);
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", progname);
-    vfprintf(stderr, fmt, ap);
+    if (n >= 0 && (size_t)n < sizeof msg - 1)
+        n += vsnprintf(msg + n, sizeof msg - 1 - (size_t)n, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    if (n < 0)
+        return;
+    if ((size_t)n > sizeof msg - 2)
+        n = (int)(sizeof msg - 2); /* cut: the line still ends */
+    msg[n++] = '\n';
+    util_write_all(STDERR_FILENO, msg, (size_t)n);
 }
 
 /* ---- compacting a full build ---------------------------------------------------------- */
