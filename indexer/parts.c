@@ -101,9 +101,17 @@ static int part_run(struct run *r, const struct options *o, struct file_list *fl
         if (!r->io_error && r->pending > 0)
             run_commit(r);
     }
-    struct part_counts c = {r->added,      r->updated,    r->deleted,
-                            r->unchanged,  r->skipped,    r->unreadable,
-                            r->duplicates, r->recoded,    r->io_error};
+    struct part_counts c;
+    memset(&c, 0, sizeof c); /* the padding too: all of it goes down the pipe */
+    c.added = r->added;
+    c.updated = r->updated;
+    c.deleted = r->deleted;
+    c.unchanged = r->unchanged;
+    c.skipped = r->skipped;
+    c.unreadable = r->unreadable;
+    c.duplicates = r->duplicates;
+    c.recoded = r->recoded;
+    c.io_error = r->io_error;
     int code = util_write_all(fd, &c, sizeof c) < 0 || r->io_error ? EXIT_IO : EXIT_OK;
     xc_termgen_free(r->tg);
     xc_wdb_free(r->wdb);
