@@ -116,15 +116,6 @@ static json_t *name_list(const char *list)
     return a;
 }
 
-/* 405 with the Allow header naming the one method the endpoint takes. */
-static void not_allowed(struct evhttp_request *req, const char *allow)
-{
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
-    char msg[128];
-    snprintf(msg, sizeof msg, "method not allowed here; use %s", allow);
-    routes_send_error(req, 405, "method_not_allowed", msg);
-}
-
 /* POST /admin/reload: what SIGHUP does (re-read the configuration, reopen the index on every
  * worker), answered once every worker has reopened, so the very next request sees the new
  * index. */
@@ -203,11 +194,11 @@ void admin_handle(struct evhttp_request *req, struct worker *w, const char *what
         return;
     }
     if (queries && method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
-        not_allowed(req, "GET");
+        routes_send_not_allowed(req, "GET");
         return;
     }
     if (!queries && method != EVHTTP_REQ_POST) {
-        not_allowed(req, "POST");
+        routes_send_not_allowed(req, "POST");
         return;
     }
     char who[64] = "", msg[256] = "";

@@ -95,8 +95,7 @@ static void send_search_error(struct evhttp_request *req, const struct search_er
     send_error(req, err->status, err->code, err->message);
 }
 
-/* 405 with the Allow header listing what the endpoint takes. */
-static void send_not_allowed(struct evhttp_request *req, const char *allow)
+void routes_send_not_allowed(struct evhttp_request *req, const char *allow)
 {
     evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
     char msg[128];
@@ -137,7 +136,7 @@ static void handle_search(struct evhttp_request *req, struct worker *w, const ch
             return;
         }
     } else {
-        send_not_allowed(req, "GET, POST");
+        routes_send_not_allowed(req, "GET, POST");
         return;
     }
     double t0 = util_now_ms();
@@ -175,7 +174,7 @@ static void handle_doc(struct evhttp_request *req, struct worker *w, const char 
 {
     enum evhttp_cmd_type method = evhttp_request_get_command(req);
     if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
-        send_not_allowed(req, "GET");
+        routes_send_not_allowed(req, "GET");
         return;
     }
     size_t rawlen = strlen(raw_id);
@@ -231,7 +230,7 @@ static void handle_health(struct evhttp_request *req, struct worker *w)
 {
     enum evhttp_cmd_type method = evhttp_request_get_command(req);
     if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
-        send_not_allowed(req, "GET");
+        routes_send_not_allowed(req, "GET");
         return;
     }
     struct search_error err;
@@ -283,7 +282,7 @@ static void handle_metrics(struct evhttp_request *req, struct worker *w)
 {
     enum evhttp_cmd_type method = evhttp_request_get_command(req);
     if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
-        send_not_allowed(req, "GET");
+        routes_send_not_allowed(req, "GET");
         return;
     }
     struct server *s = w->srv;

@@ -22,6 +22,8 @@ void routes_dispatch(struct evhttp_request *req, void *arg);
 /* For handlers in other files: the JSON reply (obj stolen), the error reply
  * {"error": {"code", "message"}}, and a reply whose body and headers the caller has set. */
 void routes_send_json(struct evhttp_request *req, int status, json_t *obj);
+/* 405 with the Allow header listing what the endpoint takes. */
+void routes_send_not_allowed(struct evhttp_request *req, const char *allow);
 void routes_send_error(struct evhttp_request *req, int status, const char *code,
                        const char *message);
 void routes_send_body(struct evhttp_request *req, int status);
