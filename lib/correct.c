@@ -13,10 +13,12 @@
  * and a long question with one rare term of art (SciFact's) keeps it.
  *
  * How: the correction is parsed like the query, and the search runs on (query OR
- * correction), the query as typed weighing CORRECT_TYPED_WEIGHT of its own: articles
- * holding the words as typed still match, but a rare misspelling (one article with
- * "goverment") does not rank above the articles the correction finds, as its rarity alone
- * would make it. With op=and the corrected words are required together; phrases are
+ * correction), the query as typed weighing CORRECT_TYPED_WEIGHT (nothing): articles
+ * holding the words as typed still match, after every article the correction finds, which
+ * rank exactly as they do for the correction alone ("Showing results for ..."). A rare
+ * misspelling (one article with "goverment") never outranks them, as its rarity alone
+ * would make it, nor does a word typed right add weight twice ("phone cabls" ranks as
+ * "phone calls", not as "phone phone calls"). With op=and the corrected words are required together; phrases are
  * searched as typed or as corrected.
  *
  * Cost: a query whose words are all in SUGGEST_MAX_FREQ articles or more pays one

@@ -108,8 +108,10 @@ xc_query *search_parse_text(struct search_index *ix, const struct search_request
 long search_match_count(struct search_index *ix, const xc_query *q, unsigned at_least,
                         double deadline, int *timed_out, struct search_error *err, int *modified);
 
-/* How much the query as typed weighs beside its correction (correct.c). */
-#define CORRECT_TYPED_WEIGHT 0.25
+/* How much the query as typed weighs beside its correction (correct.c): nothing, so the
+ * correction's matches rank exactly as the correction alone ranks them, and articles
+ * holding only the words as typed come after them all. */
+#define CORRECT_TYPED_WEIGHT 0.0
 /* A query finding this many articles as typed keeps its rare words (correct.c). */
 #define CORRECT_FEW 10
 
