@@ -82,10 +82,19 @@ static void send_json(struct evhttp_request *req, int status, json_t *obj)
     evhttp_send_reply(req, status, reason, NULL);
 }
 
-/* Sends {"error": {"code", "message"}}. */
+/* Sends {"error": {"code", "message"}}. A message quoting the client's bytes may not be
+ * UTF-8 (an unknown parameter's name): those bytes are sent as '?', not as a 500. */
 static void send_error(struct evhttp_request *req, int status, const char *code,
                        const char *message)
 {
+    char clean[512];
+    if (!util_utf8_valid(message, strlen(message))) {
+        size_t n = 0;
+        for (const char *p = message; *p && n + 1 < sizeof clean; p++)
+            clean[n++] = (unsigned char)*p < 0x80 ? *p : '?';
+        clean[n] = '\0';
+        message = clean;
+    }
     json_t *e = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message);
     send_json(req, status, e);
 }
@@ -329,25 +338,6 @@ static const char *method_name(enum evhttp_cmd_type m)
     return "?";
 }
 
-/* Logs one line per request: method, path, status, milliseconds (or a JSON object). */
-static void log_request(struct worker *w, const char *method, const char *path, int status,
-                        double ms)
-{
-    if (atomic_load_explicit(&w->srv->live_quiet, memory_order_relaxed))
-        return;
-    if (atomic_load_explicit(&w->srv->live_access_json, memory_order_relaxed)) {
-        /* json_pack refuses a path that is not UTF-8: still one line, saying so. */
-        json_t *line = json_pack("{s:s, s:s, s:i, s:f, s:i}", "method", method, "path", path,
-                                 "status", status, "ms", ms, "worker", w->id);
-        if (!line)
-            line = json_pack("{s:s, s:s, s:i, s:f, s:i}", "method", method, "path",
-                             "(not UTF-8)", "status", status, "ms", ms, "worker", w->id);
-        server_log_json(w->srv, line);
-        return;
-    }
-    fprintf(stderr, "%s %.200s %d %.2fms\n", method, path, status, ms);
-}
-
 void routes_dispatch(struct evhttp_request *req, void *arg)
 {
     struct worker *w = arg;
@@ -399,7 +389,7 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
     metrics_record(&w->metrics, ep, last_status, ms);
     atomic_fetch_sub_explicit(&w->metrics.inflight, 1, memory_order_relaxed);
     answering = NULL;
-    log_request(w, method, path, last_status, ms);
+    server_log_request(w, method, path, last_status, ms);
 }
 
 void routes_send_json(struct evhttp_request *req, int status, json_t *obj)

@@ -117,6 +117,10 @@ void server_log(struct server *s, const char *event, const char *fmt, ...)
 /* Writes obj (stolen) to stderr as one line: the object itself with access_log = json,
  * else "quired: " and the object. */
 void server_log_json(struct server *s, json_t *obj);
+/* The access log: one line per answer of w (unless quiet), as text or, with
+ * access_log = json, one JSON object (method, path, status, ms, worker). */
+void server_log_request(struct worker *w, const char *method, const char *path, int status,
+                        double ms);
 
 /* Publishes the reloadable settings of cfg (everything but db, listen, socket, threads) to
  * the running workers: each takes them at its next reload event. */

@@ -46,7 +46,7 @@ for body in '{"q": null}' '{"q": {"a": 1}}' '{"q": "x", "limit": 1e99}' '{"q": "
     code=$(curl -s -m 10 -o "$T/out" -w '%{http_code}' --data-binary "$body" "http://127.0.0.1:$PORT/search")
     check_eq "body [$body]: 400 with a JSON error" "400 yes" "$code $(jq -e .error.message "$T/out" >/dev/null 2>&1 && echo yes)"
 done
-for qs in 'limit=99999999999999999999' 'limit=-1' 'offset=1e9' 'limit=%00' 'q=%C3%28' 'q=%ED%A0%80' 'snippet=2'; do
+for qs in 'lim%FFit=3' 'limit=99999999999999999999' 'limit=-1' 'offset=1e9' 'limit=%00' 'q=%C3%28' 'q=%ED%A0%80' 'snippet=2'; do
     check_eq "query string [$qs]: 400" 400 "$(status GET "/search?q=a&$qs")"
 done
 for id in '..%2F..%2Fetc%2Fpasswd' '%2Fetc%2Fpasswd' 'a%00b' "$(head -c 2000 /dev/zero | tr '\0' 'x')"; do
