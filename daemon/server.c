@@ -392,6 +392,7 @@ void server_set_live(struct server *s, const struct server_config *cfg)
                               cfg->body_min_rate};
     conns_configure(&lim);
     atomic_store(&s->live_max_body, cfg->max_body);
+    atomic_store(&s->live_max_response, cfg->max_response);
     atomic_store(&s->live_refresh_ms, cfg->refresh_ms);
     atomic_store(&s->live_shard_timeout_ms, cfg->search.shard_timeout_ms);
     atomic_store(&s->live_allow_partial, cfg->search.allow_partial);

@@ -32,6 +32,7 @@ struct server_config {
     int access_json;         /* access log lines as JSON objects */
     double slow_ms;          /* log searches slower than this (0: off) */
     size_t max_body;         /* bytes of a POST body */
+    size_t max_response;     /* bytes of a response body, at most (routes.c) */
     unsigned refresh_ms;     /* how often a worker checks for a new commit or generation */
     unsigned max_connections;   /* open connections (all workers); past it: 503 */
     unsigned header_timeout_ms; /* to send a complete request */
@@ -102,6 +103,7 @@ struct server {
     void *reconfigure_arg;
     atomic_uint live_search_timeout_ms;
     atomic_size_t live_max_body;
+    atomic_size_t live_max_response;
     atomic_uint live_refresh_ms;
     atomic_uint live_shard_timeout_ms;
     atomic_int live_allow_partial;
