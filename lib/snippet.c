@@ -349,12 +349,16 @@ static int match_token(const struct snippet_terms *t, const struct tokenize_toke
         if (k->wildcard) {
             hit = memcmp(tok->term, k->text, k->len) == 0;
         } else {
-            /* A stem keeps the word's first two bytes (the English stemmer rewrites
-             * endings), but for the whole-word exceptions dying, lying and tying, whose
-             * stems die, lie and tie change a second 'y' to 'i': compare those before
-             * paying for stemming. */
+            /* The English stemmer rewrites a word's ending only: a stem of n bytes keeps
+             * the word's first n - 2 (a rewritten suffix such as "biliti" -> "ble" differs
+             * from the word's in its last two at most; the whole-word exceptions, "dying"
+             * -> "die", "skies" -> "sky", "ugly" -> "ugli", differ there too). And it keeps
+             * the first two but for dying, lying and tying ('y' -> 'i'). Compare those before
+             * paying for stemming: most words that share a first byte with a stem fail. */
             if (k->len > 1 && k->text[1] != tok->term[1] &&
                 !(tok->term[1] == 'y' && k->text[1] == 'i'))
+                continue;
+            if (k->len > 4 && memcmp(k->text + 2, tok->term + 2, k->len - 4) != 0)
                 continue;
             if (slen < 0) {
                 slen = xc_stem_word(t->stem, tok->term, tok->len, stem, sizeof stem);
