@@ -23,6 +23,7 @@
 #include "config.h"
 #endif
 
+#include <assert.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -38,6 +39,7 @@
 #include "cliout.h"
 #include "stats.h"
 #include "complete.h"
+#include "number.h"
 #include "search.h"
 #include "util.h"
 
@@ -110,9 +112,9 @@ static void usage(void)
            "  --socket PATH       ask quired over its Unix socket\n"
            "  --db DIR            search the index in DIR directly, without a daemon\n"
            "  --timeout MS        give the daemon MS milliseconds per request (default %ld;\n"
-           "                      0: no limit); with --db, the search's time budget\n"
-           "                      (default %d): past it the hits found so far are shown,\n"
-           "                      marked as timed out\n"
+           "                      0: no limit; at most 86400000, a day); with --db, the\n"
+           "                      search's time budget (default %d): past it the hits found\n"
+           "                      so far are shown, marked as timed out\n"
            "\n"
            "Output:\n"
            "  --json              print the JSON result as the daemon returns it\n"
@@ -577,13 +579,16 @@ static json_t *fetch_doc(struct source *src, const char *id)
     return j ? j : local_error(&err);
 }
 
-/* The -n value given (the "limit" parameter), or -1 when none. */
+/* The -n value given (the "limit" parameter, the last one given), or -1 when none. */
 static long param_limit(const struct options *o)
 {
     long limit = -1;
     for (size_t i = 0; i < o->nparams; i++) {
-        if (strcmp(o->params[i].key, "limit") == 0)
-            limit = strtol(o->params[i].value, NULL, 10);
+        if (strcmp(o->params[i].key, "limit") == 0) {
+            int rc = num_parse_long(o->params[i].value, 0, LONG_MAX, &limit);
+            assert(rc == NUM_OK); /* checked by parse_options */
+            (void)rc;
+        }
     }
     return limit;
 }
@@ -736,16 +741,28 @@ static int add_param(struct options *o, const char *key, const char *value)
     return 0;
 }
 
-/* Checks that s is a whole number, for -n and --offset; the range is checked by the
- * search module, the same way for the daemon and --db. */
-static int is_number(const char *s)
+/* The longest --timeout: a day. */
+#define MAX_TIMEOUT_MS 86400000L
+
+/* Reads a flag's value as a whole number (`what` says of what) from 0 to hi into *out
+ * (when out is not NULL). Returns 0, or the exit status of a usage error naming the flag
+ * and the value. The search parameters (-n, --offset, --snippet-bytes) are only checked to
+ * be numbers here, with hi LONG_MAX: their ranges are the search module's, checked the same
+ * way for the daemon and --db (and for each command: complete and stats take fewer). */
+static int number_arg(const char *flag, const char *what, const char *arg, long hi, long *out)
 {
-    if (!*s || strlen(s) > 18)
+    long v;
+    int rc = num_parse_long(arg, 0, hi, &v);
+    if (rc == NUM_OK) {
+        if (out)
+            *out = v;
         return 0;
-    for (; *s; s++)
-        if (*s < '0' || *s > '9')
-            return 0;
-    return 1;
+    }
+    if (rc == NUM_OVERFLOW || (rc == NUM_RANGE && arg[0] != '-' && hi == LONG_MAX))
+        return usage_error("%s needs %s; '%s' is too large", flag, what, arg);
+    if (rc == NUM_RANGE && hi != LONG_MAX)
+        return usage_error("%s needs %s from 0 to %ld, not '%s'", flag, what, hi, arg);
+    return usage_error("%s needs %s, not '%s'", flag, what, arg);
 }
 
 enum {
@@ -826,9 +843,9 @@ static int parse_options(int argc, char **argv, struct options *o)
             targets++;
             break;
         case OPT_TIMEOUT:
-            if (!is_number(optarg))
-                return usage_error("--timeout needs a number of milliseconds, not '%s'", optarg);
-            o->timeout_ms = strtol(optarg, NULL, 10);
+            if ((rc = number_arg("--timeout", "a number of milliseconds", optarg, MAX_TIMEOUT_MS,
+                                 &o->timeout_ms)))
+                return rc;
             o->timeout_given = 1;
             break;
         case OPT_JSON: o->json = 1; break;
@@ -838,14 +855,14 @@ static int parse_options(int argc, char **argv, struct options *o)
             color = optarg;
             break;
         case 'n':
-            if (!is_number(optarg))
-                return usage_error("-n needs a whole number of hits, not '%s'", optarg);
+            if ((rc = number_arg("-n", "a whole number of hits", optarg, LONG_MAX, NULL)))
+                return rc;
             rc = add_param(o, "limit", optarg);
             name = "-n";
             break;
         case OPT_OFFSET:
-            if (!is_number(optarg))
-                return usage_error("--offset needs a whole number, not '%s'", optarg);
+            if ((rc = number_arg("--offset", "a whole number", optarg, LONG_MAX, NULL)))
+                return rc;
             rc = add_param(o, "offset", optarg);
             name = "--offset";
             break;
@@ -854,8 +871,8 @@ static int parse_options(int argc, char **argv, struct options *o)
             name = "--no-snippet";
             break;
         case OPT_SNIPPET_BYTES:
-            if (!is_number(optarg))
-                return usage_error("--snippet-bytes needs a number of bytes, not '%s'", optarg);
+            if ((rc = number_arg("--snippet-bytes", "a number of bytes", optarg, LONG_MAX, NULL)))
+                return rc;
             rc = add_param(o, "snippet_bytes", optarg);
             name = "--snippet-bytes";
             break;
@@ -900,6 +917,10 @@ static int parse_options(int argc, char **argv, struct options *o)
             if (!eq || eq == optarg)
                 return usage_error("--param needs KEY=VALUE, not '%s'", optarg);
             *eq = '\0'; /* argv is ours to split */
+            /* The limit is also read here (param_limit): it must be a number. */
+            if (strcmp(optarg, "limit") == 0 &&
+                (rc = number_arg("--param limit", "a whole number", eq + 1, LONG_MAX, NULL)))
+                return rc;
             rc = add_param(o, optarg, eq + 1);
             name = "--param";
             break;

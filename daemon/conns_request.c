@@ -19,6 +19,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
+#include "number.h"
 #include "util.h"
 
 static double conn_deadline(const struct conn *c)
@@ -178,9 +179,9 @@ void conn_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void
     ev_ssize_t k = evbuffer_copyout_from(buf, &p, head, sizeof head - 1);
     if (k < 12 || strncmp(head, "HTTP/1.", 7) != 0)
         return;
-    head[k] = '\0';
-    int status = atoi(head + 9);
-    if (status >= 200)
+    /* "HTTP/1.x NNN ": the status is the three digits at 9. */
+    long status;
+    if (num_parse_span(head + 9, 3, 10, 100, 999, &status) == NUM_OK && status >= 200)
         metrics_record(&c->t->w->metrics, EP_OTHER, status, 0);
 }
 
