@@ -13,6 +13,11 @@
  * excluded word (-word) is left alone: suggesting what someone asked not to see helps no
  * one, and a correction would turn "without it" into "without it and its correction".
  *
+ * A rare word that the index holds is checked only when the query's known words do not all
+ * occur together in one article: a title typed as written, with its names and terms of
+ * art, is taken as meant ("wheel" is not "when"), and costs one match instead of a
+ * spelling look-up per rare word.
+ *
  * The same suggestion drives typo tolerance (correct.c), which needs to know whether a
  * replaced word was in the index at all (*known).
  */
@@ -233,6 +238,52 @@ out:
     return rc;
 }
 
+/* 1 when w has a rare word the index holds and its known words all occur together in some
+ * article (a lone known word always does): then the rare ones are taken as meant (a name, a term of art,
+ * the very spelling of the article looked for) and no spelling is looked up for them. 0
+ * otherwise, -1 with err filled. One match of at most one article: far cheaper than the
+ * spelling look-up it saves, which costs many times the search itself. */
+static int rare_words_meant(struct search_index *ix, const struct words *w, double deadline,
+                            int *timed_out, struct search_error *err, int *modified)
+{
+    size_t known = 0, rare = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        known += w->v[i].tf > 0;
+        rare += w->v[i].tf > 0 && w->v[i].tf < SUGGEST_MAX_FREQ;
+    }
+    if (rare == 0)
+        return 0;
+    xc_query **parts = malloc(known * sizeof *parts);
+    if (!parts) {
+        search_out_of_memory(err);
+        return -1;
+    }
+    size_t n = 0;
+    xc_error *xe = NULL;
+    xc_query *all = NULL;
+    for (size_t i = 0; i < w->n; i++) {
+        if (w->v[i].tf == 0)
+            continue;
+        parts[n] = xc_query_term(w->v[i].term, &xe);
+        if (!parts[n])
+            break;
+        n++;
+    }
+    if (n == known)
+        all = xc_query_combine(XC_QOP_AND, (const xc_query *const *)parts, n, &xe);
+    for (size_t i = 0; i < n; i++)
+        xc_query_free(parts[i]);
+    free(parts);
+    if (!all) {
+        *modified = search_binding_error(err, xe, "cannot look up spellings");
+        xc_error_free(xe);
+        return -1;
+    }
+    long found = search_match_count(ix, all, 1, deadline, timed_out, err, modified);
+    xc_query_free(all);
+    return found < 0 ? -1 : found > 0;
+}
+
 int search_suggest(struct search_index *ix, const char *q, char **out_text, char **out_unknown,
                    int *known, double deadline, int *timed_out, struct search_error *err,
                    int *modified)
@@ -258,11 +309,14 @@ int search_suggest(struct search_index *ix, const char *q, char **out_text, char
         if (xe)
             goto fail;
     }
+    int meant = rare_words_meant(ix, &w, deadline, timed_out, err, modified);
+    if (meant < 0)
+        goto failed;
     size_t pos = 0;
     for (size_t i = 0; i < w.n; i++) {
         const struct word *word = &w.v[i];
         unsigned tf = word->tf;
-        if (tf >= SUGGEST_MAX_FREQ)
+        if (tf >= SUGGEST_MAX_FREQ || (tf > 0 && meant))
             continue;
         if (search_past(deadline)) {
             *timed_out = 1;

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -1480,15 +1481,19 @@ extern "C" int xc_doc_terms(xc_doc *doc,
 
 /* ---- spelling candidates ------------------------------------------------------------------ */
 
-/* Damerau-Levenshtein distance (optimal string alignment) between a and b, in characters;
- * any value above max is reported as max + 1. */
-static unsigned xc_edit_distance(const std::vector<unsigned> &a, const std::vector<unsigned> &b,
+/* Words longer than this (in characters) are never spelling candidates. */
+#define XC_SPELL_MAX_CHARS 64
+
+/* Damerau-Levenshtein distance (optimal string alignment) between a[0..n) and b[0..m), in
+ * characters; any value above max is reported as max + 1. */
+static unsigned xc_edit_distance(const unsigned *a, size_t n, const unsigned *b, size_t m,
                                  unsigned max)
 {
-    size_t n = a.size(), m = b.size();
+    assert(n <= XC_SPELL_MAX_CHARS && m <= XC_SPELL_MAX_CHARS);
     if ((n > m ? n - m : m - n) > max)
         return max + 1;
-    std::vector<unsigned> prev2(m + 1), prev(m + 1), cur(m + 1);
+    unsigned rows[3][XC_SPELL_MAX_CHARS + 1];
+    unsigned *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
     for (size_t j = 0; j <= m; j++)
         prev[j] = static_cast<unsigned>(j);
     for (size_t i = 1; i <= n; i++) {
@@ -1504,18 +1509,48 @@ static unsigned xc_edit_distance(const std::vector<unsigned> &a, const std::vect
         }
         if (best > max)
             return max + 1;
-        prev2.swap(prev);
-        prev.swap(cur);
+        unsigned *t = prev2;
+        prev2 = prev;
+        prev = cur;
+        cur = t;
     }
     return std::min(prev[m], max + 1);
 }
 
-static std::vector<unsigned> xc_codepoints(const std::string &s)
+/* The characters of s in out (room for XC_SPELL_MAX_CHARS); their count, or
+ * XC_SPELL_MAX_CHARS + 1 when s is longer. No allocation: the candidates' scan calls it
+ * for every word under a prefix. */
+static size_t xc_codepoints(const std::string &s, unsigned *out)
 {
-    std::vector<unsigned> v;
-    for (Xapian::Utf8Iterator u(s); u != Xapian::Utf8Iterator(); ++u)
-        v.push_back(*u);
-    return v;
+    size_t n = 0;
+    for (Xapian::Utf8Iterator u(s); u != Xapian::Utf8Iterator(); ++u) {
+        if (n == XC_SPELL_MAX_CHARS)
+            return XC_SPELL_MAX_CHARS + 1;
+        out[n++] = *u;
+    }
+    return n;
+}
+
+/* The number of characters of UTF-8 s (its bytes that do not continue a character). */
+static size_t xc_utf8_chars(const std::string &s)
+{
+    size_t n = 0;
+    for (unsigned char c : s)
+        n += (c & 0xC0) != 0x80;
+    return n;
+}
+
+/* The edit distance from the word (wc, n characters) to cand, max + 1 when farther or
+ * when cand is too long to compare. Lengths are compared before any character is. */
+static unsigned xc_distance_to(const unsigned *wc, size_t n, const std::string &cand,
+                               unsigned max)
+{
+    size_t cn = xc_utf8_chars(cand);
+    if ((cn > n ? cn - n : n - cn) > max || cn > XC_SPELL_MAX_CHARS)
+        return max + 1;
+    unsigned cc[XC_SPELL_MAX_CHARS];
+    size_t m = xc_codepoints(cand, cc);
+    return m > XC_SPELL_MAX_CHARS ? max + 1 : xc_edit_distance(wc, n, cc, m, max);
 }
 
 extern "C" int xc_db_spelling_candidates(xc_db *db, const char *word, unsigned max_edit,
@@ -1526,12 +1561,15 @@ extern "C" int xc_db_spelling_candidates(xc_db *db, const char *word, unsigned m
 {
     XC_TRY
     std::string w(word);
-    std::vector<unsigned> wc = xc_codepoints(w);
+    unsigned wc[XC_SPELL_MAX_CHARS];
+    size_t wn = xc_codepoints(w, wc);
+    if (wn > XC_SPELL_MAX_CHARS)
+        return 0;
     std::set<std::string> seen;
     std::string sug = db->db.get_spelling_suggestion(w, max_edit);
     if (!sug.empty() && sug != w) {
         seen.insert(sug);
-        cb(sug.data(), sug.size(), xc_edit_distance(wc, xc_codepoints(sug), max_edit), ctx);
+        cb(sug.data(), sug.size(), xc_distance_to(wc, wn, sug, max_edit), ctx);
     }
     /* Xapian reports only its single best guess: the closest spelling, not the most common
      * one ("blare" -> "blame" with Blair everywhere), and its n-gram search misses some
@@ -1541,9 +1579,9 @@ extern "C" int xc_db_spelling_candidates(xc_db *db, const char *word, unsigned m
      * transposition), the first and third (the second inserted, deleted or swapped with
      * the third) and the second and third (the first inserted). Each prefix holds few words,
      * cheap to compare; the caller ranks them all. */
-    if (wc.size() >= 2) {
+    if (wn >= 2) {
         std::vector<std::vector<unsigned>> prefixes = {{wc[0], wc[1]}, {wc[1], wc[0]}};
-        if (wc.size() >= 3) {
+        if (wn >= 3) {
             prefixes.push_back({wc[0], wc[2]});
             prefixes.push_back({wc[1], wc[2]});
         }
@@ -1563,7 +1601,7 @@ extern "C" int xc_db_spelling_candidates(xc_db *db, const char *word, unsigned m
                     break;
                 if (cand == w || seen.count(cand))
                     continue;
-                unsigned d = xc_edit_distance(wc, xc_codepoints(cand), max_edit);
+                unsigned d = xc_distance_to(wc, wn, cand, max_edit);
                 if (d <= max_edit) {
                     seen.insert(cand);
                     cb(cand.data(), cand.size(), d, ctx);

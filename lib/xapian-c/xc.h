@@ -429,13 +429,13 @@ int xc_doc_terms(xc_doc *doc,
 
 /* ---- Spelling candidates ----------------------------------------------------------- */
 
-/* Close spellings of word (lower-case, UTF-8) in db's spelling table: Xapian's own
- * suggestion (edit distance <= max_edit), and every word of the table within max_edit
- * edits (Damerau-Levenshtein, counted in characters) under a two-character prefix that one
- * edit near the start could leave: the word's first two characters, the two swapped, the
- * first and third, the second and third. cb gets each candidate once with its distance
- * (the candidate borrowed for the call); at most max_cands of the table words are
- * reported. */
+/* Close spellings of word (lower-case, UTF-8) in db's spelling table: every word of the
+ * table within max_edit edits (Damerau-Levenshtein, counted in characters) under a
+ * two-character prefix that one edit near the start could leave: the word's first two
+ * characters, the two swapped, the first and third, the second and third; and Xapian's
+ * own suggestion (edit distance <= max_edit). cb gets
+ * each candidate once with its distance (the candidate borrowed for the call); at most
+ * max_cands of the table words are reported. */
 int xc_db_spelling_candidates(xc_db *db, const char *word, unsigned max_edit,
                               unsigned max_cands,
                               void (*cb)(const char *cand, size_t len, unsigned dist, void *ctx),

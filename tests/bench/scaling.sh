@@ -36,7 +36,14 @@
 #                    a handful of documents); or a query file, e.g.
 #                    tests/bench/queries-wiki.txt
 #   SCALING_KEEP     1 keeps the scratch directory (made by mktemp under $TMPDIR, or /tmp)
-# The report goes to stdout and to $QUIRE_BUILD/bench-scaling.md.
+#   SCALING_MIX      a seed: the corpus is recombined (combine-corpora.py --mix SEED: new
+#                    documents of paragraphs mixed across the corpora's documents), so sizes
+#                    may pass the corpora's 112,407 documents; `make bench-scale` runs
+#                    100,000, 300,000 and 1,000,000 this way
+#   SCALING_REPORT   the report's file name under $QUIRE_BUILD (default bench-scaling.md)
+# The report goes to stdout and to $QUIRE_BUILD/$SCALING_REPORT.
+# Peak RSS: quire-index's is the largest of its processes (GNU time's %M, which counts the
+# parts a full build forks as children); quired's is its VmHWM after the query runs.
 set -u
 
 BUILD=${QUIRE_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -46,7 +53,8 @@ BENCH_SRC="$SRC/tests/bench"
 SIZES=${SCALING_SIZES:-10000 50000 100000 all}
 SECS=${SCALING_SECONDS:-10}
 QUERY_CHOICE=${SCALING_QUERIES:-titles}
-REPORT="$BUILD/bench-scaling.md"
+MIX=${SCALING_MIX:-}
+REPORT="$BUILD/${SCALING_REPORT:-bench-scaling.md}"
 QUIRED_THREADS=2 # as in run.sh: the machine's cores
 T_START=$(date +%s.%N)
 
@@ -56,6 +64,7 @@ case $SECS in '' | *[!0-9]* | 0) say "scaling: SCALING_SECONDS must be a whole n
 for n in $SIZES; do
     case $n in all) ;; '' | *[!0-9]* | 0) say "scaling: SCALING_SIZES wants numbers >= 1 or 'all', not '$n'"; exit 2 ;; esac
 done
+case $MIX in *[!0-9]*) say "scaling: SCALING_MIX wants a number (a seed), not '$MIX'"; exit 2 ;; esac
 # combine-corpora.py takes a comma-separated list.
 SIZE_LIST=$(printf '%s\n' "$SIZES" | awk '{ $1 = $1; gsub(" ", ","); print }')
 
@@ -114,7 +123,7 @@ command -v curl >/dev/null 2>&1 || { HAVE_CURL=0; note "curl not found: install 
 # ---- the combined corpus ------------------------------------------------------------------
 say "scaling: combining$(for f in $CORPORA; do printf ' %s' "$(basename "$(dirname "$f")")"; done)"
 # shellcheck disable=SC2086
-if ! python3 "$BENCH_SRC/combine-corpora.py" "$WORK/all.jsonl" "$SIZE_LIST" $CORPORA \
+if ! python3 "$BENCH_SRC/combine-corpora.py" ${MIX:+--mix "$MIX"} "$WORK/all.jsonl" "$SIZE_LIST" $CORPORA \
     >"$WORK/sizes" 2>"$WORK/combine.err"; then
     say "scaling: combining the corpora failed:"
     sed 's/^/    /' "$WORK/combine.err" >&2
@@ -216,7 +225,7 @@ measure_size() {
     say "scaling: $docs documents: indexing (load $(load))"
     t0=$(date +%s.%N)
     if [ $HAVE_TIME = 1 ]; then
-        /usr/bin/time -f 'cpu_secs=%U+%S' -o "$d/index.time" \
+        /usr/bin/time -f 'cpu_secs=%U+%S rss_kb=%M' -o "$d/index.time" \
             "$QUIRE_INDEX" --db "$d/db" --json "$d/corpus" >"$d/index.out" 2>"$d/index.err"
     else
         "$QUIRE_INDEX" --db "$d/db" --json "$d/corpus" >"$d/index.out" 2>"$d/index.err"
@@ -233,7 +242,10 @@ measure_size() {
     fi
     [ "$added" = "$docs" ] || note "size $key: quire-index added ${added:-?} documents of $docs (exit $rc): $(tail -n1 "$d/index.err")"
     put "$key.index_secs" "$secs"
-    [ -s "$d/index.time" ] && put "$key.index_cpu" "$(kv cpu_secs "$d/index.time" | awk -F+ '{ printf "%.2f", $1 + $2 }')"
+    if [ -s "$d/index.time" ]; then
+        put "$key.index_cpu" "$(kv cpu_secs "$d/index.time" | awk -F+ '{ printf "%.2f", $1 + $2 }')"
+        put "$key.index_rss_mb" "$(kv rss_kb "$d/index.time" | awk '{ printf "%.0f", $1 / 1024 }')"
+    fi
     put "$key.index_mb" "$(du -sm "$d/db" | awk '{ print $1 }')"
     say "scaling:   $secs s$([ -s "$d/index.time" ] && printf ' (%s s CPU)' "$(kv cpu_secs "$d/index.time")")"
     rm -rf "$d/corpus"
@@ -245,6 +257,7 @@ measure_size() {
             say "scaling: $docs documents: queries, ${SECS} s at 4 connections and ${SECS} s at 1 (load $(load))"
             run_wrk "$key" c4 -t2 -c4
             run_wrk "$key" c1 -t1 -c1
+            put "$key.quired_rss_mb" "$(awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$QPID/status" 2>/dev/null)"
             stop_quired
         fi
     fi
@@ -261,11 +274,16 @@ WALL=$(awk -v a="$T_START" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }
 
 # ---- the report ---------------------------------------------------------------------------
 {
-    echo "# make bench-scaling: index time and query latency against the number of documents"
+    echo "# make $([ -n "$MIX" ] && echo bench-scale || echo bench-scaling): index time and query latency against the number of documents"
     echo
     echo "Machine: $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)), $(date -u '+%Y-%m-%d %H:%M UTC')."
-    echo "Corpus: every corpus in corpora/ merged ($(echo "$TOTAL_DOCS" | sed ':a; s/\B[0-9]\{3\}\>/,&/; ta') documents;$(for f in $CORPORA; do printf ' %s' "$(basename "$(dirname "$f")")"; done)),"
-    echo "each size the first N of a fixed interleaving that keeps every corpus in its share (tests/bench/combine-corpora.py)."
+    if [ -n "$MIX" ]; then
+        echo "Corpus: $(echo "$TOTAL_DOCS" | sed ':a; s/\B[0-9]\{3\}\>/,&/; ta') new documents recombined from every corpus in corpora/ ($(for f in $CORPORA; do printf '%s ' "$(basename "$(dirname "$f")")"; done | sed 's/ $//')),"
+        echo "paragraphs mixed across each corpus's documents, seed $MIX (tests/bench/combine-corpora.py --mix); each size the first N."
+    else
+        echo "Corpus: every corpus in corpora/ merged ($(echo "$TOTAL_DOCS" | sed ':a; s/\B[0-9]\{3\}\>/,&/; ta') documents;$(for f in $CORPORA; do printf ' %s' "$(basename "$(dirname "$f")")"; done)),"
+        echo "each size the first N of a fixed interleaving that keeps every corpus in its share (tests/bench/combine-corpora.py)."
+    fi
     echo "Queries: $QUERY_DESC; top 10, AND of all words, snippet=0; quired with $QUIRED_THREADS threads;"
     echo "wrk for $SECS s at -t2 -c4 and at -t1 -c1, once per size. MB are 10^6 bytes of body text; index MB as du -sm."
     echo
@@ -287,8 +305,8 @@ function ratio(k, base) {
 { v[$1] = $2 }
 END {
     n = split(sizes, s, " ")
-    print "| docs | input MB | index s | docs/s | MB/s | index CPU s | index MB | q/s (4 conn) | p50 µs | p99 µs | q/s (1 conn) | p50 µs | p99 µs | no-hit queries |"
-    print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    print "| docs | input MB | index s | docs/s | MB/s | index CPU s | indexer peak RSS MB | index MB | q/s (4 conn) | p50 µs | p99 µs | q/s (1 conn) | p50 µs | p99 µs | quired peak RSS MB | no-hit queries |"
+    print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     for (i = 1; i <= n; i++) {
         k = s[i]
         if (!has(k ".docs")) continue
@@ -296,10 +314,12 @@ END {
         mb = v[k ".body_bytes"] / 1e6
         rate = has(k ".index_secs") && v[k ".index_secs"] > 0 ? comma(v[k ".docs"] / v[k ".index_secs"]) : "—"
         mbs = has(k ".index_secs") && v[k ".index_secs"] > 0 ? sprintf("%.2f", mb / v[k ".index_secs"]) : "—"
-        printf "| %s | %.1f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", label, mb,
-            num(k ".index_secs", "%.1f"), rate, mbs, num(k ".index_cpu", "%.1f"), int_(k ".index_mb"),
+        printf "| %s | %.1f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", label, mb,
+            num(k ".index_secs", "%.1f"), rate, mbs, num(k ".index_cpu", "%.1f"),
+            int_(k ".index_rss_mb"), int_(k ".index_mb"),
             int_(k ".c4.qps"), int_(k ".c4.p50_us"), int_(k ".c4.p99_us"),
-            int_(k ".c1.qps"), int_(k ".c1.p50_us"), int_(k ".c1.p99_us"), int_(k ".zero_hit")
+            int_(k ".c1.qps"), int_(k ".c1.p50_us"), int_(k ".c1.p99_us"),
+            int_(k ".quired_rss_mb"), int_(k ".zero_hit")
     }
     b = s[1]
     printf "\nRatios to the %s row: linear indexing has index time × = docs ×; latency × at 4 and at 1 connection.\n\n", comma(v[b ".docs"])
@@ -329,7 +349,7 @@ END {
     echo "  average well above 2 means other work shared the machine. Load before: $LOAD_BEFORE; after: $LOAD_AFTER."
     echo "- The corpora's documents differ in length (imdb-reviews and Reuters short, wikipedia-en"
     echo "  long); the interleaving keeps their mix the same at every size, so input MB grows with docs."
-    case " $SIZES " in *" all "*)
+    case "$MIX: $SIZES " in ":"*" all "*)
         echo "- The top row is every document of the corpora (112,409 in their READMEs, less cranfield's two"
         echo "  empty ones, which quire-index refuses); there are no more for a larger size." ;;
     esac

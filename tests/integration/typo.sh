@@ -4,8 +4,8 @@
 #
 # Property, over a seeded sample of titles (the seed is printed; QUIRE_SEED replays it):
 # the query made of up to four words of a title, lower-cased --
-#   - as it is, already matches (its article holds every word), so it is never corrected,
-#     whatever its words' spellings;
+#   - as it is, already matches (its article holds every word), so it is never corrected
+#     nor given a "did you mean", whatever its words' spellings;
 #   - with one random edit (a deletion, a substitution or a transposition of two letters)
 #     in one word of five letters or more, is corrected back to the title's words in most
 #     cases (the rate is printed and must stay over a floor measured on the index of the
@@ -70,9 +70,10 @@ for d in sample:
     orig = " ".join(words)
     r = search(orig)
     orig_ids = [h["id"] for h in r["hits"]]
-    if "corrected_query" in r:
+    if "corrected_query" in r or "suggestion" in r:
         matched_corrected += 1
-        fails.append("matching query %r was corrected to %r" % (orig, r["corrected_query"]))
+        fails.append("matching query %r was corrected to %r or given the suggestion %r"
+                     % (orig, r.get("corrected_query"), r.get("suggestion")))
     typo, kind = edit(words[k])
     q = " ".join(words[:k] + [typo] + words[k + 1:])
     r = search(q)
@@ -103,7 +104,7 @@ grep '^#' "$T/typo.out" | head -20
 res=$(grep -v '^#' "$T/typo.out")
 right=$(jq -r .right <<<"$res")
 echo "# corrected back to the title's words: $right of $N ($(jq -r '.kinds | to_entries | map("\(.key) \(.value[0])/\(.value[1])") | join(", ")' <<<"$res"))"
-check_eq "none of $N title queries that match as typed is corrected" 0 "$(jq -r .matched_corrected <<<"$res")"
+check_eq "none of $N title queries that match as typed is corrected or given a suggestion" 0 "$(jq -r .matched_corrected <<<"$res")"
 # Floor: 77-84% measured on this index and these rules (seed 2509890100: 167 of 200); the
 # rest are edits closer to another word (or another form of it: "becomse" is "become")
 # that goes with the rest, or rare words kept because the query finds a page as typed.
