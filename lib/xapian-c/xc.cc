@@ -1357,9 +1357,7 @@ extern "C" unsigned xc_unicode_class(unsigned cp, unsigned *lower)
 
 /* The number after " PHRASE " in a phrase's description: its window. Xapian 1.4 has no
  * accessor for it (nor for a wildcard's pattern, below), so both are read from
- * get_description(), whose format for these two is stable across 1.4. (std::strtoul here and
- * below, not libquire's number parser: the binding sits below libquire and uses nothing of
- * it, and the text read is Xapian's own, not input.) */
+ * get_description(), whose format for these two is stable across 1.4. */
 static unsigned xc_phrase_window(const Xapian::Query &q)
 {
     std::string d = q.get_description();
