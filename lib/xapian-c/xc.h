@@ -2,8 +2,8 @@
  * xc.h -- Quire's C binding over libxapian.
  *
  * This is the only door to Xapian: nothing else in the tree includes a Xapian header or
- * links libxapian directly. The header is plain C; the implementation (xc.cc) is the only
- * C++ in the project.
+ * links libxapian directly. The header is plain C; the implementation (the xc_*.cc files,
+ * laid out in xc_int.hh) is the only C++ in the project.
  *
  * Conventions (STYLE.md points 3-5):
  *   - No exception crosses this boundary. Every function catches Xapian::Error (by class),

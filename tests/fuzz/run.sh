@@ -10,7 +10,7 @@
 # Why the sources are compiled here instead of linking lib/libquire.a: the library is
 # built by the project's compiler without sanitizers or coverage, and a fuzzer steers by
 # coverage. So lib/*.c and client/qc.c are compiled again with clang and
-# -fsanitize=fuzzer-no-link,address,undefined, and the binding lib/xapian-c/xc.cc with
+# -fsanitize=fuzzer-no-link,address,undefined, and the binding lib/xapian-c/*.cc with
 # clang++ (libxapian itself stays uninstrumented). Objects are rebuilt only when a source,
 # a header or this script is newer.
 #
@@ -98,7 +98,7 @@ XC_CXXFLAGS="-Wall -Wextra $COMMON $XAPIAN_CFLAGS"
 
 # ---- building -------------------------------------------------------------------------
 
-HEADERS=$(find -L "$SRC/lib" "$SRC/client/include" -name '*.h' 2>/dev/null)
+HEADERS=$(find -L "$SRC/lib" "$SRC/client/include" \( -name '*.h' -o -name '*.hh' \) 2>/dev/null)
 # stale OBJ SRC: true when OBJ is missing or older than SRC, a header or this script.
 stale() {
     [ ! -f "$1" ] && return 0
@@ -130,8 +130,11 @@ build_lib() {
         compile "$CC" "$LIB_CFLAGS" "$c" "$o"
         objs="$objs $o"
     done
-    compile "$CXX" "$XC_CXXFLAGS" "$SRC/lib/xapian-c/xc.cc" "$OUT/obj/xc.o"
-    objs="$objs $OUT/obj/xc.o"
+    for cc in "$SRC"/lib/xapian-c/*.cc; do
+        o=$OUT/obj/xc_$(basename "$cc" .cc).o
+        compile "$CXX" "$XC_CXXFLAGS" "$cc" "$o"
+        objs="$objs $o"
+    done
     compile "$CC" "$LIB_CFLAGS" "$SRC/client/qc.c" "$OUT/obj/qc.o"
     lib=$OUT/obj/libquire-fuzz.a
     # shellcheck disable=SC2086
