@@ -19,6 +19,12 @@
  * Bodies over max_body are refused here, with the daemon's JSON 413 (evhttp's own is an
  * HTML page), and the connection closed lingeringly: a body of declared length before it
  * is read, a chunked one as soon as it passes max_body + CONNS_BODY_SLACK, framing counted.
+ *
+ * Every answer evhttp would give on its own (an HTML page: a request that does not parse,
+ * an HTTP version past 1.x, a header over its limit, an unknown Expect, a method it does
+ * not serve) is dropped unsent and answered here instead, with the daemon's JSON error and
+ * the status that fits (400, 413, 417, 431, 501, 505), counted in /metrics under endpoint
+ * "other" and written to the access log like any answer (conns_answer.c).
  */
 #ifndef QUIRE_CONNS_H
 #define QUIRE_CONNS_H
@@ -41,8 +47,11 @@ struct conn_limits {
 #define CONNS_REFUSING_MAX 32
 /* How long a refused connection is kept open for the client to read the 503, at most. */
 #define CONNS_LINGER_MS 1000
-/* Bytes of one request's header (request line included) before the connection is closed;
- * evhttp's own limit (server.c) answers 400 below it. */
+/* evhttp's limit on a request line, and on its header lines together (server.c): past it
+ * evhttp gives up on the request, and quired answers 431 (conns_answer.c). */
+#define CONNS_EVHTTP_MAX_HEADERS (128 * 1024)
+/* Bytes of one request's header (request line included) before the connection is closed
+ * with a 431 whatever evhttp does; evhttp's own limit comes first. */
 #define CONNS_MAX_HEADER_BYTES (160 * 1024)
 
 /* A chunked body is refused (413) past max_body plus this, its framing counted; evhttp's

@@ -5,15 +5,9 @@
  */
 #include "conns_int.h"
 
-#include <assert.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-
-/* The 413 for a body over max_body, around its message (conn_refuse_body). */
-#define BODY_413_JSON "{\"error\":{\"code\":\"body_too_large\",\"message\":\"%s\"}}\n"
 
 /* Lifts (or puts back) evhttp's own body limit for c: evhttp answers a body over it with
  * an HTML 413, so where conns.c refuses a body itself evhttp must not come first. */
@@ -28,39 +22,21 @@ void conn_evhttp_limit(struct conn *c, int lifted)
 }
 
 /* Answers c's request, whose body is over max_body, with a JSON 413 and closes c without
- * reading the body. The answer is written straight to the socket (ahead of anything evhttp
- * has queued, which is dropped), before evhttp shuts the socket's writing side; a
- * duplicate of it lingers after evhttp has closed its own. */
+ * reading the body (conns_answer.c). */
 void conn_refuse_body(struct conn *c)
 {
-    struct conn_table *t = c->t;
-    size_t max_body = atomic_load_explicit(&t->w->srv->live_max_body, memory_order_relaxed);
-    char body[256], text[512];
+    size_t max_body = atomic_load_explicit(&c->t->w->srv->live_max_body, memory_order_relaxed);
+    char msg[256];
     if (c->declared >= 0 && c->declared < LLONG_MAX)
-        snprintf(body, sizeof body, "request body is declared as %lld bytes; the most allowed is %zu",
+        snprintf(msg, sizeof msg, "request body is declared as %lld bytes; the most allowed is %zu",
                  c->declared, max_body);
     else if (c->declared >= 0)
-        snprintf(body, sizeof body, "request body is declared as more bytes than can be counted; "
+        snprintf(msg, sizeof msg, "request body is declared as more bytes than can be counted; "
                  "the most allowed is %zu", max_body);
     else
-        snprintf(body, sizeof body, "chunked request body is over %zu bytes with its framing; the "
+        snprintf(msg, sizeof msg, "chunked request body is over %zu bytes with its framing; the "
                  "most allowed is %zu", max_body + CONNS_BODY_SLACK, max_body);
-    int blen = (int)strlen(body) + (int)sizeof BODY_413_JSON - 3;
-    int n = snprintf(text, sizeof text,
-                     "HTTP/1.1 413 Payload Too Large\r\n"
-                     "Content-Type: application/json; charset=utf-8\r\n"
-                     "Cache-Control: no-store\r\n"
-                     "Connection: close\r\n"
-                     "Content-Length: %d\r\n\r\n" BODY_413_JSON,
-                     blen, body);
-    assert(n > 0 && (size_t)n < sizeof text);
-    ssize_t k = send(c->fd, text, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
-    (void)k; /* the send buffer takes a short answer whole; if not, the client sees a cut */
-    evutil_socket_t dup = fcntl(c->fd, F_DUPFD_CLOEXEC, 0);
-    conn_kill(c);
-    metrics_record(&t->w->metrics, EP_OTHER, 413, 0);
-    if (dup >= 0)
-        conn_linger_or_close(t, dup);
+    conn_answer_close(c, 413, "body_too_large", msg);
 }
 
 /* A header line of the request, in c->line (its first bytes, lower-cased): notes the

@@ -49,6 +49,10 @@ struct conn {
     unsigned linelen;  /* header scan: bytes of the current line, CR not counted */
     unsigned lines;    /* header scan: lines so far */
     char line[48];     /* header scan: the current line's first bytes, lower-cased */
+    char first[64];    /* the request line's first bytes, as sent (for the access log) */
+    char tail[16];     /* the request line's last bytes, a ring (its HTTP version) */
+    int bad_version;   /* the request line names an HTTP version past 1.x */
+    int own_status;    /* evhttp has queued its own answer with this status (evglue.h, 4) */
     long long declared; /* the request's Content-Length (-1: none, LLONG_MAX: too long) */
     int chunked;       /* the request's Transfer-Encoding is chunked */
     int force;         /* close at the next timer run whatever the deadline */
@@ -103,6 +107,11 @@ void conn_new_request(struct conn *c, double now);
 void conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg);
 void conn_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg);
 void conn_done(struct evhttp_request *req, void *arg);
+
+/* conns_answer.c */
+void conn_request_line(struct conn *c);
+void conn_answer_close(struct conn *c, int status, const char *code, const char *message);
+void conn_answer_own(struct conn *c);
 
 /* conns_body.c */
 void conn_evhttp_limit(struct conn *c, int lifted);

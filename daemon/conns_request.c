@@ -13,13 +13,13 @@
 #include "conns_int.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
-#include "number.h"
 #include "util.h"
 
 static double conn_deadline(const struct conn *c)
@@ -61,7 +61,9 @@ void conn_timer(evutil_socket_t fd, short what, void *arg)
         conn_arm(c); /* the deadline moved on (body bytes arrived, or a reload) */
         return;
     }
-    if (c->too_large && c->phase != PH_BODY) {
+    if (c->own_status && !c->too_large) {
+        conn_answer_own(c);
+    } else if (c->too_large && c->phase != PH_BODY) {
         /* The whole body had arrived: evhttp read it and dispatched the request before
          * this run, and routes.c answers it with its own 413. */
         conn_evhttp_limit(c, 0);
@@ -69,6 +71,12 @@ void conn_timer(evutil_socket_t fd, short what, void *arg)
         conn_arm(c);
     } else if (c->too_large) {
         conn_refuse_body(c);
+    } else if (c->phase == PH_HEAD && c->head_bytes > CONNS_MAX_HEADER_BYTES) {
+        atomic_fetch_add_explicit(&conns_g.timed_out, 1, memory_order_relaxed);
+        char msg[96];
+        snprintf(msg, sizeof msg, "request line or headers are over %d bytes",
+                 CONNS_EVHTTP_MAX_HEADERS);
+        conn_answer_close(c, 431, "headers_too_large", msg);
     } else {
         conn_expire(c);
     }
@@ -103,12 +111,19 @@ static void conn_scan(struct conn *c, struct evbuffer *buf, size_t off, size_t n
                     } else if (c->linelen > 0) {
                         if (c->lines > 0)
                             conn_header_line(c);
+                        else
+                            conn_request_line(c);
                         c->lines++;
                     }
                     c->linelen = 0;
                 } else if (s[j] != '\r') {
                     if (c->linelen < sizeof c->line)
                         c->line[c->linelen] = (char)tolower((unsigned char)s[j]);
+                    if (c->lines == 0) {
+                        if (c->linelen < sizeof c->first)
+                            c->first[c->linelen] = s[j];
+                        c->tail[c->linelen % sizeof c->tail] = s[j];
+                    }
                     c->linelen++;
                 }
             }
@@ -138,6 +153,8 @@ void conn_new_request(struct conn *c, double now)
     c->linelen = c->lines = 0;
     c->declared = -1;
     c->chunked = 0;
+    c->bad_version = 0;
+    memset(c->first, 0, sizeof c->first);
 }
 
 /* Input buffer callback: bytes arrived (or evhttp consumed some). It runs as they are
@@ -162,27 +179,21 @@ void conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void 
     conn_scan(c, buf, off, len - off);
 }
 
-/* Output buffer callback: outside a dispatched request, what is written is evhttp's own
- * answer (a 400 for what does not parse, a 413 for a body over max_body, a 501 for an
- * unknown method): counted in /metrics under endpoint "other" by its status line, so that
- * every answer is labelled. (Informational 100 Continue lines are not answers.) */
+/* Output buffer callback: an answer queued outside a dispatched request is evhttp's own
+ * (an HTML page: 400 for what does not parse, 413, 417, 501), not sent yet (evglue.h, 4).
+ * The timer's next run, before it would be sent, answers in its place (conns_answer.c).
+ * (Informational 100 Continue lines are not answers.) */
 void conn_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
     struct conn *c = arg;
-    size_t len = evbuffer_get_length(buf);
-    if (info->n_added == 0 || c->phase == PH_BUSY || len < info->n_added)
+    if (info->n_added == 0 || c->phase == PH_BUSY || c->own_status)
         return;
-    char head[16];
-    struct evbuffer_ptr p;
-    if (evbuffer_ptr_set(buf, &p, len - info->n_added, EVBUFFER_PTR_SET) < 0)
+    int status = evglue_answer_status(buf, info);
+    if (status < 200)
         return;
-    ev_ssize_t k = evbuffer_copyout_from(buf, &p, head, sizeof head - 1);
-    if (k < 12 || strncmp(head, "HTTP/1.", 7) != 0)
-        return;
-    /* "HTTP/1.x NNN ": the status is the three digits at 9. */
-    long status;
-    if (num_parse_span(head + 9, 3, 10, 100, 999, &status) == NUM_OK && status >= 200)
-        metrics_record(&c->t->w->metrics, EP_OTHER, status, 0);
+    c->own_status = status;
+    c->force = 1;
+    event_active(c->timer, EV_TIMEOUT, 1);
 }
 
 /* The request's completion callback: its response has been written. What is left in

@@ -5,6 +5,7 @@
 
 #include <assert.h>
 #include <stddef.h>
+#include <string.h>
 
 #include <event2/bufferevent.h>
 
@@ -66,4 +67,35 @@ struct evhttp_connection *evglue_connection_of(struct bufferevent *bev)
         return NULL;
     struct evhttp_connection *evcon = arg;
     return evhttp_connection_get_bufferevent(evcon) == bev ? evcon : NULL;
+}
+
+int evglue_answer_status(struct evbuffer *out, const struct evbuffer_cb_info *info)
+{
+    size_t len = evbuffer_get_length(out);
+    if (info->n_added < 14 || len < info->n_added)
+        return 0;
+    /* "HTTP/1.1 400 " at least: evhttp prints the whole line in one evbuffer_add_printf.
+     * Read with evbuffer_peek: evbuffer_copyout() fails (-1) on a bufferevent's output
+     * buffer once it has written (libevent 2.1 freezes its start between writes). */
+    char head[16];
+    size_t want = info->n_added < sizeof head - 1 ? info->n_added : sizeof head - 1, got = 0;
+    struct evbuffer_ptr p;
+    struct evbuffer_iovec v[4];
+    if (evbuffer_ptr_set(out, &p, len - info->n_added, EVBUFFER_PTR_SET) < 0)
+        return 0;
+    int nv = evbuffer_peek(out, (ev_ssize_t)want, &p, v, 4);
+    for (int i = 0; i < nv && i < 4 && got < want; i++) {
+        size_t m = v[i].iov_len < want - got ? v[i].iov_len : want - got;
+        memcpy(head + got, v[i].iov_base, m);
+        got += m;
+    }
+    if (got < 13 || memcmp(head, "HTTP/1.", 7) != 0 || head[8] != ' ' || head[12] != ' ')
+        return 0;
+    int status = 0;
+    for (int i = 9; i < 12; i++) {
+        if (head[i] < '0' || head[i] > '9')
+            return 0;
+        status = status * 10 + (head[i] - '0');
+    }
+    return status;
 }

@@ -31,6 +31,7 @@ static const struct option longopts[] = {
     {"socket", required_argument, NULL, 0},     {"socket-mode", required_argument, NULL, 0},
     {"socket-group", required_argument, NULL, 0}, {"no-tcp", no_argument, NULL, 0},
     {"threads", required_argument, NULL, 0},    {"max-body", required_argument, NULL, 0},
+    {"max-response", required_argument, NULL, 0},
     {"refresh-ms", required_argument, NULL, 0}, {"quiet", no_argument, NULL, 0},
     {"max-connections", required_argument, NULL, 0},
     {"header-timeout-ms", required_argument, NULL, 0},
@@ -67,6 +68,8 @@ static void usage(FILE *out)
             "  --threads N          worker threads, each with its own index handle\n"
             "                       (default: number of CPUs)\n"
             "  --max-body BYTES     largest POST body (default 65536)\n"
+            "  --max-response BYTES  largest response body (default 8388608); a larger\n"
+            "                       one is answered 500 response_too_large\n"
             "  --refresh-ms MS      how often workers look for a new commit (default 250)\n"
             "  --max-connections N  open connections before requests get 503 (default 1024;\n"
             "                       0: no cap)\n"
@@ -218,6 +221,7 @@ static int reconfigure(struct server *srv, void *arg, struct reload_report *rep)
     LIVE(idle_timeout_ms, "idle_timeout_ms");
     LIVE(body_min_rate, "body_min_rate");
     LIVE(max_body, "max_body");
+    LIVE(max_response, "max_response");
     LIVE(refresh_ms, "refresh_ms");
     LIVE(search.shard_timeout_ms, "shard_timeout_ms");
     LIVE(search.allow_partial, "allow_partial");

@@ -10,7 +10,8 @@
 #include "dbdir.h"
 
 /* Every status quired answers with (routes.c, conns.c); 0: any other. */
-static const int statuses[METRICS_STATUSES] = {200, 400, 401, 403, 404, 405, 413, 431, 500, 501, 503, 0};
+static const int statuses[METRICS_STATUSES] = {200, 400, 401, 403, 404, 405, 413, 417, 431, 500, 501, 503,
+                                                505, 0};
 static const char *endpoints[EP_COUNT] = {"search", "doc", "health", "metrics", "admin", "other"};
 /* Latency bucket upper bounds in milliseconds. */
 static const double bounds[METRICS_BUCKETS] = {0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000,

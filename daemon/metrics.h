@@ -14,7 +14,7 @@
 
 enum metrics_endpoint { EP_SEARCH, EP_DOC, EP_HEALTH, EP_METRICS, EP_ADMIN, EP_OTHER, EP_COUNT };
 /* Statuses counted by name (metrics.c); any other lands in status="other". */
-enum { METRICS_STATUSES = 12, METRICS_BUCKETS = 12 };
+enum { METRICS_STATUSES = 14, METRICS_BUCKETS = 12 };
 
 struct metrics {
     atomic_ulong requests[EP_COUNT][METRICS_STATUSES];

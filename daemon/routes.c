@@ -37,21 +37,59 @@ static const char internal_error_body[] =
     "{\"error\":{\"code\":\"internal\",\"message\":\"the server ran out of memory building "
     "the response; try again\"}}\n";
 
-/* Sends obj (stolen; NULL when it could not be made) as the response body with status,
- * or a 500 with internal_error_body when it cannot be encoded. */
+/* The largest response body this thread may send now (max_response; set per request). */
+static _Thread_local size_t max_response;
+
+/* json_dump_callback's writer: appends to the response, refusing to pass its limit. */
+struct dump_state {
+    struct evbuffer *out;
+    size_t n, max;
+    int over; /* the limit was reached (else: out of memory) */
+};
+
+static int dump_piece(const char *buf, size_t size, void *arg)
+{
+    struct dump_state *d = arg;
+    if (size > d->max - d->n) {
+        d->over = 1;
+        return -1;
+    }
+    if (evbuffer_add(d->out, buf, size) < 0)
+        return -1;
+    d->n += size;
+    return 0;
+}
+
+/* Sends obj (stolen; NULL when it could not be made) as the response body with status.
+ * The JSON is written straight into the response, never more than max_response bytes of
+ * it: a larger one is answered 500 response_too_large, one that cannot be encoded 500 with
+ * internal_error_body. */
 static void send_json(struct evhttp_request *req, int status, json_t *obj)
 {
     struct evbuffer *out = evhttp_request_get_output_buffer(req);
-    char *text = obj ? json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(SEARCH_JSON_PRECISION))
-                     : NULL;
+    struct dump_state d = {out, 0, max_response ? max_response : (size_t)-1, 0};
+    int failed = !obj || json_dump_callback(obj, dump_piece, &d,
+                                            JSON_COMPACT |
+                                                JSON_REAL_PRECISION(SEARCH_JSON_PRECISION)) < 0 ||
+                 evbuffer_add(out, "\n", 1) < 0;
     json_decref(obj);
-    if (!text || evbuffer_add(out, text, strlen(text)) < 0 || evbuffer_add(out, "\n", 1) < 0) {
+    if (failed) {
         evbuffer_drain(out, evbuffer_get_length(out));
-        evbuffer_add_reference(out, internal_error_body, sizeof internal_error_body - 1, NULL,
-                               NULL);
+        char msg[256];
+        int n = d.over ? snprintf(msg, sizeof msg,
+                                  "{\"error\":{\"code\":\"response_too_large\",\"message\":"
+                                  "\"the response would be over max_response (%zu bytes); ask "
+                                  "for fewer hits (limit), shorter snippets (snippet_bytes) or "
+                                  "none (snippet=0)\"}}\n",
+                                  d.max)
+                       : -1;
+        if (n < 0 || (size_t)n >= sizeof msg || evbuffer_add(out, msg, (size_t)n) < 0) {
+            evbuffer_drain(out, evbuffer_get_length(out));
+            evbuffer_add_reference(out, internal_error_body, sizeof internal_error_body - 1,
+                                   NULL, NULL);
+        }
         status = 500;
     }
-    free(text);
     last_status = status;
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Content-Type", "application/json; charset=utf-8");
@@ -82,10 +120,19 @@ static void send_json(struct evhttp_request *req, int status, json_t *obj)
     evhttp_send_reply(req, status, reason, NULL);
 }
 
-/* Sends {"error": {"code", "message"}}. */
+/* Sends {"error": {"code", "message"}}. A message quoting the client's bytes may not be
+ * UTF-8 (an unknown parameter's name): those bytes are sent as '?', not as a 500. */
 static void send_error(struct evhttp_request *req, int status, const char *code,
                        const char *message)
 {
+    char clean[512];
+    if (!util_utf8_valid(message, strlen(message))) {
+        size_t n = 0;
+        for (const char *p = message; *p && n + 1 < sizeof clean; p++)
+            clean[n++] = (unsigned char)*p < 0x80 ? *p : '?';
+        clean[n] = '\0';
+        message = clean;
+    }
     json_t *e = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message);
     send_json(req, status, e);
 }
@@ -329,31 +376,13 @@ static const char *method_name(enum evhttp_cmd_type m)
     return "?";
 }
 
-/* Logs one line per request: method, path, status, milliseconds (or a JSON object). */
-static void log_request(struct worker *w, const char *method, const char *path, int status,
-                        double ms)
-{
-    if (atomic_load_explicit(&w->srv->live_quiet, memory_order_relaxed))
-        return;
-    if (atomic_load_explicit(&w->srv->live_access_json, memory_order_relaxed)) {
-        /* json_pack refuses a path that is not UTF-8: still one line, saying so. */
-        json_t *line = json_pack("{s:s, s:s, s:i, s:f, s:i}", "method", method, "path", path,
-                                 "status", status, "ms", ms, "worker", w->id);
-        if (!line)
-            line = json_pack("{s:s, s:s, s:i, s:f, s:i}", "method", method, "path",
-                             "(not UTF-8)", "status", status, "ms", ms, "worker", w->id);
-        server_log_json(w->srv, line);
-        return;
-    }
-    fprintf(stderr, "%s %.200s %d %.2fms\n", method, path, status, ms);
-}
-
 void routes_dispatch(struct evhttp_request *req, void *arg)
 {
     struct worker *w = arg;
     double t0 = util_now_ms();
     atomic_fetch_add_explicit(&w->metrics.inflight, 1, memory_order_relaxed);
     answering = w->ix;
+    max_response = atomic_load_explicit(&w->srv->live_max_response, memory_order_relaxed);
     last_status = 0;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *p = uri ? evhttp_uri_get_path(uri) : NULL;
@@ -399,7 +428,7 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
     metrics_record(&w->metrics, ep, last_status, ms);
     atomic_fetch_sub_explicit(&w->metrics.inflight, 1, memory_order_relaxed);
     answering = NULL;
-    log_request(w, method, path, last_status, ms);
+    server_log_request(w, method, path, last_status, ms);
 }
 
 void routes_send_json(struct evhttp_request *req, int status, json_t *obj)

@@ -314,7 +314,7 @@ int server_init(struct server *s, const struct server_config *cfg)
         evhttp_set_max_body_size(w->http, (ev_ssize_t)(cfg->max_body + CONNS_BODY_SLACK));
         /* Twice routes.c's exact limit: a hard stop for what does not even parse. No
          * evhttp timeout: conns_request.c gives every step of every connection its deadline. */
-        evhttp_set_max_headers_size(w->http, 128 * 1024);
+        evhttp_set_max_headers_size(w->http, CONNS_EVHTTP_MAX_HEADERS);
         evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                                 EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                                 EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
@@ -367,12 +367,32 @@ void server_log_json(struct server *s, json_t *obj)
     free(text);
 }
 
+/* Logs one line per request: method, path, status, milliseconds (or a JSON object). */
+void server_log_request(struct worker *w, const char *method, const char *path, int status,
+                        double ms)
+{
+    if (atomic_load_explicit(&w->srv->live_quiet, memory_order_relaxed))
+        return;
+    if (atomic_load_explicit(&w->srv->live_access_json, memory_order_relaxed)) {
+        /* json_pack refuses a path that is not UTF-8: still one line, saying so. */
+        json_t *line = json_pack("{s:s, s:s, s:i, s:f, s:i}", "method", method, "path", path,
+                                 "status", status, "ms", ms, "worker", w->id);
+        if (!line)
+            line = json_pack("{s:s, s:s, s:i, s:f, s:i}", "method", method, "path",
+                             "(not UTF-8)", "status", status, "ms", ms, "worker", w->id);
+        server_log_json(w->srv, line);
+        return;
+    }
+    fprintf(stderr, "%s %.200s %d %.2fms\n", method, path, status, ms);
+}
+
 void server_set_live(struct server *s, const struct server_config *cfg)
 {
     struct conn_limits lim = {cfg->max_connections, cfg->header_timeout_ms, cfg->idle_timeout_ms,
                               cfg->body_min_rate};
     conns_configure(&lim);
     atomic_store(&s->live_max_body, cfg->max_body);
+    atomic_store(&s->live_max_response, cfg->max_response);
     atomic_store(&s->live_refresh_ms, cfg->refresh_ms);
     atomic_store(&s->live_shard_timeout_ms, cfg->search.shard_timeout_ms);
     atomic_store(&s->live_allow_partial, cfg->search.allow_partial);

@@ -32,6 +32,7 @@ struct server_config {
     int access_json;         /* access log lines as JSON objects */
     double slow_ms;          /* log searches slower than this (0: off) */
     size_t max_body;         /* bytes of a POST body */
+    size_t max_response;     /* bytes of a response body, at most (routes.c) */
     unsigned refresh_ms;     /* how often a worker checks for a new commit or generation */
     unsigned max_connections;   /* open connections (all workers); past it: 503 */
     unsigned header_timeout_ms; /* to send a complete request */
@@ -102,6 +103,7 @@ struct server {
     void *reconfigure_arg;
     atomic_uint live_search_timeout_ms;
     atomic_size_t live_max_body;
+    atomic_size_t live_max_response;
     atomic_uint live_refresh_ms;
     atomic_uint live_shard_timeout_ms;
     atomic_int live_allow_partial;
@@ -117,6 +119,10 @@ void server_log(struct server *s, const char *event, const char *fmt, ...)
 /* Writes obj (stolen) to stderr as one line: the object itself with access_log = json,
  * else "quired: " and the object. */
 void server_log_json(struct server *s, json_t *obj);
+/* The access log: one line per answer of w (unless quiet), as text or, with
+ * access_log = json, one JSON object (method, path, status, ms, worker). */
+void server_log_request(struct worker *w, const char *method, const char *path, int status,
+                        double ms);
 
 /* Publishes the reloadable settings of cfg (everything but db, listen, socket, threads) to
  * the running workers: each takes them at its next reload event. */

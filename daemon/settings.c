@@ -57,6 +57,7 @@ int config_defaults(struct server_config *cfg)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->threads = ncpu > 0 ? (int)(ncpu < SERVER_MAX_THREADS ? ncpu : SERVER_MAX_THREADS) : 2;
     cfg->max_body = 65536;
+    cfg->max_response = 8u << 20;
     cfg->refresh_ms = 250;
     cfg->socket_mode = 0660;
     cfg->max_connections = 1024;
@@ -215,6 +216,10 @@ int config_apply(struct server_config *cfg, const char *name_in, const char *val
         if (parse_long(name, value, 16, 64L << 20, &v, why, whylen) < 0)
             return -1;
         cfg->max_body = (size_t)v;
+    } else if (!strcmp(name, "max-response")) {
+        if (parse_long(name, value, 4096, 1L << 30, &v, why, whylen) < 0)
+            return -1;
+        cfg->max_response = (size_t)v;
     } else if (!strcmp(name, "refresh-ms")) {
         if (parse_long(name, value, 10, 60000, &v, why, whylen) < 0)
             return -1;

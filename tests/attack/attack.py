@@ -449,6 +449,8 @@ def write_config():
         f.write("[quired]\nmax_connections = %d\nheader_timeout_ms = %d\nidle_timeout_ms = %d\n"
                 "max_body = %d\nbody_min_rate = %d\naccess_log = json\n"
                 % (A.cap, A.header_ms, A.idle_ms, A.max_body, A.min_rate))
+        if A.max_response:
+            f.write("max_response = %d\n" % A.max_response)
 
 
 async def reload(rng, totals):
@@ -532,6 +534,7 @@ if __name__ == "__main__":
     for name in ("port", "pid", "cap", "threads", "listeners", "header-ms", "idle-ms", "max-body", "min-rate"):
         p.add_argument("--" + name, type=int, required=True)
     p.add_argument("--rss-bound", type=int, required=True)
+    p.add_argument("--max-response", type=int, default=0)
     p.add_argument("--log", required=True)
     p.add_argument("--config")
     p.add_argument("--seed", type=int, default=int(os.environ.get("QUIRE_SEED", "0")) or int(time.time()))

@@ -6,9 +6,12 @@
  * A real evhttp on 127.0.0.1 (port 0) in this thread: its listener's accept callback is
  * ours (evglue_bind), which hands each accepted socket to evhttp (evglue_handoff); the
  * bufferevent callback records the connection's bufferevent; the close callback counts.
+ * An output buffer callback on every connection sees evhttp's own error answers queued
+ * (assumption 4) and answers in their place, as conns_answer.c does.
  * Bounded: every wait polls the loop at most 3 s; alarm() ends the program after 30 s.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -38,7 +41,47 @@ struct fixture {
     int closes;               /* close callbacks run */
     int requests;
     int keep;                 /* 1: the handler does not answer (the request stays open) */
+    int own_status;           /* the status of evhttp's own answer, seen queued */
+    size_t own_queued;        /* bytes in the output buffer when our event ran */
+    int own_unsent;           /* ...and they began with evhttp's whole status line */
+    struct event *own_ev;     /* made active when evhttp's own answer is queued */
 };
+
+/* Our answer in place of evhttp's own. */
+static const char ours[] = "HTTP/1.1 999 Ours\r\nConnection: close\r\n\r\n";
+
+/* Runs after evhttp has queued its own answer, before it sends it: answers in its place
+ * and frees the connection, dropping evhttp's. */
+static void own_answer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct fixture *f = arg;
+    struct evbuffer *out = bufferevent_get_output(f->bev);
+    f->own_queued = evbuffer_get_length(out);
+    /* (evbuffer_copyout fails on a written bufferevent's output: evglue.c) */
+    const unsigned char *head = evbuffer_pullup(out, 12);
+    char want[13];
+    snprintf(want, sizeof want, "HTTP/1.1 %d", f->own_status);
+    f->own_unsent = head && memcmp(head, want, 12) == 0;
+    assert_int_equal(send(bufferevent_getfd(f->bev), ours, sizeof ours - 1, 0), (ssize_t)(sizeof ours - 1));
+    struct evhttp_connection *evcon = evglue_connection_of(f->bev);
+    assert_non_null(evcon);
+    /* Our reference goes first, so that the bufferevent is gone with the connection, its
+     * pending write with it, before evhttp closes the socket (as in quired). */
+    bufferevent_decref(f->bev);
+    f->bev = NULL;
+    evhttp_connection_free(evcon);
+}
+
+static void on_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct fixture *f = arg;
+    int status = evglue_answer_status(buf, info);
+    if (status >= 400 && !f->own_status) { /* on_request answers 200 */
+        f->own_status = status;
+        event_active(f->own_ev, EV_TIMEOUT, 1);
+    }
+}
 
 static void on_close(struct evhttp_connection *evcon, void *arg)
 {
@@ -51,6 +94,7 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
     struct fixture *f = arg;
     f->bev = bufferevent_socket_new(base, -1, 0);
     bufferevent_incref(f->bev); /* the test looks at it after evhttp is done */
+    evbuffer_add_cb(bufferevent_get_output(f->bev), on_output, f);
     return f->bev;
 }
 
@@ -82,6 +126,8 @@ static int setup(void **state)
     f.http = evhttp_new(f.base);
     evhttp_set_bevcb(f.http, make_bev, &f);
     evhttp_set_gencb(f.http, on_request, &f);
+    evhttp_set_allowed_methods(f.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+    f.own_ev = event_new(f.base, -1, 0, own_answer, &f);
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
@@ -103,6 +149,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     evhttp_free(f->http);
+    event_free(f->own_ev);
     event_base_free(f->base);
     return 0;
 }
@@ -212,6 +259,59 @@ static void test_keepalive(void **state)
     bufferevent_decref(f->bev);
 }
 
+/* Assumption 4: each kind of request evhttp answers on its own (an HTML page) has its
+ * status line queued and seen by the output callback; an event made active then runs
+ * before a byte of it is sent, and freeing the connection drops it: the client reads our
+ * answer alone. */
+static void test_own_answers_replaced(void **state)
+{
+    struct fixture *f = *state;
+    static const struct {
+        const char *req;
+        int status;
+    } cases[] = {
+        {"BLAH\r\n\r\n", 400},                                     /* no request line */
+        {"GET /x HTTP/2.0\r\n\r\n", 400},                          /* a version past 1.x */
+        {"GET /x HTTP/1.1\r\nno colon\r\n\r\n", 400},              /* a bad header line */
+        {"POST /x HTTP/1.1\r\nContent-Length: z\r\n\r\n", 400},    /* a bad length */
+        {"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 413}, /* bad chunk */
+        {"POST /x HTTP/1.1\r\nExpect: bogus\r\nContent-Length: 1\r\n\r\n", 417},
+        {"FOO /x HTTP/1.1\r\n\r\n", 501},                          /* an unknown method */
+        {"PUT /x HTTP/1.1\r\n\r\n", 501},                          /* one not allowed */
+    };
+    /* Each case on a new connection, then after a first request on a kept-alive one
+     * (the output buffer drained to empty before evhttp's answer is queued). */
+    for (size_t i = 0; i < 2 * (sizeof cases / sizeof cases[0]); i++) {
+        size_t ci = i % (sizeof cases / sizeof cases[0]);
+        int second = i >= sizeof cases / sizeof cases[0];
+        f->own_status = 0;
+        f->own_unsent = 0;
+        int before = f->closes, r0 = f->requests;
+        int fd = client(f);
+        char buf[4096];
+        if (second) {
+            const char first[] = "GET /a HTTP/1.1\r\nHost: a\r\n\r\n";
+            send(fd, first, sizeof first - 1, 0);
+            run_until(f, &f->requests, r0 + 1);
+            for (int k = 0; k < 50; k++)
+                event_base_loop(f->base, EVLOOP_NONBLOCK);
+            assert_int_equal(recv(fd, buf, sizeof buf, 0) > 0, 1);
+            assert_int_equal(evbuffer_get_length(bufferevent_get_output(f->bev)), 0);
+        }
+        size_t len = strlen(cases[ci].req);
+        assert_int_equal(send(fd, cases[ci].req, len, 0), (ssize_t)len);
+        read_all(f, fd, buf, sizeof buf);
+        assert_int_equal(f->own_status, cases[ci].status);
+        assert_true(f->own_unsent);
+        assert_true(f->own_queued > strlen("HTTP/1.1 400 Bad Request\r\n"));
+        assert_string_equal(buf, ours);
+        assert_int_equal(f->requests, r0 + second);
+        assert_int_equal(f->closes, before + 1);
+        assert_null(f->bev);
+        close(fd);
+    }
+}
+
 int main(void)
 {
     alarm(30);
@@ -220,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_client_close),
         cmocka_unit_test(test_free_closes_once),
         cmocka_unit_test(test_keepalive),
+        cmocka_unit_test(test_own_answers_replaced),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
