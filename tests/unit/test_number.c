@@ -29,31 +29,21 @@
 #include <cmocka.h>
 
 #include "number.h"
+#include "seeded.h"
 
 #define ROUNDS 200000
-
-static uint64_t rng_state;
-
-/* splitmix64: 64 random bits (rand() gives too few to reach every long). */
-static uint64_t rng_next(void)
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 
 /* A random long, weighted toward the edges: every bit width and the extremes. */
 static long random_long(void)
 {
-    uint64_t r = rng_next();
+    uint64_t r = seeded_next();
     switch (r % 8) {
-    case 0: return LONG_MAX - (long)(rng_next() % 4);
-    case 1: return LONG_MIN + (long)(rng_next() % 4);
-    case 2: return (long)(rng_next() % 21) - 10;
+    case 0: return LONG_MAX - (long)(seeded_next() % 4);
+    case 1: return LONG_MIN + (long)(seeded_next() % 4);
+    case 2: return (long)(seeded_next() % 21) - 10;
     default: {
-        unsigned bits = (unsigned)(rng_next() % 64);
-        uint64_t v = rng_next() >> (63 - bits);
+        unsigned bits = (unsigned)(seeded_next() % 64);
+        uint64_t v = seeded_next() >> (63 - bits);
         return (long)v; /* two's complement: any bit pattern is a long */
     }
     }
@@ -62,12 +52,7 @@ static long random_long(void)
 static int setup_seed(void **state)
 {
     (void)state;
-    const char *env = getenv("QUIRE_TEST_SEED");
-    long seed;
-    if (!env || num_parse_long(env, 0, LONG_MAX, &seed) != NUM_OK)
-        seed = (long)time(NULL);
-    rng_state = (uint64_t)seed;
-    printf("# number parser: seed %ld (QUIRE_TEST_SEED=%ld replays)\n", seed, seed);
+    seeded_start("number parser");
     return 0;
 }
 
@@ -82,13 +67,13 @@ static void test_long_round_trip(void **state)
         assert_true(got == v);
         /* A span ends where it is told to, whatever follows. */
         size_t n = strlen(buf);
-        buf[n] = (char)('0' + rng_next() % 10);
+        buf[n] = (char)('0' + seeded_next() % 10);
         buf[n + 1] = '\0';
         got = 0;
         assert_int_equal(num_parse_span(buf, n, 10, LONG_MIN, LONG_MAX, &got), NUM_OK);
         assert_true(got == v);
         if (v >= 0) {
-            snprintf(buf, sizeof buf, rng_next() % 2 ? "%lx" : "%lX", v);
+            snprintf(buf, sizeof buf, seeded_next() % 2 ? "%lx" : "%lX", v);
             assert_int_equal(num_parse_span(buf, strlen(buf), 16, 0, LONG_MAX, &got), NUM_OK);
             assert_true(got == v);
             snprintf(buf, sizeof buf, "%lo", v);
@@ -107,9 +92,9 @@ static void test_long_range(void **state)
     for (int i = 0; i < ROUNDS; i++) {
         long v = random_long(), a = random_long(), b = random_long();
         /* Half the time a bound near v, so both sides of each bound are tried. */
-        if (rng_next() % 2 && v > LONG_MIN + 2 && v < LONG_MAX - 2) {
-            a = v + (long)(rng_next() % 5) - 2;
-            b = rng_next() % 2 ? LONG_MAX : v + (long)(rng_next() % 3);
+        if (seeded_next() % 2 && v > LONG_MIN + 2 && v < LONG_MAX - 2) {
+            a = v + (long)(seeded_next() % 5) - 2;
+            b = seeded_next() % 2 ? LONG_MAX : v + (long)(seeded_next() % 3);
         }
         long lo = a < b ? a : b, hi = a < b ? b : a, got = 12345;
         snprintf(buf, sizeof buf, "%ld", v);
@@ -141,9 +126,9 @@ static void test_long_junk(void **state)
     assert_int_equal(num_parse_long(NULL, LONG_MIN, LONG_MAX, &got), NUM_SYNTAX);
     for (int i = 0; i < ROUNDS; i++) {
         long v = random_long();
-        char j = junk[rng_next() % (sizeof junk - 1)];
+        char j = junk[seeded_next() % (sizeof junk - 1)];
         int n = snprintf(buf, sizeof buf, "%ld", v);
-        switch (rng_next() % 3) {
+        switch (seeded_next() % 3) {
         case 0: /* after */
             buf[n] = j;
             buf[n + 1] = '\0';
@@ -157,7 +142,7 @@ static void test_long_junk(void **state)
         default: { /* inside */
             if (n < 2)
                 continue;
-            size_t at = 1 + (size_t)(rng_next() % (unsigned)(n - 1));
+            size_t at = 1 + (size_t)(seeded_next() % (unsigned)(n - 1));
             memmove(buf + at + 1, buf + at, (size_t)n - at + 1);
             buf[at] = j;
         }
@@ -178,18 +163,18 @@ static void test_long_overflow(void **state)
     assert_true(got == LONG_MIN);
     for (int i = 0; i < ROUNDS; i++) {
         /* Just past an end (LONG_MAX + d, printed as an unsigned long) or far past it. */
-        int neg = (int)(rng_next() % 2);
-        if (rng_next() % 2) {
-            unsigned long d = 1 + rng_next() % 1000000;
+        int neg = (int)(seeded_next() % 2);
+        if (seeded_next() % 2) {
+            unsigned long d = 1 + seeded_next() % 1000000;
             unsigned long mag = (unsigned long)LONG_MAX + d + (neg ? 1ul : 0ul);
             snprintf(buf, sizeof buf, "%s%lu", neg ? "-" : "", mag);
         } else {
-            int n = 0, digits = 20 + (int)(rng_next() % 60);
+            int n = 0, digits = 20 + (int)(seeded_next() % 60);
             if (neg)
                 buf[n++] = '-';
-            buf[n++] = (char)('1' + rng_next() % 9);
+            buf[n++] = (char)('1' + seeded_next() % 9);
             while (--digits > 0)
-                buf[n++] = (char)('0' + rng_next() % 10);
+                buf[n++] = (char)('0' + seeded_next() % 10);
             buf[n] = '\0';
         }
         got = 7;
@@ -223,9 +208,9 @@ static void test_long_against_strtol(void **state)
     char buf[32];
     unsigned long ok = 0;
     for (int i = 0; i < ROUNDS; i++) {
-        size_t n = (size_t)(rng_next() % 24);
+        size_t n = (size_t)(seeded_next() % 24);
         for (size_t k = 0; k < n; k++)
-            buf[k] = alphabet[rng_next() % (sizeof alphabet - 1)];
+            buf[k] = alphabet[seeded_next() % (sizeof alphabet - 1)];
         buf[n] = '\0';
         long want = 0, got = 0;
         int wrc = reference_long(buf, &want), rc = num_parse_long(buf, LONG_MIN, LONG_MAX, &got);
@@ -256,7 +241,7 @@ static void test_double(void **state)
     assert_int_equal(num_parse_double(".5", 0, 1, &got), NUM_OK);
     assert_true(got == 0.5);
     for (int i = 0; i < ROUNDS; i++) {
-        uint64_t bits = rng_next();
+        uint64_t bits = seeded_next();
         double v;
         memcpy(&v, &bits, sizeof v);
         if (!isfinite(v))
@@ -270,9 +255,9 @@ static void test_double(void **state)
     static const char alphabet[] = "0123456789.-+eE 0123456789x";
     unsigned long ok = 0;
     for (int i = 0; i < ROUNDS; i++) {
-        size_t n = (size_t)(rng_next() % 12);
+        size_t n = (size_t)(seeded_next() % 12);
         for (size_t k = 0; k < n; k++)
-            buf[k] = alphabet[rng_next() % (sizeof alphabet - 1)];
+            buf[k] = alphabet[seeded_next() % (sizeof alphabet - 1)];
         buf[n] = '\0';
         char *end;
         double want = strtod(buf, &end);
