@@ -9,12 +9,14 @@
  */
 #include "print.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cliout.h"
+#include "number.h"
 
 #define BOLD "\033[1m"
 #define RESET "\033[0m"
@@ -63,28 +65,15 @@ static size_t decode_entity(const char *s, uint32_t *cp)
     if (s[1] != '#')
         return 0;
     int hex = s[2] == 'x' || s[2] == 'X';
-    size_t i = hex ? 3 : 2;
-    uint32_t v = 0;
-    size_t digits = 0;
-    for (;; i++, digits++) {
-        char c = s[i];
-        int d;
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (hex && c >= 'a' && c <= 'f')
-            d = c - 'a' + 10;
-        else if (hex && c >= 'A' && c <= 'F')
-            d = c - 'A' + 10;
-        else
-            break;
-        if (digits >= 7) /* past U+10FFFF in any base: not an entity we print */
-            return 0;
-        v = v * (hex ? 16 : 10) + (uint32_t)d;
-    }
-    if (digits == 0 || s[i] != ';')
+    size_t start = hex ? 3 : 2;
+    size_t digits = strspn(s + start, hex ? "0123456789abcdefABCDEF" : "0123456789");
+    long v;
+    /* More than 7 digits is past U+10FFFF in any base: not an entity we print. */
+    if (digits == 0 || digits > 7 || s[start + digits] != ';' ||
+        num_parse_span(s + start, digits, hex ? 16 : 10, 0, LONG_MAX, &v) != NUM_OK)
         return 0;
-    *cp = v;
-    return i + 1;
+    *cp = (uint32_t)v;
+    return start + digits + 1;
 }
 
 /* Prints a snippet: HTML-escaped text with <b>..</b> around matched terms. The tags become

@@ -734,10 +734,7 @@ static int doubt_read(struct run *r, struct file_read *fr, const char *key)
  * nanosecond mtime or file size a long long does. */
 _Static_assert(sizeof(long) == sizeof(long long), "a long holds an mtime in nanoseconds");
 
-/* Reads the head of a file's signature, "MTIME SIZE NDOCS" up to a tab or the end (as
- * claims_index_file records it). Returns 0, or -1 when sig does not start so. */
-static int claims_signature_parse(const char *sig, long long *mtime, long long *size,
-                                  long *ndocs)
+int claims_signature_parse(const char *sig, long long *mtime, long long *size, long *ndocs)
 {
     long v[3];
     const char *p = sig;

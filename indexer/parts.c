@@ -187,7 +187,7 @@ static int fix_signature(xc_wdb *out, xc_db *const *parts, unsigned n, const cha
             free(first);
             return -1;
         }
-        if (sscanf(v, "%lld %lld %ld", &mtime, &size, &docs) != 3 ||
+        if (claims_signature_parse(v, &mtime, &size, &docs) < 0 ||
             (k > 0 && (mtime != mtime0 || size != size0)))
             complete = 0;
         mtime0 = mtime;

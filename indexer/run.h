@@ -161,6 +161,9 @@ int claims_index_file(struct run *r, struct file_entry *f);
 int claims_vanished(struct run *r);
 /* Reports every id held by more than one record (all locations) and counts them. */
 int claims_report_duplicates(struct run *r);
+/* Reads the head of a file's signature, "MTIME SIZE NDOCS" up to a tab or the end (as
+ * claims_index_file records it). Returns 0, or -1 when sig does not start so. */
+int claims_signature_parse(const char *sig, long long *mtime, long long *size, long *ndocs);
 
 /* generations.c */
 int generations_check(const char *dbdir, const char *genpath, const struct options *o,

@@ -189,6 +189,26 @@ char *schema_text_pack(const char *text, size_t len, size_t *outlen)
     return out;
 }
 
+/* The text's length, from a packed value's header (at least TEXT_HEADER bytes). */
+static size_t packed_length(const char *value)
+{
+    size_t n = 0;
+    for (int k = 0; k < 4; k++)
+        n |= (size_t)(unsigned char)value[1 + k] << (8 * k);
+    return n;
+}
+
+/* Frees the packed value and hands back text (n bytes, NUL-terminated), or NULL. */
+static char *unpacked(char *value, char *text, size_t n, size_t *len)
+{
+    free(value);
+    if (text) {
+        text[n] = '\0';
+        *len = n;
+    }
+    return text;
+}
+
 char *schema_text_unpack_prefix(char *value, size_t *len, size_t max)
 {
     if (*len == 0 || (unsigned char)value[0] != TEXT_PACKED) {
@@ -202,9 +222,7 @@ char *schema_text_unpack_prefix(char *value, size_t *len, size_t max)
         free(value);
         return NULL;
     }
-    size_t n = 0;
-    for (int k = 0; k < 4; k++)
-        n |= (size_t)(unsigned char)value[1 + k] << (8 * k);
+    size_t n = packed_length(value);
     size_t want = n < max ? n : max;
     /* Only the first max bytes: inflate stops once they are out, which on a long article
      * is most of the work saved. The stream is read raw, past zlib's 2-byte header (as
@@ -237,12 +255,7 @@ char *schema_text_unpack_prefix(char *value, size_t *len, size_t max)
         free(text);
         text = NULL;
     }
-    free(value);
-    if (text) {
-        text[want] = '\0';
-        *len = want;
-    }
-    return text;
+    return unpacked(value, text, want, len);
 }
 
 char *schema_text_unpack(char *value, size_t *len)
@@ -253,9 +266,7 @@ char *schema_text_unpack(char *value, size_t *len)
         free(value);
         return NULL;
     }
-    size_t n = 0;
-    for (int k = 0; k < 4; k++)
-        n |= (size_t)(unsigned char)value[1 + k] << (8 * k);
+    size_t n = packed_length(value);
     char *text = malloc(n + 1);
     uLongf got = n;
     if (text && (uncompress((Bytef *)text, &got, (const Bytef *)value + TEXT_HEADER,
@@ -263,12 +274,7 @@ char *schema_text_unpack(char *value, size_t *len)
         free(text);
         text = NULL;
     }
-    free(value);
-    if (text) {
-        text[n] = '\0';
-        *len = n;
-    }
-    return text;
+    return unpacked(value, text, n, len);
 }
 
 /* Stores the body in its slot, packed. Returns 0, or -1 with *err (NULL: out of memory). */

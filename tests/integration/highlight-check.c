@@ -24,6 +24,7 @@
  * the operators are found by trying every window. Prints the counts it checked; exits 1
  * on the first few violations (described), 0 otherwise.
  */
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@
 
 #include <jansson.h>
 
+#include "number.h"
 #include "schema.h"
 #include "search.h"
 #include "util.h"
@@ -533,9 +535,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: highlight-check DB CORPUS.jsonl SEED N [NPROX]\n");
         return 2;
     }
-    rng_state = strtoull(argv[3], NULL, 10) * 0x9E3779B97F4A7C15ULL + 1;
-    unsigned long want = strtoul(argv[4], NULL, 10);
-    unsigned long want_prox = argc == 6 ? strtoul(argv[5], NULL, 10) : 0;
+    long seed, count, nprox = 0;
+    if (num_parse_long(argv[3], 0, LONG_MAX, &seed) != NUM_OK ||
+        num_parse_long(argv[4], 1, 1000000, &count) != NUM_OK ||
+        (argc == 6 && num_parse_long(argv[5], 0, 1000000, &nprox) != NUM_OK)) {
+        fprintf(stderr, "highlight-check: SEED must be a whole number, N one from 1 to 1000000, "
+                        "NPROX one from 0 to 1000000\n");
+        return 2;
+    }
+    rng_state = (unsigned long long)seed * 0x9E3779B97F4A7C15ULL + 1;
+    unsigned long want = (unsigned long)count;
+    unsigned long want_prox = (unsigned long)nprox;
     tg = xc_termgen_new(SCHEMA_LANG, NULL);
     stemmer = xc_stem_new(SCHEMA_LANG, NULL);
     struct search_error err;
