@@ -23,6 +23,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "analytics.h"
+#include "number.h"
 #include "routes.h"
 #include "server.h"
 
@@ -156,12 +157,12 @@ static void handle_queries(struct evhttp_request *req, struct worker *w, const c
         snprintf(msg, sizeof msg, "the query string is malformed");
     for (struct evkeyval *kv = params.tqh_first; kv && !msg[0]; kv = kv->next.tqe_next) {
         if (strcmp(kv->key, "limit") == 0) {
-            char *end;
-            unsigned long n = strtoul(kv->value, &end, 10);
-            if (!kv->value[0] || *end || n < 1 || n > ANALYTICS_CAPACITY)
+            long n;
+            if (num_parse_long(kv->value, 1, ANALYTICS_CAPACITY, &n) != NUM_OK)
                 snprintf(msg, sizeof msg, "parameter 'limit' must be a whole number from 1 to %d",
                          ANALYTICS_CAPACITY);
-            limit = (unsigned)n;
+            else
+                limit = (unsigned)n;
         } else {
             snprintf(msg, sizeof msg, "unknown parameter '%.64s'; this endpoint takes limit",
                      kv->key);

@@ -3,7 +3,8 @@
  * one count of open connections, accepting under the cap, a connection's end, and the
  * module's interface. What a connection goes through on the way is in conns_request.c
  * (its requests, their deadlines), conns_body.c (bodies over max_body), conns_linger.c
- * (refusals past the cap, lingering closes) and conns_index.c (evhttp connection -> conn).
+ * (refusals past the cap, lingering closes). A worker finds a connection's struct conn
+ * from evhttp's connection through the tree's one hash table (util.h).
  *
  * The count of open connections is one atomic shared by the workers: a worker reserves a
  * place with one fetch-add before it serves a connection, so the cap holds whichever
@@ -11,6 +12,7 @@
  */
 #include "conns_int.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +36,9 @@ static void conn_forget(struct conn *c)
         evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->output_cb);
     if (c->timer)
         event_free(c->timer);
-    conn_index_remove(t, c);
+    uint64_t held;
+    if (c->evcon && hashmap_get(&t->index, (uintptr_t)c->evcon, &held) && held == (uintptr_t)c)
+        hashmap_remove(&t->index, (uintptr_t)c->evcon);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -129,7 +133,8 @@ static void conns_accept(struct evconnlistener *lev, evutil_socket_t fd, struct 
     high_water(n);
     struct conn *c = calloc(1, sizeof *c);
     struct event *timer = c ? event_new(t->w->base, -1, 0, conn_timer, c) : NULL;
-    if (!timer || conn_index_reserve(t) < 0) {
+    /* Room in the index now, so that entering c there below cannot fail. */
+    if (!timer || hashmap_reserve(&t->index, t->index.n + 1) < 0) {
         free(c);
         if (timer)
             event_free(timer);
@@ -160,8 +165,9 @@ static void conns_accept(struct evconnlistener *lev, evutil_socket_t fd, struct 
         return;
     }
     c->evcon = evcon;
-    conn_index_put(t, c);
-    t->count++;
+    int rc = hashmap_put(&t->index, (uintptr_t)evcon, (uintptr_t)c);
+    assert(rc == 0); /* reserved above */
+    (void)rc;
     evhttp_connection_set_closecb(evcon, conn_closed, c);
     bufferevent_decref(bev);
     atomic_fetch_add_explicit(&conns_g.accepted, 1, memory_order_relaxed);
@@ -272,7 +278,7 @@ void conns_free(struct worker *w)
         conn_refusal_close(t->refusals);
     if (t->resume)
         event_free(t->resume);
-    free(t->slots);
+    hashmap_free(&t->index);
     free(t);
 }
 
@@ -280,7 +286,9 @@ void conns_request(struct worker *w, struct evhttp_request *req)
 {
     struct conn_table *t = w->conns;
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-    struct conn *c = t && evcon ? conn_index_lookup(t, evcon) : NULL;
+    uint64_t held;
+    struct conn *c =
+        t && evcon && hashmap_get(&t->index, (uintptr_t)evcon, &held) ? (struct conn *)held : NULL;
     if (!c)
         return;
     c->phase = PH_BUSY;

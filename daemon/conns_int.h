@@ -17,6 +17,7 @@
 #include "conns.h"
 #include "evglue.h"
 #include "server.h"
+#include "util.h"
 
 /* Shared by every worker (conns.c). */
 struct conns_globals {
@@ -76,8 +77,7 @@ struct listener {
 struct conn_table {
     struct worker *w;
     struct conn *head;
-    struct conn **slots; /* open addressing index: evhttp_connection -> conn */
-    size_t cap, count;
+    struct hashmap index; /* (uintptr_t) evhttp_connection -> (uintptr_t) conn */
     struct refusal *refusals;
     unsigned nrefusing;
     struct listener ls[SERVER_MAX_LISTENERS];
@@ -93,12 +93,6 @@ struct conn_table {
 
 /* conns.c: has evhttp close c's socket now, and forgets c. */
 void conn_kill(struct conn *c);
-
-/* conns_index.c */
-struct conn *conn_index_lookup(const struct conn_table *t, const struct evhttp_connection *evcon);
-void conn_index_put(struct conn_table *t, struct conn *c);
-int conn_index_reserve(struct conn_table *t);
-void conn_index_remove(struct conn_table *t, struct conn *c);
 
 /* conns_request.c */
 void conn_arm(struct conn *c);

@@ -9,6 +9,8 @@
 
 #include <event2/bufferevent.h>
 
+#include "number.h"
+
 /* The head of libevent 2.1's struct evconnlistener (listener.c), as far as we read it. */
 struct evglue_listener_head {
     const void *ops;
@@ -91,11 +93,8 @@ int evglue_answer_status(struct evbuffer *out, const struct evbuffer_cb_info *in
     }
     if (got < 13 || memcmp(head, "HTTP/1.", 7) != 0 || head[8] != ' ' || head[12] != ' ')
         return 0;
-    int status = 0;
-    for (int i = 9; i < 12; i++) {
-        if (head[i] < '0' || head[i] > '9')
-            return 0;
-        status = status * 10 + (head[i] - '0');
-    }
-    return status;
+    long status;
+    if (num_parse_span(head + 9, 3, 10, 100, 999, &status) != NUM_OK)
+        return 0;
+    return (int)status;
 }

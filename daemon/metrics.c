@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "conns.h"
+#include "dbdir.h"
 
 /* Every status quired answers with (routes.c, conns.c); 0: any other. */
 static const int statuses[METRICS_STATUSES] = {200, 400, 401, 403, 404, 405, 413, 417, 431, 500, 501, 503,
@@ -112,9 +113,9 @@ void metrics_render(struct strbuf *out, struct metrics *const *all, int n, unsig
                    "# TYPE quire_documents gauge\nquire_documents %u\n", docs);
     sb_printf(out, "# HELP quire_index_revision Revision of the index being served.\n"
                    "# TYPE quire_index_revision gauge\nquire_index_revision %lu\n", revision);
-    unsigned gen = 0;
-    if (generation && strncmp(generation, "gen-", 4) == 0)
-        gen = (unsigned)strtoul(generation + 4, NULL, 10);
+    unsigned gen = 0; /* 0 when the index has no generation (a plain or sharded database) */
+    if (!generation || dbdir_generation_number(generation, &gen) < 0)
+        gen = 0;
     sb_printf(out, "# HELP quire_index_generation Generation of the index being served.\n"
                    "# TYPE quire_index_generation gauge\nquire_index_generation %u\n", gen);
     sb_printf(out, "# HELP quire_index_reopens_total Times a worker picked up a new commit or "

@@ -36,6 +36,7 @@
 
 #include "analytics.h"
 #include "assets.h"
+#include "number.h"
 #include "routes.h"
 #include "search.h"
 #include "server.h"
@@ -178,9 +179,9 @@ static void state_read(struct page_state *st, struct evkeyvalq *params)
                  (strcmp(kv->value, "date") == 0 || strcmp(kv->value, "date:asc") == 0))
             st->sort = kv->value;
         else if (strcmp(kv->key, "page") == 0) {
-            char *end;
-            unsigned long n = strtoul(kv->value, &end, 10);
-            if (*kv->value && !*end && n >= 1 && n <= SEARCH_MAX_OFFSET / PAGE_HITS + 1)
+            /* A page number out of range (a hand-edited link) shows the first page. */
+            long n;
+            if (num_parse_long(kv->value, 1, SEARCH_MAX_OFFSET / PAGE_HITS + 1, &n) == NUM_OK)
                 st->page = (unsigned)n;
         } else if (strcmp(kv->key, "fuzzy") == 0 && strcmp(kv->value, "0") == 0)
             st->fuzzy_off = 1;

@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "number.h"
+
 /* Replaces the string *field with a copy of value (NULL clears it). Returns 0 or -1. */
 static int set_string(char **field, const char *value, char *why, size_t whylen)
 {
@@ -145,18 +147,15 @@ static int read_admin_token_file(struct server_config *cfg, const char *path, ch
     return rc;
 }
 
-/* Parses a whole number in [lo, hi]. */
+/* Parses a whole number in [lo, hi] (a bare name, with no value, is not one). */
 static int parse_long(const char *name, const char *value, long lo, long hi, long *out,
                       char *why, size_t whylen)
 {
-    char *end;
-    errno = 0;
-    long v = value ? strtol(value, &end, 10) : 0;
-    if (!value || !*value || *end || errno || v < lo || v > hi) {
-        snprintf(why, whylen, "%s must be a whole number from %ld to %ld", name, lo, hi);
+    if (!value || num_parse_long(value, lo, hi, out) != NUM_OK) {
+        snprintf(why, whylen, "%s must be a whole number from %ld to %ld, not '%.40s'", name, lo,
+                 hi, value ? value : "");
         return -1;
     }
-    *out = v;
     return 0;
 }
 
@@ -201,10 +200,9 @@ int config_apply(struct server_config *cfg, const char *name_in, const char *val
         if (on)
             return set_string(&cfg->listen, NULL, why, whylen);
     } else if (!strcmp(name, "socket-mode")) {
-        char *end;
-        v = value ? strtol(value, &end, 8) : -1;
-        if (!value || !*value || *end || v < 0 || v > 0777) {
-            snprintf(why, whylen, "socket-mode must be an octal mode such as 0660");
+        if (!value || num_parse_span(value, strlen(value), 8, 0, 0777, &v) != NUM_OK) {
+            snprintf(why, whylen, "socket-mode must be an octal mode such as 0660, not '%.40s'",
+                     value ? value : "");
             return -1;
         }
         cfg->socket_mode = (unsigned)v;

@@ -18,6 +18,7 @@
 #include <sys/queue.h>
 
 #include "complete.h"
+#include "number.h"
 #include "routes.h"
 #include "search.h"
 #include "server.h"
@@ -51,12 +52,12 @@ void typeahead_handle(struct evhttp_request *req, struct worker *w, const char *
                 snprintf(msg, sizeof msg, "q is not valid UTF-8 text");
             q = kv->value;
         } else if (strcmp(kv->key, "limit") == 0) {
-            char *end;
-            unsigned long n = strtoul(kv->value, &end, 10);
-            if (!kv->value[0] || *end || n < 1 || n > COMPLETE_MAX_LIMIT)
+            long n;
+            if (num_parse_long(kv->value, 1, COMPLETE_MAX_LIMIT, &n) != NUM_OK)
                 snprintf(msg, sizeof msg, "parameter 'limit' must be a whole number from 1 to %d",
                          COMPLETE_MAX_LIMIT);
-            limit = (unsigned)n;
+            else
+                limit = (unsigned)n;
         } else {
             snprintf(msg, sizeof msg, "unknown parameter '%.64s' (use q and limit)", kv->key);
         }

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "article.h"
+#include "number.h"
 #include "schema.h"
 #include "shardmap.h"
 #include "util.h"
@@ -729,11 +730,33 @@ static int doubt_read(struct run *r, struct file_read *fr, const char *key)
     return rc;
 }
 
+/* The numbers are read as longs: Quire is built for LP64 systems, where a long holds any
+ * nanosecond mtime or file size a long long does. */
+_Static_assert(sizeof(long) == sizeof(long long), "a long holds an mtime in nanoseconds");
+
+int claims_signature_parse(const char *sig, long long *mtime, long long *size, long *ndocs)
+{
+    long v[3];
+    const char *p = sig;
+    for (int i = 0; i < 3; i++) {
+        size_t n = strcspn(p, i < 2 ? " " : "\t");
+        if (num_parse_span(p, n, 10, i == 0 ? LONG_MIN : 0, LONG_MAX, &v[i]) != NUM_OK)
+            return -1;
+        p += n;
+        if (i < 2 && *p++ != ' ')
+            return -1;
+    }
+    *mtime = v[0];
+    *size = v[1];
+    *ndocs = v[2];
+    return 0;
+}
+
 /* Parses a signature "mtime size ndocs\tabspath\tid". Returns 1 when it matches f. */
 static int signature_matches(const char *sig, const struct file_entry *f, long *ndocs)
 {
     long long mtime = 0, size = 0;
-    if (sscanf(sig, "%lld %lld %ld", &mtime, &size, ndocs) != 3 || mtime != f->mtime_ns ||
+    if (claims_signature_parse(sig, &mtime, &size, ndocs) < 0 || mtime != f->mtime_ns ||
         size != f->size)
         return 0;
     if (article_format_for_path(f->path) == ARTICLE_JSONL)

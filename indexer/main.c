@@ -120,15 +120,18 @@ int run_commit(struct run *r)
     return 0;
 }
 
-/* Rewrites the completion table (lib/complete.h) before the run's last commit. A failure
- * is reported and fails the run; the documents are not committed without it. */
-static int write_completions(struct run *r)
+int run_write_tables(struct run *r)
 {
     xc_error *err = NULL;
-    if (complete_build_table(r->wdb, NULL, &err) == 0)
+    if (complete_build_table(r->wdb, NULL, &err) < 0) {
+        report(r, "cannot write the completion table: %s",
+               err && err->message ? err->message : "out of memory");
+    } else if (schema_mark_unique_text(r->wdb, &err) < 0) {
+        report(r, "cannot mark whether articles repeat: %s",
+               err && err->message ? err->message : "out of memory");
+    } else {
         return 0;
-    report(r, "cannot write the completion table: %s",
-           err && err->message ? err->message : "out of memory");
+    }
     xc_error_free(err);
     r->io_error = 1;
     return -1;
@@ -383,7 +386,7 @@ int index_one(const struct options *opts, int argc, char **argv)
         if (!r.io_error && !o.dry_run &&
             (r.pending > 0 || r.added + r.updated + r.deleted > 0 || o.rebuild ||
              complete_table_present(r.wdb, NULL) == 0))
-            if (write_completions(&r) == 0)
+            if (run_write_tables(&r) == 0)
                 run_commit(&r);
         run_progress(&r, 1);
         if (r.progress)

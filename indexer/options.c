@@ -3,16 +3,29 @@
  * is touched (a refused combination is a usage error, exit 2).
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "number.h"
 #include "shardmap.h"
 #include "run.h"
 #include "xapian-c/xc.h"
 
 #include "config.h"
+
+/* Reads flag's argument as a whole number from lo to hi into *out; otherwise says what it
+ * must be (the value given included) and returns -1. */
+static int flag_long(const char *flag, const char *arg, long lo, long hi, long *out)
+{
+    if (num_parse_long(arg, lo, hi, out) == NUM_OK)
+        return 0;
+    fprintf(stderr, "%s: %s must be a whole number from %ld to %ld, not '%s'\n", progname, flag,
+            lo, hi, arg);
+    return -1;
+}
 
 void options_usage(FILE *out)
 {
@@ -97,43 +110,33 @@ int options_parse(int argc, char **argv, struct options *o, int *code)
     int c;
     *code = EXIT_USAGE;
     while ((c = getopt_long(argc, argv, "qhVn", longopts, NULL)) != -1) {
-        char *end;
+        long n;
         switch (c) {
         case 'd': o->dbdir = optarg; break;
         case 'b':
-            o->batch = strtol(optarg, &end, 10);
-            if (*end || o->batch < 1 || o->batch > 10000000) {
-                fprintf(stderr, "%s: --batch must be a number from 1 to 10000000\n", progname);
+            if (flag_long("--batch", optarg, 1, 10000000, &o->batch) < 0)
                 return -1;
-            }
             break;
-        case 'w': {
+        case 'w':
             if (!optarg) {
                 o->wait_seconds = 3600;
                 break;
             }
-            long w = strtol(optarg, &end, 10);
-            if (*end || w < 0 || w > 86400) {
-                fprintf(stderr, "%s: --wait takes seconds from 0 to 86400\n", progname);
+            if (flag_long("--wait", optarg, 0, 86400, &n) < 0)
                 return -1;
-            }
-            o->wait_seconds = (int)w;
+            o->wait_seconds = (int)n;
             break;
-        }
-        case 'k': {
-            long k = strtol(optarg, &end, 10);
-            if (*end || k < 1 || k > 100) {
-                fprintf(stderr, "%s: --keep must be from 1 to 100\n", progname);
+        case 'k':
+            if (flag_long("--keep", optarg, 1, 100, &n) < 0)
                 return -1;
-            }
-            o->keep = (unsigned)k;
+            o->keep = (unsigned)n;
             o->keep_set = 1;
             break;
-        }
         case 'm':
-            o->max_drop = strtod(optarg, &end);
-            if (*end || o->max_drop < 0 || o->max_drop > 1) {
-                fprintf(stderr, "%s: --max-drop is a fraction from 0 to 1\n", progname);
+            if (num_parse_double(optarg, 0, 1, &o->max_drop) != NUM_OK) {
+                fprintf(stderr,
+                        "%s: --max-drop is a fraction from 0 to 1 (such as 0.25), not '%s'\n",
+                        progname, optarg);
                 return -1;
             }
             o->max_drop_set = 1;
@@ -146,33 +149,21 @@ int options_parse(int argc, char **argv, struct options *o, int *code)
         case 'B': o->rollback = 1; break;
         case 'f': o->force = 1; break;
         case 'S': o->no_spelling = 1; break;
-        case 'N': {
-            long n = strtol(optarg, &end, 10);
-            if (*end || n < 1 || n > SHARDMAP_MAX) {
-                fprintf(stderr, "%s: --shards must be from 1 to %d\n", progname, SHARDMAP_MAX);
+        case 'N':
+            if (flag_long("--shards", optarg, 1, SHARDMAP_MAX, &n) < 0)
                 return -1;
-            }
             o->shards = (unsigned)n;
             break;
-        }
-        case 'K': {
-            long k = strtol(optarg, &end, 10);
-            if (*end || k < 0 || k >= SHARDMAP_MAX) {
-                fprintf(stderr, "%s: --shard takes a shard number from 0\n", progname);
+        case 'K':
+            if (flag_long("--shard", optarg, 0, SHARDMAP_MAX - 1, &n) < 0)
                 return -1;
-            }
-            o->shard_only = (int)k;
+            o->shard_only = (int)n;
             break;
-        }
-        case 'J': {
-            long j = strtol(optarg, &end, 10);
-            if (*end || j < 1 || j > SHARDMAP_MAX) {
-                fprintf(stderr, "%s: --jobs must be from 1 to %d\n", progname, SHARDMAP_MAX);
+        case 'J':
+            if (flag_long("--jobs", optarg, 1, SHARDMAP_MAX, &n) < 0)
                 return -1;
-            }
-            o->jobs = (unsigned)j;
+            o->jobs = (unsigned)n;
             break;
-        }
         case 'h': options_usage(stdout); *code = EXIT_OK; return -1;
         case 'V':
             printf("quire-index %s (Xapian %s)\n", PACKAGE_VERSION, xc_version());
@@ -195,9 +186,10 @@ int options_parse(int argc, char **argv, struct options *o, int *code)
      * where no such path exists is almost certainly meant as seconds. */
     for (int i = optind; i < argc; i++) {
         struct stat st;
-        char *end;
-        if (i > 1 && strcmp(argv[i - 1], "--wait") == 0 && argv[i][0] &&
-            (strtol(argv[i], &end, 10), *end == '\0') && stat(argv[i], &st) < 0) {
+        long secs;
+        if (i > 1 && strcmp(argv[i - 1], "--wait") == 0 &&
+            num_parse_long(argv[i], LONG_MIN, LONG_MAX, &secs) == NUM_OK &&
+            stat(argv[i], &st) < 0) {
             fprintf(stderr, "%s: --wait %s: %s is not a path; did you mean --wait=%s?\n",
                     progname, argv[i], argv[i], argv[i]);
             return -1;

@@ -20,7 +20,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include "complete.h"
 #include "dbdir.h"
 #include "schema.h"
 #include "util.h"
@@ -188,7 +187,7 @@ static int fix_signature(xc_wdb *out, xc_db *const *parts, unsigned n, const cha
             free(first);
             return -1;
         }
-        if (sscanf(v, "%lld %lld %ld", &mtime, &size, &docs) != 3 ||
+        if (claims_signature_parse(v, &mtime, &size, &docs) < 0 ||
             (k > 0 && (mtime != mtime0 || size != size0)))
             complete = 0;
         mtime0 = mtime;
@@ -265,10 +264,7 @@ static int merge_parts(struct run *r, const struct options *o, unsigned n)
                err && err->message ? err->message : "out of memory");
         xc_error_free(err);
         rc = -1;
-    } else if (complete_build_table(r->wdb, NULL, &err) < 0) {
-        report(r, "cannot write the completion table: %s",
-               err && err->message ? err->message : "out of memory");
-        xc_error_free(err);
+    } else if (run_write_tables(r) < 0) {
         rc = -1;
     } else {
         rc = run_commit(r);

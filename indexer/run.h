@@ -124,6 +124,11 @@ void report(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2
 /* Reads every file of the list, then those a later file sent back (claims.c), and reports
  * the duplicate ids. */
 void run_index_files(struct run *r, struct file_list *fl);
+/* Rewrites what is derived from all the documents before a run's last commit: the
+ * completion table (lib/complete.h) and whether any two articles share their text
+ * (schema_mark_unique_text). A failure is reported, sets r->io_error and returns -1; the
+ * documents are not committed without them. */
+int run_write_tables(struct run *r);
 /* Commits (and stamps quire:updated). Returns 0, or -1 (reported, r->io_error set). */
 int run_commit(struct run *r);
 /* Counts one change; commits when a batch is full. */
@@ -156,6 +161,9 @@ int claims_index_file(struct run *r, struct file_entry *f);
 int claims_vanished(struct run *r);
 /* Reports every id held by more than one record (all locations) and counts them. */
 int claims_report_duplicates(struct run *r);
+/* Reads the head of a file's signature, "MTIME SIZE NDOCS" up to a tab or the end (as
+ * claims_index_file records it). Returns 0, or -1 when sig does not start so. */
+int claims_signature_parse(const char *sig, long long *mtime, long long *size, long *ndocs);
 
 /* generations.c */
 int generations_check(const char *dbdir, const char *genpath, const struct options *o,

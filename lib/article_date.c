@@ -7,7 +7,10 @@
  * be too loose in running text: a year alone, YYYYMMDD and Unix seconds.
  */
 #include "article_int.h"
+#include "number.h"
 
+#include <assert.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,16 +72,27 @@ static size_t skip_spaces(const char *p, const char *end)
     return k;
 }
 
+/* The value of the n (1 to 4) decimal digits at p, or -1 when they are not all digits (a
+ * sign included): the fixed-width fields of a date, read by the tree's one number parser. */
+static int fixed_digits(const char *p, size_t n)
+{
+    long v;
+    assert(n >= 1 && n <= 4);
+    if (p[0] == '-' || num_parse_span(p, n, 10, 0, 9999, &v) != NUM_OK)
+        return -1;
+    return (int)v;
+}
+
 /* Reads a day of the month: 1-2 digits, optionally "st"/"nd"/"rd"/"th". */
 static size_t read_day(const char *p, const char *end, int *day)
 {
     size_t k = 0;
-    int d = 0;
 
     while (k < 2 && p + k < end && is_digit((unsigned char)p[k]))
-        d = d * 10 + (p[k++] - '0');
+        k++;
     if (k == 0 || (p + k < end && is_digit((unsigned char)p[k])))
         return 0;
+    int d = fixed_digits(p, k);
     if (end - (p + k) >= 2 &&
         (lower_eq(p + k, "st", 2) || lower_eq(p + k, "nd", 2) || lower_eq(p + k, "rd", 2) ||
          lower_eq(p + k, "th", 2)) &&
@@ -91,15 +105,10 @@ static size_t read_day(const char *p, const char *end, int *day)
 /* Reads exactly four digits not followed by another letter or digit. */
 static size_t read_year(const char *p, const char *end, int *year)
 {
-    int y = 0;
+    int y;
 
-    if (end - p < 4)
+    if (end - p < 4 || (y = fixed_digits(p, 4)) < 0)
         return 0;
-    for (int i = 0; i < 4; i++) {
-        if (!is_digit((unsigned char)p[i]))
-            return 0;
-        y = y * 10 + (p[i] - '0');
-    }
     if (p + 4 < end && is_alnum((unsigned char)p[4]))
         return 0;
     *year = y;
@@ -166,19 +175,14 @@ static int date_day_first(const char *p, const char *end, int *y, int *m, int *d
 /* "2026-04-10" at p (also the date part of "2026-04-10T12:00:00Z"). */
 static int date_iso(const char *p, const char *end, int *y, int *m, int *d)
 {
-    const unsigned char *u = (const unsigned char *)p;
-
-    if (end - p < 10 || u[4] != '-' || u[7] != '-')
+    if (end - p < 10 || p[4] != '-' || p[7] != '-')
         return 0;
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && !is_digit(u[i]))
-            return 0;
-    if (end - p > 10 && is_digit(u[10]))
+    if (end - p > 10 && is_digit((unsigned char)p[10]))
         return 0;
-    *y = (u[0] - '0') * 1000 + (u[1] - '0') * 100 + (u[2] - '0') * 10 + (u[3] - '0');
-    *m = (u[5] - '0') * 10 + (u[6] - '0');
-    *d = (u[8] - '0') * 10 + (u[9] - '0');
-    return 1;
+    *y = fixed_digits(p, 4);
+    *m = fixed_digits(p + 5, 2);
+    *d = fixed_digits(p + 8, 2);
+    return *y >= 0 && *m >= 0 && *d >= 0;
 }
 
 int article_find_date(const char *text, size_t len, char out[11])
@@ -245,21 +249,18 @@ int article_date_from_json(const json_t *date, char **out)
             n--;
         while (n > 0 && is_space((unsigned char)*s))
             s++, n--;
-        size_t digits = 0;
-        while (digits < n && is_digit((unsigned char)s[digits]))
-            digits++;
-        if (digits != n || n == 0 || n > 12)
+        long v;
+        if (n > 12 || num_parse_span(s, n, 10, 0, LONG_MAX, &v) != NUM_OK)
             return 0;
         if (n == 4) {
-            int y = atoi(s);
-            if (y < 1000 || y > 2999)
+            if (v < 1000 || v > 2999)
                 return 0;
             if ((*out = malloc(11)) == NULL)
                 return -1;
-            snprintf(*out, 11, "%04d-01-01", y);
+            snprintf(*out, 11, "%04ld-01-01", v);
             return 1;
         }
-        secs = atoll(s);
+        secs = v;
     } else if (json_is_integer(date)) {
         secs = (long long)json_integer_value(date);
     } else if (json_is_real(date)) {

@@ -22,6 +22,7 @@
  */
 #include "article_html_guard.h"
 #include "article_int.h"
+#include "util.h"
 
 #include <setjmp.h>
 #include <stddef.h>
@@ -58,7 +59,9 @@
 #define EST_KEYS (GUMBO_TAG_LAST + EST_BUCKETS)
 #define FMT_TAGS 14
 #define FMT_RING 32
-#define FMT_TABLE 2048 /* > 4 * HTML_MAX_DEPTH live keys, so probing stays short */
+/* Live formatting keys number under HTML_MAX_DEPTH (each one counts in fmt_size); room for
+ * twice as many keeps the table a quarter full, probing short, and no insertion allocates. */
+#define FMT_RESERVE (2 * HTML_MAX_DEPTH)
 
 struct est_entry {
     int key;           /* GumboTag, or GUMBO_TAG_LAST + bucket for unknown names */
@@ -75,8 +78,7 @@ struct est {
     int depth;
     int key_top[EST_KEYS];
     /* Active formatting elements: live count per (tag, attributes) key... */
-    uint32_t fmt_key[FMT_TABLE];
-    uint32_t fmt_count[FMT_TABLE];
+    struct hashmap fmt; /* (tag, attributes) key -> live count (util.h) */
     size_t fmt_size; /* sum over keys of min(count, 3) */
     /* ...and, per formatting tag, the keys of its latest open instances, so an end tag
      * can close the right one. Older ones fall off the ring and stay counted. */
@@ -285,54 +287,22 @@ static void est_pop_to(struct est *e, int idx)
     }
 }
 
-/* Slot of key in the formatting table (its own, or the empty one where it would go). */
-static size_t fmt_slot(const struct est *e, uint32_t key)
-{
-    size_t i = key & (FMT_TABLE - 1);
-    while (e->fmt_key[i] != 0 && e->fmt_key[i] != key)
-        i = (i + 1) & (FMT_TABLE - 1);
-    return i;
-}
-
-/* Removes slot i from the linear-probing table, moving later entries back so lookups
- * need no tombstones. */
-static void fmt_delete(struct est *e, size_t i)
-{
-    size_t j = i;
-
-    e->fmt_key[i] = 0;
-    for (;;) {
-        size_t home;
-        j = (j + 1) & (FMT_TABLE - 1);
-        if (e->fmt_key[j] == 0)
-            return;
-        home = e->fmt_key[j] & (FMT_TABLE - 1);
-        /* Move j to i if its home is not cyclically in (i, j]. */
-        if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
-            e->fmt_key[i] = e->fmt_key[j];
-            e->fmt_count[i] = e->fmt_count[j];
-            e->fmt_key[j] = 0;
-            i = j;
-        }
-    }
-}
-
 /* A formatting element opens; -1 when the estimate passes HTML_MAX_DEPTH. */
 static int fmt_open(struct est *e, int fi, uint32_t key)
 {
-    size_t i = fmt_slot(e, key);
+    uint64_t count = 0;
 
-    if (e->fmt_key[i] == 0) {
-        e->fmt_key[i] = key;
-        e->fmt_count[i] = 0;
-    }
-    if (e->fmt_count[i] < 3) {
+    hashmap_get(&e->fmt, key, &count);
+    if (count < 3) {
         if ((size_t)e->depth + e->fmt_size >= HTML_MAX_DEPTH)
             return -1;
         e->fmt_size++;
     }
-    if (e->fmt_count[i] < UINT32_MAX)
-        e->fmt_count[i]++;
+    if (count < UINT32_MAX)
+        count++;
+    /* Cannot fail: fewer live keys than reserved (FMT_RESERVE). */
+    if (hashmap_put(&e->fmt, key, count) < 0)
+        return -1;
     e->ring_top[fi] = (e->ring_top[fi] + 1) % FMT_RING;
     e->ring[fi][e->ring_top[fi]] = key;
     if (e->ring_len[fi] < FMT_RING)
@@ -344,20 +314,21 @@ static int fmt_open(struct est *e, int fi, uint32_t key)
 static void fmt_close(struct est *e, int fi)
 {
     uint32_t key;
-    size_t i;
+    uint64_t count;
 
     if (e->ring_len[fi] == 0)
         return;
     key = e->ring[fi][e->ring_top[fi]];
     e->ring_top[fi] = (e->ring_top[fi] + FMT_RING - 1) % FMT_RING;
     e->ring_len[fi]--;
-    i = fmt_slot(e, key);
-    if (e->fmt_key[i] == 0)
+    if (!hashmap_get(&e->fmt, key, &count))
         return;
-    if (e->fmt_count[i] <= 3)
+    if (count <= 3)
         e->fmt_size--;
-    if (--e->fmt_count[i] == 0)
-        fmt_delete(e, i);
+    if (--count == 0)
+        hashmap_remove(&e->fmt, key);
+    else
+        hashmap_put(&e->fmt, key, count); /* an existing key: never allocates */
 }
 
 /* True while the current insertion point is inside <svg>/<math> content. */
@@ -542,12 +513,12 @@ static size_t find_comment_end(const char *s, size_t n, size_t i)
 
 /* True when gumbo may parse the document in reasonable time (see the comment above
  * struct est_entry). A tokenizer just good enough to find tags, attributes and the
- * end of comments and raw text; every byte is looked at a bounded number of times. */
+ * end of comments and raw text; every byte is looked at a bounded number of times. e is
+ * zeroed, its formatting table reserved (article_html_nesting_ok). */
 static int nesting_ok(const char *s, size_t n, const unsigned char *tf, struct est *e)
 {
     size_t i = 0;
 
-    memset(e, 0, sizeof *e);
     e->tf = tf;
     for (size_t k = 0; k < EST_KEYS; k++)
         e->key_top[k] = -1;
@@ -649,7 +620,13 @@ int article_html_nesting_ok(const char *s, size_t n, const unsigned char *tf)
 
     if (e == NULL)
         return -1;
+    memset(e, 0, sizeof *e);
+    if (hashmap_reserve(&e->fmt, FMT_RESERVE) < 0) {
+        free(e);
+        return -1;
+    }
     ok = nesting_ok(s, n, tf, e);
+    hashmap_free(&e->fmt);
     free(e);
     return ok;
 }

@@ -12,10 +12,12 @@
 #include "complete.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "number.h"
 #include "schema.h"
 #include "search.h"
 #include "search_int.h"
@@ -298,10 +300,11 @@ static int complete_terms(xc_db *db, const char *word, struct topn *top, xc_erro
         /* "term\tfreq\n" lines, best first. */
         for (char *line = entry; *line && top->n < top->cap;) {
             char *nl = strchr(line, '\n'), *tab = strchr(line, '\t');
-            if (!nl || !tab || tab > nl)
+            long freq;
+            if (!nl || !tab || tab > nl ||
+                num_parse_span(tab + 1, (size_t)(nl - tab - 1), 10, 0, UINT_MAX, &freq) != NUM_OK)
                 break;
-            if (topn_add(top, line, (size_t)(tab - line), (unsigned)strtoul(tab + 1, NULL, 10)) <
-                0) {
+            if (topn_add(top, line, (size_t)(tab - line), (unsigned)freq) < 0) {
                 free(entry);
                 return -1;
             }

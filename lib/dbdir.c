@@ -2,6 +2,7 @@
  * dbdir.c -- the index directory layout (see dbdir.h).
  */
 #include "dbdir.h"
+#include "number.h"
 #include "util.h"
 
 #include "xapian-c/xc.h"
@@ -253,15 +254,23 @@ size_t dbdir_list_generations(const char *dir, unsigned *nums, size_t max)
     struct dirent *de;
     while ((de = readdir(d)) != NULL && n < max) {
         unsigned num;
-        char tail;
-        if (strncmp(de->d_name, "gen-", 4) == 0 && strlen(de->d_name) == 10 &&
-            sscanf(de->d_name + 4, "%6u%c", &num, &tail) == 1 && num > 0)
+        if (dbdir_generation_number(de->d_name, &num) == 0)
             nums[n++] = num;
     }
     closedir(d);
     if (n > 1)
         qsort(nums, n, sizeof *nums, util_cmp_unsigned);
     return n;
+}
+
+int dbdir_generation_number(const char *name, unsigned *num)
+{
+    long n;
+    if (strncmp(name, "gen-", 4) != 0 || strlen(name) != 10 ||
+        num_parse_span(name + 4, 6, 10, 1, 999999, &n) != NUM_OK)
+        return -1;
+    *num = (unsigned)n;
+    return 0;
 }
 
 void dbdir_generation_name(unsigned n, char *out, size_t outlen)
@@ -298,8 +307,8 @@ int dbdir_stack(const char *dir, char (*names)[DBDIR_NAME_MAX], size_t max)
             unsigned num;
             char gen[4096];
             struct stat st;
-            if (sscanf(line, "gen-%6u", &num) != 1 || strlen(line) != 10 ||
-                join(gen, sizeof gen, dir, line) < 0 || stat(gen, &st) < 0)
+            if (dbdir_generation_number(line, &num) < 0 || join(gen, sizeof gen, dir, line) < 0 ||
+                stat(gen, &st) < 0)
                 continue; /* not a generation, or gone */
             snprintf(names[n++], DBDIR_NAME_MAX, "%.*s", DBDIR_NAME_MAX - 1, line);
         }
@@ -307,7 +316,8 @@ int dbdir_stack(const char *dir, char (*names)[DBDIR_NAME_MAX], size_t max)
     } else if (cur[0]) {
         /* Written before the stack file existed: the generations up to the live one. */
         unsigned nums[1024], live = 0;
-        sscanf(cur, "gen-%6u", &live);
+        if (dbdir_generation_number(cur, &live) < 0)
+            live = 0;
         size_t k = dbdir_list_generations(dir, nums, 1024);
         for (size_t i = 0; i < k && n < max; i++) {
             if (nums[i] <= live)

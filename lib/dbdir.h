@@ -73,6 +73,9 @@ int dbdir_set_current(const char *dir, const char *name, char *why, size_t whyle
  * Returns how many were found (0 when none or dir unreadable). */
 size_t dbdir_list_generations(const char *dir, unsigned *nums, size_t max);
 
+/* Generation name's number: 42 for "gen-000042" (exactly "gen-" and six digits, not 0).
+ * Returns 0, or -1 when name is not a generation's. */
+int dbdir_generation_number(const char *name, unsigned *num);
 /* Formats generation n's name ("gen-000042") into out. */
 void dbdir_generation_name(unsigned n, char *out, size_t outlen);
 

@@ -489,7 +489,8 @@ const char *search_index_generation(struct search_index *ix)
     return ix->generation;
 }
 
-/* Re-reads the time of the last commit when the revision moved. On failure the old value
+/* Re-reads the time of the last commit, and whether articles repeat, when the revision
+ * moved. On failure the old value
  * stays and is asked for again next time. Returns 0, or -1 with *xe. */
 static int read_updated(struct search_index *ix, xc_error **xe)
 {
@@ -502,11 +503,26 @@ static int read_updated(struct search_index *ix, xc_error **xe)
     char *u = xc_db_metadata(ix->db, "quire:updated", xe);
     if (!u)
         return -1;
+    char *unique = ix->shards ? NULL : xc_db_metadata(ix->db, SCHEMA_META_UNIQUE_TEXT, xe);
+    if (!ix->shards && !unique) {
+        free(u);
+        return -1;
+    }
     snprintf(ix->updated, sizeof ix->updated, "%s", u);
     free(u);
+    ix->unique_text = unique && strcmp(unique, "1") == 0;
+    free(unique);
     ix->updated_rev = rev;
     ix->updated_ok = 1;
     return 0;
+}
+
+int search_index_unique_text(struct search_index *ix)
+{
+    xc_error *xe = NULL;
+    int rc = read_updated(ix, &xe);
+    xc_error_free(xe);
+    return rc == 0 && ix->updated_ok && !ix->shards && ix->unique_text;
 }
 
 const char *search_index_updated(struct search_index *ix)

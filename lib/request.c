@@ -8,11 +8,11 @@
  */
 #include "request.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "number.h"
 #include "schema.h"
 #include "search_int.h"
 #include "snippet.h"
@@ -123,23 +123,18 @@ static int add_filter(struct search_request *req, const char *field, size_t flen
 static int parse_uint(const char *key, const char *value, unsigned max, unsigned *out,
                       struct search_error *err)
 {
-    char *end;
-    errno = 0;
-    if (!value || !*value || *value == '-' || *value == '+' || *value == ' ')
-        goto bad;
-    unsigned long v = strtoul(value, &end, 10);
-    if (*end || errno)
-        goto bad;
-    if (v > max) {
-        search_error_set(err, 400, "bad_parameter", "parameter '%s' is %s; the most allowed is %u",
-                         key, value, max);
-        return -1;
+    long v;
+    int rc = value && value[0] != '-' ? num_parse_long(value, 0, max, &v) : NUM_SYNTAX;
+    if (rc == NUM_OK) {
+        *out = (unsigned)v;
+        return 0;
     }
-    *out = (unsigned)v;
-    return 0;
-bad:
-    search_error_set(err, 400, "bad_parameter",
-                     "parameter '%s' must be a whole number from 0 to %u", key, max);
+    if (rc == NUM_SYNTAX)
+        search_error_set(err, 400, "bad_parameter",
+                         "parameter '%s' must be a whole number from 0 to %u", key, max);
+    else /* too large (a negative number was refused as not a whole number above) */
+        search_error_set(err, 400, "bad_parameter",
+                         "parameter '%s' is %.40s; the most allowed is %u", key, value, max);
     return -1;
 }
 

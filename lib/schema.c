@@ -357,6 +357,15 @@ fail:
 
 static const char *const filter_fields[] = {"source", "category", "year", "month", "date"};
 
+int schema_mark_unique_text(xc_wdb *wdb, xc_error **err)
+{
+    int repeat = xc_wdb_value_may_repeat(wdb, SCHEMA_SLOT_HASH, err);
+    if (repeat < 0)
+        return -1;
+    return xc_wdb_set_metadata(wdb, SCHEMA_META_UNIQUE_TEXT, repeat ? "" : "1", repeat ? 0 : 1,
+                               err);
+}
+
 int schema_is_filter_term(const char *term, size_t len)
 {
     static const char *const prefixes[] = {SCHEMA_PREFIX_SOURCE, SCHEMA_PREFIX_CATEGORY,

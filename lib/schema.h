@@ -47,6 +47,12 @@ enum schema_slot {
 #define SCHEMA_PREFIX_CLAIM "XK"
 #define SCHEMA_TERM_DUPLICATE "XDUP"
 
+/* Metadata: "1" when no two articles of the database have the same text (no two hold
+ * one SCHEMA_SLOT_HASH), so collapsing duplicates would change nothing and a search can
+ * skip it; absent or "" otherwise. Written by the indexer before each run's last commit
+ * (schema_mark_unique_text). */
+#define SCHEMA_META_UNIQUE_TEXT "quire:unique-text"
+
 /* Title words count this many times a body word (wdf), so title matches rank higher. */
 #define SCHEMA_TITLE_WDF 3
 /* Spelling data ("did you mean") comes from titles and the first bytes of each body (the
@@ -98,6 +104,10 @@ char *schema_value_key(const char *value, size_t len, xc_error **err);
  * either end open: 2004..2005, 2004-01-01..2004-03-31, 2004-06..). Values of one field
  * are ORed, fields ANDed. */
 #define SCHEMA_FILTER_FIELDS "source, category, year, month, date"
+/* Sets SCHEMA_META_UNIQUE_TEXT on wdb to what its documents say now (one pass over their
+ * text hashes). Returns 0, or -1 with *err. */
+int schema_mark_unique_text(xc_wdb *wdb, xc_error **err);
+
 /* 1 when term (len bytes) is a filter or id term, which carries no weight: a query of
  * these alone has no words to rank by. */
 int schema_is_filter_term(const char *term, size_t len);

@@ -666,7 +666,7 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
     opts.bm25_k1 = SEARCH_BM25_K1;
     opts.bm25_b = SEARCH_BM25_B;
     opts.bm25_min_normlen = SEARCH_BM25_MIN_NORMLEN;
-    opts.collapse_slot = req->dedup ? SCHEMA_SLOT_HASH : -1;
+    opts.collapse_slot = req->dedup && !search_index_unique_text(ix) ? SCHEMA_SLOT_HASH : -1;
     /* exact=1: every match is counted (what facets do anyway). limit=0 still looks at
      * one match past the offset, so that "lower" says whether there is any. */
     if (req->exact)
@@ -793,7 +793,7 @@ static json_t *similar_once(struct search_index *ix, const char *id, const char 
     opts.bm25_k1 = SEARCH_BM25_K1;
     opts.bm25_b = SEARCH_BM25_B;
     opts.bm25_min_normlen = SEARCH_BM25_MIN_NORMLEN;
-    opts.collapse_slot = req->dedup ? SCHEMA_SLOT_HASH : -1;
+    opts.collapse_slot = req->dedup && !search_index_unique_text(ix) ? SCHEMA_SLOT_HASH : -1;
     opts.exclude_term = idterm;
     if (hlen > 0) {
         opts.exclude_slot = SCHEMA_SLOT_HASH;

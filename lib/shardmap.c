@@ -3,6 +3,7 @@
  */
 #include "shardmap.h"
 
+#include "number.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -26,9 +27,8 @@ static int words(char *line, char *w[4])
 
 static int parse_port(const char *s, unsigned *port)
 {
-    char *end;
-    long p = strtol(s, &end, 10);
-    if (!*s || *end || p < 1 || p > 65535)
+    long p;
+    if (num_parse_long(s, 1, 65535, &p) != NUM_OK)
         return -1;
     *port = (unsigned)p;
     return 0;
@@ -197,16 +197,14 @@ unsigned shardmap_local_count(const char *dir)
     int n = shardmap_read(file, &v, NULL, 0, why, sizeof why);
     if (n < 0)
         return 0;
-    unsigned count = 0;
-    for (int i = 0; i < n; i++) {
-        unsigned k, of;
-        char extra;
-        if (v[i].remote || sscanf(v[i].name, "shard-%u-of-%u%c", &k, &of, &extra) != 2 ||
-            k != (unsigned)i || of != (unsigned)n) {
+    /* Local shards only, each entry named as shardmap_write names the i-th of n: compared
+     * with that name rather than parsed, so nothing else can pass for it. */
+    unsigned count = (unsigned)n;
+    for (int i = 0; i < n && count; i++) {
+        char want[64];
+        shardmap_dir_name((unsigned)i, (unsigned)n, want, sizeof want);
+        if (v[i].remote || strcmp(v[i].name, want) != 0)
             count = 0;
-            break;
-        }
-        count = of;
     }
     free(v);
     return count;

@@ -3,6 +3,7 @@
  */
 #include "util.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -113,58 +114,185 @@ char *sb_take(struct strbuf *sb, size_t *len)
     return p;
 }
 
+/* ---- the hash table ------------------------------------------------------------------ */
+
+/* Home slot of key in a table of cap slots: the key mixed (splitmix64's finaliser), so
+ * aligned pointers and runs of consecutive numbers do not pile up in one cluster. */
+static size_t hashmap_home(uint64_t key, size_t cap)
+{
+    key ^= key >> 30;
+    key *= 0xBF58476D1CE4E5B9ULL;
+    key ^= key >> 27;
+    key *= 0x94D049BB133111EBULL;
+    key ^= key >> 31;
+    return (size_t)key & (cap - 1);
+}
+
+/* The slot holding key (non-zero), or the empty slot where it would go. */
+static size_t hashmap_slot(const struct hashmap *m, uint64_t key)
+{
+    size_t i = hashmap_home(key, m->cap);
+    while (m->keys[i] != 0 && m->keys[i] != key)
+        i = (i + 1) & (m->cap - 1);
+    return i;
+}
+
+/* Moves the entries into new arrays of cap slots. */
+static int hashmap_resize(struct hashmap *m, size_t cap)
+{
+    assert(cap && (cap & (cap - 1)) == 0);
+    uint64_t *keys = calloc(cap, sizeof *keys), *vals = NULL;
+    if (!keys || (!m->keys_only && !(vals = calloc(cap, sizeof *vals)))) {
+        free(keys);
+        return -1;
+    }
+    struct hashmap old = *m;
+    m->keys = keys;
+    m->vals = vals;
+    m->cap = cap;
+    for (size_t i = 0; i < old.cap; i++) {
+        if (old.keys[i] == 0)
+            continue;
+        size_t j = hashmap_slot(m, old.keys[i]);
+        keys[j] = old.keys[i];
+        if (vals && old.vals)
+            vals[j] = old.vals[i];
+    }
+    free(old.keys);
+    free(old.vals);
+    return 0;
+}
+
+int hashmap_reserve(struct hashmap *m, size_t n)
+{
+    size_t cap = m->cap ? m->cap : 16;
+    while (cap / 2 < n) {
+        if (cap > SIZE_MAX / 4)
+            return -1;
+        cap *= 2;
+    }
+    return cap == m->cap ? 0 : hashmap_resize(m, cap);
+}
+
+int hashmap_put(struct hashmap *m, uint64_t key, uint64_t val)
+{
+    if (key == 0) {
+        m->n += !m->has_zero;
+        m->has_zero = 1;
+        m->zero_val = val;
+        return 0;
+    }
+    assert(val == 0 || !m->keys_only);
+    size_t i = m->cap ? hashmap_slot(m, key) : 0;
+    int present = m->cap && m->keys[i] == key;
+    if (!present && hashmap_reserve(m, m->n + 1) < 0)
+        return -1;
+    i = hashmap_slot(m, key); /* the arrays may have moved */
+    if (!present) {
+        m->keys[i] = key;
+        m->n++;
+    }
+    if (m->vals)
+        m->vals[i] = val;
+    return 0;
+}
+
+int hashmap_get(const struct hashmap *m, uint64_t key, uint64_t *val)
+{
+    if (key == 0) {
+        if (m->has_zero && val)
+            *val = m->zero_val;
+        return m->has_zero;
+    }
+    if (!m->cap)
+        return 0;
+    size_t i = hashmap_slot(m, key);
+    if (m->keys[i] != key)
+        return 0;
+    if (val)
+        *val = m->vals ? m->vals[i] : 0;
+    return 1;
+}
+
+int hashmap_remove(struct hashmap *m, uint64_t key)
+{
+    if (key == 0) {
+        int had = m->has_zero;
+        m->n -= (size_t)had;
+        m->has_zero = 0;
+        return had;
+    }
+    if (!m->cap)
+        return 0;
+    size_t mask = m->cap - 1, i = hashmap_slot(m, key);
+    if (m->keys[i] != key)
+        return 0;
+    m->keys[i] = 0;
+    m->n--;
+    /* Later entries of the cluster move back into the hole unless their home slot lies
+     * cyclically in (i, j]: then a lookup from their home still reaches them. */
+    for (size_t j = (i + 1) & mask; m->keys[j] != 0; j = (j + 1) & mask) {
+        size_t home = hashmap_home(m->keys[j], m->cap);
+        int stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            m->keys[i] = m->keys[j];
+            if (m->vals)
+                m->vals[i] = m->vals[j];
+            m->keys[j] = 0;
+            i = j;
+        }
+    }
+    return 1;
+}
+
+int hashmap_next(const struct hashmap *m, size_t *pos, uint64_t *key, uint64_t *val)
+{
+    /* Position 0 is key 0; position p > 0 is slot p - 1. */
+    if (*pos == 0) {
+        *pos = 1;
+        if (m->has_zero) {
+            if (key)
+                *key = 0;
+            if (val)
+                *val = m->zero_val;
+            return 1;
+        }
+    }
+    for (size_t i = *pos - 1; i < m->cap; i++) {
+        if (m->keys[i] != 0) {
+            *pos = i + 2;
+            if (key)
+                *key = m->keys[i];
+            if (val)
+                *val = m->vals ? m->vals[i] : 0;
+            return 1;
+        }
+    }
+    *pos = m->cap + 1;
+    return 0;
+}
+
+void hashmap_free(struct hashmap *m)
+{
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof *m);
+}
+
 int hashset_add(struct hashset *s, uint64_t h)
 {
-    if (h == 0)
-        h = 1; /* 0 marks an empty slot */
-    if ((s->n + 1) * 2 > s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 1024;
-        uint64_t *slots = calloc(cap, sizeof *slots);
-        if (!slots)
-            return -1;
-        for (size_t i = 0; i < s->cap; i++) {
-            uint64_t v = s->slots[i];
-            if (!v)
-                continue;
-            size_t j = v & (cap - 1);
-            while (slots[j])
-                j = (j + 1) & (cap - 1);
-            slots[j] = v;
-        }
-        free(s->slots);
-        s->slots = slots;
-        s->cap = cap;
-    }
-    size_t j = h & (s->cap - 1);
-    while (s->slots[j]) {
-        if (s->slots[j] == h)
-            return 0;
-        j = (j + 1) & (s->cap - 1);
-    }
-    s->slots[j] = h;
-    s->n++;
-    return 0;
+    s->map.keys_only = 1; /* a zero-initialised set is a table without values */
+    return hashmap_put(&s->map, h, 0);
 }
 
 int hashset_has(const struct hashset *s, uint64_t h)
 {
-    if (h == 0)
-        h = 1;
-    if (!s->cap)
-        return 0;
-    size_t j = h & (s->cap - 1);
-    while (s->slots[j]) {
-        if (s->slots[j] == h)
-            return 1;
-        j = (j + 1) & (s->cap - 1);
-    }
-    return 0;
+    return hashmap_get(&s->map, h, NULL);
 }
 
 void hashset_free(struct hashset *s)
 {
-    free(s->slots);
-    memset(s, 0, sizeof *s);
+    hashmap_free(&s->map);
 }
 
 uint64_t util_hash64(const void *data, size_t len)
@@ -413,72 +541,25 @@ static json_free_t json_next_free;
 static pthread_once_t json_hook_once = PTHREAD_ONCE_INIT;
 
 /* The parse in progress on this thread: where to jump when an allocation fails, and the
- * blocks jansson allocated during it and still holds (an open-addressing set), to be
- * freed after the jump. Thread-local rather than on the stack: it changes between setjmp
- * and longjmp. */
+ * blocks jansson allocated during it and still holds (a set of pointers), to be freed
+ * after the jump. Thread-local rather than on the stack: it changes between setjmp and
+ * longjmp. */
 struct json_parse {
     jmp_buf out;
-    void **slot; /* NULL: empty; JSON_GONE: a freed block's slot */
-    size_t cap, used, live;
+    struct hashmap held; /* (uintptr_t) block -> 0 */
 };
 static _Thread_local struct json_parse json_parse;
 static _Thread_local int json_parsing;
-static char json_gone_mark;
-#define JSON_GONE ((void *)&json_gone_mark)
-
-static size_t json_slot_of(const void *p, size_t cap)
-{
-    return (size_t)(((uint64_t)(uintptr_t)p * 0x9E3779B97F4A7C15ULL) >> 32) & (cap - 1);
-}
-
-static void json_slot_put(void **slot, size_t cap, void *p)
-{
-    size_t i = json_slot_of(p, cap);
-    while (slot[i] && slot[i] != JSON_GONE)
-        i = (i + 1) & (cap - 1);
-    slot[i] = p;
-}
 
 /* Records p as held by the parse. Returns 0, or -1 when out of memory. */
 static int json_note(struct json_parse *jp, void *p)
 {
-    if ((jp->used + 1) * 4 > jp->cap * 3) {
-        size_t cap = 64;
-        while (cap < (jp->live + 1) * 4)
-            cap *= 2;
-        void **slot = calloc(cap, sizeof *slot);
-        if (!slot)
-            return -1;
-        for (size_t i = 0; i < jp->cap; i++) {
-            if (jp->slot[i] && jp->slot[i] != JSON_GONE)
-                json_slot_put(slot, cap, jp->slot[i]);
-        }
-        free(jp->slot);
-        jp->slot = slot;
-        jp->cap = cap;
-        jp->used = jp->live;
-    }
-    size_t i = json_slot_of(p, jp->cap);
-    while (jp->slot[i] && jp->slot[i] != JSON_GONE)
-        i = (i + 1) & (jp->cap - 1);
-    if (!jp->slot[i])
-        jp->used++;
-    jp->slot[i] = p;
-    jp->live++;
-    return 0;
+    return hashmap_put(&jp->held, (uint64_t)(uintptr_t)p, 0);
 }
 
 static void json_forget(struct json_parse *jp, const void *p)
 {
-    if (!jp->cap)
-        return;
-    for (size_t i = json_slot_of(p, jp->cap); jp->slot[i]; i = (i + 1) & (jp->cap - 1)) {
-        if (jp->slot[i] == p) {
-            jp->slot[i] = JSON_GONE;
-            jp->live--;
-            return;
-        }
-    }
+    hashmap_remove(&jp->held, (uint64_t)(uintptr_t)p);
 }
 
 /* During a parse, a failed allocation ends it at once: jansson never runs on after one. */
@@ -512,8 +593,8 @@ json_t *util_json_loadb(const char *buf, size_t len, size_t flags, json_error_t 
     pthread_once(&json_hook_once, json_hook);
     struct json_parse *jp = &json_parse;
     json_t *root = NULL;
-    jp->slot = NULL;
-    jp->cap = jp->used = jp->live = 0;
+    memset(&jp->held, 0, sizeof jp->held);
+    jp->held.keys_only = 1;
     *oom = 0;
     if (setjmp(jp->out) == 0) {
         json_parsing = 1;
@@ -522,17 +603,14 @@ json_t *util_json_loadb(const char *buf, size_t len, size_t flags, json_error_t 
     } else {
         /* Jumped out of jansson: what the parse held is ours to free. */
         json_parsing = 0;
-        for (size_t i = 0; i < jp->cap; i++) {
-            if (jp->slot[i] && jp->slot[i] != JSON_GONE)
-                json_next_free(jp->slot[i]);
-        }
+        uint64_t block;
+        for (size_t pos = 0; hashmap_next(&jp->held, &pos, &block, NULL);)
+            json_next_free((void *)(uintptr_t)block);
         root = NULL;
         *oom = 1;
         if (jerr)
             snprintf(jerr->text, sizeof jerr->text, "out of memory");
     }
-    free(jp->slot);
-    jp->slot = NULL;
-    jp->cap = 0;
+    hashmap_free(&jp->held);
     return root;
 }

@@ -1,6 +1,6 @@
 /*
  * util.h -- small helpers shared by the library and the programs: a growable byte
- * buffer, a 64-bit hash, a monotonic clock and a few string helpers.
+ * buffer, the hash table, a 64-bit hash, a monotonic clock and a few string helpers.
  */
 #ifndef QUIRE_UTIL_H
 #define QUIRE_UTIL_H
@@ -32,11 +32,42 @@ const char *sb_cstr(struct strbuf *sb);
  * when an allocation failed along the way, so callers need not check every append. */
 char *sb_take(struct strbuf *sb, size_t *len);
 
-/* A set of 64-bit hashes (open addressing): the one hash table of the tree. Zero-init it
- * (= {0}); free it with hashset_free. */
+/* A hash table from 64-bit keys to 64-bit values: the one hash table of the tree (a set
+ * is a table whose values go unused; a pointer is stored as (uintptr_t)). Open addressing
+ * with linear probing, at most half full; a removal moves the later entries of its
+ * cluster back, so there are no tombstones and lookups stay short however many entries
+ * come and go. Keys are mixed before probing, so pointers and consecutive numbers spread
+ * as well as hashes do. Every key is allowed: 0, which marks an empty slot, is kept
+ * beside the slots. Zero-init it (= {0}); hashmap_free empties it. */
+struct hashmap {
+    uint64_t *keys;
+    uint64_t *vals; /* beside keys, unless keys_only */
+    size_t cap, n;  /* slots (0 or a power of two); entries, key 0 included */
+    int keys_only;  /* a set: no values are kept (every value reads 0) */
+    int has_zero;   /* key 0 is present, with value zero_val */
+    uint64_t zero_val;
+};
+/* Makes room for n entries in all, so that inserting up to that many allocates nothing.
+ * Returns 0, or -1 when out of memory (the table is unchanged). */
+int hashmap_reserve(struct hashmap *m, size_t n);
+/* Sets key's value (inserting key when absent; in a keys_only table val must be 0).
+ * Returns 0, or -1 when out of memory (the table is unchanged); never -1 while the table
+ * holds fewer entries than it was last reserved for. */
+int hashmap_put(struct hashmap *m, uint64_t key, uint64_t val);
+/* 1 with key's value in *val (when val is not NULL), or 0 when key is absent. */
+int hashmap_get(const struct hashmap *m, uint64_t key, uint64_t *val);
+/* Removes key. Returns 1, or 0 when it was absent. Never allocates. */
+int hashmap_remove(struct hashmap *m, uint64_t key);
+/* Steps through the entries in no particular order: start with *pos = 0; each call
+ * returns 1 with the next entry's key and value (either pointer may be NULL), or 0 at the
+ * end. The table must not change meanwhile. */
+int hashmap_next(const struct hashmap *m, size_t *pos, uint64_t *key, uint64_t *val);
+void hashmap_free(struct hashmap *m);
+
+/* A set of 64-bit values (hashes, document numbers): a hashmap without values. Zero-init
+ * it (= {0}); free it with hashset_free. */
 struct hashset {
-    uint64_t *slots;
-    size_t cap, n;
+    struct hashmap map;
 };
 /* Returns 0, or -1 when out of memory (the set is unchanged). */
 int hashset_add(struct hashset *s, uint64_t h);

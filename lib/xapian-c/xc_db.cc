@@ -295,6 +295,20 @@ extern "C" unsigned xc_wdb_termfreq(xc_wdb *wdb, const char *term, xc_error **er
     XC_CATCH(err, 0)
 }
 
+extern "C" int xc_wdb_value_may_repeat(xc_wdb *wdb, unsigned slot, xc_error **err)
+{
+    XC_TRY
+    std::vector<size_t> seen;
+    seen.reserve(wdb->db.get_value_freq(slot));
+    std::hash<std::string> hash;
+    for (Xapian::ValueIterator v = wdb->db.valuestream_begin(slot);
+         v != wdb->db.valuestream_end(slot); ++v)
+        seen.push_back(hash(*v));
+    std::sort(seen.begin(), seen.end());
+    return std::adjacent_find(seen.begin(), seen.end()) != seen.end() ? 1 : 0;
+    XC_CATCH(err, -1)
+}
+
 extern "C" unsigned xc_wdb_doccount(xc_wdb *wdb, xc_error **err)
 {
     XC_TRY

@@ -398,6 +398,9 @@ while [ $r -le "$ROUNDS" ]; do
         run_system quired1 $r wrk -t1 -c1 -d"${SECS}s" -s "$LUA" "$QURL" -- "$QUERIES" 0
         run_system quired1s $r wrk -t1 -c1 -d"${SECS}s" -s "$LUA" "$QURL" -- "$QUERIES" 1
     fi
+    # The same queries with OR, quired's default operator, beside raw Xapian's OR.
+    [ $HAVE_XAPIAN = 1 ] && run_system xapianor $r "$BASELINE" query "$IDX/xapian" "$QUERIES" --threads 2 --seconds "$SECS" --or
+    [ $HAVE_QUIRED = 1 ] && run_system quired4or $r wrk -t2 -c4 -d"${SECS}s" -s "$LUA" "$QURL" -- "$QUERIES" 0 or
     if [ $HAVE_SPHINX = 1 ]; then
         run_system sphinx4 $r "$SPHINXQL_BENCH" query "127.0.0.1:$SPORT" bench "$QUERIES" --threads 4 --seconds "$SECS"
         run_system sphinx1s $r "$SPHINXQL_BENCH" query "127.0.0.1:$SPORT" bench "$QUERIES" --threads 1 --seconds "$SECS" --snippets "$CORPUS"
@@ -518,9 +521,12 @@ END {
     qrow("quired, snippet=1", "quired1s", "sphinx1s", "")
     qrow("Sphinx, SELECT + CALL SNIPPETS (bodies held by the client)", "sphinx1s", "sphinx1s", "")
     qrow("SQLite FTS5, snippet(), ORDER BY rank", "fts1s", "sphinx1s", "")
+    print "| *the same queries with OR of the words (quired'"'"'s default operator)* | | | | | |"
+    qrow("raw Xapian in-process, ids only, 2 threads, OR", "xapianor", "", "xapianor")
+    qrow("quired HTTP keep-alive, wrk -t2 -c4, snippet=0, op=or", "quired4or", "", "xapianor")
     print ""
     printf "**quired / Sphinx = %s**, **quired / raw Xapian = %s** ", ratio("q.quired4.qps", "q.sphinx4.qps"), ratio("q.quired4.qps", "q.xapian.qps")
-    printf "(quired at wrk -t2 -c4; wrk runs on the same 2 cores)."
+    printf "(quired at wrk -t2 -c4; wrk runs on the same 2 cores); with OR, **quired / raw Xapian = %s**.", ratio("q.quired4or.qps", "q.xapianor.qps")
     if (has("q.quired1.qps") && has("q.quired1s.qps"))
         printf " quired'"'"'s snippet cost at 1 connection: %s× (queries/s without snippets / with).", ratio("q.quired1.qps", "q.quired1s.qps")
     print "\n"

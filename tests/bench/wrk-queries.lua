@@ -1,9 +1,10 @@
 -- wrk-queries.lua: drives quired with the benchmark's query file (tests/bench/run.sh).
 --
---   wrk -t2 -c4 -d10s -s wrk-queries.lua http://127.0.0.1:PORT -- QUERIES SNIPPET
+--   wrk -t2 -c4 -d10s -s wrk-queries.lua http://127.0.0.1:PORT -- QUERIES SNIPPET [OP]
 --
 -- Each wrk thread cycles through the queries from its own starting point, asking
--- GET /search?q=...&limit=10&snippet=SNIPPET on keep-alive connections. done() prints one
+-- GET /search?q=...&op=OP&limit=10&snippet=SNIPPET on keep-alive connections (OP "and",
+-- the default, or "or"). done() prints one
 -- line of key=value pairs (queries/s, latency p50/p99 in µs, errors) for run.sh; wrk's
 -- own summary goes before it.
 
@@ -26,12 +27,13 @@ local requests = {}
 local pos = 1
 
 function init(args)
-   local path, snippet = args[1], args[2] or "0"
+   local path, snippet, op = args[1], args[2] or "0", args[3] or "and"
    local f = assert(io.open(path, "r"), "cannot open the query file " .. tostring(path))
    for line in f:lines() do
       if line ~= "" then
-         -- op=and: every system in the benchmark runs the same AND-of-all-words queries.
-         local uri = "/search?q=" .. urlencode(line) .. "&op=and&limit=10&snippet=" .. snippet
+         -- op=and: every system in the benchmark runs the same AND-of-all-words queries
+         -- (op=or for the OR rows, quired's default, beside raw Xapian's OR).
+         local uri = "/search?q=" .. urlencode(line) .. "&op=" .. op .. "&limit=10&snippet=" .. snippet
          table.insert(requests, wrk.format("GET", uri))
       end
    end

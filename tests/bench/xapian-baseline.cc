@@ -1,7 +1,7 @@
 // xapian-baseline: the raw in-process Xapian ceiling that Quire is measured against.
 //
 //   xapian-baseline index DB CORPUS.jsonl[.gz]...
-//   xapian-baseline query DB QUERIES [--threads T] [--seconds S] [--data]
+//   xapian-baseline query DB QUERIES [--threads T] [--seconds S] [--data] [--or]
 //
 // "index" builds DB (overwriting it) the plain way: one thread, one WritableDatabase with
 // Xapian's default flush threshold, a TermGenerator with the English stemmer and
@@ -11,7 +11,8 @@
 //
 // "query" first runs every query once (warm-up; counts queries without a hit), then runs
 // the query file for S seconds on T threads, each with its own Database, Enquire and
-// QueryParser (English stemmer, STEM_SOME, default operator AND), asking for the top 10 and
+// QueryParser (English stemmer, STEM_SOME, default operator AND, or OR with --or), asking
+// for the top 10 and
 // reading only the docids (--data also reads each hit's document data). It prints queries/s
 // and per-query latency percentiles in µs.
 //
@@ -300,11 +301,11 @@ struct Searcher {
     Xapian::QueryParser qp;
     bool data;
 
-    Searcher(const char *path, bool wantData) : db(path), enquire(db), data(wantData)
+    Searcher(const char *path, bool wantData, bool orMode) : db(path), enquire(db), data(wantData)
     {
         qp.set_stemmer(Xapian::Stem("english"));
         qp.set_stemming_strategy(Xapian::QueryParser::STEM_SOME);
-        qp.set_default_op(Xapian::Query::OP_AND);
+        qp.set_default_op(orMode ? Xapian::Query::OP_OR : Xapian::Query::OP_AND);
         qp.set_database(db);
     }
 
@@ -325,7 +326,8 @@ struct Searcher {
     }
 };
 
-int runQuery(const char *dbPath, const char *queryPath, int threads, double seconds, bool data)
+int runQuery(const char *dbPath, const char *queryPath, int threads, double seconds, bool data,
+             bool orMode)
 {
     std::ifstream in(queryPath);
     if (!in) {
@@ -343,7 +345,7 @@ int runQuery(const char *dbPath, const char *queryPath, int threads, double seco
 
     unsigned zeroHit = 0;
     {
-        Searcher warm(dbPath, data);
+        Searcher warm(dbPath, data, orMode);
         for (const auto &q : queries)
             if (warm.run(q) == 0)
                 zeroHit++;
@@ -357,7 +359,7 @@ int runQuery(const char *dbPath, const char *queryPath, int threads, double seco
     for (int t = 0; t < threads; t++) {
         pool.emplace_back([&, t] {
             try {
-                Searcher s(dbPath, data);
+                Searcher s(dbPath, data, orMode);
                 size_t i = size_t(t) * queries.size() / size_t(threads);
                 auto &mine = lat[size_t(t)];
                 mine.reserve(1 << 20);
@@ -401,7 +403,7 @@ int runQuery(const char *dbPath, const char *queryPath, int threads, double seco
 void usage()
 {
     std::fprintf(stderr, "usage: xapian-baseline index DB CORPUS.jsonl[.gz]...\n"
-                         "       xapian-baseline query DB QUERIES [--threads T] [--seconds S] [--data]\n");
+                         "       xapian-baseline query DB QUERIES [--threads T] [--seconds S] [--data] [--or]\n");
 }
 
 } // namespace
@@ -414,7 +416,7 @@ int main(int argc, char **argv)
         if (argc >= 4 && std::strcmp(argv[1], "query") == 0) {
             int threads = 2;
             double seconds = 10;
-            bool data = false;
+            bool data = false, orMode = false;
             for (int i = 4; i < argc; i++) {
                 if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
                     threads = std::atoi(argv[++i]);
@@ -422,6 +424,8 @@ int main(int argc, char **argv)
                     seconds = std::atof(argv[++i]);
                 else if (std::strcmp(argv[i], "--data") == 0)
                     data = true;
+                else if (std::strcmp(argv[i], "--or") == 0)
+                    orMode = true;
                 else {
                     usage();
                     return 2;
@@ -431,7 +435,7 @@ int main(int argc, char **argv)
                 usage();
                 return 2;
             }
-            return runQuery(argv[2], argv[3], threads, seconds, data);
+            return runQuery(argv[2], argv[3], threads, seconds, data, orMode);
         }
         usage();
         return 2;

@@ -37,6 +37,32 @@ check_match "the server's error message is shown" "1000" "$(cat "$T/err")"
 "$QUIRE" --db "$T/no-such-index" search muse >/dev/null 2>"$T/err"; rc=$?
 check_eq "--db on a missing index: exit 2" 2 "$rc"
 
+# Number flags take digits only (lib/number.c): junk, a sign, a blank, an empty value or a
+# number past a long is a usage error (exit 2) naming the flag, never read as 0 or clipped.
+for v in abc 5x ' 5' +5 -5 '' 99999999999999999999; do
+    "$QUIRE" --db "$T/db" search --limit "$v" muse >/dev/null 2>"$T/err"; rc=$?
+    check_eq "search --limit '$v': exit 2" 2 "$rc"
+    check_match "...naming the flag" "^quire: -n needs a whole number of hits" "$(cat "$T/err")"
+done
+for args in "--offset 1e3" "--snippet-bytes 0x10" "--param limit=abc" "--param limit=" "-n 3.0"; do
+    for target in "--db $T/db" "--connect 127.0.0.1:$PORT"; do
+        # shellcheck disable=SC2086
+        "$QUIRE" $target search $args muse >/dev/null 2>"$T/err"; rc=$?
+        check_eq "search $args ($target): exit 2" 2 "$rc"
+        check_match "...with a sentence naming the flag" "^quire: --?[a-z-]+( limit)? needs a" "$(cat "$T/err")"
+    done
+done
+"$QUIRE" --connect "127.0.0.1:$PORT" search --limit 99999999999 muse >/dev/null 2>"$T/err"; rc=$?
+check_eq "search --limit 99999999999 (a long, past the search's range): exit 2" 2 "$rc"
+check_match "...the search's range is named" "the most allowed is 1000" "$(cat "$T/err")"
+"$QUIRE" --connect "127.0.0.1:$PORT" complete --param limit=abc mu >/dev/null 2>"$T/err"; rc=$?
+check_eq "complete --param limit=abc: exit 2, not a limit of 0" 2 "$rc"
+"$QUIRE" --timeout 99999999999999999 --db "$T/db" search muse >/dev/null 2>"$T/err"; rc=$?
+check_eq "--timeout past a day: exit 2" 2 "$rc"
+check_match "...naming the range" "--timeout needs a number of milliseconds from 0 to 86400000" "$(cat "$T/err")"
+"$QUIRE" --timeout 5000 --db "$T/db" search -n 007 muse >/dev/null; rc=$?
+check_eq "--timeout 5000 and -n 007 are numbers: exit 0" 0 "$rc"
+
 d1=$("$QUIRE" --connect "127.0.0.1:$PORT" doc --json 001_f96bdf5f0f0f437e.txt)
 d2=$("$QUIRE" --db "$T/db" doc --json 001_f96bdf5f0f0f437e.txt)
 check_eq "quire doc: daemon and --db agree" "$(jq -c . <<<"$d1")" "$(jq -c . <<<"$d2")"

@@ -102,6 +102,15 @@ for _ in $(seq 1 $((50 * SLOW))); do
 done
 check_eq "a new article is searchable within seconds, no restart" yes "$found"
 
+# --- numbers in parameters: digits only (the one number parser, lib/number.c) -----------
+# A sign, a blank or trailing junk is refused, never read as some other number.
+for v in abc 5x %2B5 %205 5%20 -1 99999999999999999999 ''; do
+    check_eq "/search?limit=$v is refused (400)" 400 "$(status GET "/search?q=muse&limit=$v")"
+    check_eq "/complete?limit=$v is refused (400)" 400 "$(status GET "/complete?q=mu&limit=$v")"
+done
+check_match "...with a sentence naming the parameter and its range" "parameter 'limit' must be a whole number from 1 to 20" "$(get '/complete?q=mu&limit=%2B5')"
+check_eq "/search?limit=007 is 7" 7 "$(get '/search?q=muse&limit=007' | jq -r .limit)"
+
 # --- signals ----------------------------------------------------------------------------
 kill -HUP "$QPID"
 sleep 0.3
@@ -122,5 +131,23 @@ for i in $(seq 1 40); do
 done
 check_eq "no in-flight response was cut off" 0 "$bad"
 check "the Unix socket file is removed on exit" test ! -e "$SOCK"
+
+# --- number settings: junk is refused at start, naming the setting and its range --------
+for v in abc 4x ' 4' +4 '' 4.0 99999999999999999999 0; do
+    out=$("$QUIRED" --db "$T/db" --threads "$v" --check-config 2>&1); rc=$?
+    check_eq "--threads '$v' is refused (exit 2)" 2 "$rc"
+    check_match "...saying what it must be" "threads must be a whole number from 1 to [0-9]+, not '" "$out"
+done
+printf '[quired]\nmax_body = 64k\n' >"$T/junk.ini"
+out=$("$QUIRED" --db "$T/db" --config "$T/junk.ini" --check-config 2>&1); rc=$?
+check_eq "max_body = 64k in the config file is refused (exit 2)" 2 "$rc"
+check_match "...naming the setting" "max-body must be a whole number from 16 to [0-9]+, not '64k'" "$out"
+for v in 0999 660x -1 ' 0660' 07777; do
+    out=$("$QUIRED" --db "$T/db" --socket-mode "$v" --check-config 2>&1); rc=$?
+    check_eq "--socket-mode '$v' is refused (exit 2)" 2 "$rc"
+done
+check_match "...as an octal mode" "socket-mode must be an octal mode such as 0660" "$out"
+"$QUIRED" --db "$T/db" --socket-mode 0640 --threads 3 --check-config >/dev/null 2>&1; rc=$?
+check_eq "--socket-mode 0640 --threads 3 is accepted" 0 "$rc"
 
 finish

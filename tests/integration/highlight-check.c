@@ -14,6 +14,7 @@
  * is part of what the index holds), and stems are Xapian's English stemmer's. Prints the
  * counts it checked; exits 1 on the first few violations (described), 0 otherwise.
  */
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 
 #include <jansson.h>
 
+#include "number.h"
 #include "schema.h"
 #include "search.h"
 #include "util.h"
@@ -221,8 +223,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: highlight-check DB CORPUS.jsonl SEED N\n");
         return 2;
     }
-    rng_state = strtoull(argv[3], NULL, 10) * 0x9E3779B97F4A7C15ULL + 1;
-    unsigned long want = strtoul(argv[4], NULL, 10);
+    long seed, count;
+    if (num_parse_long(argv[3], 0, LONG_MAX, &seed) != NUM_OK ||
+        num_parse_long(argv[4], 1, 1000000, &count) != NUM_OK) {
+        fprintf(stderr, "highlight-check: SEED must be a whole number, N one from 1 to 1000000\n");
+        return 2;
+    }
+    rng_state = (unsigned long long)seed * 0x9E3779B97F4A7C15ULL + 1;
+    unsigned long want = (unsigned long)count;
     tg = xc_termgen_new(SCHEMA_LANG, NULL);
     stemmer = xc_stem_new(SCHEMA_LANG, NULL);
     struct search_error err;

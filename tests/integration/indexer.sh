@@ -178,6 +178,23 @@ check_eq "no PATH is a usage error (2)" 2 "$rc"
 "$QUIRE_INDEX" --db "$T/db" "$T/no-such-dir" >/dev/null 2>"$T/err"; rc=$?
 check_eq "a missing PATH is a usage error (2)" 2 "$rc"
 check "quire-index --help documents the exit codes" sh -c "'$QUIRE_INDEX' --help | grep -q 'locked by another'"
+# Number flags take digits only (lib/number.c): junk, a sign, a blank, an empty value or a
+# number past a long is a usage error naming the flag and its range, and nothing is written.
+for flag in --batch --jobs --shards "--keep --rebuild" "--wait"; do
+    for v in abc 3x ' 3' +3 '' 3.0 99999999999999999999; do
+        f=${flag%% *}; rest=${flag#"$f"}
+        # shellcheck disable=SC2086
+        "$QUIRE_INDEX" --db "$T/numdb" "$f=$v" $rest "$T/c" >/dev/null 2>"$T/err"; rc=$?
+        check_eq "$f='$v': a usage error (2)" 2 "$rc"
+        check_match "...naming the flag and its range" "^quire-index: $f must be a whole number from [0-9]+ to [0-9]+, not '" "$(cat "$T/err")"
+    done
+done
+for v in abc 0.5x ' 0.5' nan inf 1.5 -0.1 0x1p-1 ''; do
+    "$QUIRE_INDEX" --db "$T/numdb" --rebuild --max-drop "$v" "$T/c" >/dev/null 2>"$T/err"; rc=$?
+    check_eq "--max-drop '$v': a usage error (2)" 2 "$rc"
+    check_match "...saying it is a fraction" "^quire-index: --max-drop is a fraction from 0 to 1" "$(cat "$T/err")"
+done
+check "...and no index was created by any of them" test ! -e "$T/numdb"
 
 # Another holder of the lock, until it is told to let go (no timing to race with: a slow
 # machine or valgrind only makes the indexer start later).

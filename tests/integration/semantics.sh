@@ -193,4 +193,30 @@ check_eq "quire similar with --offset and --no-snippet: exit 0" 0 "$rc"
 check_eq "quire similar --sort: a usage error" 2 "$rc"
 stop_quired
 
+# --- collapsing follows the index -----------------------------------------------------------
+# The indexer marks an index whose articles all have distinct texts, and a search there skips
+# collapsing (it would change nothing). The mark must follow every run: a copy added by an
+# incremental run is collapsed at once, and so after a full build (parts merged).
+mkdir -p "$T/uniq"
+cp "$SRC/corpus/"* "$T/uniq/"
+one=$(ls "$T/uniq" | head -n1)
+title=$(head -n1 "$T/uniq/$one")
+collapse() { # DEDUP: "<hits> <duplicates of the first hit>" for the first article's title
+    "$QUIRE" --db "$T/uniq.db" --json search --dedup "$1" -n 50 --no-snippet "$title" |
+        jq -r --arg id "$one" '[.hits[] | select(.id == $id or .id == "copy-" + $id)] |
+            "\(length) \(.[0].duplicates // 0)"'
+}
+"$QUIRE_INDEX" -q --db "$T/uniq.db" "$T/uniq" || not_ok "index the seed corpus"
+check_eq "distinct texts: the article once, no duplicates" "1 0" "$(collapse 1)"
+cp "$T/uniq/$one" "$T/uniq/copy-$one"
+"$QUIRE_INDEX" -q --db "$T/uniq.db" "$T/uniq" || not_ok "index a copy"
+check_eq "a copy added by an incremental run is collapsed" "1 1" "$(collapse 1)"
+check_eq "and shown with dedup=0" "2 0" "$(collapse 0)"
+rm "$T/uniq/copy-$one"
+"$QUIRE_INDEX" -q --db "$T/uniq.db" "$T/uniq" || not_ok "remove the copy"
+check_eq "the copy removed: the article once" "1 0" "$(collapse 1)"
+cp "$T/uniq/$one" "$T/uniq/copy-$one"
+"$QUIRE_INDEX" -q --rebuild --jobs 2 --db "$T/uniq.db" "$T/uniq" || not_ok "rebuild with the copy"
+check_eq "a copy in a full build of parts is collapsed" "1 1" "$(collapse 1)"
+
 finish

@@ -37,6 +37,7 @@
 #include <getopt.h>
 #include <netdb.h>
 #include <stdarg.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,7 @@
 
 #include <jansson.h>
 
+#include "number.h"
 #include "search.h"
 #include "util.h"
 
@@ -315,10 +317,8 @@ static int qrels_load(struct collection *c, const char *path)
         }
         *doc++ = '\0';
         *score++ = '\0';
-        char *end;
-        errno = 0;
-        long g = strtol(score, &end, 10);
-        if (!*qid || !*doc || end == score || *end || errno || g > MAX_GAIN || g < -MAX_GAIN) {
+        long g;
+        if (!*qid || !*doc || num_parse_long(score, -MAX_GAIN, MAX_GAIN, &g) != NUM_OK) {
             rc = errorf("%s:%lu: expected non-empty ids and an integer score from %d to %d", path,
                         lineno, -MAX_GAIN, MAX_GAIN);
             break;
@@ -453,9 +453,9 @@ static int url_parse(const char *url, struct http_target *t)
     snprintf(t->port, sizeof t->port, "80");
     if (*p == ':') {
         p++;
-        size_t plen = strspn(p, "0123456789");
-        long port = plen && plen <= 5 ? strtol(p, NULL, 10) : 0;
-        if (port < 1 || port > 65535 || (p[plen] && p[plen] != '/'))
+        size_t plen = strcspn(p, "/");
+        long port;
+        if (num_parse_span(p, plen, 10, 1, 65535, &port) != NUM_OK)
             return errorf("--url: the port must be a number from 1 to 65535");
         snprintf(t->port, sizeof t->port, "%ld", port);
         p += plen;
@@ -526,11 +526,11 @@ static long long http_content_length(const char *hdr, int *chunked)
     for (const char *l = strstr(hdr, "\r\n"); l; l = strstr(l, "\r\n")) {
         l += 2;
         if (strncasecmp(l, "Content-Length:", 15) == 0) {
-            char *end;
-            errno = 0;
-            len = strtoll(l + 15, &end, 10);
-            if (errno || len < 0 || (*end != '\r' && *end != ' ' && *end != '\0'))
+            const char *v = l + 15 + strspn(l + 15, " \t");
+            long n;
+            if (num_parse_span(v, strcspn(v, " \t\r"), 10, 0, LONG_MAX, &n) != NUM_OK)
                 return -2;
+            len = n;
         } else if (strncasecmp(l, "Transfer-Encoding:", 18) == 0) {
             *chunked = 1;
         }

@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include <cmocka.h>
 
 #include "analytics.h"
+#include "number.h"
 #include "util.h"
 
 static unsigned long long rng_state;
@@ -267,7 +269,10 @@ static void test_normalise(void **state)
 int main(void)
 {
     const char *env = getenv("QUIRE_SEED");
-    rng_state = env ? strtoull(env, NULL, 10) : (unsigned long long)time(NULL);
+    long given;
+    rng_state = env && num_parse_long(env, 0, LONG_MAX, &given) == NUM_OK
+                    ? (unsigned long long)given
+                    : (unsigned long long)time(NULL);
     printf("# test_analytics seed %llu (QUIRE_SEED=%llu replays it)\n", rng_state, rng_state);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exact_while_it_fits),

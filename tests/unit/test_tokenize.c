@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "number.h"
 #include "tokenize.h"
 #include "util.h"
 #include "xapian-c/xc.h"
@@ -255,7 +257,10 @@ static void test_oracle_random(void **state)
 {
     struct oracle *o = *state;
     const char *env = getenv("QUIRE_TEST_SEED");
-    unsigned seed = env ? (unsigned)strtoul(env, NULL, 10) : (unsigned)time(NULL);
+    long given;
+    unsigned seed = env && num_parse_long(env, 0, UINT_MAX, &given) == NUM_OK
+                        ? (unsigned)given
+                        : (unsigned)time(NULL);
     printf("# random texts: seed %u (QUIRE_TEST_SEED=%u replays)\n", seed, seed);
     srand(seed);
     unsigned long texts0 = o->texts, terms0 = o->terms, bad0 = o->mismatches;

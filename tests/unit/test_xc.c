@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -491,6 +492,61 @@ static void test_query_wildcards(void **state)
     xc_db_free(db);
 }
 
+/* Property: xc_wdb_value_may_repeat says 1 exactly when two documents hold one value in the
+ * slot, over seeded random sets of documents (values from a small alphabet, so repeats are
+ * common but not certain; some documents without the value), after adds, replacements and
+ * deletions. Hash collisions of these short values are not expected, so 1 must mean a
+ * real repeat here. */
+static void test_value_may_repeat(void **state)
+{
+    (void)state;
+    unsigned seed = (unsigned)time(NULL);
+    const char *env = getenv("QUIRE_SEED");
+    if (env)
+        seed = (unsigned)strtoul(env, NULL, 10);
+    printf("# value_may_repeat seed %u (QUIRE_SEED=%u replays it)\n", seed, seed);
+    srand(seed);
+    char path[512];
+    snprintf(path, sizeof path, "%s/repeat", tmpdir);
+    xc_error *err = NULL;
+    xc_wdb *w = xc_wdb_open(path, 1, &err);
+    assert_non_null(w);
+    assert_int_equal(xc_wdb_value_may_repeat(w, 1, &err), 0); /* empty */
+    enum { IDS = 12 };
+    int value[IDS]; /* the value ("v<n>") each id holds, -1: none, -2: no document */
+    for (int i = 0; i < IDS; i++)
+        value[i] = -2;
+    for (int step = 0; step < 300; step++) {
+        int id = rand() % IDS, op = rand() % 4;
+        char idterm[32];
+        snprintf(idterm, sizeof idterm, "Qdoc%d", id);
+        if (op == 0) {
+            assert_int_equal(xc_wdb_delete_term(w, idterm, &err), 0);
+            value[id] = -2;
+        } else {
+            xc_doc *d = xc_doc_new(&err);
+            assert_non_null(d);
+            assert_int_equal(xc_doc_add_boolean_term(d, idterm, &err), 0);
+            value[id] = op == 1 ? -1 : rand() % 20;
+            if (value[id] >= 0) {
+                char v[16];
+                snprintf(v, sizeof v, "v%d", value[id]);
+                assert_int_equal(xc_doc_set_value(d, 1, v, strlen(v), &err), 0);
+            }
+            assert_true(xc_wdb_replace(w, idterm, d, &err) > 0);
+            xc_doc_free(d);
+        }
+        int expect = 0;
+        for (int i = 0; i < IDS; i++)
+            for (int j = i + 1; j < IDS; j++)
+                expect |= value[i] >= 0 && value[i] == value[j];
+        if (step % 7 == 0)
+            assert_int_equal(xc_wdb_commit(w, &err), 0);
+        assert_int_equal(xc_wdb_value_may_repeat(w, 1, &err), expect);
+    }
+    xc_wdb_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -498,7 +554,7 @@ int main(void)
         cmocka_unit_test(test_malformed_query),      cmocka_unit_test(test_injected_fault),
         cmocka_unit_test(test_injected_fault_kinds), cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_deadline_transparent), cmocka_unit_test(test_deadline_remote),
-        cmocka_unit_test(test_query_wildcards),
+        cmocka_unit_test(test_query_wildcards),     cmocka_unit_test(test_value_may_repeat),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
