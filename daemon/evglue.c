@@ -76,10 +76,11 @@ int evglue_answer_status(struct evbuffer *out, const struct evbuffer_cb_info *in
     size_t len = evbuffer_get_length(out);
     if (info->n_added < 14 || len < info->n_added)
         return 0;
-    /* "HTTP/1.1 400 " at least: evhttp prints the whole line in one evbuffer_add_printf.
+    /* "HTTP/1.1 400 " at least: evhttp prints the whole line in one evbuffer_add_printf,
+     * with the request's version as it read it ("HTTP/%d.%d": "HTTP/1.-11" too).
      * Read with evbuffer_peek: evbuffer_copyout() fails (-1) on a bufferevent's output
      * buffer once it has written (libevent 2.1 freezes its start between writes). */
-    char head[16];
+    char head[48];
     size_t want = info->n_added < sizeof head - 1 ? info->n_added : sizeof head - 1, got = 0;
     struct evbuffer_ptr p;
     struct evbuffer_iovec v[4];
@@ -91,10 +92,18 @@ int evglue_answer_status(struct evbuffer *out, const struct evbuffer_cb_info *in
         memcpy(head + got, v[i].iov_base, m);
         got += m;
     }
-    if (got < 13 || memcmp(head, "HTTP/1.", 7) != 0 || head[8] != ' ' || head[12] != ' ')
+    if (got < 13 || memcmp(head, "HTTP/", 5) != 0)
         return 0;
-    long status;
-    if (num_parse_span(head + 9, 3, 10, 100, 999, &status) != NUM_OK)
+    size_t sp = 5;
+    while (sp < got && head[sp] != ' ' && head[sp] != '\r')
+        sp++;
+    if (sp + 5 > got || head[sp] != ' ' || head[sp + 4] != ' ')
         return 0;
-    return (int)status;
+    int status = 0;
+    for (size_t i = sp + 1; i < sp + 4; i++) {
+        if (head[i] < '0' || head[i] > '9')
+            return 0;
+        status = status * 10 + (head[i] - '0');
+    }
+    return status;
 }

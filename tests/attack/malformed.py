@@ -84,7 +84,8 @@ def parse_responses(data, head_first=False):
         if end < 0:
             return out, data
         head = data[:end].decode("latin-1").split("\r\n")
-        m = re.match(r"HTTP/1\.[01] (\d{3}) ", head[0] + " ")
+        # evhttp echoes the version it read in the request ("HTTP/1.-11" too).
+        m = re.match(r"HTTP/\S+ (\d{3}) ", head[0] + " ")
         if not m:
             return out, data
         status = int(m.group(1))
@@ -146,6 +147,7 @@ FIXED = [
     ("an unknown method", b"FOO /health HTTP/1.1\r\nHost: x\r\n\r\n", 501, "method_not_implemented"),
     ("TRACE", b"TRACE / HTTP/1.1\r\n\r\n", 501, "method_not_implemented"),
     ("CONNECT", b"CONNECT a:80 HTTP/1.1\r\n\r\n", 501, "method_not_implemented"),
+    ("an unknown method with version 1.-11", b"FOO /health HTTP/1.-11\r\n\r\n", 501, "method_not_implemented"),
     ("one header of 140 KB", b"GET /health HTTP/1.1\r\nX-Big: " + b"a" * 140000 + b"\r\n\r\n", 431, "headers_too_large"),
     ("3000 headers, 150 KB", b"GET /health HTTP/1.1\r\n" + headers_of(3000, 40) + b"\r\n", 431, "headers_too_large"),
     ("a request line of 140 KB", b"GET /" + b"a" * 140000 + b" HTTP/1.1\r\n\r\n", 431, "headers_too_large"),

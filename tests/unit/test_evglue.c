@@ -58,11 +58,12 @@ static void own_answer(evutil_socket_t fd, short what, void *arg)
     struct fixture *f = arg;
     struct evbuffer *out = bufferevent_get_output(f->bev);
     f->own_queued = evbuffer_get_length(out);
-    /* (evbuffer_copyout fails on a written bufferevent's output: evglue.c) */
-    const unsigned char *head = evbuffer_pullup(out, 12);
-    char want[13];
-    snprintf(want, sizeof want, "HTTP/1.1 %d", f->own_status);
-    f->own_unsent = head && memcmp(head, want, 12) == 0;
+    /* (evbuffer_copyout fails on a written bufferevent's output: evglue.c) The status
+     * line echoes the request's version as evhttp read it. */
+    const char *head = (const char *)evbuffer_pullup(out, f->own_queued < 40 ? -1 : 40);
+    char want[8];
+    snprintf(want, sizeof want, " %d ", f->own_status);
+    f->own_unsent = head && memcmp(head, "HTTP/1.", 7) == 0 && memmem(head, 40, want, 5);
     assert_int_equal(send(bufferevent_getfd(f->bev), ours, sizeof ours - 1, 0), (ssize_t)(sizeof ours - 1));
     struct evhttp_connection *evcon = evglue_connection_of(f->bev);
     assert_non_null(evcon);
@@ -278,6 +279,7 @@ static void test_own_answers_replaced(void **state)
         {"POST /x HTTP/1.1\r\nExpect: bogus\r\nContent-Length: 1\r\n\r\n", 417},
         {"FOO /x HTTP/1.1\r\n\r\n", 501},                          /* an unknown method */
         {"PUT /x HTTP/1.1\r\n\r\n", 501},                          /* one not allowed */
+        {"FOO /x HTTP/1.-11\r\n\r\n", 501}, /* a version evhttp reads, echoed: HTTP/1.-11 */
     };
     /* Each case on a new connection, then after a first request on a kept-alive one
      * (the output buffer drained to empty before evhttp's answer is queued). */
