@@ -159,8 +159,13 @@ long schema_title_key(const char *text, size_t len, int keep_trailing, char *out
 
 #define TEXT_PACKED 0xFF
 #define TEXT_HEADER 5
-/* Shorter texts are stored as they are: zlib's header and checksum would eat the gain. */
-#define TEXT_PACK_MIN 128
+/* Shorter texts are stored as they are. Inflating costs some 30 instructions a byte, as
+ * much as the whole rest of a snippet (reading the text for the best window and marking
+ * it), and most articles are short: below 4 KB, a hit's snippet costs half as much
+ * stored plain (bbc-news: 94% of articles, 85% of the text; the index 14% larger), while
+ * the long articles that hold most of a large collection's text stay compressed
+ * (wikipedia-en: 28% of its text is in articles under 4 KB). */
+#define TEXT_PACK_MIN 4096
 
 char *schema_text_pack(const char *text, size_t len, size_t *outlen)
 {
@@ -184,6 +189,75 @@ char *schema_text_pack(const char *text, size_t len, size_t *outlen)
     return out;
 }
 
+/* The text's length, from a packed value's header (at least TEXT_HEADER bytes). */
+static size_t packed_length(const char *value)
+{
+    size_t n = 0;
+    for (int k = 0; k < 4; k++)
+        n |= (size_t)(unsigned char)value[1 + k] << (8 * k);
+    return n;
+}
+
+/* Frees the packed value and hands back text (n bytes, NUL-terminated), or NULL. */
+static char *unpacked(char *value, char *text, size_t n, size_t *len)
+{
+    free(value);
+    if (text) {
+        text[n] = '\0';
+        *len = n;
+    }
+    return text;
+}
+
+char *schema_text_unpack_prefix(char *value, size_t *len, size_t max)
+{
+    if (*len == 0 || (unsigned char)value[0] != TEXT_PACKED) {
+        if (*len > max) {
+            *len = max;
+            value[max] = '\0';
+        }
+        return value;
+    }
+    if (*len < TEXT_HEADER + 2) {
+        free(value);
+        return NULL;
+    }
+    size_t n = packed_length(value);
+    size_t want = n < max ? n : max;
+    /* Only the first max bytes: inflate stops once they are out, which on a long article
+     * is most of the work saved. The stream is read raw, past zlib's 2-byte header (as
+     * compress2 writes it, no preset dictionary): the checksum at its end could not be
+     * checked without inflating everything, and on a whole short text it costs a tenth of
+     * inflating it (a damaged stream still fails to inflate, or comes out short). */
+    const unsigned char *z = (const unsigned char *)value + TEXT_HEADER;
+    size_t zlen = *len - TEXT_HEADER;
+    char *text = NULL;
+    if ((z[0] & 0x0F) == 8 && !(z[1] & 0x20) && (z[0] * 256u + z[1]) % 31 == 0 &&
+        want <= 0xFFFFFFFFu && zlen <= 0xFFFFFFFFu)
+        text = malloc(want + 1);
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (text && inflateInit2(&zs, -15) == Z_OK) {
+        zs.next_in = (Bytef *)z + 2;
+        zs.avail_in = (uInt)(zlen - 2);
+        zs.next_out = (Bytef *)text;
+        /* A whole text gets a byte to spare, so a stream longer than its header says
+         * shows. */
+        zs.avail_out = (uInt)want + (want == n);
+        int rc = inflate(&zs, Z_NO_FLUSH);
+        if ((rc != Z_OK && rc != Z_STREAM_END) || zs.total_out != want ||
+            (want == n && rc != Z_STREAM_END)) {
+            free(text);
+            text = NULL;
+        }
+        inflateEnd(&zs);
+    } else {
+        free(text);
+        text = NULL;
+    }
+    return unpacked(value, text, want, len);
+}
+
 char *schema_text_unpack(char *value, size_t *len)
 {
     if (*len == 0 || (unsigned char)value[0] != TEXT_PACKED)
@@ -192,9 +266,7 @@ char *schema_text_unpack(char *value, size_t *len)
         free(value);
         return NULL;
     }
-    size_t n = 0;
-    for (int k = 0; k < 4; k++)
-        n |= (size_t)(unsigned char)value[1 + k] << (8 * k);
+    size_t n = packed_length(value);
     char *text = malloc(n + 1);
     uLongf got = n;
     if (text && (uncompress((Bytef *)text, &got, (const Bytef *)value + TEXT_HEADER,
@@ -202,12 +274,7 @@ char *schema_text_unpack(char *value, size_t *len)
         free(text);
         text = NULL;
     }
-    free(value);
-    if (text) {
-        text[n] = '\0';
-        *len = n;
-    }
-    return text;
+    return unpacked(value, text, n, len);
 }
 
 /* Stores the body in its slot, packed. Returns 0, or -1 with *err (NULL: out of memory). */

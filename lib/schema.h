@@ -137,6 +137,10 @@ int schema_display_decode(const char *data, size_t len, struct schema_display *o
  * length), or NULL when the value is damaged or memory runs out. */
 char *schema_text_pack(const char *text, size_t len, size_t *outlen);
 char *schema_text_unpack(char *value, size_t *len);
+/* schema_text_unpack, but only the text's first max bytes (all of it when shorter): what a
+ * snippet reads of a long article, for a fraction of the cost. The text may end inside a
+ * word or a UTF-8 sequence. */
+char *schema_text_unpack_prefix(char *value, size_t *len, size_t max);
 void schema_display_free(struct schema_display *d);
 
 #endif

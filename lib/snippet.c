@@ -11,9 +11,15 @@
  *      every query term (no later window can then have more) or the scan bound is reached;
  *   2. the chosen window is then read to its end, so every occurrence in it is marked --
  *      not only those the scan happened to see before it stopped.
- * A phrase is tracked with a bit set per phrase (bit k: the last k+1 positional words are
- * its first k+1 words) and a ring of the last positional words' byte ranges, so its words
- * are marked only where they stand together.
+ * Phrases, ADJ/n and NEAR/n are one thing here, a positional group: words that match
+ * where they stand within `window` positions of each other (last - first < window, as
+ * Xapian counts), in order (phrase, ADJ) or in any order (NEAR); an exact phrase's window is
+ * its number of words. Each group keeps the recent occurrences of its words (those that
+ * could still share a window with a word to come). When a word completes a match -- it is
+ * the latest word of some match -- every occurrence that takes part in a match ending at it
+ * is marked, and no other: a lone word of the group elsewhere never is. A word that takes
+ * part only in a match whose last word comes after the window is found by reading on past
+ * the window's end by the group's window.
  */
 #include "snippet.h"
 
@@ -29,7 +35,9 @@
 #define KEY_MAX (TOKENIZE_MAX_TERM + 8)
 #define MAX_MATCHES 4096
 #define LOCAL_MATCHES 128 /* matches held in the pass itself: most texts need no more */
-#define RING 16 /* >= SNIPPET_MAX_PHRASE_WORDS */
+/* Occurrences a positional group remembers: exact for windows up to this many positions
+ * (one occurrence per position); beyond, the oldest are forgotten. */
+#define GROUP_OCCURRENCES 64
 
 enum { FIELD_ANY = 0, FIELD_TITLE = 1 };
 
@@ -42,12 +50,19 @@ struct key {
     int group;
 };
 
+/* A positional group: an exact phrase, a ADJ/n b or a NEAR/n b (of terms). */
 struct phrase {
     char words[SNIPPET_MAX_PHRASE_WORDS][KEY_MAX];
     size_t lens[SNIPPET_MAX_PHRASE_WORDS];
-    unsigned n;     /* words given so far */
-    unsigned want;  /* words it has */
+    /* For NEAR, words equal to each other form a class: cls[k] is the first word equal to
+     * word k, need[k] the number of words equal to it. */
+    unsigned char cls[SNIPPET_MAX_PHRASE_WORDS], need[SNIPPET_MAX_PHRASE_WORDS];
+    unsigned n;      /* words given so far */
+    unsigned want;   /* words it has */
+    unsigned window; /* positions its words fit in (last - first < window) */
+    int near;        /* any order */
     int field;
+    int mixed;       /* words of different fields: never matches in one text */
     int group;
 };
 
@@ -71,6 +86,7 @@ struct snippet_terms {
     struct match_cache *cache; /* [2]: body, title */
     size_t nkeys;
     size_t nphrases;
+    unsigned max_window; /* the widest positional group's window (0: none) */
     int ngroups;
     int walk_failed;
     /* First bytes a matching word can start with: every other word is skipped without
@@ -228,8 +244,12 @@ static void add_phrase_word(struct snippet_terms *t, const xc_qterm *q)
     memcpy(p->words[p->n], term, len);
     p->words[p->n][len] = '\0';
     p->lens[p->n] = len;
+    if (p->n > 0 && p->field != field)
+        p->mixed = 1;
     p->n++;
     p->want = q->phrase_len;
+    p->window = q->phrase_window;
+    p->near = q->phrase_near;
     p->field = field;
     t->phrase_first[(unsigned char)term[0]] = 1;
     cache_clear(t);
@@ -252,10 +272,23 @@ int snippet_terms_from_query(struct snippet_terms *t, const xc_query *q)
 {
     if (xc_query_walk(q, walk_term, t) < 0 || t->walk_failed)
         return -1;
-    /* A phrase that came incomplete (too long, or cut by the limits) marks nothing. */
+    /* A group that came incomplete (too long, or cut by the limits) marks nothing. */
     for (size_t i = 0; i < t->nphrases; i++) {
-        if (t->phrases[i].n != t->phrases[i].want || t->phrases[i].want == 0)
-            t->phrases[i].group = -1;
+        struct phrase *p = &t->phrases[i];
+        if (p->n != p->want || p->want == 0 || p->mixed || p->window < p->want)
+            p->group = -1;
+        for (unsigned k = 0; k < p->n; k++) {
+            p->cls[k] = (unsigned char)k;
+            p->need[k] = 0;
+            for (unsigned j = p->n; j-- > 0;) {
+                if (p->lens[j] == p->lens[k] && memcmp(p->words[j], p->words[k], p->lens[k]) == 0) {
+                    p->cls[k] = (unsigned char)j;
+                    p->need[k]++;
+                }
+            }
+        }
+        if (p->group >= 0 && p->window > t->max_window)
+            t->max_window = p->window;
     }
     return 0;
 }
@@ -267,7 +300,16 @@ struct match {
     int group;
 };
 
-/* The state of one pass: where matches go, and the phrase trackers. */
+/* A word of a positional group, seen at position pos. */
+struct occurrence {
+    unsigned long pos;
+    size_t start, end;
+    unsigned words; /* the group's words it is (a bit set) */
+    unsigned cls;   /* the first of them */
+    int marked;
+};
+
+/* The state of one pass: where matches go, and the positional groups' occurrences. */
 struct pass {
     const struct snippet_terms *t;
     int in_title;
@@ -275,16 +317,17 @@ struct pass {
     struct match *m; /* local, or malloc'd once there are more */
     size_t nm, cap;
     int oom;
-    unsigned phrase_mask[SNIPPET_MAX_PHRASES];
-    size_t ring_start[RING], ring_end[RING];
-    unsigned long npos;
+    unsigned long npos; /* positional words read */
+    unsigned nocc[SNIPPET_MAX_PHRASES];
     /* scan control */
-    size_t stop_before; /* stop at a word starting at or after this offset */
+    size_t stop_before; /* stop at a word starting at or after this offset... */
+    unsigned tail;      /* ...once this many more positional words have been read */
     size_t target;      /* window length, for the early stop (0: no early stop) */
     size_t resume;      /* where to go on reading after a stop ((size_t)-1: unknown) */
     size_t stopped_at;  /* the offset the stop happened at (the next word's start) */
     int stopped;
-    struct match local[LOCAL_MATCHES]; /* last: pass_init clears what comes before it */
+    struct match local[LOCAL_MATCHES]; /* pass_init clears what comes before it */
+    struct occurrence occ[SNIPPET_MAX_PHRASES][GROUP_OCCURRENCES]; /* nocc[i] of each used */
 };
 
 /* Which group tok matches (-1 none); -2 when out of memory. An excluded term wins. */
@@ -306,12 +349,16 @@ static int match_token(const struct snippet_terms *t, const struct tokenize_toke
         if (k->wildcard) {
             hit = memcmp(tok->term, k->text, k->len) == 0;
         } else {
-            /* A stem keeps the word's first two bytes (the English stemmer rewrites
-             * endings), but for the whole-word exceptions dying, lying and tying, whose
-             * stems die, lie and tie change a second 'y' to 'i': compare those before
-             * paying for stemming. */
+            /* The English stemmer rewrites a word's ending only: a stem of n bytes keeps
+             * the word's first n - 2 (a rewritten suffix such as "biliti" -> "ble" differs
+             * from the word's in its last two at most; the whole-word exceptions, "dying"
+             * -> "die", "skies" -> "sky", "ugly" -> "ugli", differ there too). And it keeps
+             * the first two but for dying, lying and tying ('y' -> 'i'). Compare those before
+             * paying for stemming: most words that share a first byte with a stem fail. */
             if (k->len > 1 && k->text[1] != tok->term[1] &&
                 !(tok->term[1] == 'y' && k->text[1] == 'i'))
+                continue;
+            if (k->len > 4 && memcmp(k->text + 2, tok->term + 2, k->len - 4) != 0)
                 continue;
             if (slen < 0) {
                 slen = xc_stem_word(t->stem, tok->term, tok->len, stem, sizeof stem);
@@ -368,32 +415,94 @@ static void add_match(struct pass *ps, size_t start, size_t end, int group)
     ps->nm++;
 }
 
-/* Advances the phrase trackers over a positional word; marks a phrase that completes. */
+/* Marks the occurrences of an in-order group (phrase, ADJ) that take part in a match whose
+ * last word is the newest occurrence, o[n-1]: a chain of occurrences, one per word in the
+ * words' order, at increasing positions (all of o[] lie within the window of o[n-1]). */
+static void match_in_order(struct pass *ps, const struct phrase *p, struct occurrence *o, size_t n)
+{
+    unsigned last = 1u << (p->want - 1);
+    unsigned fwd[GROUP_OCCURRENCES], reach = 0;
+    /* fwd[i]: the words o[i] can be with words 0.. before it in order. */
+    for (size_t i = 0; i < n; i++) {
+        fwd[i] = o[i].words & ((reach << 1) | 1u);
+        reach |= fwd[i];
+    }
+    if (!(fwd[n - 1] & last))
+        return;
+    /* Backwards: the words o[i] can be with the words after it, up to o[n-1] as the last. */
+    unsigned back = last;
+    for (size_t i = n; i-- > 0;) {
+        unsigned b = i == n - 1 ? last : o[i].words & (back >> 1);
+        back |= b;
+        if ((fwd[i] & b) && !o[i].marked) {
+            o[i].marked = 1;
+            add_match(ps, o[i].start, o[i].end, p->group);
+        }
+    }
+}
+
+/* Marks the occurrences of a NEAR group that take part in a match including the newest
+ * occurrence, o[n-1]: every word on a distinct position within the window. Words equal to
+ * each other form a class that needs as many occurrences as it has words. */
+static void match_near(struct pass *ps, const struct phrase *p, struct occurrence *o, size_t n)
+{
+    unsigned have[SNIPPET_MAX_PHRASE_WORDS] = {0};
+    for (size_t i = 0; i < n; i++)
+        have[o[i].cls]++;
+    for (unsigned k = 0; k < p->want; k++) {
+        if (p->cls[k] == k && have[k] < p->need[k])
+            return;
+    }
+    /* The newest occurrence must be in the match: another of its class takes part only if
+     * the class has room for two. */
+    unsigned newest = o[n - 1].cls;
+    int room = p->need[newest] > 1;
+    for (size_t i = 0; i < n; i++) {
+        if (o[i].marked || (i < n - 1 && o[i].cls == newest && !room))
+            continue;
+        o[i].marked = 1;
+        add_match(ps, o[i].start, o[i].end, p->group);
+    }
+}
+
+/* Counts a positional word; for each group it is a word of, remembers the occurrence,
+ * forgets those too far back to share a window with a later word, and marks the matches
+ * it completes. */
 static void track_phrases(struct pass *ps, const struct tokenize_token *tok, size_t start,
                           size_t end)
 {
     const struct snippet_terms *t = ps->t;
-    ps->ring_start[ps->npos % RING] = start;
-    ps->ring_end[ps->npos % RING] = end;
-    ps->npos++;
-    int candidate = t->phrase_first[(unsigned char)tok->term[0]];
+    unsigned long pos = ps->npos++;
+    if (!t->phrase_first[(unsigned char)tok->term[0]])
+        return;
     for (size_t i = 0; i < t->nphrases; i++) {
         const struct phrase *p = &t->phrases[i];
-        unsigned old = ps->phrase_mask[i], now = 0;
-        if (candidate && p->group >= 0 && (p->field == FIELD_ANY || ps->in_title)) {
-            for (unsigned k = 0; k < p->want; k++) {
-                if ((k == 0 || (old >> (k - 1)) & 1) && p->lens[k] == tok->len &&
-                    memcmp(p->words[k], tok->term, tok->len) == 0)
-                    now |= 1u << k;
+        if (p->group < 0 || (p->field != FIELD_ANY && !ps->in_title))
+            continue;
+        unsigned words = 0, cls = 0;
+        for (unsigned k = p->want; k-- > 0;) {
+            if (p->lens[k] == tok->len && memcmp(p->words[k], tok->term, tok->len) == 0) {
+                words |= 1u << k;
+                cls = k;
             }
         }
-        ps->phrase_mask[i] = now;
-        if (p->want > 0 && (now >> (p->want - 1)) & 1) {
-            for (unsigned k = 0; k < p->want; k++) {
-                unsigned long at = ps->npos - p->want + k;
-                add_match(ps, ps->ring_start[at % RING], ps->ring_end[at % RING], p->group);
-            }
+        if (!words)
+            continue;
+        struct occurrence *o = ps->occ[i];
+        size_t n = ps->nocc[i], drop = 0;
+        while (drop < n && (o[drop].pos + p->window <= pos || n - drop >= GROUP_OCCURRENCES))
+            drop++;
+        if (drop > 0) {
+            memmove(o, o + drop, (n - drop) * sizeof *o);
+            n -= drop;
         }
+        o[n] = (struct occurrence){pos, start, end, words, cls, 0};
+        n++;
+        ps->nocc[i] = (unsigned)n;
+        if (p->near)
+            match_near(ps, p, o, n);
+        else
+            match_in_order(ps, p, o, n);
     }
 }
 
@@ -420,9 +529,17 @@ static int on_token(const struct tokenize_token *tok, void *ctx)
     struct pass *ps = ctx;
     size_t start = ps->base + tok->start, end = ps->base + tok->end;
     if (start >= ps->stop_before) {
-        ps->stopped = 1;
-        ps->stopped_at = start;
-        return 1;
+        /* Past the window: only positional groups, for matches that end here. */
+        if (ps->tail == 0) {
+            ps->stopped = 1;
+            ps->stopped_at = start;
+            return 1;
+        }
+        if (tok->positional) {
+            ps->tail--;
+            track_phrases(ps, tok, start, end);
+        }
+        return ps->oom || ps->nm >= MAX_MATCHES;
     }
     size_t before = ps->nm;
     int g;
@@ -474,9 +591,11 @@ static void pass_read(struct pass *ps, const char *text, size_t len, size_t at)
 {
     struct tokenize_scan scan;
     scan.first = ps->t->nphrases > 0 ? NULL : ps->t->first;
-    scan.limit = ps->stop_before == (size_t)-1 ? (size_t)-1
-                 : ps->stop_before > at         ? ps->stop_before - at
-                                                : 0;
+    size_t stop = ps->stop_before;
+    if (ps->tail > 0 && stop != (size_t)-1)
+        stop = stop < len ? stop + (SNIPPET_TAIL_BYTES < len - stop ? SNIPPET_TAIL_BYTES : len - stop)
+                          : stop;
+    scan.limit = stop == (size_t)-1 ? (size_t)-1 : stop > at ? stop - at : 0;
     ps->base = at;
     if (tokenize_text_scan(text + at, len - at, &scan, on_token, ps) == 2) {
         ps->stopped = 1;
@@ -673,10 +792,13 @@ char *snippet_make(const struct snippet_terms *t, const char *text, size_t len, 
     }
 
     /* Read the rest of the window when the scan stopped inside it, so that every
-     * occurrence in it is marked. */
-    if (ps.stopped && t->ngroups > 0 && ps.stopped_at < to) {
+     * occurrence in it is marked; with positional groups, read on past it by the widest
+     * window, for the matches that start in the window and end after it. */
+    unsigned tail = t->max_window > 1 ? t->max_window - 1 : 0;
+    if (ps.stopped && t->ngroups > 0 && (ps.stopped_at < to || tail > 0)) {
         size_t at = ps.resume != (size_t)-1 ? ps.resume : ps.stopped_at;
         ps.stop_before = to;
+        ps.tail = tail;
         ps.target = 0;
         ps.stopped = 0;
         pass_read(&ps, text, len, at);

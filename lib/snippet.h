@@ -7,9 +7,9 @@
  * query term are stemmed (same first bytes), and the window of about `target` bytes holding
  * the most distinct query terms wins. Then EVERY occurrence in that window of every term
  * the query searches for positively is marked: words with the stem of a query word, words a
- * wildcard expands to, CJK unigrams and bigrams, and a phrase's words where they form the
- * phrase. Excluded terms (NOT, -word) are never marked. The scan for the window is bounded
- * (SNIPPET_SCAN_BYTES) so a huge document cannot make one hit expensive.
+ * wildcard expands to, CJK unigrams and bigrams, and the words of a phrase, ADJ/n or NEAR/n
+ * where they form a match of it. Excluded terms (NOT, -word) are never marked. The scan for the
+ * window is bounded (SNIPPET_SCAN_BYTES) so a huge document cannot make one hit expensive.
  */
 #ifndef QUIRE_SNIPPET_H
 #define QUIRE_SNIPPET_H
@@ -22,12 +22,18 @@
  * articles are shorter than 9 KB). Measured there, a top-10 query with snippets costs
  * 2.4x the same query without when scanning up to 256 KB, 2.1x at 32 KB, 1.9x at 16 KB. */
 #define SNIPPET_SCAN_BYTES (16u << 10)
+/* How far past the window's end a phrase, ADJ or NEAR is followed, for its matches that
+ * start in the window and end after it (4 KB: a window of several hundred words). */
+#define SNIPPET_TAIL_BYTES (4u << 10)
 #define SNIPPET_MAX_TERMS 64
 #define SNIPPET_MAX_PHRASES 8
 #define SNIPPET_MAX_PHRASE_WORDS 16
 #define SNIPPET_DEFAULT_BYTES 200
 #define SNIPPET_MIN_BYTES 50
 #define SNIPPET_MAX_BYTES 1000
+/* The most of a text snippet_make reads: the scan, a window starting at its end (words cut
+ * at most 40 bytes on), and the tail. A caller may pass only this much of a longer text. */
+#define SNIPPET_TEXT_BYTES (SNIPPET_SCAN_BYTES + SNIPPET_MAX_BYTES + SNIPPET_TAIL_BYTES + 256)
 
 struct snippet_terms;
 
@@ -40,8 +46,8 @@ void snippet_terms_free(struct snippet_terms *t);
  * memory (the term is not added). */
 int snippet_terms_add(struct snippet_terms *t, const char *term, size_t len);
 /* Adds every term q searches for: positive terms, wildcards (a word starting with the
- * pattern matches), phrases (their words match where they form the phrase), and the
- * excluded terms (never marked). Returns 0, or -1 when out of memory. */
+ * pattern matches), phrases, ADJ and NEAR (their words match where they form a match), and
+ * the excluded terms (never marked). Returns 0, or -1 when out of memory. */
 int snippet_terms_from_query(struct snippet_terms *t, const xc_query *q);
 /* Number of distinct things the set matches (terms, wildcards, phrases). */
 size_t snippet_terms_count(const struct snippet_terms *t);

@@ -411,15 +411,20 @@ typedef struct xc_qterm {
     size_t len;
     int wildcard; /* the term is a wildcard pattern: it matches every term it starts */
     int excluded; /* under a NOT: the right side of AND_NOT (at any depth) */
-    unsigned phrase;     /* 0, or the number (1, 2, ...) of the OP_PHRASE it is a word of */
-    unsigned phrase_pos; /* its place in that phrase (0-based) */
-    unsigned phrase_len; /* the phrase's number of words */
+    /* Positional operators: an OP_PHRASE ("exact phrase", a ADJ/n b) or OP_NEAR (a NEAR/n b)
+     * whose subqueries are all terms. */
+    unsigned phrase;        /* 0, or the number (1, 2, ...) of the operator it is a word of */
+    unsigned phrase_pos;    /* its place in that operator (0-based) */
+    unsigned phrase_len;    /* the operator's number of words */
+    unsigned phrase_window; /* its words match within this many positions (last - first <
+                               window); an exact phrase's window is its number of words */
+    int phrase_near;        /* 1: OP_NEAR, the words in any order; 0: OP_PHRASE, in order */
 } xc_qterm;
 
 /* Calls cb for every leaf term of q (a term repeated in several places is reported once per
- * place), depth first, left to right. Phrases whose window is wider than their words (ADJ)
- * report their words as plain terms. Returns 0, or -1 when out of memory (cb may have been
- * called for some of the terms). */
+ * place), depth first, left to right. A phrase or NEAR over anything but terms reports its
+ * terms as plain terms. Returns 0, or -1 when out of memory (cb may have been called for
+ * some of the terms). */
 int xc_query_walk(const xc_query *q, void (*cb)(const xc_qterm *t, void *ctx), void *ctx);
 
 /* ---- Oracle for tests: what TermGenerator indexes ----------------------------------- */

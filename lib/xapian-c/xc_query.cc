@@ -308,16 +308,17 @@ extern "C" unsigned xc_query_wildcards(const xc_query *q)
 
 /* ---- query walk ----------------------------------------------------------------------- */
 
-/* The number after " PHRASE " in a phrase's description: its window. Xapian 1.4 has no
- * accessor for it (nor for a wildcard's pattern, below), so both are read from
- * get_description(), whose format for these two is stable across 1.4. */
-static unsigned xc_phrase_window(const Xapian::Query &q)
+/* The number after " PHRASE " or " NEAR " in the description of a phrase or NEAR of terms:
+ * its window ("(muse@1 NEAR 4 spark@2)"). Xapian 1.4 has no accessor for it (nor for a
+ * wildcard's pattern, below), so both are read from get_description(), whose format for
+ * these is stable across 1.4. */
+static unsigned xc_phrase_window(const Xapian::Query &q, const char *opname)
 {
     std::string d = q.get_description();
-    size_t at = d.find(" PHRASE ");
+    size_t at = d.find(opname);
     if (at == std::string::npos)
         return 0;
-    return static_cast<unsigned>(std::strtoul(d.c_str() + at + 8, NULL, 10));
+    return static_cast<unsigned>(std::strtoul(d.c_str() + at + std::strlen(opname), NULL, 10));
 }
 
 /* A wildcard's pattern: "Query(WILDCARD SYNONYM petro)" -> "petro". Terms holding a
@@ -352,14 +353,15 @@ extern "C" int xc_query_walk(const xc_query *q, void (*cb)(const xc_qterm *t, vo
     struct Item {
         Xapian::Query q;
         bool excluded;
-        unsigned phrase, pos, len;
+        unsigned phrase, pos, len, window;
+        bool near;
     };
     try {
         xc_fault_point();
         unsigned nphrases = 0;
         /* An explicit stack (a parsed query nests as deep as its parentheses); children are
          * pushed in reverse so that they come out left to right. */
-        std::vector<Item> todo{{q->q, false, 0, 0, 0}};
+        std::vector<Item> todo{{q->q, false, 0, 0, 0, 0, false}};
         while (!todo.empty()) {
             Item it = todo.back();
             todo.pop_back();
@@ -371,8 +373,9 @@ extern "C" int xc_query_walk(const xc_query *q, void (*cb)(const xc_qterm *t, vo
                 std::string term = *t;
                 if (term.empty())
                     continue;
-                xc_qterm qt = {term.data(), term.size(), 0, it.excluded ? 1 : 0,
-                               it.phrase,   it.pos,      it.len};
+                xc_qterm qt = {term.data(), term.size(), 0,         it.excluded ? 1 : 0,
+                               it.phrase,   it.pos,      it.len,    it.window,
+                               it.near ? 1 : 0};
                 cb(&qt, ctx);
                 continue;
             }
@@ -380,27 +383,32 @@ extern "C" int xc_query_walk(const xc_query *q, void (*cb)(const xc_qterm *t, vo
                 std::string pat = xc_wildcard_pattern(it.q);
                 if (pat.empty())
                     continue;
-                xc_qterm qt = {pat.data(), pat.size(), 1, it.excluded ? 1 : 0, 0, 0, 0};
+                xc_qterm qt = {pat.data(), pat.size(), 1, it.excluded ? 1 : 0, 0, 0, 0, 0, 0};
                 cb(&qt, ctx);
                 continue;
             }
             size_t n = it.q.get_num_subqueries();
-            unsigned phrase = 0;
-            if (op == Xapian::Query::OP_PHRASE && n > 1) {
-                unsigned window = xc_phrase_window(it.q);
+            unsigned phrase = 0, window = 0;
+            bool near = op == Xapian::Query::OP_NEAR;
+            if ((op == Xapian::Query::OP_PHRASE || near) && n > 1) {
                 bool leaves = true;
                 for (size_t i = 0; i < n; i++)
                     leaves = leaves && it.q.get_subquery(i).get_type() == Xapian::Query::LEAF_TERM;
-                if (leaves && (window == 0 || window == n))
+                if (leaves) {
                     phrase = ++nphrases;
+                    window = xc_phrase_window(it.q, near ? " NEAR " : " PHRASE ");
+                    /* A window of 0 (or less than the words) is the words' number. */
+                    if (window < n)
+                        window = static_cast<unsigned>(n);
+                }
             }
             for (size_t i = n; i-- > 0;) {
                 bool excl = it.excluded || (op == Xapian::Query::OP_AND_NOT && i > 0);
                 if (phrase)
                     todo.push_back({it.q.get_subquery(i), excl, phrase, static_cast<unsigned>(i),
-                                    static_cast<unsigned>(n)});
+                                    static_cast<unsigned>(n), window, near});
                 else
-                    todo.push_back({it.q.get_subquery(i), excl, 0, 0, 0});
+                    todo.push_back({it.q.get_subquery(i), excl, 0, 0, 0, 0, false});
             }
         }
         return 0;

@@ -706,9 +706,66 @@ static void test_search_wildcard_count(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The stored body: a prefix unpacked is the text's prefix, for every length around the
+ * text's own, packed (long) and plain (short); a damaged stream is refused. */
+static void test_text_prefix(void **state)
+{
+    (void)state;
+    static char text[30000];
+    uint64_t x = 88172645463325252ULL; /* xorshift64, fixed seed */
+    static const char *const words[] = {"bank ", "rates ", "café ", "fell\n", "3.5% ", "the "};
+    size_t n = 0;
+    while (n + 8 < sizeof text) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        const char *w = words[x % 6];
+        memcpy(text + n, w, strlen(w));
+        n += strlen(w);
+    }
+    size_t sizes[] = {n, 100}; /* 100: below the packing threshold, stored plain */
+    size_t maxes[] = {0, 1, 99, 100, 101, 4096, 21000, n - 1, n, n + 1, (size_t)-1};
+    for (size_t si = 0; si < 2; si++) {
+        for (size_t mi = 0; mi < sizeof maxes / sizeof maxes[0]; mi++) {
+            size_t vlen;
+            char *v = schema_text_pack(text, sizes[si], &vlen);
+            assert_non_null(v);
+            char *copy = malloc(vlen + 1); /* values come NUL-terminated from the binding */
+            memcpy(copy, v, vlen);
+            copy[vlen] = '\0';
+            free(v);
+            size_t want = sizes[si] < maxes[mi] ? sizes[si] : maxes[mi];
+            size_t len = vlen;
+            char *got = schema_text_unpack_prefix(copy, &len, maxes[mi]);
+            assert_non_null(got);
+            assert_int_equal(len, want);
+            assert_memory_equal(got, text, want);
+            assert_int_equal(got[want], '\0');
+            free(got);
+        }
+    }
+    /* A damaged stream: a byte of the deflate data changed, or the stream cut short. */
+    size_t vlen;
+    char *v = schema_text_pack(text, n, &vlen);
+    assert_true(vlen < n && (unsigned char)v[0] == 0xFF);
+    for (int cut = 0; cut < 2; cut++) {
+        char *copy = malloc(vlen + 1);
+        memcpy(copy, v, vlen);
+        size_t len = cut ? vlen / 2 : vlen;
+        if (!cut)
+            copy[7] = (char)(copy[7] ^ 0x55);
+        char *got = schema_text_unpack_prefix(copy, &len, (size_t)-1);
+        if (cut)
+            assert_null(got);
+        else if (got) /* changed data may still inflate, but never to the text */
+            assert_true(len != n || memcmp(got, text, n) != 0);
+        free(got);
+    }
+    free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_text_prefix),
         cmocka_unit_test(test_request_defaults_and_limits),
         cmocka_unit_test(test_request_json),
         cmocka_unit_test(test_request_shaping),

@@ -145,6 +145,43 @@ static void test_phrase(void **state)
     free(s);
 }
 
+static void test_near_adj(void **state)
+{
+    /* NEAR/2: within 2 positions apart, any order; a lone word elsewhere stays plain. */
+    char *s = snip(*state, "muse NEAR/2 spark",
+                   "A muse here, then more words. Spark and muse; spark a b c d muse.", 200);
+    assert_string_equal(s, "A muse here, then more words. [Spark] and [muse]; [spark] a b c d "
+                           "muse.");
+    free(s);
+    /* ADJ/2: in order only. */
+    s = snip(*state, "muse ADJ/2 spark",
+             "Spark the muse. Muse the spark. Muse spark. Then spark and muse.", 200);
+    assert_string_equal(s, "Spark the muse. [Muse] the [spark]. [Muse] [spark]. Then spark and "
+                           "muse.");
+    free(s);
+    /* Words are exact (not stemmed), as Xapian searches them; three words need all three
+     * within 4 positions of each other (window 5): "rates" at 2 with "bank" at 5 and "cut"
+     * at 6, "cut" at 9 with 5 and 7, but not "bank" at 1 nor "rates" at 10. */
+    s = snip(*state, "bank NEAR/3 rates NEAR/3 cut",
+             "The bank rates fell. The bank cut rates. Banks cut rates, a rate cut by the bank.",
+             200);
+    assert_string_equal(s, "The bank [rates] fell. The [bank] [cut] [rates]. Banks [cut] rates, "
+                           "a rate cut by the bank.");
+    free(s);
+    /* A match whose last word lies past the window marks the words inside it. */
+    char text[4000];
+    size_t len = (size_t)snprintf(text, sizeof text, "muse");
+    for (int i = 0; i < 30; i++)
+        len += (size_t)snprintf(text + len, sizeof text - len, " filler%02d", i);
+    len += (size_t)snprintf(text + len, sizeof text - len, " spark.");
+    s = snip(*state, "muse NEAR/40 spark", text, 60);
+    assert_int_equal(strncmp(s, "[muse] filler00", 15), 0);
+    free(s);
+    s = snip(*state, "muse NEAR/20 spark", text, 60);
+    assert_int_equal(count(s, "["), 0);
+    free(s);
+}
+
 static void test_excluded(void **state)
 {
     const char *text = "Blair went to the bank; the banks and Blair's aides.";
@@ -200,7 +237,8 @@ int main(void)
         cmocka_unit_test(test_every_occurrence), cmocka_unit_test(test_inflections_and_case),
         cmocka_unit_test(test_wildcard),         cmocka_unit_test(test_cyrillic),
         cmocka_unit_test(test_cjk),              cmocka_unit_test(test_phrase),
-        cmocka_unit_test(test_excluded),         cmocka_unit_test(test_window_length),
+        cmocka_unit_test(test_near_adj),         cmocka_unit_test(test_excluded),
+        cmocka_unit_test(test_window_length),
         cmocka_unit_test(test_title),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
