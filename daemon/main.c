@@ -128,7 +128,14 @@ static int read_settings(int argc, char **argv, struct server_config *cfg, const
         switch (c) {
         case 0:
             if (config_apply(cfg, longopts[idx].name, optarg, inner, sizeof inner) < 0) {
-                snprintf(why, whylen, "--%s", inner);
+                /* Most messages open with the setting's name ("threads must be ..."); the
+                 * others ("cannot read admin token file ...") get the flag in front. */
+                const char *name = longopts[idx].name;
+                size_t n = strlen(name);
+                if (strncmp(inner, name, n) == 0 && (inner[n] == ' ' || inner[n] == '\0'))
+                    snprintf(why, whylen, "--%s", inner);
+                else
+                    snprintf(why, whylen, "--%s: %s", name, inner);
                 return -1;
             }
             break;

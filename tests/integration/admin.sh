@@ -25,6 +25,12 @@ chmod 644 "$T/token"
 out=$("$QUIRED" --db "$T/db" --admin-token-file "$T/token" --check-config 2>&1); rc=$?
 check_eq "a token file other users can read is refused (exit 2)" 2 "$rc"
 check_match "the refusal says how to fix it" "readable by other users \(chmod o-r it\)" "$out"
+check_match "the refusal names the flag, then says what is wrong" "quired: --admin-token-file: admin token file $T/token is readable" "$out"
+out=$("$QUIRED" --db "$T/db" --admin-token-file "$T/nope" --check-config 2>&1); rc=$?
+check_eq "a missing token file is refused (exit 2)" 2 "$rc"
+check_match "the refusal is a sentence after the flag's name" "quired: --admin-token-file: cannot read admin token file $T/nope: No such file" "$out"
+out=$("$QUIRED" --db "$T/db" --threads x --check-config 2>&1); rc=$?
+check_match "a bad number names its flag once" "quired: --threads must be a whole number" "$out"
 chmod 600 "$T/token"
 out=$("$QUIRED" --db "$T/db" --admin-token-file "$T/token" --check-config 2>&1); rc=$?
 check_eq "a private token file is accepted" 0 "$rc"
