@@ -30,8 +30,10 @@ uri() { jq -rn --arg t "$1" '$t | @uri'; }
 search() { curl -s -m $((20 * SLOW)) -G --data-urlencode "q=$1" "http://127.0.0.1:$PORT/search?$2"; }
 # hits_of QUERY: the ids of the first 30 hits, one line ("null" when the search failed).
 hits_of() { search "$1" 'limit=30&snippet=0' | jq -c '[.hits[].id]'; }
-# exact_total QUERY: the exact number of articles the query matches (no collapsing).
-exact_total() { search "$1" 'limit=0&exact=1&dedup=0' | jq -r '.total.estimated'; }
+# exact_total QUERY: the exact number of articles the query matches as typed (no collapsing,
+# no typo correction: a word drawn from a title can be rare enough to be corrected, and
+# the count would then include its correction's articles).
+exact_total() { search "$1" 'limit=0&exact=1&dedup=0&fuzzy=0' | jq -r '.total.estimated'; }
 # draw FILE N SALT: N titles of FILE drawn at random (seeded), one per line.
 draw() {
     jq -r '.title' "$1" | awk -v n="$2" -v seed="$SEED" -v salt="$3" '

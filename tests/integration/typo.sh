@@ -83,11 +83,12 @@ for d in sample:
     if ok:
         right += 1
         kinds[kind][0] += 1
-        # The correction's matches come first, in the correction's own order.
-        if [h["id"] for h in r["hits"]] == orig_ids:
+        # The correction's matches come first, in the correction's own order; articles
+        # holding only the words as typed may follow when the correction finds fewer than 10.
+        if [h["id"] for h in r["hits"]][:len(orig_ids)] == orig_ids:
             found += 1
         else:
-            fails.append("%r: its first 10 hits differ from those of %r" % (q, orig))
+            fails.append("%r: its first hits differ from the hits of %r" % (q, orig))
         r0 = search(q, fuzzy=0)
         if "corrected_query" not in r0 and r0.get("suggestion"):
             off_ok += 1
@@ -109,7 +110,7 @@ check_eq "none of $N title queries that match as typed is corrected or given a s
 # rest are edits closer to another word (or another form of it: "becomse" is "become")
 # that goes with the rest, or rare words kept because the query finds a page as typed.
 check "at least 70% of $N queries with one typo are corrected back ($right)" test "$right" -ge $((N * 70 / 100))
-check_eq "every query corrected back has the first 10 hits of the query without the typo, in its order" "$right" "$(jq -r .found <<<"$res")"
+check_eq "every query corrected back starts with the hits of the query without the typo, in their order" "$right" "$(jq -r .found <<<"$res")"
 check_eq "with fuzzy=0 none is corrected, and a suggestion is offered" "$right" "$(jq -r .fuzzy_off_ok <<<"$res")"
 check_eq "no other failure" "[]" "$(jq -c .fails <<<"$res")"
 
