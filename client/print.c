@@ -282,9 +282,14 @@ size_t print_search(json_t *res, int bold)
 
     json_t *total = json_object_get(res, "total");
     json_int_t est = json_integer_value(json_object_get(total, "estimated"));
-    /* "about" unless every match was counted (exact=1, or facets that saw them all). */
-    int exact = json_is_true(json_object_get(total, "exact"));
-    printf("%zu of %s%lld results (%.2f ms%s)\n", nhits, exact ? "" : "about ", (long long)est,
+    /* "about" unless every match was counted (exact=1, or facets that saw them all), or
+     * the bounds agree. */
+    json_t *lower = json_object_get(total, "lower"), *upper = json_object_get(total, "upper");
+    int exact = json_is_true(json_object_get(total, "exact")) ||
+                (json_is_integer(lower) && json_is_integer(upper) &&
+                 json_integer_value(lower) == json_integer_value(upper));
+    printf("%zu of %s%lld result%s (%.2f ms%s)\n", nhits, exact ? "" : "about ", (long long)est,
+           est == 1 ? "" : "s",
            json_number_value(json_object_get(res, "took_ms")),
            json_is_true(json_object_get(res, "timed_out"))
                ? "; timed out: the search stopped early, there may be more and better hits"

@@ -299,9 +299,10 @@ int main(int argc, char **argv)
             config_free(&cfg);
             return 1;
         }
-        printf("configuration OK: db %s (%u documents), listen %s, socket %s, %d threads\n",
+        printf("configuration OK: db %s (%u documents), listen %s, socket %s, %d thread%s\n",
                cfg.db, search_index_doccount(ix), cfg.listen ? cfg.listen : "none",
-               cfg.socket_path ? cfg.socket_path : "none", cfg.threads);
+               cfg.socket_path ? cfg.socket_path : "none", cfg.threads,
+               cfg.threads == 1 ? "" : "s");
         search_index_close(ix);
         config_free(&cfg);
         return 0;
@@ -333,8 +334,9 @@ int main(int argc, char **argv)
                    (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen, srv.tcp_port);
     if (cfg.socket_path)
         server_log(&srv, "listening", "listening on unix:%s", cfg.socket_path);
-    server_log(&srv, "serving", "serving %s (%u documents) with %d threads", cfg.db,
-               search_index_doccount(srv.workers[0].ix), srv.nworkers);
+    server_log(&srv, "serving", "serving %s (%u documents) with %d thread%s", cfg.db,
+               search_index_doccount(srv.workers[0].ix), srv.nworkers,
+               srv.nworkers == 1 ? "" : "s");
     if (server_start(&srv) < 0)
         return 1;
 
