@@ -46,19 +46,7 @@ REFUSING_PER_WORKER = 32  # conns.h CONNS_REFUSING_MAX
 LINGER = 1.0         # conns.h CONNS_LINGER_MS
 
 A = None
-TAP = [0]
-FAILED = [0]
-
-
-def ok(cond, desc, detail=""):
-    TAP[0] += 1
-    if cond:
-        print(f"ok {TAP[0]} - {desc}", flush=True)
-    else:
-        FAILED[0] += 1
-        print(f"not ok {TAP[0]} - {desc}", flush=True)
-        for line in str(detail).splitlines()[:20]:
-            print(f"#   {line}", flush=True)
+from tap import ok  # tests/attack/tap.py, beside this file
 
 
 class Conn:

@@ -33,19 +33,7 @@ import socket
 import sys
 import time
 
-TAP = [0]
-FAILED = [0]
-
-
-def ok(cond, desc, detail=""):
-    TAP[0] += 1
-    if cond:
-        print(f"ok {TAP[0]} - {desc}", flush=True)
-    else:
-        FAILED[0] += 1
-        print(f"not ok {TAP[0]} - {desc}", flush=True)
-        for line in str(detail).splitlines()[:20]:
-            print(f"#   {line}", flush=True)
+from tap import ok  # tests/attack/tap.py, beside this file
 
 
 def exchange(port, data, timeout=5.0):
