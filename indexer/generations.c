@@ -166,11 +166,12 @@ int generations_push(const char *dbdir, const char *built, int replace, unsigned
     }
     if (replace && n > 0)
         n--;
-    /* A number no directory has had: above every generation present. */
-    unsigned nums[1024];
-    size_t k = dbdir_list_generations(dbdir, nums, 1024);
+    /* A number no directory has had (a reader may still hold a rolled-back one). */
+    unsigned num;
+    if (dbdir_next_generation(dbdir, &num, why, whylen) < 0)
+        return -1;
     char name[DBDIR_NAME_MAX], from[PATH_MAX], to[PATH_MAX];
-    dbdir_generation_name(k ? nums[k - 1] + 1 : 1, name, sizeof name);
+    dbdir_generation_name(num, name, sizeof name);
     snprintf(from, sizeof from, "%s/%s", dbdir, built);
     snprintf(to, sizeof to, "%s/%s", dbdir, name);
     if (rename(from, to) < 0) {

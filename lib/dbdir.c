@@ -278,6 +278,37 @@ void dbdir_generation_name(unsigned n, char *out, size_t outlen)
     snprintf(out, outlen, "gen-%06u", n);
 }
 
+int dbdir_next_generation(const char *dir, unsigned *num, char *why, size_t whylen)
+{
+    unsigned nums[1024];
+    size_t k = dbdir_list_generations(dir, nums, 1024);
+    unsigned next = k ? nums[k - 1] + 1 : 1;
+    char path[4096], buf[32];
+    long last = 0;
+    if (join(path, sizeof path, dir, DBDIR_SEQ) == 0) {
+        FILE *f = fopen(path, "r");
+        if (f) {
+            if (fgets(buf, sizeof buf, f)) {
+                buf[strcspn(buf, "\n")] = '\0';
+                if (num_parse_long(buf, 1, 999998, &last) != NUM_OK)
+                    last = 0;
+            }
+            fclose(f);
+        }
+    }
+    if ((unsigned long)last >= next)
+        next = (unsigned)last + 1;
+    if (next > 999999) {
+        snprintf(why, whylen, "%s has used every generation number", dir);
+        return -1;
+    }
+    snprintf(buf, sizeof buf, "%u\n", next);
+    if (replace_file(dir, DBDIR_SEQ, buf, why, whylen) < 0)
+        return -1;
+    *num = next;
+    return 0;
+}
+
 /* nftw callback: removes one entry, children before their directory. */
 static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {

@@ -5,6 +5,7 @@
  *   DIR/current      Xapian stub database file naming the live generation ("auto gen-N")
  *   DIR/gen-000001/  a glass database
  *   DIR/generations  the live generations, a stack (bottom first; the last is live)
+ *   DIR/last-generation  the highest generation number ever made (never reused)
  *   DIR/.rebuild/    a rebuild being written (never live; see DBDIR_BUILD)
  *   DIR/.compact/    a full build's compacted copy being written (never live)
  *   DIR/.part-K-of-P/ one part of a full build written by P processes (never live)
@@ -35,6 +36,8 @@
  * DIR/.part-K-of-P. */
 #define DBDIR_PART_PREFIX ".part-"
 #define DBDIR_NAME_MAX 32
+/* The highest generation number ever made in the directory (dbdir_next_generation). */
+#define DBDIR_SEQ "last-generation"
 
 /* The path a reader opens for dir: DIR/current when it exists, else the shard map
  * DIR/shards (shardmap.h) when that exists, else dir itself. */
@@ -78,6 +81,13 @@ size_t dbdir_list_generations(const char *dir, unsigned *nums, size_t max);
 int dbdir_generation_number(const char *name, unsigned *num);
 /* Formats generation n's name ("gen-000042") into out. */
 void dbdir_generation_name(unsigned n, char *out, size_t outlen);
+
+/* The number for a new generation of dir: above every generation present and every one
+ * ever made there (DBDIR_SEQ, written here before the caller makes it). A number is never
+ * used twice: a reader may still hold a rolled-back or pruned generation, and Xapian opens
+ * some of its tables only when first read, so a new database under the old name would be
+ * read with the old one's block numbers. Returns 0, or -1 with a reason. */
+int dbdir_next_generation(const char *dir, unsigned *num, char *why, size_t whylen);
 
 /* Removes a generation directory (gen-N), a shard directory of a sharded index
  * (shard-K-of-N) or a spelling database being replaced (.spelling*), and everything in

@@ -239,4 +239,22 @@ check_eq "it holds every article" 300 "$(xapian-delve "$live" | sed -n 's/^numbe
 check_eq "it leaves one generation, compacted" "1 " \
     "$(ls -d "$T/killdb"/gen-* | wc -l) $(xapian-metadata get "$live" quire:first-build)"
 
+# --- a generation number is never used twice -------------------------------------------------
+# A reader may still hold a rolled-back generation; a new one under its name would be read
+# with the old one's block numbers ("EOF reading block ...").
+mkdir -p "$T/seqin"
+cp "$SRC/corpus/"* "$T/seqin/"
+"$QUIRE_INDEX" -q --db "$T/seqdb" "$T/seqin"
+"$QUIRE_INDEX" -q --rebuild --db "$T/seqdb" "$T/seqin"
+gen_before=$(cat "$T/seqdb/current")
+"$QUIRE_INDEX" -q --rollback --db "$T/seqdb"
+"$QUIRE_INDEX" -q --rebuild --db "$T/seqdb" "$T/seqin"
+gen_after=$(cat "$T/seqdb/current")
+check "a rebuild after a rollback takes a new number ($gen_before, then $gen_after)" \
+    test "$gen_before" != "$gen_after"
+"$QUIRE_INDEX" -q --rollback --db "$T/seqdb"
+"$QUIRE_INDEX" -q --rollback --db "$T/seqdb" 2>/dev/null
+"$QUIRE_INDEX" -q --rebuild --db "$T/seqdb" "$T/seqin"
+check_eq "and so after rolling back twice" "gen-000005" "$(sed 's/^auto //' "$T/seqdb/current")"
+
 finish

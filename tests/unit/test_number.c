@@ -93,7 +93,7 @@ static void test_long_range(void **state)
         long v = random_long(), a = random_long(), b = random_long();
         /* Half the time a bound near v, so both sides of each bound are tried. */
         if (seeded_next() % 2 && v > LONG_MIN + 2 && v < LONG_MAX - 2) {
-            a = v + (long)(seeded_next() % 5) - 2;
+            a = v - 2 + (long)(seeded_next() % 5);
             b = seeded_next() % 2 ? LONG_MAX : v + (long)(seeded_next() % 3);
         }
         long lo = a < b ? a : b, hi = a < b ? b : a, got = 12345;
