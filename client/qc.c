@@ -811,26 +811,28 @@ static qc_code check_path(qc_client *c, const char *path_and_query)
     return QC_OK;
 }
 
-/* GET of a caller-built path; see client.h. */
-qc_code qc_get(qc_client *c, const char *path_and_query, qc_response **out)
+/* A request to a caller-built path, checked first: GET, or POST with an empty body. */
+static qc_code path_request(qc_client *c, const char *path_and_query, int post,
+                            qc_response **out)
 {
     qc_code rc = check_args(c, out);
     if (rc == QC_OK)
         rc = check_path(c, path_and_query);
     if (rc != QC_OK)
         return rc;
-    return client_request(c, path_and_query, 0, out);
+    return client_request(c, path_and_query, post, out);
+}
+
+/* GET of a caller-built path; see client.h. */
+qc_code qc_get(qc_client *c, const char *path_and_query, qc_response **out)
+{
+    return path_request(c, path_and_query, 0, out);
 }
 
 /* POST with an empty body to a caller-built path; see client.h. */
 qc_code qc_post(qc_client *c, const char *path_and_query, qc_response **out)
 {
-    qc_code rc = check_args(c, out);
-    if (rc == QC_OK)
-        rc = check_path(c, path_and_query);
-    if (rc != QC_OK)
-        return rc;
-    return client_request(c, path_and_query, 1, out);
+    return path_request(c, path_and_query, 1, out);
 }
 
 /* Sends the admin token with every request; see client.h. */

@@ -78,6 +78,17 @@ not_ok() {
     [ $# -gt 1 ] && printf '%s\n' "$2" | head -c 2000 | sed 's/^/#   /'
     return 0
 }
+# relay_tap FILE: a helper program's TAP lines, renumbered into this stream; its other
+# lines are passed on as they are.
+relay_tap() {
+    while IFS= read -r line; do
+        case "$line" in
+        "ok "*) ok "${line#ok [0-9]* - }" ;;
+        "not ok "*) not_ok "${line#not ok [0-9]* - }" ;;
+        *) echo "$line" ;;
+        esac
+    done <"$1"
+}
 # check DESCRIPTION COMMAND...: passes when the command succeeds.
 check() { d=$1; shift; if "$@" >/dev/null 2>&1; then ok "$d"; else not_ok "$d"; fi; }
 # check_eq DESCRIPTION EXPECTED ACTUAL

@@ -34,13 +34,7 @@ python3 "$SRC/tests/attack/attack.py" --port "$PORT" --pid "$QPID" --log "$LOG" 
     >"$T/attack.tap" 2>"$T/attack.err"
 rc=$?
 # attack.py prints TAP lines: renumber them into this stream.
-while IFS= read -r line; do
-    case "$line" in
-    "ok "*) ok "${line#ok [0-9]* - }" ;;
-    "not ok "*) not_ok "${line#not ok [0-9]* - }" ;;
-    *) echo "$line" ;;
-    esac
-done <"$T/attack.tap"
+relay_tap "$T/attack.tap"
 check_eq "the attacker ran to its end" 0 "$rc"
 [ "$rc" = 0 ] || sed 's/^/#   /' "$T/attack.err" | head -n 40
 check "quired is still alive" kill -0 "$QPID"

@@ -17,13 +17,7 @@ cases=400
 python3 "$SRC/tests/attack/malformed.py" --port "$PORT" --log "$LOG" --cases $cases "${seed[@]}" \
     >"$T/malformed.tap" 2>"$T/malformed.err"
 rc=$?
-while IFS= read -r line; do
-    case "$line" in
-    "ok "*) ok "${line#ok [0-9]* - }" ;;
-    "not ok "*) not_ok "${line#not ok [0-9]* - }" ;;
-    *) echo "$line" ;;
-    esac
-done <"$T/malformed.tap"
+relay_tap "$T/malformed.tap"
 check_eq "the attacker ran to its end" 0 "$rc"
 [ "$rc" = 0 ] || sed 's/^/#   /' "$T/malformed.err" | head -n 40
 check_eq "the daemon answers afterwards" ok "$(get /health | jq -r .status)"
