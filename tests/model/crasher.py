@@ -25,7 +25,8 @@ Checked throughout:
     /metrics) with a status the request allows (a valid search: 200; an invalid one: 400;
     /doc: 200 or 404; never a 503, see request_mix): malformed answers must be 0;
   - a connection is cut or refused only around a kill of quired (or, kept alive, after its
-    client left it idle past quired's idle timeout: counted apart);
+    client left it idle past quired's idle timeout, or a slow client's whose thread was
+    starved past quired's header timeout: counted apart);
   - quired never dies unless killed, and always comes back serving (/health 200) after a
     restart;
   - quire-index exits with a status its run allows (a kill aside), and after a killed run
@@ -93,8 +94,9 @@ ok = tap.ok
 # quired's keep-alive idle timeout here: a connection left idle longer by its client (a
 # client thread starved on a loaded machine) may be closed before its next request.
 IDLE_MS = 60000
+HEADER_MS = 5000             # its header timeout: a slow client's request must arrive within it
 stats = {"requests": 0, "answers": 0, "malformed": 0, "interrupted": 0, "dropped": 0,
-         "idle_closed": 0,
+         "idle_closed": 0, "header_closed": 0,
          "quired_kills": 0, "index_kills": 0, "both_kills": 0, "restarts": 0, "runs": 0,
          "incremental": 0, "rebuilds": 0, "rollbacks": 0, "refused": 0, "xapian_checks": 0,
          "changes": 0, "slow_clients": 0, "graceful_stops": 0}
@@ -231,7 +233,7 @@ def start_quired():
     log = open(os.path.join(WORK, "quired.log"), "a")
     p = subprocess.Popen([QUIRED, "--db", DB, "--listen", "127.0.0.1:%d" % port[0],
                           "--socket", SOCK, "--threads", "2", "--quiet", "--refresh-ms", "100",
-                          "--header-timeout-ms", "5000", "--idle-timeout-ms", str(IDLE_MS)],
+                          "--header-timeout-ms", str(HEADER_MS), "--idle-timeout-ms", str(IDLE_MS)],
                          stdout=log, stderr=log)
     log.close()
     quired_proc[0] = p
@@ -515,10 +517,14 @@ def well_formed(fmt, ctype, body):
         return False
 
 
+slow_started = {}            # client thread -> when its slow request connected
+
+
 def slow_request(rng, path):
     """Sends a GET in pieces, pausing between them (well within the header timeout);
     returns (status, content type, body) like http.client."""
     raw = ("GET %s HTTP/1.1\r\nHost: crasher\r\nConnection: close\r\n\r\n" % path).encode()
+    slow_started[threading.get_ident()] = time.monotonic()
     s = socket.create_connection(("127.0.0.1", port[0]), timeout=15 * SLOW)
     try:
         cuts = sorted(rng.sample(range(1, len(raw)), 3))
@@ -573,17 +579,23 @@ def client_loop(cid):
             if conn is not None:
                 conn.close()
                 conn = None
+            took = time.monotonic() - slow_started.get(threading.get_ident(), 0)
             if cut:
                 count("interrupted")
             elif kind != "slow" and previous and idle * 1000 >= IDLE_MS - 1000:
                 count("idle_closed")  # closed by quired's idle timeout: allowed
+            elif kind == "slow" and took * 1000 >= HEADER_MS - 500:
+                count("header_closed")  # a starved slow client, past the header timeout
             else:
                 count("dropped")
                 p = quired_proc[0]
+                where = ("a slow client's new connection, %.1f s after it connected" % took
+                         if kind == "slow" else
+                         "the request before on this connection: %s, answered %.1f s before"
+                         % (previous, idle) if previous else "a new connection")
                 problem("a live quired answers every request (no cut, refused or silent "
-                        "connection)", "%s %s: %r (the request before on this connection: %s, "
-                        "answered %.1f s before; quired %s)"
-                        % (method, path, e, previous, idle if kind != "slow" else 0.0,
+                        "connection)", "%s %s: %r (%s; quired %s)"
+                        % (method, path, e, where,
                            "running" if p.poll() is None else "exited %s" % p.returncode))
             continue
         count("answers")
@@ -752,13 +764,15 @@ def main():
           "quired by SIGTERM (the last one included); %d restarts; "
           "%d indexer runs (%d incremental, %d rebuilds, %d rollbacks, %d refused) over %d "
           "tree changes; %d xapian-checks; %d requests (%d slow clients): %d answered, %d cut "
-          "by a kill, %d closed after %d s idle, %d dropped, %d malformed or of a wrong status; "
+          "by a kill, %d closed after %d s idle, %d slow ones closed at the %d s header timeout, "
+          "%d dropped, %d malformed or of a wrong status; "
           "%d documents at the end, %d lost; answers by status: %s"
           % (seed, secs, stats["quired_kills"], stats["index_kills"], stats["both_kills"],
              stats["graceful_stops"], stats["restarts"], stats["runs"], stats["incremental"], stats["rebuilds"],
              stats["rollbacks"], stats["refused"], stats["changes"], stats["xapian_checks"],
              stats["requests"], stats["slow_clients"], stats["answers"], stats["interrupted"],
-             stats["idle_closed"], IDLE_MS // 1000, stats["dropped"], stats["malformed"], ndocs, lost,
+             stats["idle_closed"], IDLE_MS // 1000, stats["header_closed"], HEADER_MS // 1000,
+             stats["dropped"], stats["malformed"], ndocs, lost,
              ", ".join("%d: %d" % kv for kv in sorted(statuses.items()))))
     if unavailable:
         print("# the first 503: %s" % unavailable[0])
