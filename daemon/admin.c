@@ -102,21 +102,6 @@ static int admin_allowed(struct evhttp_request *req, struct server *s, char *who
     return 401;
 }
 
-/* A JSON array of the names in a comma-separated list ("a, b"); NULL when out of memory
- * (json_pack then fails, and routes_send_json answers 500). */
-static json_t *name_list(const char *list)
-{
-    json_t *a = json_array();
-    for (const char *p = list; a && *p;) {
-        size_t n = strcspn(p, ",");
-        json_array_append_new(a, json_stringn(p, n));
-        p += n;
-        while (*p == ',' || *p == ' ')
-            p++;
-    }
-    return a;
-}
-
 /* POST /admin/reload: what SIGHUP does (re-read the configuration, reopen the index on every
  * worker), answered once every worker has reopened, so the very next request sees the new
  * index. */
@@ -139,8 +124,8 @@ static void handle_reload(struct evhttp_request *req, struct worker *w, const ch
                             "workers", w->srv->nworkers, "workers_reopened", rep.reopened, "docs",
                             (int)search_index_doccount(w->ix), "revision",
                             (json_int_t)search_index_revision(w->ix), "generation",
-                            search_index_generation(w->ix), "changed", name_list(rep.changed),
-                            "needs_restart", name_list(rep.restart));
+                            search_index_generation(w->ix), "changed", server_name_list(rep.changed),
+                            "needs_restart", server_name_list(rep.restart));
     routes_send_json(req, 200, res);
 }
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -45,6 +46,13 @@ void conn_arm(struct conn *c)
     event_add(c->timer, &tv);
 }
 
+/* Whether bytes wait in c's socket that evhttp has not read yet. */
+static int conn_bytes_waiting(const struct conn *c)
+{
+    int n = 0;
+    return ioctl(c->fd, FIONREAD, &n) == 0 && n > 0;
+}
+
 /* Closes c, past its deadline. */
 static void conn_expire(struct conn *c)
 {
@@ -71,6 +79,13 @@ void conn_timer(evutil_socket_t fd, short what, void *arg)
         conn_arm(c);
     } else if (c->too_large) {
         conn_refuse_body(c);
+    } else if (c->phase == PH_IDLE && conn_bytes_waiting(c)) {
+        /* The next request reached the socket after this turn of the loop polled it (while
+         * it ran other callbacks: a busy worker's timers run late): its first byte is here,
+         * so its header timeout starts, as when conn_input sees it. Closing now would
+         * reset a request the client sent in time as far as it can tell. */
+        conn_new_request(c, util_now_ms());
+        conn_arm(c);
     } else if (c->phase == PH_HEAD && c->head_bytes > CONNS_MAX_HEADER_BYTES) {
         atomic_fetch_add_explicit(&conns_g.timed_out, 1, memory_order_relaxed);
         char msg[96];

@@ -249,8 +249,9 @@ static int reconfigure(struct server *srv, void *arg, struct reload_report *rep)
     snprintf(srv->admin_token, sizeof srv->admin_token, "%s",
              cfg.admin_token ? cfg.admin_token : "");
     pthread_mutex_unlock(&srv->admin_lock);
-    json_t *line = json_pack("{s:s, s:s, s:s, s:s}", "event", "reload", "message",
-                             "configuration reloaded", "changed", ch, "needs_restart", rs);
+    json_t *line = json_pack("{s:s, s:s, s:o*, s:o*}", "event", "reload", "message",
+                             "configuration reloaded", "changed", server_name_list(ch),
+                             "needs_restart", server_name_list(rs));
     server_log_json(srv, line);
     config_free(&cfg);
     return 0;

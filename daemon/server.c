@@ -354,6 +354,21 @@ void server_log(struct server *s, const char *event, const char *fmt, ...)
     server_log_json(s, json_pack("{s:s, s:s}", "event", event, "message", msg));
 }
 
+/* A JSON array of the names in a comma-separated list ("a, b"); NULL when out of memory
+ * (json_pack then fails: routes_send_json answers 500, the log line is left out). */
+json_t *server_name_list(const char *list)
+{
+    json_t *a = json_array();
+    for (const char *p = list; a && *p;) {
+        size_t n = strcspn(p, ",");
+        json_array_append_new(a, json_stringn(p, n));
+        p += n;
+        while (*p == ',' || *p == ' ')
+            p++;
+    }
+    return a;
+}
+
 void server_log_json(struct server *s, json_t *obj)
 {
     char *text = obj ? json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;

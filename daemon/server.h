@@ -119,6 +119,9 @@ void server_log(struct server *s, const char *event, const char *fmt, ...)
 /* Writes obj (stolen) to stderr as one line: the object itself with access_log = json,
  * else "quired: " and the object. */
 void server_log_json(struct server *s, json_t *obj);
+/* A JSON array of the names in a reload_report list ("a, b"): how the /admin/reload
+ * answer and the reload's log line give them. NULL when out of memory. */
+json_t *server_name_list(const char *list);
 /* The access log: one line per answer of w (unless quiet), as text or, with
  * access_log = json, one JSON object (method, path, status, ms, worker). */
 void server_log_request(struct worker *w, const char *method, const char *path, int status,

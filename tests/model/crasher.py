@@ -10,14 +10,23 @@ For a bounded time, on one index directory:
     added, edited, deleted, moved, ids shared between JSON records between runs):
     incremental runs (random --batch), --rebuild (--keep 2 or 3) and --rollback;
   - a killer sends SIGKILL at random moments to quired, to a running quire-index, or to
-    both at once, and restarts quired at once.
+    both at once, and restarts quired at once; with --graceful P, a stop of quired is a
+    SIGTERM instead with probability P (quired must then drain and exit 0).
+
+Under valgrind (--valgrind-logs DIR: quire-index and quired are memcheck wrappers writing
+DIR/PROG.PID.log, tests/lib.sh): a SIGKILLed process leaves no memcheck summary, so its
+log is checked only for the errors memcheck reported before the kill, then moved out of
+DIR (to WORK/killed-logs); the logs left in DIR, of the runs of quire-index that ended and
+of the quireds stopped by SIGTERM, must end with a summary of no error and no definite leak
+(tests/lib.sh's verdict; their exit status says so at once: valgrind's --error-exitcode).
 
 Checked throughout:
   - every answer of a live quired is well formed (JSON, or Prometheus text for
     /metrics) with a status the request allows (a valid search: 200; an invalid one: 400;
     /doc: 200 or 404; never a 503, see request_mix): malformed answers must be 0;
   - a connection is cut or refused only around a kill of quired (or, kept alive, after its
-    client left it idle past quired's idle timeout: counted apart);
+    client left it idle past quired's idle timeout, or a slow client's whose thread was
+    starved past quired's header timeout: counted apart);
   - quired never dies unless killed, and always comes back serving (/health 200) after a
     restart;
   - quire-index exits with a status its run allows (a kill aside), and after a killed run
@@ -30,9 +39,11 @@ Usage: crasher.py BUILD_DIR WORK_DIR [--seed N] [--seconds S] [--index PROG] [--
 Prints TAP (ends with '# checks N failed M' under --no-plan). The seed is printed first.
 """
 import argparse
+import glob
 import http.client
 import json
 import os
+import re
 import random
 import shutil
 import signal
@@ -54,6 +65,12 @@ ap.add_argument("--clients", type=int, default=3)
 ap.add_argument("--index", default=None, help="the quire-index to run (default BUILD's)")
 ap.add_argument("--quired", default=None, help="the quired to run (default BUILD's)")
 ap.add_argument("--slow", type=float, default=1, help="bounded waits are multiplied by this")
+ap.add_argument("--graceful", type=float, default=0,
+                help="probability that a stop of quired is a SIGTERM, not a SIGKILL")
+ap.add_argument("--pace", type=float, default=1,
+                help="the killer's pauses are multiplied by this")
+ap.add_argument("--valgrind-logs", default=None,
+                help="the programs run under memcheck, logging to DIR/PROG.PID.log")
 ap.add_argument("--no-plan", action="store_true",
                 help="end with '# checks N failed M' instead of the TAP plan")
 args = ap.parse_args()
@@ -69,6 +86,7 @@ IN = os.path.join(WORK, "in")
 DB = os.path.join(WORK, "db")
 SOCK = os.path.join(WORK, "quired.sock")
 SLOW = args.slow
+VG_LOGS = args.valgrind_logs
 
 lock = threading.Lock()      # guards the counters and the failure details
 tap = checks.Tap()
@@ -76,11 +94,12 @@ ok = tap.ok
 # quired's keep-alive idle timeout here: a connection left idle longer by its client (a
 # client thread starved on a loaded machine) may be closed before its next request.
 IDLE_MS = 60000
+HEADER_MS = 5000             # its header timeout: a slow client's request must arrive within it
 stats = {"requests": 0, "answers": 0, "malformed": 0, "interrupted": 0, "dropped": 0,
-         "idle_closed": 0,
+         "idle_closed": 0, "header_closed": 0,
          "quired_kills": 0, "index_kills": 0, "both_kills": 0, "restarts": 0, "runs": 0,
          "incremental": 0, "rebuilds": 0, "rollbacks": 0, "refused": 0, "xapian_checks": 0,
-         "changes": 0, "slow_clients": 0}
+         "changes": 0, "slow_clients": 0, "graceful_stops": 0}
 statuses = {}                # HTTP status -> answers
 unavailable = []             # the first 503 answer, for the summary
 problems = {}                # what went wrong -> [count, first detail]
@@ -214,7 +233,7 @@ def start_quired():
     log = open(os.path.join(WORK, "quired.log"), "a")
     p = subprocess.Popen([QUIRED, "--db", DB, "--listen", "127.0.0.1:%d" % port[0],
                           "--socket", SOCK, "--threads", "2", "--quiet", "--refresh-ms", "100",
-                          "--header-timeout-ms", "5000", "--idle-timeout-ms", str(IDLE_MS)],
+                          "--header-timeout-ms", str(HEADER_MS), "--idle-timeout-ms", str(IDLE_MS)],
                          stdout=log, stderr=log)
     log.close()
     quired_proc[0] = p
@@ -237,13 +256,74 @@ def start_quired():
     return False
 
 
+killed = []                  # (program, pid) of every process we SIGKILLed
+
+
+def sigkill(prog, p):
+    """SIGKILLs p (a run of PROG), waits for it and notes it: its memcheck log has no summary."""
+    try:
+        p.kill()
+    except ProcessLookupError:
+        pass
+    p.wait()
+    with lock:
+        killed.append((prog, p.pid))
+
+
 def kill_quired():
     with lock:
         quired_epoch[0] += 1
     quired_up.clear()
     p = quired_proc[0]
-    p.kill()
-    p.wait()
+    p.stopped_by_us = True
+    sigkill("quired", p)
+
+
+def vg_errors(log):
+    """Memcheck's error reports in LOG (a killed process's: no summary), as text: the blocks
+    that carry a stack trace, warnings aside ('' when none)."""
+    try:
+        with open(log, errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return ""
+    out, block = [], []
+    for line in lines + ["==0== "]:
+        body = line.split("== ", 1)[1] if line.startswith("==") and "== " in line else line
+        if body.strip():
+            block.append(line)
+            continue
+        if block and not block[0].split("== ", 1)[-1].startswith("Warning") and any(
+                b.split("== ", 1)[-1].lstrip().startswith(("at 0x", "by 0x")) for b in block):
+            out += block
+        block = []
+    return "\n".join(out)
+
+
+def stop_quired_gracefully():
+    """SIGTERMs quired: it drains in flight requests and exits 0 (under valgrind: 0 only
+    when memcheck found no error and no definite leak). Returns whether it did."""
+    with lock:
+        quired_epoch[0] += 1
+    quired_up.clear()
+    p = quired_proc[0]
+    p.stopped_by_us = True
+    p.terminate()
+    try:
+        rc = p.wait(timeout=10 * SLOW)
+    except subprocess.TimeoutExpired:
+        sigkill("quired", p)
+        problem("quired stops on SIGTERM with exit 0", "still running %g s after SIGTERM\n%s"
+                % (10 * SLOW, quired_log()))
+        return False
+    count("graceful_stops")
+    if rc != 0:
+        detail = quired_log()
+        if VG_LOGS:
+            detail += "\n" + vg_errors(os.path.join(VG_LOGS, "quired.%d.log" % p.pid))[:3000]
+        problem("quired stops on SIGTERM with exit 0", "exit status %s\n%s" % (rc, detail))
+        return False
+    return True
 
 
 def restart_quired():
@@ -273,6 +353,8 @@ def run_index(extra):
         problem("quire-index finishes", "%s ran past %g s" % (cmd, 120 * SLOW))
     with lock:
         indexer_proc[0] = None
+        if p.returncode == -signal.SIGKILL:
+            killed.append(("quire-index", p.pid))
     return p.returncode, err.decode(errors="replace")
 
 
@@ -322,8 +404,9 @@ def indexer_loop(rng):
 
 def killer_loop(rng):
     """SIGKILLs quired, a running quire-index or both at random moments; restarts quired."""
-    while not stop.wait(rng.uniform(0.3, 2.0)):
+    while not stop.wait(rng.uniform(0.3, 2.0) * args.pace):
         what = rng.choice(["quired", "quired", "index", "index", "both"])
+        graceful = what != "index" and rng.random() < args.graceful
         victim = None
         if what != "quired":
             # Wait (bounded) for a run to be under way, then kill it at a random moment.
@@ -337,14 +420,18 @@ def killer_loop(rng):
                 continue
             time.sleep(rng.uniform(0, 0.15))
         with quired_lock:
-            if what != "index":
+            if what != "index" and graceful:
+                stop_quired_gracefully()
+            elif what != "index":
                 kill_quired()
             if victim:
                 try:
                     victim.send_signal(signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-            count({"quired": "quired_kills", "index": "index_kills", "both": "both_kills"}[what])
+            if not (graceful and what == "quired"):
+                count({"quired": "quired_kills", "index": "index_kills",
+                       "both": "both_kills"}[what])
             if what != "index":
                 time.sleep(rng.uniform(0, 0.2))
                 if not restart_quired():
@@ -430,10 +517,14 @@ def well_formed(fmt, ctype, body):
         return False
 
 
+slow_started = {}            # client thread -> when its slow request connected
+
+
 def slow_request(rng, path):
     """Sends a GET in pieces, pausing between them (well within the header timeout);
     returns (status, content type, body) like http.client."""
     raw = ("GET %s HTTP/1.1\r\nHost: crasher\r\nConnection: close\r\n\r\n" % path).encode()
+    slow_started[threading.get_ident()] = time.monotonic()
     s = socket.create_connection(("127.0.0.1", port[0]), timeout=15 * SLOW)
     try:
         cuts = sorted(rng.sample(range(1, len(raw)), 3))
@@ -488,16 +579,24 @@ def client_loop(cid):
             if conn is not None:
                 conn.close()
                 conn = None
+            took = time.monotonic() - slow_started.get(threading.get_ident(), 0)
             if cut:
                 count("interrupted")
             elif kind != "slow" and previous and idle * 1000 >= IDLE_MS - 1000:
                 count("idle_closed")  # closed by quired's idle timeout: allowed
+            elif kind == "slow" and took * 1000 >= HEADER_MS - 500:
+                count("header_closed")  # a starved slow client, past the header timeout
             else:
                 count("dropped")
+                p = quired_proc[0]
+                where = ("a slow client's new connection, %.1f s after it connected" % took
+                         if kind == "slow" else
+                         "the request before on this connection: %s, answered %.1f s before"
+                         % (previous, idle) if previous else "a new connection")
                 problem("a live quired answers every request (no cut, refused or silent "
-                        "connection)", "%s %s: %r (the request before on this connection: %s, "
-                        "answered %.1f s before)"
-                        % (method, path, e, previous, idle if kind != "slow" else 0.0))
+                        "connection)", "%s %s: %r (%s; quired %s)"
+                        % (method, path, e, where,
+                           "running" if p.poll() is None else "exited %s" % p.returncode))
             continue
         count("answers")
         with lock:
@@ -575,6 +674,36 @@ def final_checks():
     return len(clean), len(set(lost) | {m[0] for m in missing})
 
 
+def check_killed_logs():
+    """Under valgrind: the logs of the SIGKILLed processes (and of the fork children of a
+    killed quire-index that died with it) hold no summary; checks that memcheck reported
+    no error in them before the kill, and moves them out of the logs tests/lib.sh judges."""
+    if not VG_LOGS:
+        return
+    dest = os.path.join(WORK, "killed-logs")
+    os.makedirs(dest, exist_ok=True)
+    logs = [f for f in (os.path.join(VG_LOGS, "%s.%d.log" % k) for k in killed)
+            if os.path.exists(f)]
+    parents = {pid for prog, pid in killed if prog == "quire-index"}
+    for f in glob.glob(os.path.join(VG_LOGS, "quire-index.*.log")):
+        if f in logs:
+            continue
+        with open(f, errors="replace") as fh:
+            text = fh.read()
+        m = re.search(r"Parent PID: (\d+)", text)
+        if m and int(m.group(1)) in parents and "ERROR SUMMARY" not in text:
+            logs.append(f)
+    errors = []
+    for f in logs:
+        e = vg_errors(f)
+        if e:
+            errors.append("%s:\n%s" % (os.path.basename(f), e))
+        shutil.move(f, os.path.join(dest, os.path.basename(f)))
+    ok(not errors, "memcheck: no error reported before the kill in the %d SIGKILLed "
+       "processes (the logs of the others are judged by tests/lib.sh)" % len(logs),
+       "\n".join(errors)[:6000])
+
+
 def run_index_into(db):
     p = subprocess.run([INDEX, "-q", "--db", db, IN], stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE)
@@ -607,36 +736,46 @@ def main():
     for t in threads:
         t.join()
     secs = time.time() - t0
-    if not quired_up.is_set():
+    stops_in_run = stats["quired_kills"] + stats["both_kills"] + stats["graceful_stops"]
+    p = quired_proc[0]
+    if p.poll() is not None and not getattr(p, "stopped_by_us", False):
+        # Died on its own as the run ended (a request it dropped may have ended the run).
+        problem("quired dies only when killed",
+                "exit status %s as the run ended\n%s" % (p.returncode, quired_log()))
+    if not quired_up.is_set() or p.poll() is not None:
         restart_quired()
     ndocs, lost = final_checks()
+    if quired_proc[0].poll() is None:
+        stop_quired_gracefully()
+    check_killed_logs()
     for kind in ("every answer is well formed with a status its request allows",
                  "a live quired answers every request (no cut, refused or silent connection)",
                  "quired dies only when killed",
+                 "quired stops on SIGTERM with exit 0",
                  "quired came back serving after a restart",
                  "quire-index exits with a status its run allows",
                  "the live generation is clean by xapian-check after a killed run",
                  "quire-index finishes"):
         n, detail = problems.get(kind, [0, ""])
         ok(n == 0, kind, "%d times; the first: %s" % (n, detail))
-    ok(stats["answers"] > 0 and stats["quired_kills"] + stats["both_kills"] > 0,
-       "the run served requests and killed quired")
-    print("# seed %d, %.0f s: %d kills of quired, %d of quire-index, %d of both; %d restarts; "
+    ok(stats["answers"] > 0 and stops_in_run > 0,
+       "the run served requests and stopped quired (%d times)" % stops_in_run)
+    print("# seed %d, %.0f s: %d kills of quired, %d of quire-index, %d of both, %d stops of "
+          "quired by SIGTERM (the last one included); %d restarts; "
           "%d indexer runs (%d incremental, %d rebuilds, %d rollbacks, %d refused) over %d "
           "tree changes; %d xapian-checks; %d requests (%d slow clients): %d answered, %d cut "
-          "by a kill, %d closed after %d s idle, %d dropped, %d malformed or of a wrong status; "
+          "by a kill, %d closed after %d s idle, %d slow ones closed at the %d s header timeout, "
+          "%d dropped, %d malformed or of a wrong status; "
           "%d documents at the end, %d lost; answers by status: %s"
           % (seed, secs, stats["quired_kills"], stats["index_kills"], stats["both_kills"],
-             stats["restarts"], stats["runs"], stats["incremental"], stats["rebuilds"],
+             stats["graceful_stops"], stats["restarts"], stats["runs"], stats["incremental"], stats["rebuilds"],
              stats["rollbacks"], stats["refused"], stats["changes"], stats["xapian_checks"],
              stats["requests"], stats["slow_clients"], stats["answers"], stats["interrupted"],
-             stats["idle_closed"], IDLE_MS // 1000, stats["dropped"], stats["malformed"], ndocs, lost,
+             stats["idle_closed"], IDLE_MS // 1000, stats["header_closed"], HEADER_MS // 1000,
+             stats["dropped"], stats["malformed"], ndocs, lost,
              ", ".join("%d: %d" % kv for kv in sorted(statuses.items()))))
     if unavailable:
         print("# the first 503: %s" % unavailable[0])
-    if quired_proc[0] and quired_proc[0].poll() is None:
-        quired_proc[0].terminate()
-        quired_proc[0].wait()
     return tap.end(args.no_plan)
 
 
