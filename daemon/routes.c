@@ -19,6 +19,7 @@
 #include "admin.h"
 #include "analytics.h"
 #include "conns.h"
+#include "json_write.h"
 #include "page.h"
 #include "search.h"
 #include "server.h"
@@ -40,49 +41,37 @@ static const char internal_error_body[] =
 /* The largest response body this thread may send now (max_response; set per request). */
 static _Thread_local size_t max_response;
 
-/* json_dump_callback's writer: appends to the response, refusing to pass its limit. */
-struct dump_state {
-    struct evbuffer *out;
-    size_t n, max;
-    int over; /* the limit was reached (else: out of memory) */
-};
-
-static int dump_piece(const char *buf, size_t size, void *arg)
-{
-    struct dump_state *d = arg;
-    if (size > d->max - d->n) {
-        d->over = 1;
-        return -1;
-    }
-    if (evbuffer_add(d->out, buf, size) < 0)
-        return -1;
-    d->n += size;
-    return 0;
-}
+/* Room for most answers (ten hits with snippets) in the first allocation. */
+#define OUT_JSON_FIRST (16u << 10)
 
 /* Sends obj (stolen; NULL when it could not be made) as the response body with status.
- * The JSON is written straight into the response, never more than max_response bytes of
- * it: a larger one is answered 500 response_too_large, one that cannot be encoded 500 with
- * internal_error_body. */
+ * Never more than max_response bytes of JSON: a larger one is answered 500
+ * response_too_large, one that cannot be encoded 500 with internal_error_body. */
 static void send_json(struct evhttp_request *req, int status, json_t *obj)
 {
     struct evbuffer *out = evhttp_request_get_output_buffer(req);
-    struct dump_state d = {out, 0, max_response ? max_response : (size_t)-1, 0};
-    int failed = !obj || json_dump_callback(obj, dump_piece, &d,
-                                            JSON_COMPACT |
-                                                JSON_REAL_PRECISION(SEARCH_JSON_PRECISION)) < 0 ||
-                 evbuffer_add(out, "\n", 1) < 0;
+    size_t max = max_response ? max_response : (size_t)-1;
+    /* The JSON is written into one buffer, then added to the response in one piece. */
+    struct strbuf out_json;
+    sb_init(&out_json);
+    int rc = obj && sb_reserve(&out_json, OUT_JSON_FIRST) == 0
+                 ? json_write(obj, &out_json, max, SEARCH_JSON_PRECISION)
+                 : JSON_WRITE_NO_MEMORY;
     json_decref(obj);
-    if (failed) {
+    if (rc == JSON_WRITE_OK && (sb_putc(&out_json, '\n'), !out_json.failed) &&
+        evbuffer_add(out, out_json.buf, out_json.len) == 0) {
+        /* sent below */
+    } else {
         evbuffer_drain(out, evbuffer_get_length(out));
         char msg[256];
-        int n = d.over ? snprintf(msg, sizeof msg,
-                                  "{\"error\":{\"code\":\"response_too_large\",\"message\":"
-                                  "\"the response would be over max_response (%zu bytes); ask "
-                                  "for fewer hits (limit), shorter snippets (snippet_bytes) or "
-                                  "none (snippet=0)\"}}\n",
-                                  d.max)
-                       : -1;
+        int n = rc == JSON_WRITE_TOO_LARGE
+                    ? snprintf(msg, sizeof msg,
+                               "{\"error\":{\"code\":\"response_too_large\",\"message\":"
+                               "\"the response would be over max_response (%zu bytes); ask "
+                               "for fewer hits (limit), shorter snippets (snippet_bytes) or "
+                               "none (snippet=0)\"}}\n",
+                               max)
+                    : -1;
         if (n < 0 || (size_t)n >= sizeof msg || evbuffer_add(out, msg, (size_t)n) < 0) {
             evbuffer_drain(out, evbuffer_get_length(out));
             evbuffer_add_reference(out, internal_error_body, sizeof internal_error_body - 1,
@@ -90,6 +79,7 @@ static void send_json(struct evhttp_request *req, int status, json_t *obj)
         }
         status = 500;
     }
+    sb_free(&out_json);
     last_status = status;
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Content-Type", "application/json; charset=utf-8");

@@ -54,6 +54,11 @@ static int sb_grow(struct strbuf *sb, size_t extra)
     return 0;
 }
 
+int sb_reserve(struct strbuf *sb, size_t extra)
+{
+    return sb_grow(sb, extra);
+}
+
 void sb_append(struct strbuf *sb, const char *s, size_t len)
 {
     if (sb_grow(sb, len) < 0)
@@ -492,43 +497,50 @@ int util_fold_latin(const char *s, size_t len, char **res, size_t *outlen)
     return 1;
 }
 
+size_t util_utf8_len(const unsigned char *s, size_t n)
+{
+    assert(n > 0);
+    unsigned c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t k;
+    unsigned cp;
+    if (c >= 0xC2 && c <= 0xDF) {
+        k = 2;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        k = 3;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        k = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < k)
+        return 0;
+    for (size_t i = 1; i < k; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if ((k == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (k == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return k;
+}
+
 /* True when s (len bytes) is valid UTF-8 with no NUL. */
 int util_utf8_valid(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     while (p < end) {
-        unsigned c = *p;
-        if (c == 0)
+        if (*p == 0)
             return 0;
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        size_t n;
-        unsigned cp;
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 2;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 3;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 4;
-            cp = c & 0x07;
-        } else {
+        size_t k = util_utf8_len(p, (size_t)(end - p));
+        if (k == 0)
             return 0;
-        }
-        if ((size_t)(end - p) < n)
-            return 0;
-        for (size_t i = 1; i < n; i++) {
-            if ((p[i] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (p[i] & 0x3F);
-        }
-        if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-            return 0;
-        p += n;
+        p += k;
     }
     return 1;
 }

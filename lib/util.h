@@ -25,6 +25,9 @@ void sb_append(struct strbuf *sb, const char *s, size_t len);
 void sb_puts(struct strbuf *sb, const char *s);
 void sb_putc(struct strbuf *sb, char c);
 void sb_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Makes room for extra more bytes (and a NUL) past len, to be written at buf + len;
+ * 0, or -1 with sb->failed set. */
+int sb_reserve(struct strbuf *sb, size_t extra);
 /* The contents as a C string (never NULL: "" when empty or failed). Borrowed. */
 const char *sb_cstr(struct strbuf *sb);
 /* Hands the contents over as a NUL-terminated string the caller frees ("" when nothing was
@@ -115,6 +118,9 @@ int util_read_all(int fd, void *buf, size_t len);
 /* True when s (len bytes) is valid UTF-8 (no overlongs, surrogates or code points past
  * U+10FFFF) and holds no NUL byte. */
 int util_utf8_valid(const char *s, size_t len);
+/* The length (1 to 4) of the valid UTF-8 sequence that starts s (n > 0 bytes), or 0 when
+ * none does: no overlong forms, no surrogates, nothing above U+10FFFF. */
+size_t util_utf8_len(const unsigned char *s, size_t n);
 
 /* Folds Latin accents to plain letters (é -> e, ß -> ss, Æ -> AE; U+00C0..U+017F and the
  * combining marks U+0300..U+036F), so "cafe" finds "café". Other scripts are left alone:

@@ -7,7 +7,7 @@
  *
  * Each non-empty line of QUERIES is asked with q=LINE and PARAMS (a URL query string such
  * as "op=and&limit=10&snippet=1"), decoded by search_request_from_query as quired decodes
- * a GET, and the result is written out as quired writes it (json_dumps). The work per
+ * a GET, and the result is written out as quired writes it (json_write). The work per
  * query is in bench_query(), which callgrind counts alone (--toggle-collect), so opening
  * the index and reading the file are left out of both counts.
  *
@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "json_write.h"
 #include "search.h"
 
 #define MAX_LINE 4096
@@ -36,10 +37,11 @@ __attribute__((noinline)) static long bench_query(struct search_index *ix, const
         search_request_from_query(&req, params, &err) == 0) {
         json_t *res = search_run(ix, &req, &err);
         if (res) {
-            char *text = json_dumps(res, JSON_COMPACT | JSON_REAL_PRECISION(SEARCH_JSON_PRECISION));
-            if (text)
-                n = (long)strlen(text);
-            free(text);
+            struct strbuf sb;
+            sb_init(&sb);
+            if (json_write(res, &sb, (size_t)-1, SEARCH_JSON_PRECISION) == JSON_WRITE_OK)
+                n = (long)sb.len;
+            sb_free(&sb);
             json_decref(res);
         }
     }
@@ -69,7 +71,7 @@ int main(int argc, char **argv)
         return 1;
     }
     /* The daemon's default budget would cut a slow query differently from run to run. */
-    search_index_set_timeout(ix, 0);
+    search_index_set_timeout(ix, getenv("BENCH_TIMEOUT_MS") ? (unsigned)atoi(getenv("BENCH_TIMEOUT_MS")) : 0);
     char line[MAX_LINE];
     unsigned long queries = 0, failed = 0, bytes = 0;
     while (fgets(line, sizeof line, f)) {

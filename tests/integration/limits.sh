@@ -329,15 +329,15 @@ if [ -f "$SHIM" ] && [ "$UNDER_VALGRIND" = 0 ] && [ "$SANITIZED" = 0 ]; then
     LD_PRELOAD="$SHIM" start_quired "$T/db" --quiet || { not_ok "quired (json shim) starts"; finish; }
     touch "$QUIRE_FAIL_JSON"
     code=$(curl -s -m 10 -o "$T/out" -w '%{http_code}' "http://127.0.0.1:$PORT/search?q=muse")
-    check_eq "json_dumps failing: a search answers 500, not 200 with nothing" 500 "$code"
+    check_eq "JSON that cannot be written: a search answers 500, not 200 with nothing" 500 "$code"
     check_eq "...with the prepared JSON error" internal "$(jq -r .error.code "$T/out")"
     check_eq "an error whose JSON cannot be built: 500 too" 500 "$(status GET /nope)"
     rm -f "$QUIRE_FAIL_JSON"
-    check_eq "json_dumps working again: 200" 200 "$(status GET '/search?q=muse')"
+    check_eq "JSON written again: 200" 200 "$(status GET '/search?q=muse')"
     stop_quired
     unset QUIRE_FAIL_JSON
 else
-    ok "# SKIP the json_dumps shim is not built, or cannot be preloaded (valgrind, sanitizers)"
+    ok "# SKIP the JSON-failing shim is not built, or cannot be preloaded (valgrind, sanitizers)"
 fi
 
 # --- reload applies the connection settings, and says what changed --------------------------

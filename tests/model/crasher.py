@@ -429,7 +429,10 @@ def killer_loop(rng):
                     victim.send_signal(signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-            if not (graceful and what == "quired"):
+            if graceful:  # counted in graceful_stops; a run of quire-index SIGKILLed beside
+                if what == "both":
+                    count("index_kills")
+            else:
                 count({"quired": "quired_kills", "index": "index_kills",
                        "both": "both_kills"}[what])
             if what != "index":
