@@ -366,13 +366,31 @@ static size_t ascii_word_end(const unsigned char *s, size_t n, size_t i)
  * words around it. */
 struct candidates {
     unsigned char b[256];
+    const unsigned char *first;
+    const uint64_t (*second)[4];
 };
 
-static void candidates_init(struct candidates *cd, const unsigned char *first)
+static void candidates_init(struct candidates *cd, const unsigned char *first,
+                            const uint64_t (*second)[4])
 {
     for (unsigned c = 0; c < 128; c++)
         cd->b[c] = (unsigned char)(ascii_word[c] && first[ascii_word[c]]);
     memset(cd->b + 128, 1, 128);
+    cd->first = first;
+    cd->second = second;
+}
+
+/* Whether the term that would start at s[j] (an admitted ASCII word character) is one the
+ * scan leaves out by its second byte: when s[j + 1] is an ASCII word character too, that
+ * is the term's second byte (lower-cased), whatever follows. */
+static inline int candidate_second_fails(const struct candidates *cd, const unsigned char *s,
+                                         size_t n, size_t j)
+{
+    if (!cd->second || j + 1 >= n || !(byte_kind[s[j + 1]] & BYTE_WORD))
+        return 0;
+    unsigned slot = cd->first[ascii_word[s[j]]];
+    unsigned char b1 = ascii_word[s[j + 1]];
+    return !((cd->second[slot - 1][b1 >> 6] >> (b1 & 63)) & 1);
 }
 
 static inline int is_space(unsigned char c)
@@ -400,7 +418,8 @@ static size_t restart_before(const unsigned char *s, size_t safe, size_t j)
  *
  * With candidates (a scan that reports only some words), the text is first searched for
  * the next byte a reported term could start with or hold; a letter right after an ASCII
- * word character is none (a term never starts inside a word). Reading resumes at the
+ * word character is none (a term never starts inside a word), nor one whose next byte,
+ * an ASCII word character, is a second byte the scan does not admit. Reading resumes at the
  * white space before it and follows the rules up to past it; the words skipped could
  * not be reported anyway. Most bytes then cost a table look-up. */
 static int ascii_run(const unsigned char *s, size_t n, size_t *at, const unsigned char *first,
@@ -415,9 +434,19 @@ static int ascii_run(const unsigned char *s, size_t n, size_t *at, const unsigne
             for (;;) {
                 while (j < m && !cd->b[s[j]])
                     j++;
-                if (j == m || s[j] >= 0x80 || j == i || !(byte_kind[s[j - 1]] & BYTE_WORD))
+                if (j >= m) {
+                    j = m;
                     break;
-                j++;
+                }
+                if (s[j] >= 0x80)
+                    break;
+                if (j != i && (byte_kind[s[j - 1]] & BYTE_WORD)) {
+                    j++; /* inside a word */
+                    continue;
+                }
+                if (!candidate_second_fails(cd, s, n, j))
+                    break;
+                j += 2; /* a word the scan leaves out (and s[j + 1] is inside it) */
             }
             if (j == n)
                 return 0;
@@ -490,7 +519,7 @@ int tokenize_text_scan(const char *text, size_t len, const struct tokenize_scan 
     size_t limit = scan ? scan->limit : (size_t)-1;
     struct candidates cands;
     if (first)
-        candidates_init(&cands, first);
+        candidates_init(&cands, first, scan->second);
     struct cursor c = {(const unsigned char *)text, len, 0, 0, NULL, 0, 0};
     cursor_load(&c);
     struct termbuf term;

@@ -159,31 +159,60 @@ static uint64_t oracle_rand(struct oracle *o)
     return o->rng;
 }
 
+/* Whether a scan with these tables must report t. */
+static int admitted(const struct tok_rec *t, const unsigned char *first,
+                    const uint64_t (*second)[4])
+{
+    unsigned slot = first[(unsigned char)t->term[0]];
+    if (!slot)
+        return 0;
+    unsigned char b1 = t->len > 1 ? (unsigned char)t->term[1] : 0;
+    return !second || ((second[slot - 1][b1 >> 6] >> (b1 & 63)) & 1);
+}
+
 /* Property of tokenize_text_scan (what snippets read a text with): with a table of first
  * bytes and a limit, the terms it reports are terms tokenize_text reports, in order and
  * identical (offsets, resume points, flags), and every term tokenize_text reports that
- * starts before the limit and whose first byte the table admits is among them (a term past
- * the limit may be too: the rest of a CJK run is). It returns 2 only when the text goes on
- * past the limit. Tables are drawn at random (one to four admitted bytes, mostly the first
- * bytes of the text's own terms), limits too (none, or inside the text). */
+ * starts before the limit and whose first byte the table admits (and second byte, when the
+ * scan has a table of those) is among them (a term past the limit may be too: the rest of
+ * a CJK run is). It returns 2 only when the text goes on past the limit. Tables are drawn
+ * at random (one to four admitted first bytes, mostly those of the text's own terms, each
+ * with all second bytes or one to three), limits too (none, or inside the text). */
 static void check_scan(struct oracle *o, const char *text, size_t len)
 {
     struct tok_list all = {0}, got = {0};
     tokenize_text(text, len, tok_collect, &all);
     for (int round = 0; round < 2; round++) {
         unsigned char first[256] = {0};
+        uint64_t second[4][4];
+        memset(second, 0, sizeof second);
+        int use_second = (int)(oracle_rand(o) % 2), nslots = 0;
         int k = 1 + (int)(oracle_rand(o) % 4);
         for (int i = 0; i < k; i++) {
             uint64_t r = oracle_rand(o);
-            /* Mostly the first bytes of terms this text has, else any byte. */
-            if (all.n > 0 && r % 4 != 0)
-                first[(unsigned char)all.v[(r >> 8) % all.n].term[0]] = 1;
-            else
-                first[(r >> 8) % 256] = 1;
+            /* Mostly the first bytes of terms this text has, else any byte; the second
+             * bytes admitted: all, or one to three (mostly this text's). */
+            const struct tok_rec *t = all.n > 0 && r % 4 != 0 ? &all.v[(r >> 8) % all.n] : NULL;
+            unsigned char b0 = t ? (unsigned char)t->term[0] : (unsigned char)((r >> 8) % 256);
+            if (!first[b0])
+                first[b0] = (unsigned char)++nslots;
+            uint64_t *sec = second[first[b0] - 1];
+            if (oracle_rand(o) % 4 == 0) {
+                memset(sec, 0xFF, 4 * sizeof *sec);
+                continue;
+            }
+            int m = 1 + (int)(oracle_rand(o) % 3);
+            for (int j = 0; j < m; j++) {
+                uint64_t q = oracle_rand(o);
+                unsigned char b1 = t && q % 3 != 0 ? (unsigned char)t->term[1] /* 0 if one byte */
+                                                   : (unsigned char)((q >> 8) % 256);
+                sec[b1 >> 6] |= 1ULL << (b1 & 63);
+            }
         }
         size_t limit = oracle_rand(o) % 3 == 0 || len == 0 ? (size_t)-1
                                                           : (size_t)(oracle_rand(o) % (len + 1));
-        struct tokenize_scan scan = {first, limit};
+        struct tokenize_scan scan = {first, use_second ? (const uint64_t(*)[4])second : NULL,
+                                     limit};
         got.n = 0;
         int rc = tokenize_text_scan(text, len, &scan, tok_collect, &got);
         int ok = rc == 0 || rc == 2;
@@ -191,7 +220,7 @@ static void check_scan(struct oracle *o, const char *text, size_t len)
         for (size_t g = 0; ok && g < got.n; g++) {
             while (a < all.n && !tok_same(&all.v[a], &got.v[g])) {
                 /* A term skipped: it must be one the table does not admit. */
-                if (all.v[a].start < limit && first[(unsigned char)all.v[a].term[0]])
+                if (all.v[a].start < limit && admitted(&all.v[a], first, scan.second))
                     ok = 0;
                 a++;
             }
@@ -200,7 +229,7 @@ static void check_scan(struct oracle *o, const char *text, size_t len)
             a++;
         }
         for (; ok && a < all.n; a++) {
-            if (all.v[a].start < limit && first[(unsigned char)all.v[a].term[0]])
+            if (all.v[a].start < limit && admitted(&all.v[a], first, scan.second))
                 ok = 0;
         }
         if (rc == 2 && limit >= len)
