@@ -167,7 +167,7 @@ long schema_title_key(const char *text, size_t len, int keep_trailing, char *out
  * the index 10% larger), while the long articles that hold most of a large collection's
  * text are compressed (wikipedia-en: 72% of its text is in articles of 4 KB or more).
  *
- * LZ4 rather than zlib: a snippet reads the first 21 KB of a long article for every hit,
+ * LZ4 rather than zlib: a snippet reads up to 21 KB of a long article for every hit,
  * and inflating them cost more than the whole rest of the snippet (on wikipedia-en some 20
  * instructions a byte, a third of a top-10 query with snippets), while LZ4 decodes them
  * for under 5 and stops where asked (LZ4_decompress_safe_partial). At LZ4HC's highest

@@ -137,6 +137,18 @@ void snippet_terms_free(struct snippet_terms *t)
 }
 
 
+size_t snippet_text_bytes(const struct snippet_terms *t, size_t target)
+{
+    if (target == 0)
+        target = SNIPPET_DEFAULT_BYTES;
+    if (target > SNIPPET_MAX_BYTES)
+        target = SNIPPET_MAX_BYTES;
+    size_t n = SNIPPET_SCAN_BYTES + target + 1024;
+    if (t->max_window > 1)
+        n += SNIPPET_TAIL_BYTES;
+    return n < SNIPPET_TEXT_BYTES ? n : SNIPPET_TEXT_BYTES;
+}
+
 size_t snippet_terms_count(const struct snippet_terms *t)
 {
     size_t n = t->nphrases;
@@ -620,6 +632,7 @@ static void pass_read(struct pass *ps, const char *text, size_t len, size_t at)
 {
     struct tokenize_scan scan;
     scan.first = ps->t->nphrases > 0 ? NULL : ps->t->first;
+    scan.second = (const uint64_t(*)[4])ps->t->second;
     size_t stop = ps->stop_before;
     if (ps->tail > 0 && stop != (size_t)-1)
         stop = stop < len ? stop + (SNIPPET_TAIL_BYTES < len - stop ? SNIPPET_TAIL_BYTES : len - stop)
