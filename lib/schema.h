@@ -129,9 +129,10 @@ struct schema_display {
 /* Decodes data (len bytes). Returns 0, or -1 when out of memory. */
 int schema_display_decode(const char *data, size_t len, struct schema_display *out);
 
-/* The stored body (SCHEMA_SLOT_TEXT) is compressed when that saves space: a byte 0xFF
+/* The stored body (SCHEMA_SLOT_TEXT) is compressed when that saves space: a byte 0xFE
  * (never in UTF-8, so an older index's plain text reads as it is), the text's length as 4
- * bytes little-endian, then a zlib stream. schema_text_pack returns the value to store in
+ * bytes little-endian, then an LZ4 block. Values an older indexer wrote with 0xFF and a
+ * zlib stream read too. schema_text_pack returns the value to store in
  * a new buffer (*outlen its length), or NULL when out of memory. schema_text_unpack takes
  * a value read from the slot (ownership passes to it) and returns the text (*len its
  * length), or NULL when the value is damaged or memory runs out. */

@@ -335,7 +335,8 @@ static json_t *hit_json(struct search_index *ix, xc_mset *ms, unsigned i,
         char *text = ix->has_remote ? xc_mset_value(ms, i, SCHEMA_SLOT_TEXT, &tlen, xe)
                                  : xc_db_doc_value(ix->db, hit.docid, SCHEMA_SLOT_TEXT, &tlen, xe);
         if (text)
-            text = schema_text_unpack_prefix(text, &tlen, SNIPPET_TEXT_BYTES);
+            text = schema_text_unpack_prefix(text, &tlen,
+                                             snippet_text_bytes(terms, req->snippet_bytes));
         if (!text) {
             *what = "cannot read a hit's text";
             goto fail;

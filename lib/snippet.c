@@ -90,8 +90,14 @@ struct snippet_terms {
     int ngroups;
     int walk_failed;
     /* First bytes a matching word can start with: every other word is skipped without
-     * stemming it (most words of a long article). */
+     * stemming it (most words of a long article). first[b] is 0, or 1 + the index in
+     * second[] of the second bytes a matching word starting with b can have (its second
+     * byte, 0 for a word of one byte): a key's own, and 'y' for an 'i' (the stemmer's
+     * "dying" -> "die"), every byte for a key of one byte. Most words that share a first
+     * byte with a key fail on the second, before any hashing or stemming. */
     unsigned char first[256];
+    unsigned nseconds;
+    uint64_t second[SNIPPET_MAX_TERMS][4];
     unsigned char phrase_first[256];
     /* Last, and not cleared when made (17 KB, for one query): an entry is written
      * whole when nkeys or nphrases grows over it. */
@@ -130,6 +136,18 @@ void snippet_terms_free(struct snippet_terms *t)
     free(t);
 }
 
+
+size_t snippet_text_bytes(const struct snippet_terms *t, size_t target)
+{
+    if (target == 0)
+        target = SNIPPET_DEFAULT_BYTES;
+    if (target > SNIPPET_MAX_BYTES)
+        target = SNIPPET_MAX_BYTES;
+    size_t n = SNIPPET_SCAN_BYTES + target + 1024;
+    if (t->max_window > 1)
+        n += SNIPPET_TAIL_BYTES;
+    return n < SNIPPET_TEXT_BYTES ? n : SNIPPET_TEXT_BYTES;
+}
 
 size_t snippet_terms_count(const struct snippet_terms *t)
 {
@@ -183,9 +201,32 @@ static int add_key(struct snippet_terms *t, const char *text, size_t len, int fi
     k->wildcard = wildcard;
     k->excluded = excluded;
     k->group = excluded ? -1 : group >= 0 ? group : t->ngroups++;
-    t->first[(unsigned char)text[0]] = 1;
+    unsigned char b0 = (unsigned char)text[0];
+    if (!t->first[b0]) {
+        assert(t->nseconds < SNIPPET_MAX_TERMS);
+        t->first[b0] = (unsigned char)(++t->nseconds);
+    }
+    uint64_t *sec = t->second[t->first[b0] - 1];
+    if (len == 1) {
+        memset(sec, 0xFF, 4 * sizeof *sec);
+    } else {
+        unsigned char b1 = (unsigned char)text[1];
+        sec[b1 >> 6] |= 1ULL << (b1 & 63);
+        if (!wildcard && b1 == 'i')
+            sec['y' >> 6] |= 1ULL << ('y' & 63);
+    }
     cache_clear(t);
     return 0;
+}
+
+/* Whether a word could match a key, by its first two bytes (see snippet_terms.first). */
+static inline int could_match(const struct snippet_terms *t, const struct tokenize_token *tok)
+{
+    unsigned s = t->first[(unsigned char)tok->term[0]];
+    if (!s)
+        return 0;
+    unsigned char b1 = tok->len > 1 ? (unsigned char)tok->term[1] : 0;
+    return (t->second[s - 1][b1 >> 6] >> (b1 & 63)) & 1;
 }
 
 /* The key a term matches by: its stem (a "Z" term is one already). -1 when out of memory. */
@@ -543,7 +584,7 @@ static int on_token(const struct tokenize_token *tok, void *ctx)
     }
     size_t before = ps->nm;
     int g;
-    if (!ps->t->first[(unsigned char)tok->term[0]]) {
+    if (!could_match(ps->t, tok)) {
         g = -1;
     } else if (tok->len < CACHE_WORD) {
         uint32_t h = 2166136261u;
@@ -591,6 +632,7 @@ static void pass_read(struct pass *ps, const char *text, size_t len, size_t at)
 {
     struct tokenize_scan scan;
     scan.first = ps->t->nphrases > 0 ? NULL : ps->t->first;
+    scan.second = (const uint64_t(*)[4])ps->t->second;
     size_t stop = ps->stop_before;
     if (ps->tail > 0 && stop != (size_t)-1)
         stop = stop < len ? stop + (SNIPPET_TAIL_BYTES < len - stop ? SNIPPET_TAIL_BYTES : len - stop)

@@ -37,6 +37,11 @@
 
 struct snippet_terms;
 
+/* The most of a text snippet_make reads for the terms t and a window of target bytes (0:
+ * the default): the scan, the window after it with its words cut on (some slack for words
+ * of many bytes), and the tail when t has positional groups. At most SNIPPET_TEXT_BYTES. */
+size_t snippet_text_bytes(const struct snippet_terms *t, size_t target);
+
 /* A term set for one query. The stemmer is borrowed for the set's lifetime. */
 struct snippet_terms *snippet_terms_new(xc_stem *stem);
 void snippet_terms_free(struct snippet_terms *t);

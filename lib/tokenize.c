@@ -360,15 +360,100 @@ static size_t ascii_word_end(const unsigned char *s, size_t n, size_t i)
     return i;
 }
 
+/* Bytes a reported term can start with or hold, for a scan with a `first` table: the ASCII
+ * word characters whose lower-case form first admits, and every non-ASCII byte (a term
+ * with one is always reported). Every other byte is passed over without a look at the
+ * words around it. */
+struct candidates {
+    unsigned char b[256];
+    const unsigned char *first;
+    const uint64_t (*second)[4];
+};
+
+static void candidates_init(struct candidates *cd, const unsigned char *first,
+                            const uint64_t (*second)[4])
+{
+    for (unsigned c = 0; c < 128; c++)
+        cd->b[c] = (unsigned char)(ascii_word[c] && first[ascii_word[c]]);
+    memset(cd->b + 128, 1, 128);
+    cd->first = first;
+    cd->second = second;
+}
+
+/* Whether the term that would start at s[j] (an admitted ASCII word character) is one the
+ * scan leaves out by its second byte: when s[j + 1] is an ASCII word character too, that
+ * is the term's second byte (lower-cased), whatever follows. */
+static inline int candidate_second_fails(const struct candidates *cd, const unsigned char *s,
+                                         size_t n, size_t j)
+{
+    if (!cd->second || j + 1 >= n || !(byte_kind[s[j + 1]] & BYTE_WORD))
+        return 0;
+    unsigned slot = cd->first[ascii_word[s[j]]];
+    unsigned char b1 = ascii_word[s[j + 1]];
+    return !((cd->second[slot - 1][b1 >> 6] >> (b1 & 63)) & 1);
+}
+
+static inline int is_space(unsigned char c)
+{
+    return c == ' ' || c == '\n' || c == '\t' || c == '\r';
+}
+
+/* Where reading must start again to see the term at j, or the limit, as a whole: the
+ * nearest point after ASCII white space at or before j, but not before safe. A term never
+ * spans white space, and after it the word rules start afresh (no infix, suffix or
+ * initials joins across it); only CJK text carries state past it, and a CJK character is
+ * a candidate byte, so none lies between safe and j. */
+static size_t restart_before(const unsigned char *s, size_t safe, size_t j)
+{
+    while (j > safe && !is_space(s[j - 1]))
+        j--;
+    return j;
+}
+
 /* Reads text from *at on while it holds only plain ASCII words and ASCII separators, with
  * no cursor: the loop most bytes of most texts go through. Returns 0 at the end of the
  * text, 1 when cb stopped, 2 at the limit, or 3 with *at at what the general rules must
- * read (a non-ASCII character, or a word that may join more). */
+ * read (a non-ASCII character, or a word that may join more). *at is a point where the
+ * word rules start afresh.
+ *
+ * With candidates (a scan that reports only some words), the text is first searched for
+ * the next byte a reported term could start with or hold; a letter right after an ASCII
+ * word character is none (a term never starts inside a word), nor one whose next byte,
+ * an ASCII word character, is a second byte the scan does not admit. Reading resumes at the
+ * white space before it and follows the rules up to past it; the words skipped could
+ * not be reported anyway. Most bytes then cost a table look-up. */
 static int ascii_run(const unsigned char *s, size_t n, size_t *at, const unsigned char *first,
-                     size_t limit, int (*cb)(const struct tokenize_token *, void *), void *ctx)
+                     const struct candidates *cd, size_t limit,
+                     int (*cb)(const struct tokenize_token *, void *), void *ctx)
 {
     size_t i = *at;
+    size_t upto = 0; /* with candidates: words are read one by one until past this */
     for (;;) {
+        if (cd && i >= upto) {
+            size_t m = limit < n ? limit : n, j = i;
+            for (;;) {
+                while (j < m && !cd->b[s[j]])
+                    j++;
+                if (j >= m) {
+                    j = m;
+                    break;
+                }
+                if (s[j] >= 0x80)
+                    break;
+                if (j != i && (byte_kind[s[j - 1]] & BYTE_WORD)) {
+                    j++; /* inside a word */
+                    continue;
+                }
+                if (!candidate_second_fails(cd, s, n, j))
+                    break;
+                j += 2; /* a word the scan leaves out (and s[j + 1] is inside it) */
+            }
+            if (j == n)
+                return 0;
+            /* A candidate (or the limit): read from the restart point before it. */
+            i = restart_before(s, i, j);
+            upto = j + 1;
+        }
         while (i < n && !(byte_kind[s[i]] & (BYTE_WORD | BYTE_NONASCII)))
             i++;
         if (i == n)
@@ -432,6 +517,9 @@ int tokenize_text_scan(const char *text, size_t len, const struct tokenize_scan 
         ascii_init();
     const unsigned char *first = scan ? scan->first : NULL;
     size_t limit = scan ? scan->limit : (size_t)-1;
+    struct candidates cands;
+    if (first)
+        candidates_init(&cands, first, scan->second);
     struct cursor c = {(const unsigned char *)text, len, 0, 0, NULL, 0, 0};
     cursor_load(&c);
     struct termbuf term;
@@ -439,7 +527,7 @@ int tokenize_text_scan(const char *text, size_t len, const struct tokenize_scan 
         unsigned ch;
         if (!c.exp && c.ch < 0x80) {
             size_t at = c.pos;
-            int r = ascii_run(c.s, c.len, &at, first, limit, cb, ctx);
+            int r = ascii_run(c.s, c.len, &at, first, first ? &cands : NULL, limit, cb, ctx);
             if (r != 3)
                 return r;
             c.pos = at;

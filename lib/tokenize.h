@@ -17,6 +17,7 @@
 #define QUIRE_TOKENIZE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "xapian-c/xc.h"
 
@@ -42,16 +43,20 @@ int tokenize_text(const char *text, size_t len,
 
 /* What a caller that looks at few words (snippets) may leave out. */
 struct tokenize_scan {
-    /* NULL: every term is reported. Else a word of plain ASCII letters and digits (most
-     * words) is reported only when first[its first byte, lower-cased] is non-zero; other
-     * terms are always reported. Skipped words are neither copied nor passed to cb. */
+    /* NULL: every term is reported. Else a term is reported when first[its first byte] is
+     * non-zero (and second admits it), and may be left out otherwise. */
     const unsigned char *first;
+    /* NULL, or for each first byte b that first admits, second[first[b] - 1] is the set (a
+     * bit per byte value) of the second bytes a reported term starting with b may have; a
+     * term of one byte has 0 as its second. */
+    const uint64_t (*second)[4];
     /* No term that starts at or after this offset is read ((size_t)-1: no limit). */
     size_t limit;
 };
 
-/* tokenize_text with scan's omissions: the terms it reports are those tokenize_text
- * reports, in the same order with the same offsets, less the ones scan leaves out.
+/* tokenize_text with scan's omissions: the terms it reports are among those tokenize_text
+ * reports, in the same order with the same offsets, and include every one scan admits that
+ * starts before the limit.
  * Returns 1 when cb stopped it, 2 when it stopped at scan->limit, else 0. */
 int tokenize_text_scan(const char *text, size_t len, const struct tokenize_scan *scan,
                        int (*cb)(const struct tokenize_token *tok, void *ctx), void *ctx);

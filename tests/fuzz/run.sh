@@ -81,9 +81,9 @@ fi
 
 # Library flags: pkg-config for everything, xapian-config as a fallback for Xapian.
 pc() { pkg-config "$@" 2>/dev/null; }
-DEP_CFLAGS=$(pc --cflags jansson gumbo zlib libcurl libevent) ||
-    die "pkg-config cannot find jansson, gumbo, zlib, libcurl and libevent (the -dev packages)"
-DEP_LIBS=$(pc --libs jansson gumbo zlib libcurl libevent)
+DEP_CFLAGS=$(pc --cflags jansson gumbo zlib liblz4 libcurl libevent) ||
+    die "pkg-config cannot find jansson, gumbo, zlib, liblz4, libcurl and libevent (the -dev packages)"
+DEP_LIBS=$(pc --libs jansson gumbo zlib liblz4 libcurl libevent)
 XAPIAN_CFLAGS=$(pc --cflags xapian-core || xapian-config --cxxflags)
 XAPIAN_LIBS=$(pc --libs xapian-core || xapian-config --libs)
 

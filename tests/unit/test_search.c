@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "article.h"
 #include "dbdir.h"
@@ -742,10 +743,35 @@ static void test_text_prefix(void **state)
             free(got);
         }
     }
-    /* A damaged stream: a byte of the deflate data changed, or the stream cut short. */
+    /* An older index's value: a zlib stream after 0xFF and the length. Every prefix of it
+     * still reads, and so does the whole text (schema_text_unpack checks its checksum). */
+    uLongf zcap = compressBound((uLong)n);
+    char *zv = malloc(5 + zcap + 1);
+    assert_non_null(zv);
+    assert_int_equal(compress2((Bytef *)zv + 5, &zcap, (const Bytef *)text, (uLong)n, 6), Z_OK);
+    zv[0] = (char)0xFF;
+    for (int k = 0; k < 4; k++)
+        zv[1 + k] = (char)((n >> (8 * k)) & 0xFF);
+    for (size_t mi = 0; mi <= sizeof maxes / sizeof maxes[0]; mi++) {
+        char *copy = malloc(5 + zcap + 1);
+        memcpy(copy, zv, 5 + zcap);
+        copy[5 + zcap] = '\0';
+        size_t len = 5 + zcap;
+        size_t want = mi < sizeof maxes / sizeof maxes[0] && maxes[mi] < n ? maxes[mi] : n;
+        char *got = mi < sizeof maxes / sizeof maxes[0]
+                        ? schema_text_unpack_prefix(copy, &len, maxes[mi])
+                        : schema_text_unpack(copy, &len);
+        assert_non_null(got);
+        assert_int_equal(len, want);
+        assert_memory_equal(got, text, want);
+        assert_int_equal(got[want], '\0');
+        free(got);
+    }
+    free(zv);
+    /* A damaged block: a byte of the packed data changed, or the block cut short. */
     size_t vlen;
     char *v = schema_text_pack(text, n, &vlen);
-    assert_true(vlen < n && (unsigned char)v[0] == 0xFF);
+    assert_true(vlen < n && (unsigned char)v[0] == 0xFE);
     for (int cut = 0; cut < 2; cut++) {
         char *copy = malloc(vlen + 1);
         memcpy(copy, v, vlen);
@@ -753,6 +779,18 @@ static void test_text_prefix(void **state)
         if (!cut)
             copy[7] = (char)(copy[7] ^ 0x55);
         char *got = schema_text_unpack_prefix(copy, &len, (size_t)-1);
+        if (cut)
+            assert_null(got);
+        else if (got) /* changed data may still decode, but never to the text */
+            assert_true(len != n || memcmp(got, text, n) != 0);
+        free(got);
+        /* The whole text through schema_text_unpack: the same. */
+        copy = malloc(vlen + 1);
+        memcpy(copy, v, vlen);
+        len = cut ? vlen / 2 : vlen;
+        if (!cut)
+            copy[7] = (char)(copy[7] ^ 0x55);
+        got = schema_text_unpack(copy, &len);
         if (cut)
             assert_null(got);
         else if (got) /* changed data may still inflate, but never to the text */

@@ -2,7 +2,8 @@
  * test_snippet.c -- complete highlighting, one regression test per defect once seen: only
  * the first occurrence marked ("muse spark"), inflected and capitalised forms left plain
  * (Banks, Bank), wildcards (petro*), capitalised Cyrillic (Москве), CJK and phrases never
- * marked, excluded terms marked; plus the window length and the marked title.
+ * marked, excluded terms marked; plus the window length and the marked title, and the
+ * property that a snippet needs no more of a long text than snippet_text_bytes says.
  *
  * Queries go through the real query parser (the binding, configured as the search path
  * configures it) and snippet_terms_from_query, as a search does.
@@ -16,6 +17,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
+#include <time.h>
 
 #include "schema.h"
 #include "snippet.h"
@@ -231,6 +234,115 @@ static void test_title(void **state)
     snippet_terms_free(t);
 }
 
+/* Property: a snippet made from the first snippet_text_bytes(t, target) bytes of a text is
+ * the snippet made from the whole text (what the search path relies on when it decodes
+ * only that much of a long article). Texts: bbc-news bodies joined into texts of 24 to 64
+ * KB ($QUIRE_SHARED/corpora); queries: one to three of a text's words drawn anywhere in
+ * it, sometimes as a phrase or with a wildcard; window lengths drawn from 50 to 1000.
+ * Seeded (printed; QUIRE_TEST_SEED replays). */
+static void test_prefix_is_enough(void **state)
+{
+    struct fixture *f = *state;
+    const char *env = getenv("QUIRE_TEST_SEED");
+    uint64_t x = env ? strtoull(env, NULL, 10) : (uint64_t)time(NULL);
+    printf("# prefix: seed %llu (QUIRE_TEST_SEED=%llu replays)\n", (unsigned long long)x,
+           (unsigned long long)x);
+    x = x * 2685821657736338717ULL + 1;
+    const char *shared = getenv("QUIRE_SHARED");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/corpora/bbc-news/docs.jsonl", shared ? shared : "../shared");
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        fail_msg("cannot open %s (set QUIRE_SHARED)", path);
+    size_t cap = 70000, len = 0, want = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    char *line = NULL;
+    size_t lcap = 0;
+    ssize_t n;
+    unsigned texts = 0, queries = 0;
+    while ((n = getline(&line, &lcap, fp)) > 0 && texts < 300) {
+        json_error_t je;
+        json_t *doc = json_loadb(line, (size_t)n, 0, &je);
+        assert_non_null(doc);
+        json_t *body = json_object_get(doc, "body");
+        size_t bl = json_is_string(body) ? json_string_length(body) : 0;
+        if (want == 0) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            want = (24 + x % 41) << 10;
+        }
+        if (bl > 0 && len + bl + 2 < cap) {
+            memcpy(text + len, json_string_value(body), bl);
+            len += bl;
+            text[len++] = '\n';
+        }
+        json_decref(doc);
+        if (len < want)
+            continue;
+        text[len] = '\0';
+        texts++;
+        for (int k = 0; k < 3; k++) {
+            /* Words at random offsets: the run of letters there. */
+            char q[256];
+            size_t ql = 0;
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            int words = 1 + (int)(x % 3), form = (int)((x >> 8) % 4);
+            if (form == 1)
+                q[ql++] = '"';
+            for (int w = 0; w < words; w++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                size_t at = (size_t)(x % len);
+                while (at > 0 && ((text[at - 1] >= 'a' && text[at - 1] <= 'z') ||
+                                  (text[at - 1] >= 'A' && text[at - 1] <= 'Z')))
+                    at--;
+                size_t e = at;
+                while (e < len && e - at < 20 && ((text[e] >= 'a' && text[e] <= 'z') ||
+                                                  (text[e] >= 'A' && text[e] <= 'Z')))
+                    e++;
+                if (e == at)
+                    continue;
+                if (ql > 0 && q[ql - 1] != '"')
+                    q[ql++] = ' ';
+                memcpy(q + ql, text + at, e - at);
+                ql += e - at;
+                if (form == 2 && e - at > 3) {
+                    ql -= (e - at) / 2;
+                    q[ql++] = '*';
+                }
+            }
+            if (form == 1)
+                q[ql++] = '"';
+            q[ql] = '\0';
+            if (ql < 3)
+                continue;
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            size_t target = SNIPPET_MIN_BYTES + (size_t)(x % (SNIPPET_MAX_BYTES - SNIPPET_MIN_BYTES + 1));
+            struct snippet_terms *t = terms_for(f, q);
+            size_t cut = snippet_text_bytes(t, target);
+            assert_true(cut <= SNIPPET_TEXT_BYTES && cut < len);
+            char *whole = snippet_make(t, text, len, target, "[", "]");
+            char *prefix = snippet_make(t, text, cut, target, "[", "]");
+            assert_non_null(whole);
+            assert_non_null(prefix);
+            if (strcmp(whole, prefix) != 0)
+                fail_msg("query '%s', window %zu: the first %zu bytes give\n%s\nthe whole text "
+                         "(%zu bytes) gives\n%s", q, target, cut, prefix, len, whole);
+            free(whole);
+            free(prefix);
+            snippet_terms_free(t);
+            queries++;
+        }
+        len = 0;
+        want = 0;
+    }
+    free(line);
+    fclose(fp);
+    free(text);
+    printf("# prefix: %u texts, %u queries: the prefix's snippet is the whole text's\n", texts,
+           queries);
+    assert_true(texts >= 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -239,7 +351,7 @@ int main(void)
         cmocka_unit_test(test_cjk),              cmocka_unit_test(test_phrase),
         cmocka_unit_test(test_near_adj),         cmocka_unit_test(test_excluded),
         cmocka_unit_test(test_window_length),
-        cmocka_unit_test(test_title),
+        cmocka_unit_test(test_title),            cmocka_unit_test(test_prefix_is_enough),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -106,11 +106,157 @@ struct oracle {
     xc_stem *stem;
     struct entries want, got;
     unsigned long texts, terms, mismatches;
+    unsigned long scans, scan_terms, scan_mismatches;
+    uint64_t rng; /* the scans' first tables and limits (xorshift64, seeded) */
 };
+
+/* ---- tokenize_text_scan against tokenize_text ------------------------------------------ */
+
+struct tok_rec {
+    size_t start, end, len, resume;
+    int positional, stemmable, cjk;
+    char term[TOKENIZE_MAX_TERM + 1];
+};
+
+struct tok_list {
+    struct tok_rec *v;
+    size_t n, cap;
+};
+
+static int tok_collect(const struct tokenize_token *t, void *ctx)
+{
+    struct tok_list *l = ctx;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 256;
+        l->v = realloc(l->v, l->cap * sizeof *l->v);
+        assert_non_null(l->v);
+    }
+    struct tok_rec *r = &l->v[l->n++];
+    r->start = t->start;
+    r->end = t->end;
+    r->len = t->len;
+    r->resume = t->resume;
+    r->positional = t->positional;
+    r->stemmable = t->stemmable;
+    r->cjk = t->cjk;
+    memcpy(r->term, t->term, t->len + 1);
+    return 0;
+}
+
+static int tok_same(const struct tok_rec *a, const struct tok_rec *b)
+{
+    return a->start == b->start && a->end == b->end && a->len == b->len &&
+           a->resume == b->resume && a->positional == b->positional &&
+           a->stemmable == b->stemmable && a->cjk == b->cjk &&
+           memcmp(a->term, b->term, a->len) == 0;
+}
+
+static uint64_t oracle_rand(struct oracle *o)
+{
+    o->rng ^= o->rng << 13;
+    o->rng ^= o->rng >> 7;
+    o->rng ^= o->rng << 17;
+    return o->rng;
+}
+
+/* Whether a scan with these tables must report t. */
+static int admitted(const struct tok_rec *t, const unsigned char *first,
+                    const uint64_t (*second)[4])
+{
+    unsigned slot = first[(unsigned char)t->term[0]];
+    if (!slot)
+        return 0;
+    unsigned char b1 = t->len > 1 ? (unsigned char)t->term[1] : 0;
+    return !second || ((second[slot - 1][b1 >> 6] >> (b1 & 63)) & 1);
+}
+
+/* Property of tokenize_text_scan (what snippets read a text with): with a table of first
+ * bytes and a limit, the terms it reports are terms tokenize_text reports, in order and
+ * identical (offsets, resume points, flags), and every term tokenize_text reports that
+ * starts before the limit and whose first byte the table admits (and second byte, when the
+ * scan has a table of those) is among them (a term past the limit may be too: the rest of
+ * a CJK run is). It returns 2 only when the text goes on past the limit. Tables are drawn
+ * at random (one to four admitted first bytes, mostly those of the text's own terms, each
+ * with all second bytes or one to three), limits too (none, or inside the text). */
+static void check_scan(struct oracle *o, const char *text, size_t len)
+{
+    struct tok_list all = {0}, got = {0};
+    tokenize_text(text, len, tok_collect, &all);
+    for (int round = 0; round < 2; round++) {
+        unsigned char first[256] = {0};
+        uint64_t second[4][4];
+        memset(second, 0, sizeof second);
+        int use_second = (int)(oracle_rand(o) % 2), nslots = 0;
+        int k = 1 + (int)(oracle_rand(o) % 4);
+        for (int i = 0; i < k; i++) {
+            uint64_t r = oracle_rand(o);
+            /* Mostly the first bytes of terms this text has, else any byte; the second
+             * bytes admitted: all, or one to three (mostly this text's). */
+            const struct tok_rec *t = all.n > 0 && r % 4 != 0 ? &all.v[(r >> 8) % all.n] : NULL;
+            unsigned char b0 = t ? (unsigned char)t->term[0] : (unsigned char)((r >> 8) % 256);
+            if (!first[b0])
+                first[b0] = (unsigned char)++nslots;
+            uint64_t *sec = second[first[b0] - 1];
+            if (oracle_rand(o) % 4 == 0) {
+                memset(sec, 0xFF, 4 * sizeof *sec);
+                continue;
+            }
+            int m = 1 + (int)(oracle_rand(o) % 3);
+            for (int j = 0; j < m; j++) {
+                uint64_t q = oracle_rand(o);
+                unsigned char b1 = t && q % 3 != 0 ? (unsigned char)t->term[1] /* 0 if one byte */
+                                                   : (unsigned char)((q >> 8) % 256);
+                sec[b1 >> 6] |= 1ULL << (b1 & 63);
+            }
+        }
+        size_t limit = oracle_rand(o) % 3 == 0 || len == 0 ? (size_t)-1
+                                                          : (size_t)(oracle_rand(o) % (len + 1));
+        struct tokenize_scan scan = {first, use_second ? (const uint64_t(*)[4])second : NULL,
+                                     limit};
+        got.n = 0;
+        int rc = tokenize_text_scan(text, len, &scan, tok_collect, &got);
+        int ok = rc == 0 || rc == 2;
+        size_t a = 0;
+        for (size_t g = 0; ok && g < got.n; g++) {
+            while (a < all.n && !tok_same(&all.v[a], &got.v[g])) {
+                /* A term skipped: it must be one the table does not admit. */
+                if (all.v[a].start < limit && admitted(&all.v[a], first, scan.second))
+                    ok = 0;
+                a++;
+            }
+            if (a == all.n)
+                ok = 0;
+            a++;
+        }
+        for (; ok && a < all.n; a++) {
+            if (all.v[a].start < limit && admitted(&all.v[a], first, scan.second))
+                ok = 0;
+        }
+        if (rc == 2 && limit >= len)
+            ok = 0;
+        o->scans++;
+        o->scan_terms += got.n;
+        if (ok)
+            continue;
+        o->scan_mismatches++;
+        if (o->scan_mismatches <= 5) {
+            printf("# scan mismatch (returned %d, limit %zu, %zu terms of %zu) on text (%zu "
+                   "bytes): %.*s\n# first bytes admitted:",
+                   rc, limit, got.n, all.n, len, (int)(len < 300 ? len : 300), text);
+            for (int b = 0; b < 256; b++)
+                if (first[b])
+                    printf(" %02x", b);
+            printf("\n");
+        }
+    }
+    free(all.v);
+    free(got.v);
+}
 
 /* Compares one text; on a mismatch prints the text and the first difference. */
 static void check_text(struct oracle *o, const char *text, size_t len)
 {
+    check_scan(o, text, len);
     char *folded = NULL;
     size_t flen = 0;
     int fr = util_fold_latin(text, len, &folded, &flen);
@@ -207,17 +353,21 @@ static void check_corpus(struct oracle *o, const char *name)
     }
     free(line);
     fclose(f);
-    printf("# %s: %lu documents, %lu texts, %lu terms compared, %lu mismatches so far\n", name,
-           docs, o->texts - texts0, o->terms - terms0, o->mismatches);
+    printf("# %s: %lu documents, %lu texts, %lu terms compared, %lu mismatches so far; "
+           "%lu scans (%lu terms) against tokenize_text, %lu mismatches so far\n",
+           name, docs, o->texts - texts0, o->terms - terms0, o->mismatches, o->scans,
+           o->scan_terms, o->scan_mismatches);
     assert_true(docs > 1000);
 }
 
 static void test_oracle_corpora(void **state)
 {
     struct oracle *o = *state;
+    o->rng = 88172645463325252ULL; /* fixed: the corpora's scans are the same every run */
     check_corpus(o, "bbc-news");
     check_corpus(o, "reuters-21578");
     assert_int_equal(o->mismatches, 0);
+    assert_int_equal(o->scan_mismatches, 0);
 }
 
 /* Pieces random texts are made of: what each rule of TermGenerator looks at. */
@@ -263,6 +413,7 @@ static void test_oracle_random(void **state)
                         : (unsigned)time(NULL);
     printf("# random texts: seed %u (QUIRE_TEST_SEED=%u replays)\n", seed, seed);
     srand(seed);
+    o->rng = 0x9E3779B97F4A7C15ULL ^ seed;
     unsigned long texts0 = o->texts, terms0 = o->terms, bad0 = o->mismatches;
     const size_t np = sizeof pieces / sizeof pieces[0];
     char buf[1024];
@@ -279,9 +430,12 @@ static void test_oracle_random(void **state)
         }
         check_text(o, buf, len);
     }
-    printf("# random: %lu texts, %lu terms compared, %lu mismatches\n", o->texts - texts0,
-           o->terms - terms0, o->mismatches - bad0);
+    printf("# random: %lu texts, %lu terms compared, %lu mismatches; %lu scans, %lu "
+           "mismatches\n",
+           o->texts - texts0, o->terms - terms0, o->mismatches - bad0, o->scans,
+           o->scan_mismatches);
     assert_int_equal(o->mismatches, bad0);
+    assert_int_equal(o->scan_mismatches, 0);
 }
 
 /* Restarting at a token's resume offset gives the tokens that followed it. */
