@@ -36,8 +36,12 @@ void search_build_failed(struct search_error *err)
 
 /* Fills err for a failed binding call: what was being done and Xapian's message. xe may be
  * NULL (the binding reports some failures by return value alone, and could not allocate an
- * error when memory ran out): that is out of memory. Returns 1 when the reader fell behind
- * a writer, so that the caller reopens and retries. */
+ * error when memory ran out): that is out of memory. Returns 1 when the caller should
+ * reopen and retry: the reader fell behind a writer, or a read failed (XC_ERR_IO). A
+ * reader on an old revision may find a block of it already reused by the writer and read
+ * nonsense ("EOF reading block 1741423872") rather than be told it fell behind; the
+ * latest revision then reads fine. A read that fails again is answered 503 after the
+ * retries (SEARCH_MODIFIED_RETRIES). */
 int search_binding_error(struct search_error *err, const xc_error *xe, const char *what)
 {
     xc_code code = xe ? xe->code : XC_ERR_NOMEM;
@@ -46,5 +50,5 @@ int search_binding_error(struct search_error *err, const xc_error *xe, const cha
         search_error_set(err, 500, "internal", "%s: %s", what, msg);
     else
         search_error_set(err, 503, "unavailable", "%s: %s", what, msg);
-    return code == XC_ERR_MODIFIED;
+    return code == XC_ERR_MODIFIED || code == XC_ERR_IO;
 }
