@@ -65,6 +65,7 @@ struct xc_qp {
      * not free it. The parser does not touch it when destroyed. */
     std::unique_ptr<Xapian::SimpleStopper> stopper;
     std::string field_error; /* why a filter field refused its value in the last parse */
+    bool field_nomem = false; /* a filter field ran out of memory in the last parse */
     /* Range processors must outlive the parser's use of them; the parser keeps a
      * reference-counted pointer, so they are released with it. */
 };
