@@ -58,10 +58,10 @@ static void send_json(struct evhttp_request *req, int status, json_t *obj)
                  ? json_write(obj, &out_json, max, SEARCH_JSON_PRECISION)
                  : JSON_WRITE_NO_MEMORY;
     json_decref(obj);
-    if (rc == JSON_WRITE_OK && (sb_putc(&out_json, '\n'), !out_json.failed) &&
-        evbuffer_add(out, out_json.buf, out_json.len) == 0) {
-        /* sent below */
-    } else {
+    if (rc == JSON_WRITE_OK)
+        sb_putc(&out_json, '\n');
+    if (rc != JSON_WRITE_OK || out_json.failed ||
+        evbuffer_add(out, out_json.buf, out_json.len) < 0) {
         evbuffer_drain(out, evbuffer_get_length(out));
         char msg[256];
         int n = rc == JSON_WRITE_TOO_LARGE
