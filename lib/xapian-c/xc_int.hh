@@ -34,6 +34,7 @@
 #include <new>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 struct xc_db {
@@ -74,6 +75,10 @@ struct xc_mset {
     std::vector<std::unique_ptr<Xapian::ValueCountMatchSpy>> spies;
     bool timed_out = false;
 };
+
+/* The stemmer for lang that remembers the words it stemmed (xc_query.cc): for a term
+ * generator, which stems every word it indexes. Throws as Xapian::Stem(lang) does. */
+Xapian::Stem xc_memo_stem(const char *lang);
 
 /* ---- errors (xc_error.cc) ---------------------------------------------------------- */
 

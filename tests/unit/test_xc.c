@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "seeded.h"
 #include "xapian-c/xc.h"
 
 static char tmpdir[256];
@@ -547,6 +548,127 @@ static void test_value_may_repeat(void **state)
     xc_wdb_free(w);
 }
 
+/* ---- the term generator's memo of stems ------------------------------------------------ */
+
+struct zterms {
+    char **v;
+    size_t n, cap;
+};
+
+static void zterms_add(struct zterms *z, const char *t, size_t len)
+{
+    if (z->n == z->cap) {
+        z->cap = z->cap ? 2 * z->cap : 1024;
+        z->v = realloc(z->v, z->cap * sizeof *z->v);
+        assert_non_null(z->v);
+    }
+    z->v[z->n] = strndup(t, len);
+    assert_non_null(z->v[z->n]);
+    z->n++;
+}
+
+static void collect_z(const char *term, size_t len, unsigned wdf, const unsigned *pos,
+                      size_t npos, void *ctx)
+{
+    (void)wdf, (void)pos, (void)npos;
+    if (len > 0 && term[0] == 'Z')
+        zterms_add(ctx, term, len);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorts z and drops repeats. */
+static void zterms_unique(struct zterms *z)
+{
+    qsort(z->v, z->n, sizeof *z->v, cmp_str);
+    size_t k = 0;
+    for (size_t i = 0; i < z->n; i++) {
+        if (k > 0 && strcmp(z->v[k - 1], z->v[i]) == 0)
+            free(z->v[i]);
+        else
+            z->v[k++] = z->v[i];
+    }
+    z->n = k;
+}
+
+static void zterms_free(struct zterms *z)
+{
+    for (size_t i = 0; i < z->n; i++)
+        free(z->v[i]);
+    free(z->v);
+    memset(z, 0, sizeof *z);
+}
+
+/* The term generator remembers the stems of the words it met (xc_query.cc, MemoStem), and
+ * forgets them all when it holds 100,000. Property: whatever it remembers or forgets, every
+ * stemmed term it writes is the plain stemmer's stem of a word of the text, and every word
+ * gets its stem. Seeded words with English endings (so that stems differ from the words),
+ * 150,000 draws from 120,000 words: repeats answered from the memo, and misses after it
+ * was cleared. */
+static void test_memo_stem(void **state)
+{
+    (void)state;
+    static const char *const ends[] = {"",   "s",    "ing",  "ed",      "ation", "ies",
+                                       "ly", "ness", "ful",  "ational", "izer",  "ement"};
+    enum { VOCAB = 120000, DOCS = 30, WORDS = 5000 };
+    char(*vocab)[24] = malloc(VOCAB * sizeof *vocab);
+    assert_non_null(vocab);
+    seeded_start("memo stemmer");
+    for (size_t i = 0; i < VOCAB; i++) {
+        int n = 3 + (int)(seeded_next() % 6);
+        char *w = vocab[i];
+        for (int k = 0; k < n; k++)
+            w[k] = (char)('a' + seeded_next() % 26);
+        strcpy(w + n, ends[seeded_next() % (sizeof ends / sizeof ends[0])]);
+    }
+    xc_error *err = NULL;
+    xc_termgen *tg = xc_termgen_new("english", &err);
+    xc_stem *plain = xc_stem_new("english", &err);
+    assert_non_null(tg);
+    assert_non_null(plain);
+    char *text = malloc((size_t)WORDS * 25);
+    assert_non_null(text);
+    size_t checked = 0;
+    for (int d = 0; d < DOCS; d++) {
+        struct zterms want = {0}, got = {0};
+        size_t len = 0;
+        for (int k = 0; k < WORDS; k++) {
+            const char *w = vocab[seeded_next() % VOCAB];
+            size_t wl = strlen(w);
+            memcpy(text + len, w, wl);
+            len += wl;
+            text[len++] = ' ';
+            char stem[64] = "Z";
+            long sl = xc_stem_word(plain, w, wl, stem + 1, sizeof stem - 1);
+            assert_true(sl > 0);
+            zterms_add(&want, stem, 1 + (size_t)sl);
+        }
+        xc_doc *doc = xc_doc_new(&err);
+        assert_non_null(doc);
+        xc_termgen_set_document(tg, doc);
+        assert_int_equal(xc_termgen_index_text(tg, text, len, 1, "", &err), 0);
+        assert_int_equal(xc_doc_terms(doc, collect_z, &got, &err), 0);
+        zterms_unique(&want);
+        zterms_unique(&got);
+        assert_int_equal(got.n, want.n);
+        for (size_t i = 0; i < got.n; i++)
+            assert_string_equal(got.v[i], want.v[i]);
+        checked += got.n;
+        zterms_free(&want);
+        zterms_free(&got);
+        xc_doc_free(doc);
+    }
+    printf("# memo stemmer: %zu stemmed terms of %d documents equal the plain stemmer's\n",
+           checked, DOCS);
+    free(text);
+    free(vocab);
+    xc_stem_free(plain);
+    xc_termgen_free(tg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -555,6 +677,7 @@ int main(void)
         cmocka_unit_test(test_injected_fault_kinds), cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_deadline_transparent), cmocka_unit_test(test_deadline_remote),
         cmocka_unit_test(test_query_wildcards),     cmocka_unit_test(test_value_may_repeat),
+        cmocka_unit_test(test_memo_stem),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
