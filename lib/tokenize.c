@@ -21,6 +21,10 @@
 #include "util.h"
 #include "xapian-c/xc.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #define END_CH 0xFFFFFFFFu
 #define IGNORE_CH 0xFFFFFFFEu
 
@@ -364,20 +368,55 @@ static size_t ascii_word_end(const unsigned char *s, size_t n, size_t i)
  * word characters whose lower-case form first admits, and every non-ASCII byte (a term
  * with one is always reported). Every other byte is passed over without a look at the
  * words around it. */
+#define VECTOR_FIRST_MAX 8
 struct candidates {
     unsigned char b[256];
     const unsigned char *first;
     const uint64_t (*second)[4];
+    /* For the vector finder: the admitted ASCII first bytes, a letter as its lower case
+     * (compared with the text's bytes OR 0x20, which folds A-Z onto a-z and maps no other
+     * byte onto a letter), a digit or '_' as itself. When there are more than
+     * VECTOR_FIRST_MAX (vector 0), the byte loop is used. */
+    unsigned char vec[VECTOR_FIRST_MAX];
+    unsigned nvec, nletters; /* vec[0, nletters) are letters */
+    int vector;
+#ifdef __SSE2__
+    __m128i want[VECTOR_FIRST_MAX]; /* vec[k] in every byte */
+#endif
 };
 
 static void candidates_init(struct candidates *cd, const unsigned char *first,
                             const uint64_t (*second)[4])
 {
-    for (unsigned c = 0; c < 128; c++)
-        cd->b[c] = (unsigned char)(ascii_word[c] && first[ascii_word[c]]);
+    /* Only ASCII word characters can be admitted: their lower-case forms are looked up
+     * (an upper-case letter comes with its lower case), letters first, then digits and
+     * '_' (the order the vector finder wants them in). */
+    static const char word_bytes[] = "abcdefghijklmnopqrstuvwxyz0123456789_";
+    memset(cd->b, 0, 128);
     memset(cd->b + 128, 1, 128);
     cd->first = first;
     cd->second = second;
+    cd->nvec = cd->nletters = 0;
+    cd->vector = 1;
+    for (const char *p = word_bytes; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (!first[c])
+            continue;
+        int letter = c >= 'a' && c <= 'z';
+        cd->b[c] = 1;
+        if (letter)
+            cd->b[c - 32] = 1;
+        if (cd->nvec == VECTOR_FIRST_MAX) {
+            cd->vector = 0;
+            continue;
+        }
+        cd->vec[cd->nvec++] = c;
+        cd->nletters += (unsigned)letter;
+    }
+#ifdef __SSE2__
+    for (unsigned k = 0; k < cd->nvec; k++)
+        cd->want[k] = _mm_set1_epi8((char)cd->vec[k]);
+#endif
 }
 
 /* Whether the term that would start at s[j] (an admitted ASCII word character) is one the
@@ -391,6 +430,114 @@ static inline int candidate_second_fails(const struct candidates *cd, const unsi
     unsigned slot = cd->first[ascii_word[s[j]]];
     unsigned char b1 = ascii_word[s[j + 1]];
     return !((cd->second[slot - 1][b1 >> 6] >> (b1 & 63)) & 1);
+}
+
+/* The byte loop: the first candidate at or after j (and before m), or m. A candidate is a
+ * non-ASCII byte, or an admitted ASCII word character that starts a word (the byte before
+ * it is no ASCII word character; at i, where reading starts, that is not asked) and whose
+ * second byte the scan does not rule out. */
+static size_t candidate_bytes(const struct candidates *cd, const unsigned char *s, size_t n,
+                              size_t i, size_t j, size_t m)
+{
+    for (;;) {
+        while (j < m && !cd->b[s[j]])
+            j++;
+        if (j >= m)
+            return m;
+        if (s[j] >= 0x80)
+            return j;
+        if (j != i && (byte_kind[s[j - 1]] & BYTE_WORD)) {
+            j++; /* inside a word */
+            continue;
+        }
+        if (!candidate_second_fails(cd, s, n, j))
+            return j;
+        j += 2; /* a word the scan leaves out (and s[j + 1] is inside it) */
+    }
+}
+
+#ifdef __SSE2__
+/* The byte loop's answer, 16 bytes at a time (SSE2, which every x86-64 has): most bytes
+ * of a long text are no candidate, and the loop pays a table look-up and a branch for
+ * each (some 5 instructions a byte; this, under 2). For each 16 bytes: a mask of the
+ * ASCII word characters (letters, digits, '_'), of the admitted first bytes and of the
+ * non-ASCII bytes; an admitted byte whose previous byte is no word character starts a
+ * candidate word, whose second byte is then checked as the byte loop checks it. */
+static size_t candidate_sse2(const struct candidates *cd, const unsigned char *s, size_t n,
+                             size_t i, size_t m)
+{
+    if (i >= m)
+        return m;
+    if (cd->b[s[i]] && (s[i] >= 0x80 || !candidate_second_fails(cd, s, n, i)))
+        return i;
+    size_t j = i + 1;
+    unsigned prev = byte_kind[s[i]] & BYTE_WORD; /* whether s[j - 1] is a word character */
+    /* Range tests by signed comparison: x + (0x80 - lo) is below 0x80 - 128 + count, as a
+     * signed byte, exactly when lo <= x < lo + count. */
+    const __m128i bit5 = _mm_set1_epi8(0x20), us = _mm_set1_epi8('_');
+    const __m128i to_a = _mm_set1_epi8((char)(0x80 - 'a')), below_z = _mm_set1_epi8(-128 + 26);
+    const __m128i to_0 = _mm_set1_epi8((char)(0x80 - '0')), below_9 = _mm_set1_epi8(-128 + 10);
+    const __m128i *want = cd->want;
+    unsigned nletters = cd->nletters;
+    while (j + 16 <= m) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(s + j));
+        __m128i lower = _mm_or_si128(v, bit5);
+        __m128i letter = _mm_cmplt_epi8(_mm_add_epi8(lower, to_a), below_z);
+        __m128i digit = _mm_cmplt_epi8(_mm_add_epi8(v, to_0), below_9);
+        __m128i word = _mm_or_si128(_mm_or_si128(letter, digit), _mm_cmpeq_epi8(v, us));
+        __m128i adm = _mm_setzero_si128();
+        switch (nletters) {
+        case 8: adm = _mm_or_si128(adm, _mm_cmpeq_epi8(lower, want[7])); /* fall through */
+        case 7: adm = _mm_or_si128(adm, _mm_cmpeq_epi8(lower, want[6])); /* fall through */
+        case 6: adm = _mm_or_si128(adm, _mm_cmpeq_epi8(lower, want[5])); /* fall through */
+        case 5: adm = _mm_or_si128(adm, _mm_cmpeq_epi8(lower, want[4])); /* fall through */
+        case 4: adm = _mm_or_si128(adm, _mm_cmpeq_epi8(lower, want[3])); /* fall through */
+        case 3: adm = _mm_or_si128(adm, _mm_cmpeq_epi8(lower, want[2])); /* fall through */
+        case 2: adm = _mm_or_si128(adm, _mm_cmpeq_epi8(lower, want[1])); /* fall through */
+        case 1: adm = _mm_or_si128(adm, _mm_cmpeq_epi8(lower, want[0])); /* fall through */
+        default: break;
+        }
+        for (unsigned k = nletters; k < cd->nvec; k++)
+            adm = _mm_or_si128(adm, _mm_cmpeq_epi8(v, want[k]));
+        unsigned w = (unsigned)_mm_movemask_epi8(word);
+        unsigned hi = (unsigned)_mm_movemask_epi8(v);
+        unsigned starts = (unsigned)_mm_movemask_epi8(adm) & ~((w << 1) | prev) & 0xFFFF;
+        unsigned c = hi | starts;
+        while (c) {
+            unsigned b = (unsigned)__builtin_ctz(c);
+            if (((hi >> b) & 1) || !candidate_second_fails(cd, s, n, j + b))
+                return j + b;
+            c &= c - 1;
+        }
+        prev = (w >> 15) & 1;
+        j += 16;
+    }
+    return candidate_bytes(cd, s, n, i, j, m);
+}
+#endif
+
+/* The first candidate at or after i and before m (m when none): the vector finder when
+ * there is one and the admitted first bytes fit it, else (or when portable) the byte
+ * loop. Both give the same answer (tests/unit/test_tokenize checks it). */
+static size_t candidate_find(const struct candidates *cd, const unsigned char *s, size_t n,
+                             size_t i, size_t m, int portable)
+{
+#ifdef __SSE2__
+    if (cd->vector && !portable)
+        return candidate_sse2(cd, s, n, i, m);
+#endif
+    (void)portable;
+    return candidate_bytes(cd, s, n, i, i, m);
+}
+
+size_t tokenize_scan_candidate(const struct tokenize_scan *scan, const char *text, size_t len,
+                               size_t i, size_t m, int portable)
+{
+    if (!ascii_ready)
+        ascii_init();
+    struct candidates cd;
+    candidates_init(&cd, scan->first, scan->second);
+    return candidate_find(&cd, (const unsigned char *)text, len, i, m < len ? m : len, portable);
 }
 
 static inline int is_space(unsigned char c)
@@ -430,24 +577,7 @@ static int ascii_run(const unsigned char *s, size_t n, size_t *at, const unsigne
     size_t upto = 0; /* with candidates: words are read one by one until past this */
     for (;;) {
         if (cd && i >= upto) {
-            size_t m = limit < n ? limit : n, j = i;
-            for (;;) {
-                while (j < m && !cd->b[s[j]])
-                    j++;
-                if (j >= m) {
-                    j = m;
-                    break;
-                }
-                if (s[j] >= 0x80)
-                    break;
-                if (j != i && (byte_kind[s[j - 1]] & BYTE_WORD)) {
-                    j++; /* inside a word */
-                    continue;
-                }
-                if (!candidate_second_fails(cd, s, n, j))
-                    break;
-                j += 2; /* a word the scan leaves out (and s[j + 1] is inside it) */
-            }
+            size_t j = candidate_find(cd, s, n, i, limit < n ? limit : n, 0);
             if (j == n)
                 return 0;
             /* A candidate (or the limit): read from the restart point before it. */

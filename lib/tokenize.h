@@ -61,6 +61,14 @@ struct tokenize_scan {
 int tokenize_text_scan(const char *text, size_t len, const struct tokenize_scan *scan,
                        int (*cb)(const struct tokenize_token *tok, void *ctx), void *ctx);
 
+/* Where a scan with scan's tables next looks at the words around a byte, by the vector
+ * finder (SSE2, when built for x86-64) or, when portable or without one, the byte loop:
+ * the first offset in [i, m) holding a non-ASCII byte or a word's first byte that the
+ * tables admit (with its second byte); m (at most len) when none. For tests, which check
+ * that the two agree. */
+size_t tokenize_scan_candidate(const struct tokenize_scan *scan, const char *text, size_t len,
+                               size_t i, size_t m, int portable);
+
 /* Indexes text (len bytes) with tg as every indexed text is: accents folded, then
  * TermGenerator (xc_termgen_index_text, same wdf_inc and prefix). Returns 0, or -1 with
  * *err set by the binding, or with *err NULL when out of memory. */

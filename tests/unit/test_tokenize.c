@@ -107,6 +107,7 @@ struct oracle {
     struct entries want, got;
     unsigned long texts, terms, mismatches;
     unsigned long scans, scan_terms, scan_mismatches;
+    unsigned long finds, find_mismatches; /* the vector finder against the byte loop */
     uint64_t rng; /* the scans' first tables and limits (xorshift64, seeded) */
 };
 
@@ -253,10 +254,82 @@ static void check_scan(struct oracle *o, const char *text, size_t len)
     free(got.v);
 }
 
+/* ---- the scan's vector finder against its byte loop --------------------------------- */
+
+#define FINDER_SLOTS 12
+
+/* Property of the finder tokenize_text_scan skips text with: from any offset, the vector
+ * finder (SSE2) and the byte loop name the same next candidate. Checked along the chain of
+ * candidates from the text's start (each search starting one byte past the last answer,
+ * often inside a word) and from random offsets, with random bounds and tables: one to
+ * twelve admitted first bytes (past eight the vector finder hands over to the byte loop),
+ * mostly letters, digits and '_' and those of the text's own words, each with all second
+ * bytes or one to three. */
+static void check_finder(struct oracle *o, const char *text, size_t len)
+{
+    unsigned char first[256] = {0};
+    uint64_t second[FINDER_SLOTS][4];
+    memset(second, 0, sizeof second);
+    static const char word_bytes[] = "abcdefghijklmnopqrstuvwxyz0123456789_";
+    int nslots = 0, k = 1 + (int)(oracle_rand(o) % (oracle_rand(o) % 4 == 0 ? FINDER_SLOTS : 4));
+    for (int i = 0; i < k; i++) {
+        uint64_t r = oracle_rand(o);
+        unsigned char b0;
+        if (len > 0 && r % 2 == 0)
+            b0 = (unsigned char)text[(r >> 8) % len];
+        else if (r % 8 != 1)
+            b0 = (unsigned char)word_bytes[(r >> 8) % (sizeof word_bytes - 1)];
+        else
+            b0 = (unsigned char)((r >> 8) % 256);
+        if (b0 >= 'A' && b0 <= 'Z')
+            b0 = (unsigned char)(b0 + 32); /* terms are lower case */
+        if (!first[b0])
+            first[b0] = (unsigned char)++nslots;
+        uint64_t *sec = second[first[b0] - 1];
+        if (oracle_rand(o) % 4 == 0) {
+            memset(sec, 0xFF, 4 * sizeof *sec);
+            continue;
+        }
+        int m = 1 + (int)(oracle_rand(o) % 3);
+        for (int j = 0; j < m; j++) {
+            uint64_t q = oracle_rand(o);
+            unsigned char b1 = len > 0 && q % 2 == 0
+                                   ? (unsigned char)text[(q >> 8) % len]
+                                   : (unsigned char)word_bytes[(q >> 8) % (sizeof word_bytes - 1)];
+            if (b1 >= 'A' && b1 <= 'Z')
+                b1 = (unsigned char)(b1 + 32);
+            sec[b1 >> 6] |= 1ULL << (b1 & 63);
+        }
+    }
+    struct tokenize_scan scan = {
+        first, oracle_rand(o) % 4 == 0 ? NULL : (const uint64_t(*)[4])second, (size_t)-1};
+    size_t m = oracle_rand(o) % 3 == 0 ? len : (size_t)(oracle_rand(o) % (len + 1));
+    for (int chain = 0; chain < 4; chain++) {
+        size_t i = chain == 0 || len == 0 ? 0 : (size_t)(oracle_rand(o) % len);
+        for (;;) {
+            size_t vec = tokenize_scan_candidate(&scan, text, len, i, m, 0);
+            size_t bytes = tokenize_scan_candidate(&scan, text, len, i, m, 1);
+            o->finds++;
+            if (vec != bytes) {
+                o->find_mismatches++;
+                if (o->find_mismatches <= 5)
+                    printf("# finder mismatch from %zu (bound %zu): vector %zu, byte loop %zu, on "
+                           "text (%zu bytes): %.*s\n",
+                           i, m, vec, bytes, len, (int)(len < 300 ? len : 300), text);
+                break;
+            }
+            if (bytes >= m || (chain > 0 && oracle_rand(o) % 8 == 0))
+                break;
+            i = bytes + 1;
+        }
+    }
+}
+
 /* Compares one text; on a mismatch prints the text and the first difference. */
 static void check_text(struct oracle *o, const char *text, size_t len)
 {
     check_scan(o, text, len);
+    check_finder(o, text, len);
     char *folded = NULL;
     size_t flen = 0;
     int fr = util_fold_latin(text, len, &folded, &flen);
@@ -354,9 +427,10 @@ static void check_corpus(struct oracle *o, const char *name)
     free(line);
     fclose(f);
     printf("# %s: %lu documents, %lu texts, %lu terms compared, %lu mismatches so far; "
-           "%lu scans (%lu terms) against tokenize_text, %lu mismatches so far\n",
+           "%lu scans (%lu terms) against tokenize_text, %lu mismatches so far; %lu finds "
+           "(vector finder against byte loop), %lu mismatches so far\n",
            name, docs, o->texts - texts0, o->terms - terms0, o->mismatches, o->scans,
-           o->scan_terms, o->scan_mismatches);
+           o->scan_terms, o->scan_mismatches, o->finds, o->find_mismatches);
     assert_true(docs > 1000);
 }
 
@@ -368,6 +442,7 @@ static void test_oracle_corpora(void **state)
     check_corpus(o, "reuters-21578");
     assert_int_equal(o->mismatches, 0);
     assert_int_equal(o->scan_mismatches, 0);
+    assert_int_equal(o->find_mismatches, 0);
 }
 
 /* Pieces random texts are made of: what each rule of TermGenerator looks at. */
@@ -436,6 +511,43 @@ static void test_oracle_random(void **state)
            o->scan_mismatches);
     assert_int_equal(o->mismatches, bad0);
     assert_int_equal(o->scan_mismatches, 0);
+    assert_int_equal(o->find_mismatches, 0);
+}
+
+/* The finder on long random texts (the oracle's texts are mostly shorter than the 16 bytes
+ * the vector finder reads at once): runs of letters of either case, digits and '_'
+ * between separators, with now and then a non-ASCII byte, at every alignment. */
+static void test_finder_random(void **state)
+{
+    struct oracle *o = *state;
+    const char *env = getenv("QUIRE_TEST_SEED");
+    long given;
+    unsigned seed = env && num_parse_long(env, 0, UINT_MAX, &given) == NUM_OK
+                        ? (unsigned)given
+                        : (unsigned)time(NULL);
+    printf("# finder texts: seed %u (QUIRE_TEST_SEED=%u replays)\n", seed, seed);
+    o->rng = 0xD1B54A32D192ED03ULL ^ seed;
+    static const char word[] = "etaoinshrdlucmfwypvbgkjqxzETAOINSHRDLUCMFWYPVBGKJQXZ0123456789_";
+    static const char sep[] = "  \n.,;:'&+#-()\"/";
+    char buf[2048];
+    for (int i = 0; i < 20000; i++) {
+        size_t want = 1 + (size_t)(oracle_rand(o) % (sizeof buf - 16)), len = 0;
+        while (len < want) {
+            uint64_t r = oracle_rand(o);
+            size_t wl = 1 + (size_t)(r % 12);
+            for (size_t k = 0; k < wl && len < want; k++) {
+                r = oracle_rand(o);
+                buf[len++] = r % 64 == 0 ? (char)(0x80 + (r >> 8) % 128)
+                                         : word[(r >> 8) % (r % 3 == 0 ? sizeof word - 1 : 26)];
+            }
+            size_t sl = 1 + (size_t)(oracle_rand(o) % 2);
+            for (size_t k = 0; k < sl && len < want; k++)
+                buf[len++] = sep[oracle_rand(o) % (sizeof sep - 1)];
+        }
+        check_finder(o, buf, len);
+    }
+    printf("# finder texts: %lu finds, %lu mismatches\n", o->finds, o->find_mismatches);
+    assert_int_equal(o->find_mismatches, 0);
 }
 
 /* Restarting at a token's resume offset gives the tokens that followed it. */
@@ -482,6 +594,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_offsets_and_resume),
         cmocka_unit_test_setup_teardown(test_oracle_random, oracle_setup, oracle_teardown),
+        cmocka_unit_test_setup_teardown(test_finder_random, oracle_setup, oracle_teardown),
         cmocka_unit_test_setup_teardown(test_oracle_corpora, oracle_setup, oracle_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
