@@ -274,6 +274,35 @@ static char *zlib_prefix(const unsigned char *z, size_t zlen, size_t n, size_t w
     return text;
 }
 
+char *schema_text_prefix(const char *value, size_t vlen, size_t max, size_t *len)
+{
+    unsigned char mark = vlen > 0 ? (unsigned char)value[0] : 0;
+    if (mark != TEXT_PACKED && mark != TEXT_LZ4) {
+        size_t n = vlen < max ? vlen : max;
+        char *text = malloc(n + 1);
+        if (!text)
+            return NULL;
+        if (n > 0)
+            memcpy(text, value, n);
+        text[n] = '\0';
+        *len = n;
+        return text;
+    }
+    if (vlen < TEXT_HEADER + 1)
+        return NULL;
+    size_t n = packed_length(value);
+    size_t want = n < max ? n : max;
+    size_t zlen = vlen - TEXT_HEADER;
+    char *text = mark == TEXT_LZ4
+                     ? lz4_prefix(value + TEXT_HEADER, zlen, n, want)
+                     : zlib_prefix((const unsigned char *)value + TEXT_HEADER, zlen, n, want);
+    if (text) {
+        text[want] = '\0';
+        *len = want;
+    }
+    return text;
+}
+
 char *schema_text_unpack_prefix(char *value, size_t *len, size_t max)
 {
     unsigned char mark = *len > 0 ? (unsigned char)value[0] : 0;
@@ -284,17 +313,12 @@ char *schema_text_unpack_prefix(char *value, size_t *len, size_t max)
         }
         return value;
     }
-    if (*len < TEXT_HEADER + 1) {
-        free(value);
-        return NULL;
-    }
-    size_t n = packed_length(value);
-    size_t want = n < max ? n : max;
-    size_t zlen = *len - TEXT_HEADER;
-    char *text = mark == TEXT_LZ4
-                     ? lz4_prefix(value + TEXT_HEADER, zlen, n, want)
-                     : zlib_prefix((const unsigned char *)value + TEXT_HEADER, zlen, n, want);
-    return unpacked(value, text, want, len);
+    size_t n = 0;
+    char *text = schema_text_prefix(value, *len, max, &n);
+    free(value);
+    if (text)
+        *len = n;
+    return text;
 }
 
 char *schema_text_unpack(char *value, size_t *len)

@@ -142,6 +142,10 @@ char *schema_text_unpack(char *value, size_t *len);
  * snippet reads of a long article, for a fraction of the cost. The text may end inside a
  * word or a UTF-8 sequence. */
 char *schema_text_unpack_prefix(char *value, size_t *len, size_t max);
+/* The same of a borrowed value (vlen bytes, left as it is): the text's first max bytes as a
+ * new NUL-terminated string the caller frees, *len its length; NULL when the value is
+ * damaged or memory runs out. */
+char *schema_text_prefix(const char *value, size_t vlen, size_t max, size_t *len);
 void schema_display_free(struct schema_display *d);
 
 #endif

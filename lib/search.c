@@ -286,6 +286,18 @@ static void explain_term(const char *term, size_t len, void *p)
         jset(c->terms, t, json_real(round_to(w, SEARCH_SCORE_DECIMALS)), &c->failed);
 }
 
+/* What a snippet reads of a hit's text: its first max bytes (len: how many it got). */
+struct text_prefix {
+    size_t max, len;
+};
+
+/* For xc_db_doc_value_lend: the text's prefix from the lent value. */
+static void *text_prefix_of(const char *value, size_t len, void *ctx)
+{
+    struct text_prefix *tp = ctx;
+    return schema_text_prefix(value, len, tp->max, &tp->len);
+}
+
 /* One hit as JSON, with its snippet (when terms) and explanation (when asked). NULL with
  * *what naming the binding call that failed (and *xe its error, which may be NULL), or
  * with *what NULL when out of memory. */
@@ -329,14 +341,20 @@ static json_t *hit_json(struct search_index *ix, xc_mset *ms, unsigned i,
     if ((f & SEARCH_FIELD_DUPLICATES) && req->dedup && hit.collapse_count > 0)
         jset(h, "duplicates", json_integer(hit.collapse_count), &failed);
     if (terms && (f & SEARCH_FIELD_SNIPPET) && !failed) {
-        size_t tlen = 0;
         /* Over remote shards the text comes with the fetched document; locally a value is
-         * read on its own, without loading the document. */
-        char *text = ix->has_remote ? xc_mset_value(ms, i, SCHEMA_SLOT_TEXT, &tlen, xe)
-                                 : xc_db_doc_value(ix->db, hit.docid, SCHEMA_SLOT_TEXT, &tlen, xe);
-        if (text)
-            text = schema_text_unpack_prefix(text, &tlen,
-                                             snippet_text_bytes(terms, req->snippet_bytes));
+         * read on its own, without loading the document, and unpacked where Xapian holds
+         * it (a copy of a long article's value costs a good part of its snippet). */
+        struct text_prefix tp = {snippet_text_bytes(terms, req->snippet_bytes), 0};
+        char *text;
+        if (ix->has_remote) {
+            text = xc_mset_value(ms, i, SCHEMA_SLOT_TEXT, &tp.len, xe);
+            if (text)
+                text = schema_text_unpack_prefix(text, &tp.len, tp.max);
+        } else {
+            text = xc_db_doc_value_lend(ix->db, hit.docid, SCHEMA_SLOT_TEXT, text_prefix_of, &tp,
+                                        xe);
+        }
+        size_t tlen = tp.len;
         if (!text) {
             *what = "cannot read a hit's text";
             goto fail;

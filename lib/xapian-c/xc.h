@@ -104,6 +104,13 @@ unsigned xc_db_docid_for_term(xc_db *db, const char *term, xc_error **err);
 char *xc_db_doc_data(xc_db *db, unsigned docid, size_t *len, xc_error **err);
 char *xc_db_doc_value(xc_db *db, unsigned docid, unsigned slot, size_t *len,
                       xc_error **err);
+/* xc_db_doc_value without the copy (a whole article's value is copied once more by it):
+ * the value is lent to fn(value, len, ctx) -- valid during the call only, not
+ * NUL-terminated -- and what fn returns is returned. NULL with *err set when the value
+ * cannot be read (fn is not called then), or when fn returns NULL (*err untouched). */
+void *xc_db_doc_value_lend(xc_db *db, unsigned docid, unsigned slot,
+                           void *(*fn)(const char *value, size_t len, void *ctx), void *ctx,
+                           xc_error **err);
 /* Metadata by key; empty string when unset. Caller frees. */
 char *xc_db_metadata(xc_db *db, const char *key, xc_error **err);
 /* Number of documents indexed by term (0 when none; err set only on failure). */

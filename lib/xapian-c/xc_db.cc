@@ -95,6 +95,16 @@ extern "C" char *xc_db_doc_value(xc_db *db, unsigned docid, unsigned slot, size_
     XC_CATCH(err, NULL)
 }
 
+extern "C" void *xc_db_doc_value_lend(xc_db *db, unsigned docid, unsigned slot,
+                                      void *(*fn)(const char *value, size_t len, void *ctx),
+                                      void *ctx, xc_error **err)
+{
+    XC_TRY
+    std::string s = db->db.get_document(docid, Xapian::DOC_ASSUME_VALID).get_value(slot);
+    return fn(s.data(), s.size(), ctx);
+    XC_CATCH(err, NULL)
+}
+
 extern "C" char *xc_db_metadata(xc_db *db, const char *key, xc_error **err)
 {
     XC_TRY

@@ -734,8 +734,16 @@ static void test_text_prefix(void **state)
             copy[vlen] = '\0';
             free(v);
             size_t want = sizes[si] < maxes[mi] ? sizes[si] : maxes[mi];
-            size_t len = vlen;
-            char *got = schema_text_unpack_prefix(copy, &len, maxes[mi]);
+            /* From a borrowed value (as the snippet path reads it): the same, value intact. */
+            size_t len = 0;
+            char *got = schema_text_prefix(copy, vlen, maxes[mi], &len);
+            assert_non_null(got);
+            assert_int_equal(len, want);
+            assert_memory_equal(got, text, want);
+            assert_int_equal(got[want], '\0');
+            free(got);
+            len = vlen;
+            got = schema_text_unpack_prefix(copy, &len, maxes[mi]);
             assert_non_null(got);
             assert_int_equal(len, want);
             assert_memory_equal(got, text, want);
@@ -778,7 +786,14 @@ static void test_text_prefix(void **state)
         size_t len = cut ? vlen / 2 : vlen;
         if (!cut)
             copy[7] = (char)(copy[7] ^ 0x55);
-        char *got = schema_text_unpack_prefix(copy, &len, (size_t)-1);
+        size_t plen = 0;
+        char *got = schema_text_prefix(copy, len, (size_t)-1, &plen);
+        if (cut)
+            assert_null(got);
+        else if (got)
+            assert_true(plen != n || memcmp(got, text, n) != 0);
+        free(got);
+        got = schema_text_unpack_prefix(copy, &len, (size_t)-1);
         if (cut)
             assert_null(got);
         else if (got) /* changed data may still decode, but never to the text */

@@ -299,6 +299,23 @@ static void test_injected_fault_kinds(void **state)
     xc_db_free(db);
 }
 
+/* For xc_db_doc_value_lend: keeps a copy of the lent value (or fails when asked). */
+struct lent {
+    char buf[64];
+    size_t len;
+    int fail;
+};
+
+static void *lend_copy(const char *value, size_t len, void *ctx)
+{
+    struct lent *l = ctx;
+    if (l->fail || len > sizeof l->buf)
+        return NULL;
+    memcpy(l->buf, value, len);
+    l->len = len;
+    return l;
+}
+
 static void test_round_trip(void **state)
 {
     (void)state;
@@ -320,6 +337,18 @@ static void test_round_trip(void **state)
     assert_non_null(v);
     assert_int_equal(len, 0);
     free(v);
+    /* Lent rather than copied: the same bytes, and fn's answer passed back (NULL too,
+     * without an error). */
+    struct lent l = {0};
+    assert_ptr_equal(xc_db_doc_value_lend(db, id, 2, lend_copy, &l, &err), &l);
+    assert_null(err);
+    assert_int_equal(l.len, strlen("apples and pears number3"));
+    assert_memory_equal(l.buf, "apples and pears number3", l.len);
+    assert_ptr_equal(xc_db_doc_value_lend(db, id, 7, lend_copy, &l, &err), &l);
+    assert_int_equal(l.len, 0);
+    l.fail = 1;
+    assert_null(xc_db_doc_value_lend(db, id, 2, lend_copy, &l, &err));
+    assert_null(err);
     assert_null(xc_db_doc_data(db, 999, &len, &err));
     assert_int_equal(err->code, XC_ERR_NOT_FOUND);
     xc_error_free(err);
