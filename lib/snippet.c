@@ -67,15 +67,16 @@ struct phrase {
 };
 
 /* What match_token said about words seen before: most words of a text repeat, and so do
- * the words of the ten articles of one page, and stemming is the costly part of matching
- * a word (some 2,600 instructions in Xapian's stemmer). Direct-mapped by a hash of the
- * word; one table for body text and one for titles (title-only terms match there). */
-#define CACHE_SLOTS 512
+ * the words of the ten articles of one page and their titles, and stemming is the costly
+ * part of matching a word (some 2,600 instructions in Xapian's stemmer). Direct-mapped by
+ * a hash of the word; an entry holds the word's group in body text and in a title (where
+ * title-only terms match too), both from one stemming. */
+#define CACHE_SLOTS 1024
 #define CACHE_WORD 24
 struct match_cache {
     unsigned char len[CACHE_SLOTS]; /* 0: empty */
     char word[CACHE_SLOTS][CACHE_WORD];
-    int group[CACHE_SLOTS];
+    int group[CACHE_SLOTS][2]; /* body, title */
 };
 
 struct snippet_terms {
@@ -83,7 +84,7 @@ struct snippet_terms {
     /* A memo, not state: what a word matches never changes once the terms are set, so it
      * is written through the const pointers snippet_make is given (one search's terms,
      * used by one thread). Cleared whenever a term is added. */
-    struct match_cache *cache; /* [2]: body, title */
+    struct match_cache *cache;
     size_t nkeys;
     size_t nphrases;
     unsigned max_window; /* the widest positional group's window (0: none) */
@@ -107,8 +108,7 @@ struct snippet_terms {
 
 static void cache_clear(struct snippet_terms *t)
 {
-    memset(t->cache[0].len, 0, sizeof t->cache[0].len);
-    memset(t->cache[1].len, 0, sizeof t->cache[1].len);
+    memset(t->cache->len, 0, sizeof t->cache->len);
 }
 
 struct snippet_terms *snippet_terms_new(xc_stem *stem)
@@ -118,7 +118,7 @@ struct snippet_terms *snippet_terms_new(xc_stem *stem)
         return NULL;
     memset(t, 0, offsetof(struct snippet_terms, keys));
     /* Not calloc: only the lengths need clearing (an empty slot's word is never read). */
-    t->cache = malloc(2 * sizeof *t->cache);
+    t->cache = malloc(sizeof *t->cache);
     if (!t->cache) {
         free(t);
         return NULL;
@@ -371,18 +371,21 @@ struct pass {
     struct occurrence occ[SNIPPET_MAX_PHRASES][GROUP_OCCURRENCES]; /* nocc[i] of each used */
 };
 
-/* Which group tok matches (-1 none); -2 when out of memory. An excluded term wins. */
+/* Which group tok matches (-1 none) in body text, group[0], and in a title, group[1] (title
+ * terms match there too), with one stemming for both. Returns 0, or -1 when out of memory.
+ * An excluded term wins. */
 static int match_token(const struct snippet_terms *t, const struct tokenize_token *tok,
-                       int in_title)
+                       int group[2])
 {
+    group[0] = group[1] = -1;
     if (!t->first[(unsigned char)tok->term[0]])
-        return -1;
+        return 0;
     char stem[KEY_MAX];
     long slen = -1;
-    int group = -1;
+    int excluded[2] = {0, 0};
     for (size_t i = 0; i < t->nkeys; i++) {
         const struct key *k = &t->keys[i];
-        if (k->field == FIELD_TITLE && !in_title)
+        if (excluded[1] && (excluded[0] || k->field == FIELD_TITLE))
             continue;
         if (k->len > tok->len || k->text[0] != tok->term[0])
             continue;
@@ -404,18 +407,24 @@ static int match_token(const struct snippet_terms *t, const struct tokenize_toke
             if (slen < 0) {
                 slen = xc_stem_word(t->stem, tok->term, tok->len, stem, sizeof stem);
                 if (slen < 0)
-                    return -2;
+                    return -1;
             }
             hit = (size_t)slen == k->len && memcmp(stem, k->text, k->len) == 0;
         }
         if (!hit)
             continue;
-        if (k->excluded)
-            return -1;
-        if (group < 0)
-            group = k->group;
+        for (int f = k->field == FIELD_TITLE; f < 2; f++) {
+            if (excluded[f])
+                continue;
+            if (k->excluded) {
+                excluded[f] = 1;
+                group[f] = -1;
+            } else if (group[f] < 0) {
+                group[f] = k->group;
+            }
+        }
     }
-    return group;
+    return 0;
 }
 
 static void pass_init(struct pass *ps, const struct snippet_terms *t, int in_title)
@@ -590,20 +599,21 @@ static int on_token(const struct tokenize_token *tok, void *ctx)
         uint32_t h = 2166136261u;
         for (size_t i = 0; i < tok->len; i++)
             h = (h ^ (unsigned char)tok->term[i]) * 16777619u;
-        struct match_cache *mc = &ps->t->cache[ps->in_title ? 1 : 0];
+        struct match_cache *mc = ps->t->cache;
         size_t slot = h % CACHE_SLOTS;
         if (mc->len[slot] == tok->len && memcmp(mc->word[slot], tok->term, tok->len) == 0) {
-            g = mc->group[slot];
+            g = mc->group[slot][ps->in_title];
+        } else if (match_token(ps->t, tok, mc->group[slot]) < 0) {
+            mc->len[slot] = 0;
+            g = -2;
         } else {
-            g = match_token(ps->t, tok, ps->in_title);
-            if (g != -2) {
-                mc->len[slot] = (unsigned char)tok->len;
-                memcpy(mc->word[slot], tok->term, tok->len);
-                mc->group[slot] = g;
-            }
+            mc->len[slot] = (unsigned char)tok->len;
+            memcpy(mc->word[slot], tok->term, tok->len);
+            g = mc->group[slot][ps->in_title];
         }
     } else {
-        g = match_token(ps->t, tok, ps->in_title);
+        int both[2];
+        g = match_token(ps->t, tok, both) < 0 ? -2 : both[ps->in_title];
     }
     if (g == -2) {
         ps->oom = 1;
