@@ -298,6 +298,23 @@ static void *text_prefix_of(const char *value, size_t len, void *ctx)
     return schema_text_prefix(value, len, tp->max, &tp->len);
 }
 
+/* The first max bytes of hit i's text (*len their number), or NULL (*xe set when the
+ * binding failed). Over remote shards the text comes with the fetched document; locally a
+ * value is read on its own, without loading the document, and unpacked where Xapian holds
+ * it (a copy of a long article's value costs a good part of its snippet). */
+static char *hit_text(struct search_index *ix, xc_mset *ms, unsigned i, unsigned docid,
+                      size_t max, size_t *len, xc_error **xe)
+{
+    if (ix->has_remote) {
+        char *text = xc_mset_value(ms, i, SCHEMA_SLOT_TEXT, len, xe);
+        return text ? schema_text_unpack_prefix(text, len, max) : NULL;
+    }
+    struct text_prefix tp = {max, 0};
+    char *text = xc_db_doc_value_lend(ix->db, docid, SCHEMA_SLOT_TEXT, text_prefix_of, &tp, xe);
+    *len = tp.len;
+    return text;
+}
+
 /* One hit as JSON, with its snippet (when terms) and explanation (when asked). NULL with
  * *what naming the binding call that failed (and *xe its error, which may be NULL), or
  * with *what NULL when out of memory. */
@@ -341,26 +358,27 @@ static json_t *hit_json(struct search_index *ix, xc_mset *ms, unsigned i,
     if ((f & SEARCH_FIELD_DUPLICATES) && req->dedup && hit.collapse_count > 0)
         jset(h, "duplicates", json_integer(hit.collapse_count), &failed);
     if (terms && (f & SEARCH_FIELD_SNIPPET) && !failed) {
-        /* Over remote shards the text comes with the fetched document; locally a value is
-         * read on its own, without loading the document, and unpacked where Xapian holds
-         * it (a copy of a long article's value costs a good part of its snippet). */
-        struct text_prefix tp = {snippet_text_bytes(terms, req->snippet_bytes), 0};
-        char *text;
-        if (ix->has_remote) {
-            text = xc_mset_value(ms, i, SCHEMA_SLOT_TEXT, &tp.len, xe);
+        /* The lead of the text first; more of it only when the lead holds no match. */
+        size_t tlen = 0, lead = snippet_lead_bytes(terms, req->snippet_bytes);
+        char *text = hit_text(ix, ms, i, hit.docid, lead, &tlen, xe);
+        char *snip = NULL;
+        int more = 0;
+        size_t from = 0;
+        if (text)
+            snip = snippet_make_lead(terms, text, tlen, tlen >= lead, req->snippet_bytes,
+                                     req->mark_open, req->mark_close, &more, &from);
+        if (more) {
+            free(text);
+            text = hit_text(ix, ms, i, hit.docid, snippet_text_bytes(terms, req->snippet_bytes),
+                            &tlen, xe);
             if (text)
-                text = schema_text_unpack_prefix(text, &tp.len, tp.max);
-        } else {
-            text = xc_db_doc_value_lend(ix->db, hit.docid, SCHEMA_SLOT_TEXT, text_prefix_of, &tp,
-                                        xe);
+                snip = snippet_make_from(terms, text, tlen, from, req->snippet_bytes,
+                                         req->mark_open, req->mark_close);
         }
-        size_t tlen = tp.len;
         if (!text) {
             *what = "cannot read a hit's text";
             goto fail;
         }
-        char *snip =
-            snippet_make(terms, text, tlen, req->snippet_bytes, req->mark_open, req->mark_close);
         free(text);
         if (snip)
             jset(h, "snippet", json_string(snip), &failed);

@@ -8,7 +8,9 @@
  *
  * Two passes over the text share one matcher:
  *   1. the scan, from the start, collects matches until a window of `target` bytes holds
- *      every query term (no later window can then have more) or the scan bound is reached;
+ *      every query term (no later window can then have more) or the lead's end is reached
+ *      (SNIPPET_LEAD_BYTES); when the lead holds no match at all, it goes on to the scan
+ *      bound (SNIPPET_SCAN_BYTES);
  *   2. the chosen window is then read to its end, so every occurrence in it is marked --
  *      not only those the scan happened to see before it stopped.
  * Phrases, ADJ/n and NEAR/n are one thing here, a positional group: words that match
@@ -137,16 +139,27 @@ void snippet_terms_free(struct snippet_terms *t)
 }
 
 
-size_t snippet_text_bytes(const struct snippet_terms *t, size_t target)
+/* What a scan up to `scan` bytes reads, with the window after it and the tail. */
+static size_t text_bytes(const struct snippet_terms *t, size_t target, size_t scan)
 {
     if (target == 0)
         target = SNIPPET_DEFAULT_BYTES;
     if (target > SNIPPET_MAX_BYTES)
         target = SNIPPET_MAX_BYTES;
-    size_t n = SNIPPET_SCAN_BYTES + target + 1024;
+    size_t n = scan + target + 1024;
     if (t->max_window > 1)
         n += SNIPPET_TAIL_BYTES;
     return n < SNIPPET_TEXT_BYTES ? n : SNIPPET_TEXT_BYTES;
+}
+
+size_t snippet_text_bytes(const struct snippet_terms *t, size_t target)
+{
+    return text_bytes(t, target, SNIPPET_SCAN_BYTES);
+}
+
+size_t snippet_lead_bytes(const struct snippet_terms *t, size_t target)
+{
+    return text_bytes(t, target, SNIPPET_LEAD_BYTES);
 }
 
 size_t snippet_terms_count(const struct snippet_terms *t)
@@ -786,17 +799,45 @@ static char *sb_finish(struct strbuf *sb)
     return sb->buf;
 }
 
-char *snippet_make(const struct snippet_terms *t, const char *text, size_t len, size_t target,
-                   const char *open, const char *close)
+/* snippet_make, snippet_make_lead (more not NULL) and snippet_make_from (scan_from > 0). */
+static char *make(const struct snippet_terms *t, const char *text, size_t len, int cut,
+                  size_t scan_from, size_t target, const char *open, const char *close, int *more,
+                  size_t *more_from)
 {
+    if (more)
+        *more = 0;
     if (target == 0)
         target = SNIPPET_DEFAULT_BYTES;
     struct pass ps;
     pass_init(&ps, t, 0);
-    ps.stop_before = SNIPPET_SCAN_BYTES;
+    ps.stop_before = scan_from > 0 ? SNIPPET_SCAN_BYTES : SNIPPET_LEAD_BYTES;
     ps.target = target;
     if (t->ngroups > 0)
-        pass_read(&ps, text, len, 0);
+        pass_read(&ps, text, len, scan_from);
+    if (!ps.oom && ps.nm == 0 && ps.stopped && scan_from == 0) {
+        /* The lead holds no match: seek the window further, up to the scan bound. */
+        if (cut) {
+            /* From past the last word the lead's scan reported (a word it left out cannot
+             * match); from the start when phrases are tracked, whose occurrences in the
+             * lead a later word may complete. */
+            *more_from = t->nphrases == 0 && ps.resume != (size_t)-1 ? ps.resume : 0;
+            pass_free(&ps);
+            *more = 1;
+            return NULL;
+        }
+        size_t at = ps.resume;
+        if (at == (size_t)-1) {
+            /* No point to go on from (no word reported, or inside CJK text): again from
+             * the start, with the phrases' occurrences forgotten. */
+            pass_free(&ps);
+            pass_init(&ps, t, 0);
+            ps.target = target;
+            at = 0;
+        }
+        ps.stop_before = SNIPPET_SCAN_BYTES;
+        ps.stopped = 0;
+        pass_read(&ps, text, len, at);
+    }
     if (ps.oom) {
         pass_free(&ps);
         return NULL;
@@ -873,6 +914,25 @@ char *snippet_make(const struct snippet_terms *t, const char *text, size_t len, 
         sb_puts(&sb, " …");
     pass_free(&ps);
     return sb_finish(&sb);
+}
+
+char *snippet_make(const struct snippet_terms *t, const char *text, size_t len, size_t target,
+                   const char *open, const char *close)
+{
+    return make(t, text, len, 0, 0, target, open, close, NULL, NULL);
+}
+
+char *snippet_make_lead(const struct snippet_terms *t, const char *text, size_t len, int cut,
+                        size_t target, const char *open, const char *close, int *more,
+                        size_t *from)
+{
+    return make(t, text, len, cut, 0, target, open, close, more, from);
+}
+
+char *snippet_make_from(const struct snippet_terms *t, const char *text, size_t len,
+                        size_t from, size_t target, const char *open, const char *close)
+{
+    return make(t, text, len, 0, from < len ? from : len, target, open, close, NULL, NULL);
 }
 
 int snippet_mark_title(const struct snippet_terms *t, const char *title, size_t len,

@@ -2,8 +2,10 @@
  * test_snippet.c -- complete highlighting, one regression test per defect once seen: only
  * the first occurrence marked ("muse spark"), inflected and capitalised forms left plain
  * (Banks, Bank), wildcards (petro*), capitalised Cyrillic (Москве), CJK and phrases never
- * marked, excluded terms marked; plus the window length and the marked title, and the
- * property that a snippet needs no more of a long text than snippet_text_bytes says.
+ * marked, excluded terms marked; plus the window length, the window's place (the lead
+ * first), the marked title, and the property that a snippet needs no more of a long text
+ * than snippet_text_bytes says (nor, read as a search reads it, than snippet_lead_bytes
+ * when the lead holds a match).
  *
  * Queries go through the real query parser (the binding, configured as the search path
  * configures it) and snippet_terms_from_query, as a search does.
@@ -199,6 +201,56 @@ static void test_excluded(void **state)
     free(s);
 }
 
+/* The window comes from the lead (the first SNIPPET_LEAD_BYTES) when the lead holds a
+ * query word, even when a later window holds more of them; from further on (up to
+ * SNIPPET_SCAN_BYTES) only when the lead holds none; and never from past that. */
+static void test_lead_first(void **state)
+{
+    static char text[3 * SNIPPET_SCAN_BYTES];
+    const size_t at[3] = {100, SNIPPET_LEAD_BYTES + 2000, 2 * SNIPPET_SCAN_BYTES};
+    const char *words[3] = {"alpha ", "alpha beta ", "gamma "};
+    size_t len = 0;
+    int k = 0;
+    /* "alpha" early, "alpha beta" together past the lead, "gamma" past the scan bound. */
+    while (len < sizeof text - 64) {
+        const char *w = k < 3 && len >= at[k] ? words[k++] : "filler ";
+        len += (size_t)snprintf(text + len, sizeof text - len, "%s", w);
+    }
+    char *s = snip(*state, "alpha beta", text, 0);
+    assert_int_equal(count(s, "[alpha]"), 1);
+    assert_int_equal(count(s, "[beta]"), 0);
+    free(s);
+    s = snip(*state, "beta", text, 0); /* not in the lead: from further on */
+    assert_int_equal(count(s, "[beta]"), 1);
+    free(s);
+    s = snip(*state, "gamma", text, 0); /* past the scan bound: the start, unmarked */
+    assert_int_equal(count(s, "["), 0);
+    assert_true(strncmp(s, "filler", 6) == 0);
+    free(s);
+
+    /* A phrase across the lead's end, read as a search reads it (the lead, then more): its
+     * first word is in the lead, which holds no match, and is marked all the same. */
+    len = 0;
+    while (len < SNIPPET_LEAD_BYTES - 20)
+        len += (size_t)snprintf(text + len, sizeof text - len, "filler ");
+    while (len < SNIPPET_LEAD_BYTES - 4)
+        text[len++] = ' ';
+    len += (size_t)snprintf(text + len, sizeof text - len, "new york");
+    while (len < sizeof text - 64)
+        len += (size_t)snprintf(text + len, sizeof text - len, " filler");
+    struct snippet_terms *t = terms_for(*state, "\"new york\"");
+    size_t lead = snippet_lead_bytes(t, 0), from = 0;
+    int more = 0;
+    assert_null(snippet_make_lead(t, text, lead, 1, 0, "[", "]", &more, &from));
+    assert_int_equal(more, 1);
+    s = snippet_make_from(t, text, snippet_text_bytes(t, 0), from, 0, "[", "]");
+    assert_non_null(s);
+    assert_int_equal(count(s, "[new]"), 1);
+    assert_int_equal(count(s, "[york]"), 1);
+    free(s);
+    snippet_terms_free(t);
+}
+
 static void test_window_length(void **state)
 {
     char text[8000];
@@ -260,7 +312,7 @@ static void test_prefix_is_enough(void **state)
     char *line = NULL;
     size_t lcap = 0;
     ssize_t n;
-    unsigned texts = 0, queries = 0;
+    unsigned texts = 0, queries = 0, leads_more = 0;
     while ((n = getline(&line, &lcap, fp)) > 0 && texts < 300) {
         json_error_t je;
         json_t *doc = json_loadb(line, (size_t)n, 0, &je);
@@ -327,6 +379,24 @@ static void test_prefix_is_enough(void **state)
             if (strcmp(whole, prefix) != 0)
                 fail_msg("query '%s', window %zu: the first %zu bytes give\n%s\nthe whole text "
                          "(%zu bytes) gives\n%s", q, target, cut, prefix, len, whole);
+            /* As a search reads it: the lead, then (when the lead holds no match) the first
+             * cut bytes, the scan going on where the lead's stopped. */
+            size_t lead = snippet_lead_bytes(t, target), from = 0;
+            assert_true(lead <= cut);
+            int more = 0;
+            char *led = snippet_make_lead(t, text, lead, 1, target, "[", "]", &more, &from);
+            if (more) {
+                assert_null(led);
+                assert_true(from < lead);
+                leads_more++;
+                led = snippet_make_from(t, text, cut, from, target, "[", "]");
+            }
+            assert_non_null(led);
+            if (strcmp(whole, led) != 0)
+                fail_msg("query '%s', window %zu: the lead (%zu bytes, more %d from %zu) gives\n"
+                         "%s\nthe whole text (%zu bytes) gives\n%s", q, target, lead, more, from,
+                         led, len, whole);
+            free(led);
             free(whole);
             free(prefix);
             snippet_terms_free(t);
@@ -338,9 +408,11 @@ static void test_prefix_is_enough(void **state)
     free(line);
     fclose(fp);
     free(text);
-    printf("# prefix: %u texts, %u queries: the prefix's snippet is the whole text's\n", texts,
-           queries);
+    printf("# prefix: %u texts, %u queries: the prefix's snippet is the whole text's, and so is "
+           "the lead's (%u read on past it)\n",
+           texts, queries, leads_more);
     assert_true(texts >= 100);
+    assert_true(leads_more > 0);
 }
 
 int main(void)
@@ -350,7 +422,7 @@ int main(void)
         cmocka_unit_test(test_wildcard),         cmocka_unit_test(test_cyrillic),
         cmocka_unit_test(test_cjk),              cmocka_unit_test(test_phrase),
         cmocka_unit_test(test_near_adj),         cmocka_unit_test(test_excluded),
-        cmocka_unit_test(test_window_length),
+        cmocka_unit_test(test_lead_first),       cmocka_unit_test(test_window_length),
         cmocka_unit_test(test_title),            cmocka_unit_test(test_prefix_is_enough),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
