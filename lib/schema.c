@@ -341,19 +341,61 @@ char *schema_text_unpack(char *value, size_t *len)
     return unpacked(value, text, n, len);
 }
 
-/* Stores the body in its slot, packed. Returns 0, or -1 with *err (NULL: out of memory). */
-static int store_text(xc_doc *doc, const char *body, size_t len, xc_error **err)
+/* Stores text packed in a slot. Returns 0, or -1 with *err (NULL: out of memory). */
+static int store_packed(xc_doc *doc, unsigned slot, const char *text, size_t len, xc_error **err)
 {
     size_t vlen;
-    char *v = schema_text_pack(body, len, &vlen);
+    char *v = schema_text_pack(text, len, &vlen);
     if (!v) {
         if (err)
             *err = NULL;
         return -1;
     }
-    int rc = xc_doc_set_value(doc, SCHEMA_SLOT_TEXT, v, vlen, err);
+    int rc = xc_doc_set_value(doc, slot, v, vlen, err);
     free(v);
     return rc;
+}
+
+/* Stores the body: its head in SCHEMA_SLOT_TEXT, the rest of a long one in
+ * SCHEMA_SLOT_TEXT_REST (see SCHEMA_TEXT_HEAD_BYTES). */
+static int store_text(xc_doc *doc, const char *body, size_t len, xc_error **err)
+{
+    size_t head = len > SCHEMA_TEXT_HEAD_BYTES ? SCHEMA_TEXT_HEAD_BYTES : len;
+    if (store_packed(doc, SCHEMA_SLOT_TEXT, body, head, err) < 0)
+        return -1;
+    return head < len ? store_packed(doc, SCHEMA_SLOT_TEXT_REST, body + head, len - head, err) : 0;
+}
+
+char *schema_text_read(xc_db *db, unsigned docid, size_t *len, xc_error **err)
+{
+    size_t hlen = 0, rlen = 0;
+    char *head = xc_db_doc_value(db, docid, SCHEMA_SLOT_TEXT, &hlen, err);
+    if (!head)
+        return NULL;
+    char *rest = xc_db_doc_value(db, docid, SCHEMA_SLOT_TEXT_REST, &rlen, err);
+    if (!rest) {
+        free(head);
+        return NULL;
+    }
+    if (err)
+        *err = NULL;
+    head = schema_text_unpack(head, &hlen);
+    if (head && rlen > 0) {
+        rest = schema_text_unpack(rest, &rlen);
+        char *text = rest ? realloc(head, hlen + rlen + 1) : NULL;
+        if (text) {
+            memcpy(text + hlen, rest, rlen);
+            hlen += rlen;
+            text[hlen] = '\0';
+        } else {
+            free(head);
+        }
+        head = text;
+    }
+    free(rest);
+    if (head)
+        *len = hlen;
+    return head;
 }
 
 /* Hash of the body with whitespace runs folded, so re-wrapped copies collapse too. */

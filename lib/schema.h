@@ -28,7 +28,8 @@ enum schema_slot {
     SCHEMA_SLOT_SOURCE = 3,   /* source as written: facets */
     SCHEMA_SLOT_CATEGORY = 4, /* category as written: facets */
     SCHEMA_SLOT_YEAR = 5,     /* "YYYY": facets */
-    SCHEMA_SLOT_CLAIMS = 6    /* the indexer's: every input that holds this id (below) */
+    SCHEMA_SLOT_CLAIMS = 6,   /* the indexer's: every input that holds this id (below) */
+    SCHEMA_SLOT_TEXT_REST = 7 /* a long body's text past its head (SCHEMA_TEXT_HEAD_BYTES) */
 };
 
 #define SCHEMA_PREFIX_ID "Q"
@@ -146,6 +147,17 @@ char *schema_text_unpack_prefix(char *value, size_t *len, size_t max);
  * new NUL-terminated string the caller frees, *len its length; NULL when the value is
  * damaged or memory runs out. */
 char *schema_text_prefix(const char *value, size_t vlen, size_t max, size_t *len);
+/* A body longer than this is stored in two values, each packed as above: its first
+ * SCHEMA_TEXT_HEAD_BYTES in SCHEMA_SLOT_TEXT, the rest in SCHEMA_SLOT_TEXT_REST. A snippet
+ * reads its text's lead from the head alone, and Xapian reads (and copies) a value whole:
+ * the head of a long article, not all of it. An index written before holds the whole body
+ * in SCHEMA_SLOT_TEXT and nothing in SCHEMA_SLOT_TEXT_REST, and reads the same. */
+#define SCHEMA_TEXT_HEAD_BYTES (16u << 10)
+/* A document's whole body (SCHEMA_SLOT_TEXT and SCHEMA_SLOT_TEXT_REST unpacked, one after the
+ * other), NUL-terminated, *len its length; the caller frees. NULL with *err set by the
+ * binding when a value cannot be read, or with *err NULL when one is damaged or memory
+ * runs out. */
+char *schema_text_read(xc_db *db, unsigned docid, size_t *len, xc_error **err);
 void schema_display_free(struct schema_display *d);
 
 #endif

@@ -298,21 +298,46 @@ static void *text_prefix_of(const char *value, size_t len, void *ctx)
     return schema_text_prefix(value, len, tp->max, &tp->len);
 }
 
-/* The first max bytes of hit i's text (*len their number), or NULL (*xe set when the
- * binding failed). Over remote shards the text comes with the fetched document; locally a
- * value is read on its own, without loading the document, and unpacked where Xapian holds
- * it (a copy of a long article's value costs a good part of its snippet). */
-static char *hit_text(struct search_index *ix, xc_mset *ms, unsigned i, unsigned docid,
-                      size_t max, size_t *len, xc_error **xe)
+/* The first max bytes of the text packed in a slot of hit i's document (*len their
+ * number), or NULL (*xe set when the binding failed). Over remote shards the value comes
+ * with the fetched document; locally it is read on its own, without loading the document,
+ * and unpacked where Xapian holds it (a copy of a long article's value costs a good part of
+ * its snippet). */
+static char *hit_value_prefix(struct search_index *ix, xc_mset *ms, unsigned i, unsigned docid,
+                              unsigned slot, size_t max, size_t *len, xc_error **xe)
 {
     if (ix->has_remote) {
-        char *text = xc_mset_value(ms, i, SCHEMA_SLOT_TEXT, len, xe);
+        char *text = xc_mset_value(ms, i, slot, len, xe);
         return text ? schema_text_unpack_prefix(text, len, max) : NULL;
     }
     struct text_prefix tp = {max, 0};
-    char *text = xc_db_doc_value_lend(ix->db, docid, SCHEMA_SLOT_TEXT, text_prefix_of, &tp, xe);
+    char *text = xc_db_doc_value_lend(ix->db, docid, slot, text_prefix_of, &tp, xe);
     *len = tp.len;
     return text;
+}
+
+/* The first max bytes of hit i's text: from its head, and from the rest of a long text when
+ * more is asked than a head holds (see SCHEMA_TEXT_HEAD_BYTES). */
+static char *hit_text(struct search_index *ix, xc_mset *ms, unsigned i, unsigned docid,
+                      size_t max, size_t *len, xc_error **xe)
+{
+    char *text = hit_value_prefix(ix, ms, i, docid, SCHEMA_SLOT_TEXT, max, len, xe);
+    if (!text || *len != SCHEMA_TEXT_HEAD_BYTES || max <= *len)
+        return text;
+    size_t rlen = 0;
+    char *rest =
+        hit_value_prefix(ix, ms, i, docid, SCHEMA_SLOT_TEXT_REST, max - *len, &rlen, xe);
+    char *all = rest ? realloc(text, *len + rlen + 1) : NULL;
+    if (!all) {
+        free(text);
+        free(rest);
+        return NULL;
+    }
+    memcpy(all + *len, rest, rlen);
+    *len += rlen;
+    all[*len] = '\0';
+    free(rest);
+    return all;
 }
 
 /* One hit as JSON, with its snippet (when terms) and explanation (when asked). NULL with
@@ -930,7 +955,7 @@ static json_t *doc_once(struct search_index *ix, const void *arg, struct search_
         if (docid) {
             data = xc_db_doc_data(ix->db, docid, &dlen, &xe);
             if (data)
-                text = xc_db_doc_value(ix->db, docid, SCHEMA_SLOT_TEXT, &tlen, &xe);
+                text = schema_text_read(ix->db, docid, &tlen, &xe);
             if (data && text)
                 break;
             free(data);
@@ -952,7 +977,6 @@ static json_t *doc_once(struct search_index *ix, const void *arg, struct search_
         return NULL;
     }
     xc_error_free(xe);
-    text = schema_text_unpack(text, &tlen);
     struct schema_display d;
     if (!text || schema_display_decode(data, dlen, &d) < 0) {
         free(data);

@@ -45,9 +45,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; lines && i < d.n; i++) {
         size_t len = 0, tlen = 0;
         char *data = xc_db_doc_data(db, d.v[i], &len, NULL);
-        char *text = xc_db_doc_value(db, d.v[i], SCHEMA_SLOT_TEXT, &tlen, NULL);
-        if (text)
-            text = schema_text_unpack(text, &tlen);
+        char *text = schema_text_read(db, d.v[i], &tlen, NULL);
         struct schema_display disp;
         if (!data || !text || schema_display_decode(data, len, &disp) < 0) {
             fprintf(stderr, "quire-dump: document %u does not read\n", d.v[i]);

@@ -638,6 +638,135 @@ static void test_search_deadline(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A long body is stored as a head and the rest (SCHEMA_TEXT_HEAD_BYTES): /doc gives it
+ * whole, at every length about the cut and with a UTF-8 character across it; a snippet
+ * whose window crosses the cut has the rest's words; an index written before (the whole
+ * body in SCHEMA_SLOT_TEXT) reads the same. */
+static void test_long_text(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/quire-test-longtext-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[300];
+    snprintf(path, sizeof path, "%s/db", dir);
+    const size_t head = SCHEMA_TEXT_HEAD_BYTES;
+    const size_t lens[] = {100, head - 1, head, head + 1, head + 2, 3 * head + 123};
+    const size_t nd = sizeof lens / sizeof lens[0];
+    static char body[3 * SCHEMA_TEXT_HEAD_BYTES + 200];
+    xc_error *xe = NULL;
+    xc_wdb *w = xc_wdb_open(path, 1, &xe);
+    assert_non_null(w);
+    xc_termgen *tg = xc_termgen_new(SCHEMA_LANG, &xe);
+    assert_non_null(tg);
+    /* Words of 7 bytes; "zebra" near the head's end (past the lead, where the window
+     * reaches into the rest: "yak"), an "é" across the cut; doc k + nd holds the whole
+     * body in SCHEMA_SLOT_TEXT, as an older index does. */
+    for (size_t k = 0; k < 2 * nd; k++) {
+        size_t len = lens[k % nd];
+        for (size_t i = 0; i < len; i++)
+            body[i] = "filler "[i % 7];
+        if (len > head - 100)
+            memcpy(body + head - 98, " zebra ", 7);
+        if (len > head) {
+            body[head - 1] = (char)0xC3;
+            body[head] = (char)0xA9;
+        }
+        if (len > head + 20)
+            memcpy(body + head + 14, " yak ", 5);
+        if (k >= nd) /* not a duplicate of doc k - nd */
+            memcpy(body, "older", 5);
+        body[len] = '\0';
+        char id[32];
+        snprintf(id, sizeof id, "t%zu", k);
+        struct article a = {id, "long", body, len, NULL, NULL, NULL, NULL};
+        xc_doc *d = schema_build(&a, "generated", tg, &xe);
+        assert_non_null(d);
+        if (k >= nd) {
+            size_t vlen;
+            char *v = schema_text_pack(body, len, &vlen);
+            assert_int_equal(xc_doc_set_value(d, SCHEMA_SLOT_TEXT, v, vlen, &xe), 0);
+            assert_int_equal(xc_doc_set_value(d, SCHEMA_SLOT_TEXT_REST, "", 0, &xe), 0);
+            free(v);
+        }
+        char idterm[SCHEMA_MAX_TERM + 1];
+        schema_key_term(SCHEMA_PREFIX_ID, id, idterm, sizeof idterm);
+        assert_true(xc_wdb_replace(w, idterm, d, &xe) > 0);
+        xc_doc_free(d);
+    }
+    assert_int_equal(xc_wdb_commit(w, &xe), 0);
+    xc_termgen_free(tg);
+    xc_wdb_free(w);
+
+    struct search_error e;
+    struct search_index *ix = search_index_open(path, &e);
+    assert_non_null(ix);
+    xc_db *db = xc_db_open(path, &xe);
+    assert_non_null(db);
+    for (size_t k = 0; k < 2 * nd; k++) {
+        size_t len = lens[k % nd];
+        char id[32];
+        snprintf(id, sizeof id, "t%zu", k);
+        json_t *doc = search_doc(ix, id, &e);
+        assert_non_null(doc);
+        json_t *text = json_object_get(doc, "text");
+        /* The body again, as it was built. */
+        for (size_t i = 0; i < len; i++)
+            body[i] = "filler "[i % 7];
+        if (len > head - 100)
+            memcpy(body + head - 98, " zebra ", 7);
+        if (len > head) {
+            body[head - 1] = (char)0xC3;
+            body[head] = (char)0xA9;
+        }
+        if (len > head + 20)
+            memcpy(body + head + 14, " yak ", 5);
+        if (k >= nd) /* not a duplicate of doc k - nd */
+            memcpy(body, "older", 5);
+        assert_int_equal(json_string_length(text), len);
+        assert_memory_equal(json_string_value(text), body, len);
+        json_decref(doc);
+        char idterm[SCHEMA_MAX_TERM + 1];
+        schema_key_term(SCHEMA_PREFIX_ID, id, idterm, sizeof idterm);
+        unsigned docid = xc_db_docid_for_term(db, idterm, &xe);
+        size_t tlen = 0;
+        char *whole = schema_text_read(db, docid, &tlen, &xe);
+        assert_non_null(whole);
+        assert_int_equal(tlen, len);
+        assert_memory_equal(whole, body, len);
+        free(whole);
+        /* A new index's head holds no more than the head's bytes. */
+        char *v = xc_db_doc_value(db, docid, SCHEMA_SLOT_TEXT, &tlen, &xe);
+        assert_non_null(v);
+        v = schema_text_unpack(v, &tlen);
+        assert_non_null(v);
+        assert_int_equal(tlen, k < nd && len > head ? head : len);
+        free(v);
+    }
+    xc_db_free(db);
+    struct search_request r;
+    search_request_init(&r);
+    assert_int_equal(search_request_set(&r, "q", "zebra", &e), 0);
+    assert_int_equal(search_request_set(&r, "limit", "20", &e), 0);
+    json_t *res = search_run(ix, &r, &e);
+    assert_non_null(res);
+    json_t *hits = json_object_get(res, "hits");
+    size_t with_yak = 0;
+    for (size_t i = 0; i < json_array_size(hits); i++) {
+        const char *sn = json_string_value(json_object_get(json_array_get(hits, i), "snippet"));
+        assert_non_null(sn);
+        assert_non_null(strstr(sn, "<b>zebra</b>"));
+        with_yak += strstr(sn, " yak ") != NULL;
+    }
+    assert_int_equal(json_array_size(hits), 2 * (nd - 1));
+    assert_int_equal(with_yak, 2); /* the longest, new and old */
+    json_decref(res);
+    search_request_clear(&r);
+    search_index_close(ix);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* Over a remote database the match deadline cannot run: the search falls back to matching
  * without it and answers in full. Uses xapian-progsrv (a pipe, no network). */
 static void test_search_deadline_remote(void **state)
@@ -830,6 +959,7 @@ int main(void)
         cmocka_unit_test(test_snippet),
         cmocka_unit_test(test_dbdir),
         cmocka_unit_test(test_search_deadline),
+        cmocka_unit_test(test_long_text),
         cmocka_unit_test(test_search_deadline_remote),
         cmocka_unit_test(test_search_wildcard_count),
     };
