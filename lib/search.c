@@ -235,6 +235,7 @@ long search_match_count(struct search_index *ix, const xc_query *q, unsigned at_
     xc_match_opts opts;
     xc_match_opts_init(&opts);
     opts.limit = 0;
+    opts.count_only = 1;
     opts.check_at_least = at_least; /* "lower" is then exact up to at_least */
     xc_error *xe = NULL;
     xc_mset *ms = enquire_within(ix, q, &opts, deadline, &xe);

@@ -333,6 +333,10 @@ typedef struct xc_match_opts {
      * the hits asked for are fewer than the matches: facet counts come out above the
      * total. With no hits asked for they are right. */
     int facets_apart;
+    /* Only the totals are wanted (limit 0): no document is weighed (Xapian::BoolWeight),
+     * which spares the match the weighting scheme's statistics and per-document
+     * arithmetic. The counts are the same: weights only order the hits. */
+    int count_only;
 } xc_match_opts;
 
 void xc_match_opts_init(xc_match_opts *o);

@@ -178,7 +178,9 @@ extern "C" xc_mset *xc_enquire(xc_db *db, const xc_query *q, const xc_match_opts
                               Xapian::Query((new DeadlineSource(deadline))->release()));
     }
     enq.set_query(query);
-    if (opts->bm25_k1 > 0 || opts->bm25_b > 0) {
+    if (opts->count_only && opts->limit == 0) {
+        enq.set_weighting_scheme(Xapian::BoolWeight());
+    } else if (opts->bm25_k1 > 0 || opts->bm25_b > 0) {
         double k1 = opts->bm25_k1 > 0 ? opts->bm25_k1 : 1.2;
         double b = opts->bm25_b > 0 ? opts->bm25_b : 0.75;
         double mn = opts->bm25_min_normlen >= 0 ? opts->bm25_min_normlen : 0.5;
