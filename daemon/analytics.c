@@ -237,13 +237,11 @@ json_t *analytics_report_reset(struct analytics *a, unsigned limit)
 }
 
 int analytics_record_search(struct analytics *a, const char *q, unsigned offset,
-                            const json_t *res)
+                            unsigned long estimated)
 {
     if (offset > 0 || !q)
         return 0;
-    json_t *total = json_object_get(res, "total");
-    return analytics_record(a, q, strlen(q),
-                            json_integer_value(json_object_get(total, "estimated")) == 0);
+    return analytics_record(a, q, strlen(q), estimated == 0);
 }
 
 void analytics_reset(struct analytics *a)

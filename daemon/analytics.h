@@ -42,11 +42,12 @@ void analytics_reset(struct analytics *a);
 /* analytics_report and analytics_reset in one step, so that no search counted between the
  * two is lost: the report of the counts as they were, which are then forgotten. */
 json_t *analytics_report_reset(struct analytics *a, unsigned limit);
-/* Counts one search answered with res (search_run's JSON) for q, the query as typed, when it
- * asked for the first page (offset 0: a later page of the same query is not a new search).
- * It found nothing when its total is 0. Returns like analytics_record. */
+/* Counts one search for q, the query as typed, answered with an estimated total (search_run's
+ * "total"."estimated"), when it asked for the first page (offset 0: a later page of the same
+ * query is not a new search). It found nothing when that total is 0. Returns like
+ * analytics_record. */
 int analytics_record_search(struct analytics *a, const char *q, unsigned offset,
-                            const json_t *res);
+                            unsigned long estimated);
 /* The normalised form of q into out (size outlen > 0): what analytics_record counts.
  * Returns its length, or -1 when out of memory. */
 long analytics_normalise(const char *q, size_t len, char *out, size_t outlen);

@@ -564,8 +564,10 @@ static void handle_index(struct evhttp_request *req, struct worker *w, const cha
             search_request_clear(&sr);
             /* Counted as typed, without the filters the request adds to it; a later page
              * is the same search (offset > 0 is not counted). */
-            if (res && analytics_record_search(w->srv->analytics, st.q,
-                                               (st.page - 1) * PAGE_HITS, res) < 0)
+            if (res && analytics_record_search(
+                           w->srv->analytics, st.q, (st.page - 1) * PAGE_HITS,
+                           (unsigned long)json_integer_value(json_object_get(
+                               json_object_get(res, "total"), "estimated"))) < 0)
                 server_log(w->srv, "analytics", "a search was not counted: out of memory");
             if (res) {
                 put_results(&sb, &st, res);

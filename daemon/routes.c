@@ -43,25 +43,42 @@ static _Thread_local size_t max_response;
 
 /* Room for most answers (ten hits with snippets) in the first allocation. */
 #define OUT_JSON_FIRST (16u << 10)
+/* handle_search's answer when even the first allocation failed (not search_run_json's). */
+#define SEARCH_JSON_NO_BUFFER (-3)
+
+/* The largest JSON body this thread may send now. */
+static size_t max_json(void)
+{
+    return max_response ? max_response : (size_t)-1;
+}
+
+static void send_body(struct evhttp_request *req, int status, struct strbuf *out_json, int rc);
 
 /* Sends obj (stolen; NULL when it could not be made) as the response body with status.
  * Never more than max_response bytes of JSON: a larger one is answered 500
  * response_too_large, one that cannot be encoded 500 with internal_error_body. */
 static void send_json(struct evhttp_request *req, int status, json_t *obj)
 {
-    struct evbuffer *out = evhttp_request_get_output_buffer(req);
-    size_t max = max_response ? max_response : (size_t)-1;
     /* The JSON is written into one buffer, then added to the response in one piece. */
     struct strbuf out_json;
     sb_init(&out_json);
     int rc = obj && sb_reserve(&out_json, OUT_JSON_FIRST) == 0
-                 ? json_write(obj, &out_json, max, SEARCH_JSON_PRECISION)
+                 ? json_write(obj, &out_json, max_json(), SEARCH_JSON_PRECISION)
                  : JSON_WRITE_NO_MEMORY;
     json_decref(obj);
+    send_body(req, status, &out_json, rc);
+}
+
+/* Sends out_json (freed here), JSON written with the result rc (a JSON_WRITE_ code), as the
+ * response body with status; a failed rc is answered as send_json says. */
+static void send_body(struct evhttp_request *req, int status, struct strbuf *out_json, int rc)
+{
+    struct evbuffer *out = evhttp_request_get_output_buffer(req);
+    size_t max = max_json();
     if (rc == JSON_WRITE_OK)
-        sb_putc(&out_json, '\n');
-    if (rc != JSON_WRITE_OK || out_json.failed ||
-        evbuffer_add(out, out_json.buf, out_json.len) < 0) {
+        sb_putc(out_json, '\n');
+    if (rc != JSON_WRITE_OK || out_json->failed ||
+        evbuffer_add(out, out_json->buf, out_json->len) < 0) {
         evbuffer_drain(out, evbuffer_get_length(out));
         char msg[256];
         int n = rc == JSON_WRITE_TOO_LARGE
@@ -79,7 +96,7 @@ static void send_json(struct evhttp_request *req, int status, json_t *obj)
         }
         status = 500;
     }
-    sb_free(&out_json);
+    sb_free(out_json);
     last_status = status;
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Content-Type", "application/json; charset=utf-8");
@@ -179,8 +196,15 @@ static void handle_search(struct evhttp_request *req, struct worker *w, const ch
     double t0 = util_now_ms();
     search_index_set_timeout(
         w->ix, atomic_load_explicit(&w->srv->live_search_timeout_ms, memory_order_relaxed));
-    json_t *res = search_run(w->ix, &sr, &err);
-    if (res && json_is_true(json_object_get(res, "timed_out")))
+    /* The answer is written as it is made, without a tree of it (search_run_json). */
+    struct strbuf out_json;
+    struct search_summary sum;
+    sb_init(&out_json);
+    int rc = sb_reserve(&out_json, OUT_JSON_FIRST) == 0
+                 ? search_run_json(w->ix, &sr, &out_json, max_json(), &sum, &err)
+                 : SEARCH_JSON_NO_BUFFER;
+    int answered = rc == 0 || rc == SEARCH_JSON_TOO_LARGE; /* a result was made */
+    if (answered && sum.timed_out)
         atomic_fetch_add_explicit(&w->metrics.timeouts, 1, memory_order_relaxed);
     double ms = util_now_ms() - t0;
     long slow_us = atomic_load_explicit(&w->srv->live_slow_us, memory_order_relaxed);
@@ -188,19 +212,26 @@ static void handle_search(struct evhttp_request *req, struct worker *w, const ch
         atomic_fetch_add_explicit(&w->metrics.slow_queries, 1, memory_order_relaxed);
         json_t *line = json_pack("{s:s, s:s, s:f, s:s, s:i, s:i, s:b}", "event", "slow_query",
                                  "slow_query", sr.q ? sr.q : "", "ms", ms, "status",
-                                 res ? "ok" : err.code, "limit", (int)sr.limit, "offset",
-                                 (int)sr.offset, "timed_out",
-                                 res && json_is_true(json_object_get(res, "timed_out")));
+                                 answered                        ? "ok"
+                                 : rc == SEARCH_JSON_NO_BUFFER ? "internal"
+                                                               : err.code,
+                                 "limit", (int)sr.limit, "offset", (int)sr.offset, "timed_out",
+                                 answered && sum.timed_out);
         server_log_json(w->srv, line);
     }
-    if (res && analytics_record_search(w->srv->analytics, sr.q, sr.offset, res) < 0)
+    if (answered &&
+        analytics_record_search(w->srv->analytics, sr.q, sr.offset, sum.estimated) < 0)
         server_log(w->srv, "analytics", "a search was not counted: out of memory");
     search_request_clear(&sr);
-    if (!res) {
+    if (rc == -1) {
+        sb_free(&out_json);
         send_search_error(req, &err);
         return;
     }
-    send_json(req, 200, res);
+    send_body(req, 200, &out_json,
+              rc == 0                        ? JSON_WRITE_OK
+              : rc == SEARCH_JSON_TOO_LARGE ? JSON_WRITE_TOO_LARGE
+                                             : JSON_WRITE_NO_MEMORY);
 }
 
 /* GET /doc/{id} and GET /doc/{id}/similar?limit=N&offset=K&snippet=&dedup=&fields=. The id is split from "/similar"

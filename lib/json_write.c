@@ -260,6 +260,157 @@ static int put_value(struct jw *w, const json_t *v, int depth)
     return -1;
 }
 
+/* ---- piece by piece ----------------------------------------------------------------- */
+
+void json_writer_init(struct json_writer *wr, struct strbuf *sb, size_t max, int precision)
+{
+    assert(precision >= 0 && precision <= 31);
+    memset(wr, 0, sizeof *wr);
+    wr->sb = sb;
+    wr->start = sb->len;
+    wr->limit = max > SIZE_MAX - sb->len ? SIZE_MAX : sb->len + max;
+    wr->precision = precision;
+    wr->status = sb->failed ? JSON_WRITE_NO_MEMORY : JSON_WRITE_OK;
+    wr->first[0] = 1;
+}
+
+void json_writer_reset(struct json_writer *wr)
+{
+    struct strbuf *sb = wr->sb;
+    sb->len = wr->start;
+    if (sb->buf)
+        sb->buf[sb->len] = '\0';
+    size_t max = wr->limit - wr->start;
+    json_writer_init(wr, sb, max, wr->precision);
+}
+
+/* The writer's state as the encoder's; the encoder's failure back into the writer. */
+static struct jw jw_of(struct json_writer *wr)
+{
+    struct jw w = {wr->sb, wr->limit, wr->precision, JSON_WRITE_OK};
+    return w;
+}
+
+/* The comma before a value or key, when one is due. 0, or -1 when the writer has failed. */
+static int before_value(struct json_writer *wr, struct jw *w)
+{
+    if (wr->status != JSON_WRITE_OK)
+        return -1;
+    if (wr->after_key) {
+        wr->after_key = 0;
+        return 0;
+    }
+    if (!wr->first[wr->depth] && put(w, ",", 1) < 0) {
+        wr->status = w->status;
+        return -1;
+    }
+    wr->first[wr->depth] = 0;
+    return 0;
+}
+
+void json_writer_open(struct json_writer *wr, char bracket)
+{
+    assert(bracket == '{' || bracket == '[');
+    struct jw w = jw_of(wr);
+    if (before_value(wr, &w) < 0)
+        return;
+    if (wr->depth + 1 >= JSON_WRITER_MAX_DEPTH) {
+        wr->status = JSON_WRITE_INVALID;
+        return;
+    }
+    if (put(&w, &bracket, 1) < 0) {
+        wr->status = w.status;
+        return;
+    }
+    wr->first[++wr->depth] = 1;
+}
+
+void json_writer_close(struct json_writer *wr, char bracket)
+{
+    assert(bracket == '}' || bracket == ']');
+    if (wr->status != JSON_WRITE_OK)
+        return;
+    assert(wr->depth > 0 && !wr->after_key);
+    struct jw w = jw_of(wr);
+    if (put(&w, &bracket, 1) < 0)
+        wr->status = w.status;
+    wr->depth--;
+}
+
+void json_writer_key(struct json_writer *wr, const char *key)
+{
+    struct jw w = jw_of(wr);
+    if (before_value(wr, &w) < 0)
+        return;
+    if (put_string(&w, key, strlen(key)) < 0 || put(&w, ":", 1) < 0) {
+        wr->status = w.status;
+        return;
+    }
+    wr->after_key = 1;
+}
+
+void json_writer_string(struct json_writer *wr, const char *s, size_t len)
+{
+    struct jw w = jw_of(wr);
+    if (before_value(wr, &w) < 0)
+        return;
+    if (!s)
+        wr->status = JSON_WRITE_INVALID;
+    else if (put_string(&w, s, len) < 0)
+        wr->status = w.status;
+}
+
+void json_writer_integer(struct json_writer *wr, json_int_t v)
+{
+    struct jw w = jw_of(wr);
+    if (before_value(wr, &w) == 0 && put_integer(&w, v) < 0)
+        wr->status = w.status;
+}
+
+void json_writer_real(struct json_writer *wr, double v)
+{
+    struct jw w = jw_of(wr);
+    if (before_value(wr, &w) == 0 && put_real(&w, v) < 0)
+        wr->status = w.status;
+}
+
+void json_writer_bool(struct json_writer *wr, int v)
+{
+    struct jw w = jw_of(wr);
+    if (before_value(wr, &w) == 0 && put(&w, v ? "true" : "false", v ? 4 : 5) < 0)
+        wr->status = w.status;
+}
+
+void json_writer_value(struct json_writer *wr, const json_t *v)
+{
+    struct jw w = jw_of(wr);
+    if (before_value(wr, &w) < 0)
+        return;
+    if (!v)
+        wr->status = JSON_WRITE_NO_MEMORY;
+    else if (put_value(&w, v, (int)wr->depth) < 0)
+        wr->status = w.status;
+}
+
+int json_writer_end(struct json_writer *wr)
+{
+    struct jw w = jw_of(wr);
+    if (wr->status == JSON_WRITE_OK && room(&w, 0) < 0)
+        wr->status = w.status;
+    if (wr->status == JSON_WRITE_OK) {
+        assert(wr->depth == 0);
+        if (wr->sb->buf)
+            wr->sb->buf[wr->sb->len] = '\0';
+        return JSON_WRITE_OK;
+    }
+    wr->sb->len = wr->start;
+    if (wr->sb->buf)
+        wr->sb->buf[wr->start] = '\0';
+    return wr->status;
+}
+
+/* ---- a whole tree ------------------------------------------------------------------- */
+
 int json_write(const json_t *v, struct strbuf *sb, size_t max, int precision)
 {
     assert(v && sb && precision >= 0 && precision <= 31);

@@ -22,6 +22,12 @@
  *
  * Per hit we read only the small display data; the full text (for the snippet) is read
  * from its value slot for the hits being returned.
+ *
+ * Output: a result is written as JSON while it is made (json_write.h's json_writer), not
+ * built as a jansson tree and then encoded: the tree cost quired more than the encoding
+ * (an object, a key and a string allocated per field of every hit, then freed). This is
+ * the one place the result's shape is made; callers that want a tree (search_run,
+ * search_similar: the search page, `quire --db`, the tests) get these bytes read back.
  */
 #include "search.h"
 
@@ -341,49 +347,66 @@ static char *hit_text(struct search_index *ix, xc_mset *ms, unsigned i, unsigned
     return all;
 }
 
-/* One hit as JSON, with its snippet (when terms) and explanation (when asked). NULL with
- * *what naming the binding call that failed (and *xe its error, which may be NULL), or
- * with *what NULL when out of memory. */
-static json_t *hit_json(struct search_index *ix, xc_mset *ms, unsigned i,
-                        const struct search_request *req, const struct snippet_terms *terms,
-                        const xc_query *q, const xc_match_opts *opts, const char **what,
-                        xc_error **xe)
+/* Writes key: s when s is non-empty. */
+static void write_optional(struct json_writer *w, const char *key, const char *s)
+{
+    if (s && *s) {
+        json_writer_key(w, key);
+        json_writer_string(w, s, strlen(s));
+    }
+}
+
+/* Writes one hit as a JSON object, with its snippet (when terms) and explanation (when
+ * asked). Returns 0; or -1 with *what naming the binding call that failed (and *xe its
+ * error, which may be NULL), or with *what NULL when out of memory or a string is not
+ * UTF-8. A failure of the writer itself stays in w (json_writer_end reports it). */
+static int hit_write(struct json_writer *w, struct search_index *ix, xc_mset *ms, unsigned i,
+                     const struct search_request *req, const struct snippet_terms *terms,
+                     const xc_query *q, const xc_match_opts *opts, const char **what,
+                     xc_error **xe)
 {
     xc_hit hit;
     if (xc_mset_hit(ms, i, &hit) < 0) {
         *what = "cannot read a hit";
-        return NULL;
+        return -1;
     }
     size_t dlen = 0;
     char *data = xc_mset_data(ms, i, &dlen, xe);
     if (!data) {
         *what = "cannot read a hit";
-        return NULL;
+        return -1;
     }
     struct schema_display d;
     int rc = schema_display_decode(data, dlen, &d);
     free(data);
     if (rc < 0)
-        return NULL;
+        return -1;
     int failed = 0;
-    json_t *h = json_object();
     unsigned f = req->fields;
-    jset(h, "rank", json_integer(hit.rank + 1), &failed);
-    jset(h, "id", json_string(d.id), &failed);
-    jset(h, "score", json_real(round_to(hit.weight, SEARCH_SCORE_DECIMALS)), &failed);
-    if (f & SEARCH_FIELD_TITLE)
-        jset(h, "title", json_string(d.title), &failed);
+    json_writer_open(w, '{');
+    json_writer_key(w, "rank");
+    json_writer_integer(w, hit.rank + 1);
+    json_writer_key(w, "id");
+    json_writer_string(w, d.id, strlen(d.id));
+    json_writer_key(w, "score");
+    json_writer_real(w, round_to(hit.weight, SEARCH_SCORE_DECIMALS));
+    if (f & SEARCH_FIELD_TITLE) {
+        json_writer_key(w, "title");
+        json_writer_string(w, d.title, strlen(d.title));
+    }
     if (f & SEARCH_FIELD_DATE)
-        set_optional(h, "date", d.date, &failed);
+        write_optional(w, "date", d.date);
     if (f & SEARCH_FIELD_SOURCE)
-        set_optional(h, "source", d.source, &failed);
+        write_optional(w, "source", d.source);
     if (f & SEARCH_FIELD_URL)
-        set_optional(h, "url", d.url, &failed);
+        write_optional(w, "url", d.url);
     if (f & SEARCH_FIELD_CATEGORY)
-        set_optional(h, "category", d.category, &failed);
-    if ((f & SEARCH_FIELD_DUPLICATES) && req->dedup && hit.collapse_count > 0)
-        jset(h, "duplicates", json_integer(hit.collapse_count), &failed);
-    if (terms && (f & SEARCH_FIELD_SNIPPET) && !failed) {
+        write_optional(w, "category", d.category);
+    if ((f & SEARCH_FIELD_DUPLICATES) && req->dedup && hit.collapse_count > 0) {
+        json_writer_key(w, "duplicates");
+        json_writer_integer(w, hit.collapse_count);
+    }
+    if (terms && (f & SEARCH_FIELD_SNIPPET)) {
         /* The lead of the text first; more of it only when the lead holds no match. */
         size_t tlen = 0, lead = snippet_lead_bytes(terms, req->snippet_bytes);
         char *text = hit_text(ix, ms, i, hit.docid, lead, &tlen, xe);
@@ -406,20 +429,24 @@ static json_t *hit_json(struct search_index *ix, xc_mset *ms, unsigned i,
             goto fail;
         }
         free(text);
-        if (snip)
-            jset(h, "snippet", json_string(snip), &failed);
-        else
+        if (snip) {
+            json_writer_key(w, "snippet");
+            json_writer_string(w, snip, strlen(snip));
+        } else {
             failed = 1;
+        }
         free(snip);
     }
     if (terms && (f & SEARCH_FIELD_TITLE_MARKED) && !failed) {
         /* The title with the same marks, when any of its words match. */
         char *marked = NULL;
         if (snippet_mark_title(terms, d.title, strlen(d.title), req->mark_open, req->mark_close,
-                               &marked) < 0)
+                               &marked) < 0) {
             failed = 1;
-        else if (marked)
-            jset(h, "title_marked", json_string(marked), &failed);
+        } else if (marked) {
+            json_writer_key(w, "title_marked");
+            json_writer_string(w, marked, strlen(marked));
+        }
         free(marked);
     }
     if (req->explain && q && !failed) {
@@ -435,35 +462,31 @@ static json_t *hit_json(struct search_index *ix, xc_mset *ms, unsigned i,
             goto fail;
         }
         failed |= c.failed;
-        jset(h, "explain", c.terms, &failed);
+        json_writer_key(w, "explain");
+        json_writer_value(w, c.terms);
+        json_decref(c.terms);
     }
-    if (failed)
-        goto fail;
+    json_writer_close(w, '}');
     schema_display_free(&d);
-    return h;
+    return failed ? -1 : 0;
 fail:
     schema_display_free(&d);
-    json_decref(h);
-    return NULL;
+    return -1;
 }
 
-/* The hits of ms as JSON. NULL with err filled on failure; *modified set when the caller
- * should reopen and retry. Snippets and explanations stop at the deadline (a snippet scans
- * the article's text, an explanation costs a match per query term): the hits after it
- * have neither, and *timed_out is set. */
-static json_t *hits_json(struct search_index *ix, xc_mset *ms, const struct search_request *req,
-                         const struct snippet_terms *terms, const xc_query *q,
-                         const xc_match_opts *opts, double deadline, int *timed_out,
-                         struct search_error *err, int *modified)
+/* Writes "hits": the hits of ms. Returns 0, or -1 with err filled; *modified set when the
+ * caller should reopen and retry. Snippets and explanations stop at the deadline (a
+ * snippet scans the article's text, an explanation costs a match per query term): the
+ * hits after it have neither, and *timed_out is set. */
+static int hits_write(struct json_writer *w, struct search_index *ix, xc_mset *ms,
+                      const struct search_request *req, const struct snippet_terms *terms,
+                      const xc_query *q, const xc_match_opts *opts, double deadline,
+                      int *timed_out, struct search_error *err, int *modified)
 {
-    int failed = 0;
-    json_t *hits = json_array();
-    if (!hits) {
-        search_out_of_memory(err);
-        return NULL;
-    }
     unsigned n = xc_mset_size(ms);
-    for (unsigned i = 0; i < n && !failed; i++) {
+    json_writer_key(w, "hits");
+    json_writer_open(w, '[');
+    for (unsigned i = 0; i < n; i++) {
         const char *what = NULL;
         xc_error *xe = NULL;
         if ((terms || (req->explain && q)) && search_past(deadline)) {
@@ -471,30 +494,27 @@ static json_t *hits_json(struct search_index *ix, xc_mset *ms, const struct sear
             terms = NULL;
             q = NULL;
         }
-        json_t *h = hit_json(ix, ms, i, req, terms, q, opts, &what, &xe);
-        if (!h) {
+        if (hit_write(w, ix, ms, i, req, terms, q, opts, &what, &xe) < 0 ||
+            (w->status != JSON_WRITE_OK && w->status != JSON_WRITE_TOO_LARGE)) {
+            /* A string that is not UTF-8, or no memory: the answer cannot be made. (One
+             * over max_response is still run to its end: its totals are logged.) */
             if (what)
                 *modified = search_binding_error(err, xe, what);
             else
                 search_build_failed(err);
             xc_error_free(xe);
-            json_decref(hits);
-            return NULL;
+            return -1;
         }
-        jappend(hits, h, &failed);
     }
-    if (failed) {
-        json_decref(hits);
-        search_build_failed(err);
-        return NULL;
-    }
-    return hits;
+    json_writer_close(w, ']');
+    return 0;
 }
 
-/* The common top of a result: query, totals, offset, limit. exact: every match was
- * counted (exact=1, or facets that saw them all) and the match was not cut short. */
-static json_t *result_json(const char *query, xc_mset *ms, const struct search_request *req,
-                           int exact, int *failed)
+/* Writes the common top of a result: query (unless NULL), totals, offset, limit. exact:
+ * every match was counted (exact=1, or facets that saw them all) and the match was not
+ * cut short. The estimate written goes to *estimated. */
+static void totals_write(struct json_writer *w, const char *query, xc_mset *ms,
+                         const struct search_request *req, int exact, unsigned long *estimated)
 {
     unsigned est, lower, upper;
     xc_mset_totals(ms, &est, &lower, &upper);
@@ -512,35 +532,44 @@ static json_t *result_json(const char *query, xc_mset *ms, const struct search_r
         upper = est;
     if (lower > est)
         lower = est;
-    json_t *res = json_object();
-    if (!res) {
-        *failed = 1;
-        return NULL;
+    *estimated = est;
+    if (query) {
+        json_writer_key(w, "query");
+        json_writer_string(w, query, strlen(query));
     }
-    jset(res, "query", json_string(query), failed);
-    jset(res, "total",
-         json_pack("{s:I, s:I, s:I, s:b}", "estimated", (json_int_t)est, "lower",
-                   (json_int_t)lower, "upper", (json_int_t)upper, "exact", exact),
-         failed);
-    jset(res, "offset", json_integer(req->offset), failed);
-    jset(res, "limit", json_integer(req->limit), failed);
-    return res;
+    json_writer_key(w, "total");
+    json_writer_open(w, '{');
+    json_writer_key(w, "estimated");
+    json_writer_integer(w, est);
+    json_writer_key(w, "lower");
+    json_writer_integer(w, lower);
+    json_writer_key(w, "upper");
+    json_writer_integer(w, upper);
+    json_writer_key(w, "exact");
+    json_writer_bool(w, exact);
+    json_writer_close(w, '}');
+    json_writer_key(w, "offset");
+    json_writer_integer(w, req->offset);
+    json_writer_key(w, "limit");
+    json_writer_integer(w, req->limit);
 }
 
-/* Adds took_ms to a finished result; on failure frees it and fills err. */
-static json_t *finish(json_t *res, double t0, struct search_error *err)
+/* Writes took_ms and closes the result's object; then ends the writer. Returns 0, -1
+ * with err filled (out of memory, a string that is not UTF-8) or SEARCH_JSON_TOO_LARGE;
+ * on failure the writer's output is gone. */
+static int finish(struct json_writer *w, double t0, struct search_error *err)
 {
-    if (!res)
-        return NULL;
-    int failed = 0;
     double took = util_now_ms() - t0;
-    jset(res, "took_ms", json_real((double)(long long)(took * 1000) / 1000.0), &failed);
-    if (failed) {
-        json_decref(res);
-        search_build_failed(err);
-        return NULL;
-    }
-    return res;
+    json_writer_key(w, "took_ms");
+    json_writer_real(w, (double)(long long)(took * 1000) / 1000.0);
+    json_writer_close(w, '}');
+    int rc = json_writer_end(w);
+    if (rc == JSON_WRITE_OK)
+        return 0;
+    if (rc == JSON_WRITE_TOO_LARGE)
+        return SEARCH_JSON_TOO_LARGE;
+    search_build_failed(err);
+    return -1;
 }
 
 /* Which facets a request counts: names, in the order of opts->facet_slots. */
@@ -563,67 +592,81 @@ static void set_facets(const struct search_request *req, xc_match_opts *opts,
 }
 
 /* One attempt at a search whose query is parsed: the match, the hits, facets, the
- * suggestion and the explanation. Everything that reads the database is in here, so that
- * a reader that fell behind a writer (*modified) can reopen and run it again whole. */
-static json_t *search_once(struct search_index *ix, const struct search_request *req,
-                           const xc_query *q, const xc_match_opts *opts,
-                           const char *const facet_names[], const struct snippet_terms *terms,
-                           const char *sug, const char *correction, int timed_out_before,
-                           double deadline, struct search_error *err, int *modified)
+ * suggestion and the explanation, written as the result's object up to its "timed_out"
+ * (finish closes it). Everything that reads the database is in here, so that a reader
+ * that fell behind a writer (*modified) can reopen and run it again whole. Returns 0, or
+ * -1 with err filled. */
+static int search_once(struct json_writer *w, struct search_index *ix,
+                       const struct search_request *req, const xc_query *q,
+                       const xc_match_opts *opts, const char *const facet_names[],
+                       const struct snippet_terms *terms, const char *sug,
+                       const char *correction, int timed_out_before, double deadline,
+                       struct search_summary *sum, struct search_error *err, int *modified)
 {
     xc_error *xe = NULL;
     xc_mset *ms = enquire_within(ix, q, opts, deadline, &xe);
     if (!ms) {
         *modified = enquire_error(err, xe);
         xc_error_free(xe);
-        return NULL;
+        return -1;
     }
     int failed = 0;
     int timed_out = xc_mset_timed_out(ms) || timed_out_before;
-    json_t *res = result_json(req->q ? req->q : "", ms, req,
-                              (opts->nfacets > 0 || req->exact) && !timed_out,
-                              &failed);
-    json_t *hits = hits_json(ix, ms, req, terms, q, opts, deadline, &timed_out, err, modified);
-    if (!hits) {
-        xc_mset_free(ms);
-        json_decref(res);
-        return NULL;
-    }
+    json_writer_open(w, '{');
+    totals_write(w, req->q ? req->q : "", ms, req,
+                 (opts->nfacets > 0 || req->exact) && !timed_out, &sum->estimated);
     if (opts->nfacets) {
-        json_t *facets = json_object();
-        for (unsigned k = 0; k < opts->nfacets; k++)
-            jset(facets, facet_names[k], facet_values(ms, k, req->facet_limit), &failed);
-        jset(res, "facets", facets, &failed);
+        json_writer_key(w, "facets");
+        json_writer_open(w, '{');
+        for (unsigned k = 0; k < opts->nfacets; k++) {
+            json_t *values = facet_values(ms, k, req->facet_limit);
+            json_writer_key(w, facet_names[k]);
+            json_writer_value(w, values);
+            json_decref(values);
+        }
+        json_writer_close(w, '}');
     }
-    xc_mset_free(ms);
-    if (sug)
-        jset(res, "suggestion", json_string(sug), &failed);
-    if (correction)
-        jset(res, "corrected_query", json_string(correction), &failed);
+    if (sug) {
+        json_writer_key(w, "suggestion");
+        json_writer_string(w, sug, strlen(sug));
+    }
+    if (correction) {
+        json_writer_key(w, "corrected_query");
+        json_writer_string(w, correction, strlen(correction));
+    }
     if (req->explain) {
         char *desc = xc_query_describe(q);
-        if (desc)
-            jset(res, "parsed_query", json_string(desc), &failed);
-        else
+        if (desc) {
+            json_writer_key(w, "parsed_query");
+            json_writer_string(w, desc, strlen(desc));
+        } else {
             failed = 1;
+        }
         free(desc);
     }
-    jset(res, "hits", hits, &failed);
-    jset(res, "timed_out", json_boolean(timed_out), &failed);
-    if (failed) {
-        json_decref(res);
-        search_build_failed(err);
-        return NULL;
+    if (hits_write(w, ix, ms, req, terms, q, opts, deadline, &timed_out, err, modified) < 0) {
+        xc_mset_free(ms);
+        return -1;
     }
-    return res;
+    xc_mset_free(ms);
+    json_writer_key(w, "timed_out");
+    json_writer_bool(w, timed_out);
+    sum->timed_out = timed_out;
+    if (failed) {
+        search_build_failed(err);
+        return -1;
+    }
+    return 0;
 }
 
-static json_t *run_once(struct search_index *ix, const void *arg, struct search_error *err)
+/* One search (search_run_json) on an index, or on the shards that are up, written by w. */
+static int run_write(struct search_index *ix, const struct search_request *req,
+                     struct json_writer *w, struct search_summary *sum,
+                     struct search_error *err)
 {
-    const struct search_request *req = arg;
     double t0 = util_now_ms();
     double deadline = deadline_of(ix, t0);
-    json_t *res = NULL;
+    int rc = -1;
     struct snippet_terms *sterms = NULL;
     xc_query *fq = NULL, *q = NULL, *cq = NULL;
     char *sug = NULL, *correction = NULL;
@@ -755,13 +798,17 @@ static json_t *run_once(struct search_index *ix, const void *arg, struct search_
     }
     for (int attempt = 0;; attempt++) {
         int modified = 0;
-        res = search_once(ix, req, q, &opts, facet_names, sterms, sug, correction, timed_out,
-                          deadline, err, &modified);
-        if (res || !modified || attempt >= SEARCH_MODIFIED_RETRIES)
+        rc = search_once(w, ix, req, q, &opts, facet_names, sterms, sug, correction, timed_out,
+                         deadline, sum, err, &modified);
+        if (rc == 0 || !modified || attempt >= SEARCH_MODIFIED_RETRIES)
             break;
+        json_writer_reset(w);
         xc_db_reopen(ix->db, NULL);
     }
-    res = finish(res, t0, err);
+    if (rc == 0)
+        rc = finish(w, t0, err);
+    else
+        json_writer_reset(w);
 done:
     snippet_terms_free(sterms);
     xc_query_free(q);
@@ -770,6 +817,42 @@ done:
     xc_query_free(cq);
     free(sug);
     free(correction);
+    return rc;
+}
+
+/* The written result read back as a tree: how search_run and search_similar, whose
+ * callers want one, get the very answer the daemon writes. NULL with err filled.
+ *
+ * The tree is written out again and must give the same bytes. The trap: jansson's lexer
+ * ignores a failed allocation while it collects a string, and returns the string without
+ * that byte ("Café owners o Paris", found by test_faults), so a parse that succeeded under
+ * memory pressure is not proof of a faithful tree. */
+static json_t *read_back(const struct strbuf *sb, struct search_error *err)
+{
+    json_t *res = json_loadb(sb->buf, sb->len, JSON_ALLOW_NUL, NULL);
+    struct strbuf again;
+    sb_init(&again);
+    if (res && (json_write(res, &again, sb->len, SEARCH_JSON_PRECISION) != JSON_WRITE_OK ||
+                again.len != sb->len || memcmp(again.buf, sb->buf, sb->len) != 0)) {
+        json_decref(res);
+        res = NULL;
+    }
+    sb_free(&again);
+    if (!res)
+        search_build_failed(err);
+    return res;
+}
+
+/* search_run's operation for search_index_with_shards. */
+static json_t *run_tree(struct search_index *ix, const void *arg, struct search_error *err)
+{
+    struct strbuf sb;
+    struct json_writer w;
+    struct search_summary sum;
+    sb_init(&sb);
+    json_writer_init(&w, &sb, (size_t)-1, SEARCH_JSON_PRECISION);
+    json_t *res = run_write(ix, arg, &w, &sum, err) == 0 ? read_back(&sb, err) : NULL;
+    sb_free(&sb);
     return res;
 }
 
@@ -779,7 +862,37 @@ json_t *search_run(struct search_index *ix, const struct search_request *req,
     /* Checked once, before the shards: a bad request is a 400 whatever their state. */
     if (search_request_validate(req, err) < 0)
         return NULL;
-    return search_index_with_shards(ix, run_once, req, req->partial, 1, err);
+    return search_index_with_shards(ix, run_tree, req, req->partial, 1, err);
+}
+
+int search_run_json(struct search_index *ix, const struct search_request *req,
+                    struct strbuf *out, size_t max, struct search_summary *sum,
+                    struct search_error *err)
+{
+    memset(sum, 0, sizeof *sum);
+    if (search_request_validate(req, err) < 0)
+        return -1;
+    if (!ix->shards) {
+        /* What search_index_with_shards does for an index of one database. */
+        struct json_writer w;
+        json_writer_init(&w, out, max, SEARCH_JSON_PRECISION);
+        return run_write(ix, req, &w, sum, err);
+    }
+    /* A sharded index: the shards' state is added to the tree (index.c). */
+    json_t *res = search_index_with_shards(ix, run_tree, req, req->partial, 1, err);
+    if (!res)
+        return -1;
+    sum->timed_out = json_is_true(json_object_get(res, "timed_out"));
+    sum->estimated = (unsigned long)json_integer_value(
+        json_object_get(json_object_get(res, "total"), "estimated"));
+    int rc = json_write(res, out, max, SEARCH_JSON_PRECISION);
+    json_decref(res);
+    if (rc == JSON_WRITE_OK)
+        return 0;
+    if (rc == JSON_WRITE_TOO_LARGE)
+        return SEARCH_JSON_TOO_LARGE;
+    search_build_failed(err);
+    return -1;
 }
 
 /* Terms worth expanding on: unprefixed words (not ids, filters or stems' duplicates), and
@@ -809,9 +922,9 @@ static int id_term(const char *id, char term[SCHEMA_MAX_TERM + 1], struct search
 }
 
 /* One attempt at search_similar (see search_once for why it is one function). */
-static json_t *similar_once(struct search_index *ix, const char *id, const char *idterm,
-                            const struct search_request *req, double deadline,
-                            struct search_error *err, int *modified)
+static int similar_once(struct json_writer *w, struct search_index *ix, const char *id,
+                        const char *idterm, const struct search_request *req, double deadline,
+                        struct search_error *err, int *modified)
 {
     xc_error *xe = NULL;
     unsigned docid = xc_db_docid_for_term(ix->db, idterm, &xe);
@@ -821,7 +934,7 @@ static json_t *similar_once(struct search_index *ix, const char *id, const char 
         else
             search_error_set(err, 404, "not_found", "no document with id '%.200s'", id);
         xc_error_free(xe);
-        return NULL;
+        return -1;
     }
     /* Its content hash: a copy of the article's text (another id, the same body) is the
      * article again, not a similar one, and collapsing would even rank it first. */
@@ -830,16 +943,16 @@ static json_t *similar_once(struct search_index *ix, const char *id, const char 
     if (!hash) {
         *modified = search_binding_error(err, xe, "cannot read document");
         xc_error_free(xe);
-        return NULL;
+        return -1;
     }
     xc_query *q = xc_query_similar(ix->db, docid, SEARCH_SIMILAR_TERMS, similar_term_ok, &xe);
     if (!q) {
         free(hash);
         *modified = search_binding_error(err, xe, "cannot expand document");
         xc_error_free(xe);
-        return NULL;
+        return -1;
     }
-    json_t *res = NULL;
+    int rc = -1;
     struct snippet_terms *sterms = NULL;
     if (req->snippet && (req->fields & (SEARCH_FIELD_SNIPPET | SEARCH_FIELD_TITLE_MARKED))) {
         /* Snippets show where the article's own characteristic terms are. */
@@ -870,30 +983,20 @@ static json_t *similar_once(struct search_index *ix, const char *id, const char 
         goto done;
     }
     int timed_out = xc_mset_timed_out(ms);
-    json_t *hits = hits_json(ix, ms, req, sterms, NULL, &opts, deadline, &timed_out, err,
-                             modified);
-    if (!hits) {
-        xc_mset_free(ms);
-        goto done;
-    }
-    int failed = 0;
-    res = result_json(id, ms, req, 0, &failed);
+    unsigned long estimated;
+    json_writer_open(w, '{');
+    totals_write(w, NULL, ms, req, 0, &estimated);
+    json_writer_key(w, "similar_to");
+    json_writer_string(w, id, strlen(id));
+    rc = hits_write(w, ix, ms, req, sterms, NULL, &opts, deadline, &timed_out, err, modified);
     xc_mset_free(ms);
-    if (res)
-        json_object_del(res, "query");
-    jset(res, "similar_to", json_string(id), &failed);
-    jset(res, "hits", hits, &failed);
-    jset(res, "timed_out", json_boolean(timed_out), &failed);
-    if (failed) {
-        json_decref(res);
-        res = NULL;
-        search_build_failed(err);
-    }
+    json_writer_key(w, "timed_out");
+    json_writer_bool(w, timed_out);
 done:
     snippet_terms_free(sterms);
     xc_query_free(q);
     free(hash);
-    return res;
+    return rc;
 }
 
 struct similar_arg {
@@ -909,15 +1012,22 @@ static json_t *similar_run(struct search_index *ix, const void *arg, struct sear
     char idterm[SCHEMA_MAX_TERM + 1];
     if (id_term(a->id, idterm, err) < 0)
         return NULL;
-    json_t *res = NULL;
+    struct strbuf sb;
+    struct json_writer w;
+    sb_init(&sb);
+    json_writer_init(&w, &sb, (size_t)-1, SEARCH_JSON_PRECISION);
+    int rc = -1;
     for (int attempt = 0;; attempt++) {
         int modified = 0;
-        res = similar_once(ix, a->id, idterm, a->req, deadline, err, &modified);
-        if (res || !modified || attempt >= SEARCH_MODIFIED_RETRIES)
+        rc = similar_once(&w, ix, a->id, idterm, a->req, deadline, err, &modified);
+        if (rc == 0 || !modified || attempt >= SEARCH_MODIFIED_RETRIES)
             break;
+        json_writer_reset(&w);
         xc_db_reopen(ix->db, NULL);
     }
-    return finish(res, t0, err);
+    json_t *res = rc == 0 && finish(&w, t0, err) == 0 ? read_back(&sb, err) : NULL;
+    sb_free(&sb);
+    return res;
 }
 
 json_t *search_similar(struct search_index *ix, const char *id,

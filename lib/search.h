@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "index.h"
+#include "json_write.h"
 #include "request.h"
 #include "search_error.h"
 
@@ -40,6 +41,24 @@
  * documents it examined, and explanations or the suggestion may be missing. */
 json_t *search_run(struct search_index *ix, const struct search_request *req,
                    struct search_error *err);
+
+/* What the daemon's logs and counters need of an answer written by search_run_json. */
+struct search_summary {
+    int timed_out;           /* the answer's "timed_out" */
+    unsigned long estimated; /* its "total"."estimated" */
+};
+
+/* search_run_json's answer when the JSON would be over max bytes (sum is filled). */
+#define SEARCH_JSON_TOO_LARGE (-2)
+
+/* search_run, written: the result's JSON (the bytes json_write gives for search_run's
+ * object, at SEARCH_JSON_PRECISION) appended to out, at most max bytes of it, without
+ * building the object first. Returns 0 with *sum filled; -1 with err filled (as
+ * search_run) and out as it was; or SEARCH_JSON_TOO_LARGE with *sum filled and out as
+ * it was. quired answers GET and POST /search with it; search_run is this, read back. */
+int search_run_json(struct search_index *ix, const struct search_request *req,
+                    struct strbuf *out, size_t max, struct search_summary *sum,
+                    struct search_error *err);
 /* Articles like the one with id (Xapian relevance-feedback expansion over its own terms),
  * without the article itself or any copy of its text (same content hash): the search
  * result shape (timed_out included). req gives limit, offset, snippet, dedup and fields

@@ -7,7 +7,7 @@
  *
  * Each non-empty line of QUERIES is asked with q=LINE and PARAMS (a URL query string such
  * as "op=and&limit=10&snippet=1"), decoded by search_request_from_query as quired decodes
- * a GET, and the result is written out as quired writes it (json_write). The work per
+ * a GET, and the result is written out as quired writes it (search_run_json). The work per
  * query is in bench_query(), which callgrind counts alone (--toggle-collect), so opening
  * the index and reading the file are left out of both counts.
  *
@@ -18,9 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
-#include "json_write.h"
 #include "search.h"
 
 #define MAX_LINE 4096
@@ -35,15 +32,13 @@ __attribute__((noinline)) static long bench_query(struct search_index *ix, const
     search_request_init(&req);
     if (search_request_set(&req, "q", q, &err) == 0 &&
         search_request_from_query(&req, params, &err) == 0) {
-        json_t *res = search_run(ix, &req, &err);
-        if (res) {
-            struct strbuf sb;
-            sb_init(&sb);
-            if (json_write(res, &sb, (size_t)-1, SEARCH_JSON_PRECISION) == JSON_WRITE_OK)
-                n = (long)sb.len;
-            sb_free(&sb);
-            json_decref(res);
-        }
+        struct strbuf sb;
+        struct search_summary sum;
+        sb_init(&sb);
+        sb_reserve(&sb, 16u << 10); /* as quired's first buffer (routes.c) */
+        if (search_run_json(ix, &req, &sb, (size_t)-1, &sum, &err) == 0)
+            n = (long)sb.len;
+        sb_free(&sb);
     }
     if (n < 0)
         fprintf(stderr, "snippet-cost: query '%.200s' failed: %s\n", q,

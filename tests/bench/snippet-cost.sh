@@ -4,8 +4,8 @@
 #
 # The budget (issue 12): a query with snippets costs at most 2x the same query without.
 # Costs are counted, not timed: tests/bench/snippet-cost runs every query through the
-# daemon's search path in process (search_run, then json_dumps as quired writes a
-# result), and callgrind counts the instructions of that work alone (--toggle-collect),
+# daemon's search path in process (search_run_json, which writes the answer as quired
+# does), and callgrind counts the instructions of that work alone (--toggle-collect),
 # once with snippet=0 and once with snippet=1, on the same index and queries. Counts do
 # not move with the load of the machine, so one run of each is enough and the table is
 # the same from one run to the next.

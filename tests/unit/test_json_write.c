@@ -8,6 +8,8 @@
  * extremes of integers, reals of every magnitude and sign (-0.0, whole numbers, tiny and
  * huge exponents, short decimals and the bounds of plain notation), nesting, empty containers and replaced keys. Then the limit: an output
  * over max is refused with the buffer as it was, one of exactly max bytes is written.
+ * The writer that builds no tree (struct json_writer) is held to json_write the same way:
+ * each random tree written piece by piece gives json_write's bytes, or its refusal.
  */
 #include <float.h>
 #include <math.h>
@@ -186,6 +188,125 @@ static void test_against_jansson(void **state)
     assert_true(refused > 0 && refused < trees);
 }
 
+/* v written piece by piece: containers opened and closed, scalars by their own calls
+ * (null, which answers never hold, as a jansson value). */
+static void write_pieces(struct json_writer *w, const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        json_writer_open(w, '{');
+        for (void *it = json_object_iter((json_t *)v); it;
+             it = json_object_iter_next((json_t *)v, it)) {
+            json_writer_key(w, json_object_iter_key(it));
+            write_pieces(w, json_object_iter_value(it));
+        }
+        json_writer_close(w, '}');
+        break;
+    case JSON_ARRAY:
+        json_writer_open(w, '[');
+        for (size_t i = 0; i < json_array_size(v); i++)
+            write_pieces(w, json_array_get(v, i));
+        json_writer_close(w, ']');
+        break;
+    case JSON_STRING: json_writer_string(w, json_string_value(v), json_string_length(v)); break;
+    case JSON_INTEGER: json_writer_integer(w, json_integer_value(v)); break;
+    case JSON_REAL: json_writer_real(w, json_real_value(v)); break;
+    case JSON_TRUE: json_writer_bool(w, 1); break;
+    case JSON_FALSE: json_writer_bool(w, 0); break;
+    default: json_writer_value(w, v); break;
+    }
+}
+
+/* The piece-by-piece writer gives json_write's bytes for the same trees, and refuses what
+ * json_write refuses, leaving the buffer as it was; a reset starts it over. */
+static void test_writer_against_json_write(void **state)
+{
+    (void)state;
+    seeded_start("json_writer trees");
+    static const int precisions[] = {0, 15, 17, 1, 6};
+    unsigned long trees = 0, refused = 0;
+    struct strbuf want, got;
+    sb_init(&want);
+    sb_init(&got);
+    for (int t = 0; t < TREES; t++) {
+        int valid = 1;
+        json_t *v = pick(4) ? json_object() : json_array();
+        for (unsigned i = pick(8); i > 0; i--) {
+            json_t *c = random_value(1, &valid);
+            if (json_is_object(v))
+                json_object_set_new(v, pick(3) ? "hits" : "score", c);
+            else
+                json_array_append_new(v, c);
+        }
+        int p = precisions[pick(sizeof precisions / sizeof *precisions)];
+        want.len = 0;
+        int rc = json_write(v, &want, SIZE_MAX, p);
+        got.len = 0;
+        sb_puts(&got, "prefix");
+        struct json_writer w;
+        json_writer_init(&w, &got, SIZE_MAX, p);
+        if (pick(4) == 0) {
+            /* Something written first and dropped, as a retried search drops it. */
+            json_writer_open(&w, '{');
+            json_writer_key(&w, "dropped");
+            json_writer_reset(&w);
+        }
+        write_pieces(&w, v);
+        int wrc = json_writer_end(&w);
+        assert_int_equal(wrc, rc);
+        if (rc == JSON_WRITE_OK) {
+            if (strcmp(got.buf + 6, want.buf) != 0)
+                fail_msg("tree %d precision %d:\n  json_writer %s\n  json_write  %s", t, p,
+                         got.buf + 6, want.buf);
+            assert_int_equal(got.len, 6 + want.len);
+        } else {
+            assert_int_equal(got.len, 6);
+            assert_string_equal(got.buf, "prefix");
+            refused++;
+        }
+        json_decref(v);
+        trees++;
+    }
+    sb_free(&want);
+    sb_free(&got);
+    printf("# %lu trees written piece by piece as json_write writes them; %lu refused by both\n",
+           trees, refused);
+    assert_true(refused > 0 && refused < trees);
+}
+
+/* The writer's limit: over max refused with nothing left behind; exactly max written. */
+static void test_writer_limit(void **state)
+{
+    (void)state;
+    const char *want = "{\"snippet\":\"a <b>word</b>\",\"list\":[42,0.5,true]}";
+    size_t n = strlen(want);
+    struct strbuf sb;
+    sb_init(&sb);
+    for (size_t max = 0; max <= n; max++) {
+        struct json_writer w;
+        json_writer_init(&w, &sb, max, 0);
+        json_writer_open(&w, '{');
+        json_writer_key(&w, "snippet");
+        json_writer_string(&w, "a <b>word</b>", 13);
+        json_writer_key(&w, "list");
+        json_writer_open(&w, '[');
+        json_writer_integer(&w, 42);
+        json_writer_real(&w, 0.5);
+        json_writer_bool(&w, 1);
+        json_writer_close(&w, ']');
+        json_writer_close(&w, '}');
+        int rc = json_writer_end(&w);
+        if (max < n) {
+            assert_int_equal(rc, JSON_WRITE_TOO_LARGE);
+            assert_int_equal(sb.len, 0);
+        } else {
+            assert_int_equal(rc, JSON_WRITE_OK);
+            assert_string_equal(sb.buf, want);
+        }
+    }
+    sb_free(&sb);
+}
+
 /* The limit: over max refused with nothing left behind; exactly max written. */
 static void test_limit(void **state)
 {
@@ -218,6 +339,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_against_jansson),
         cmocka_unit_test(test_limit),
+        cmocka_unit_test(test_writer_against_json_write),
+        cmocka_unit_test(test_writer_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

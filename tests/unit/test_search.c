@@ -1,6 +1,7 @@
 /*
  * test_search.c -- unit tests of request decoding (the bounds every caller shares), the
- * schema's display data, the snippet maker and the index-directory helpers.
+ * schema's display data, the snippet maker and the index-directory helpers; and that the
+ * daemon's written answer (search_run_json) is the library's (search_run).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -836,6 +837,79 @@ static void test_search_wildcard_count(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* took_ms blanked: the one field two runs of a search may write differently. */
+static void blank_took(char *json)
+{
+    char *t = strstr(json, "\"took_ms\":");
+    assert_non_null(t);
+    t += 10;
+    size_t n = strcspn(t, ",}");
+    memmove(t + 1, t + n, strlen(t + n) + 1);
+    *t = '0';
+}
+
+/* The daemon's answer (search_run_json, written without a tree) is the library's
+ * (search_run's tree, written by json_write), byte for byte but took_ms, for requests
+ * that use every part of the result; one over max is refused with the totals known. */
+static void test_search_run_json(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/quire-test-json-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[300];
+    snprintf(path, sizeof path, "%s/db", dir);
+    build_corpus(path, 60);
+    struct search_error e;
+    struct search_index *ix = search_index_open(path, &e);
+    assert_non_null(ix);
+    static const char *const params[] = {
+        "q=common",
+        "q=w001+w002&op=and",
+        "q=w003+w004&facets=source,category,year&explain=1&limit=3",
+        "q=w00*&fields=title,date&exact=1&offset=2",
+        "q=commn+w005&limit=0",
+        "q=title:article+w006&sort=date&dedup=0&mark_open=%5B&mark_close=%5D",
+        "q=source:src3",
+        "q=nothingatall",
+    };
+    for (size_t i = 0; i < sizeof params / sizeof *params; i++) {
+        struct search_request r;
+        search_request_init(&r);
+        assert_int_equal(search_request_from_query(&r, params[i], &e), 0);
+        json_t *res = search_run(ix, &r, &e);
+        assert_non_null(res);
+        struct strbuf want, got;
+        sb_init(&want);
+        sb_init(&got);
+        assert_int_equal(json_write(res, &want, SIZE_MAX, SEARCH_JSON_PRECISION), JSON_WRITE_OK);
+        struct search_summary sum;
+        sb_puts(&got, "x");
+        assert_int_equal(search_run_json(ix, &r, &got, SIZE_MAX, &sum, &e), 0);
+        blank_took(want.buf);
+        blank_took(got.buf);
+        assert_string_equal(got.buf + 1, want.buf);
+        assert_int_equal(sum.timed_out, json_is_true(json_object_get(res, "timed_out")));
+        assert_int_equal(sum.estimated, json_integer_value(json_object_get(
+                                            json_object_get(res, "total"), "estimated")));
+        /* Over max (short of even the totals): refused, nothing written, the totals still
+         * reported. */
+        got.len = 0;
+        struct search_summary small;
+        assert_int_equal(search_run_json(ix, &r, &got, 20, &small, &e),
+                         SEARCH_JSON_TOO_LARGE);
+        assert_int_equal(got.len, 0);
+        assert_int_equal(small.estimated, sum.estimated);
+        sb_free(&want);
+        sb_free(&got);
+        json_decref(res);
+        search_request_clear(&r);
+    }
+    search_index_close(ix);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* The stored body: a prefix unpacked is the text's prefix, for every length around the
  * text's own, packed (long) and plain (short); a damaged stream is refused. */
 static void test_text_prefix(void **state)
@@ -962,6 +1036,7 @@ int main(void)
         cmocka_unit_test(test_long_text),
         cmocka_unit_test(test_search_deadline_remote),
         cmocka_unit_test(test_search_wildcard_count),
+        cmocka_unit_test(test_search_run_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
