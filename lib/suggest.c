@@ -15,8 +15,8 @@
  *
  * A rare word that the index holds is checked only when the query's known words do not all
  * occur together in one article: a title typed as written, with its names and terms of
- * art, is taken as meant ("wheel" is not "when"), and costs one match instead of a
- * spelling look-up per rare word.
+ * art, is taken as meant ("wheel" is not "when"), and costs one walk of the known words'
+ * posting lists (no match) instead of a spelling look-up per rare word.
  *
  * The same suggestion drives typo tolerance (correct.c), which needs to know whether a
  * replaced word was in the index at all (*known).
@@ -239,10 +239,13 @@ out:
 }
 
 /* 1 when w has a rare word the index holds and its known words all occur together in some
- * article (a lone known word always does): then the rare ones are taken as meant (a name, a term of art,
- * the very spelling of the article looked for) and no spelling is looked up for them. 0
- * otherwise, -1 with err filled. One match of at most one article: far cheaper than the
- * spelling look-up it saves, which costs many times the search itself. */
+ * article (a lone known word always does): then the rare ones are taken as meant (a name, a
+ * term of art, the very spelling of the article looked for) and no spelling is looked up
+ * for them. 0 otherwise, -1 with err filled. Far cheaper than the spelling look-up it
+ * saves, which costs many times the search itself: the known words' posting lists are
+ * walked together from the rarest (xc_db_cooccur), fewer than SUGGEST_MAX_FREQ steps, with
+ * no match set up. A remote shard cannot walk them: there it is one match of at most one
+ * article. */
 static int rare_words_meant(struct search_index *ix, const struct words *w, double deadline,
                             int *timed_out, struct search_error *err, int *modified)
 {
@@ -253,6 +256,37 @@ static int rare_words_meant(struct search_index *ix, const struct words *w, doub
     }
     if (rare == 0)
         return 0;
+    if (!ix->has_remote) {
+        const char **terms = malloc(known * sizeof *terms);
+        if (!terms) {
+            search_out_of_memory(err);
+            return -1;
+        }
+        size_t n = 0, rarest = 0;
+        for (size_t i = 0; i < w->n; i++) {
+            if (w->v[i].tf == 0)
+                continue;
+            if (w->v[i].tf < w->v[rarest].tf || w->v[rarest].tf == 0)
+                rarest = i;
+            terms[n++] = w->v[i].term;
+        }
+        /* The rarest first: it bounds the walk. */
+        for (size_t k = 0; k < n; k++) {
+            if (terms[k] == w->v[rarest].term) {
+                terms[k] = terms[0];
+                terms[0] = w->v[rarest].term;
+                break;
+            }
+        }
+        xc_error *xe = NULL;
+        int found = xc_db_cooccur(ix->db, terms, n, &xe);
+        free(terms);
+        if (found < 0) {
+            *modified = search_binding_error(err, xe, "cannot look up spellings");
+            xc_error_free(xe);
+        }
+        return found;
+    }
     xc_query **parts = malloc(known * sizeof *parts);
     if (!parts) {
         search_out_of_memory(err);

@@ -115,6 +115,12 @@ void *xc_db_doc_value_lend(xc_db *db, unsigned docid, unsigned slot,
 char *xc_db_metadata(xc_db *db, const char *key, xc_error **err);
 /* Number of documents indexed by term (0 when none; err set only on failure). */
 unsigned xc_db_termfreq(xc_db *db, const char *term, xc_error **err);
+/* 1 when some document is indexed by all n (>= 1) terms, 0 when none is; -1 on failure.
+ * The terms' posting lists are walked together, each skipping to the others' next docid:
+ * the work is bounded by the first term's postings, so give the rarest first. No weight,
+ * no match set: for a yes or no this costs a small part of xc_enquire's set-up. A remote
+ * database may refuse it (XC_ERR_UNSUPPORTED). */
+int xc_db_cooccur(xc_db *db, const char *const *terms, size_t n, xc_error **err);
 /* Calls cb for every docid indexed by term ("" : every document), ascending; stops early
  * when cb returns non-zero. */
 int xc_db_postlist(xc_db *db, const char *term, int (*cb)(unsigned docid, void *ctx), void *ctx,

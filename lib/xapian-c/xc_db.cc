@@ -119,6 +119,39 @@ extern "C" unsigned xc_db_termfreq(xc_db *db, const char *term, xc_error **err)
     XC_CATCH(err, 0)
 }
 
+extern "C" int xc_db_cooccur(xc_db *db, const char *const *terms, size_t n, xc_error **err)
+{
+    XC_TRY
+    if (n == 0)
+        throw Xapian::InvalidArgumentError("no terms");
+    std::vector<Xapian::PostingIterator> its;
+    its.reserve(n);
+    for (size_t k = 0; k < n; k++)
+        its.push_back(db->db.postlist_begin(terms[k]));
+    const Xapian::PostingIterator end; /* every posting list's end */
+    if (its[0] == end)
+        return 0;
+    Xapian::docid did = *its[0];
+    for (;;) {
+        /* did is in the first list: is it in all the others? */
+        size_t k = 1;
+        for (; k < n; k++) {
+            its[k].skip_to(did);
+            if (its[k] == end)
+                return 0;
+            if (*its[k] != did)
+                break;
+        }
+        if (k == n)
+            return 1;
+        its[0].skip_to(*its[k]);
+        if (its[0] == end)
+            return 0;
+        did = *its[0];
+    }
+    XC_CATCH(err, -1)
+}
+
 extern "C" int xc_db_postlist(xc_db *db, const char *term, int (*cb)(unsigned docid, void *ctx),
                               void *ctx, xc_error **err)
 {

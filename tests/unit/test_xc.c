@@ -316,6 +316,44 @@ static void *lend_copy(const char *value, size_t len, void *ctx)
     return l;
 }
 
+/* xc_db_cooccur: 1 when one document holds every term, whatever their order and
+ * frequencies; 0 when the terms are only ever apart or one is missing; no terms refused. */
+static void test_cooccur(void **state)
+{
+    (void)state;
+    char path[300];
+    snprintf(path, sizeof path, "%s/co", tmpdir);
+    make_db(path, 6);
+    xc_error *err = NULL;
+    xc_db *db = xc_db_open(path, &err);
+    assert_non_null(db);
+    static const struct {
+        const char *terms[4];
+        size_t n;
+        int want;
+    } cases[] = {
+        {{"number3", "apples"}, 2, 1},
+        {{"apples", "number3"}, 2, 1},
+        {{"apples"}, 1, 1},
+        {{"number1", "pears", "apples"}, 3, 1},
+        {{"number3", "number4"}, 2, 0},
+        {{"number5", "Qdoc5"}, 2, 1},
+        {{"number5", "Qdoc4"}, 2, 0},
+        {{"apples", "pears", "Qdoc0", "number0"}, 4, 1},
+        {{"apples", "pears", "Qdoc0", "number1"}, 4, 0},
+        {{"nosuch", "apples"}, 2, 0},
+        {{"apples", "nosuch"}, 2, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        assert_int_equal(xc_db_cooccur(db, cases[i].terms, cases[i].n, &err), cases[i].want);
+        assert_null(err);
+    }
+    assert_int_equal(xc_db_cooccur(db, cases[0].terms, 0, &err), -1);
+    assert_non_null(err);
+    xc_error_free(err);
+    xc_db_free(db);
+}
+
 static void test_round_trip(void **state)
 {
     (void)state;
@@ -704,6 +742,7 @@ int main(void)
         cmocka_unit_test(test_missing_database),     cmocka_unit_test(test_locked_database),
         cmocka_unit_test(test_malformed_query),      cmocka_unit_test(test_injected_fault),
         cmocka_unit_test(test_injected_fault_kinds), cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_cooccur),
         cmocka_unit_test(test_deadline_transparent), cmocka_unit_test(test_deadline_remote),
         cmocka_unit_test(test_query_wildcards),     cmocka_unit_test(test_value_may_repeat),
         cmocka_unit_test(test_memo_stem),
