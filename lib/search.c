@@ -168,18 +168,16 @@ fail:
     return NULL;
 }
 
-/* Counts the terms that are words (not filters). */
-static void count_word(const char *term, size_t len, void *ctx)
-{
-    if (!schema_is_filter_term(term, len))
-        ++*(size_t *)ctx;
-}
+/* A query's distinct terms, and of them the words (not filters). */
+struct term_count {
+    size_t terms, words;
+};
 
 static void count_term(const char *term, size_t len, void *ctx)
 {
-    (void)term;
-    (void)len;
-    ++*(size_t *)ctx;
+    struct term_count *c = ctx;
+    c->terms++;
+    c->words += !schema_is_filter_term(term, len);
 }
 
 /* The absolute time (util_now_ms) at which a search started at t0 runs out of ix's
@@ -675,14 +673,15 @@ static int run_write(struct search_index *ix, const struct search_request *req,
     xc_query *uq = search_parse_text(ix, req, req->q ? req->q : "", req->op_and, err);
     if (!uq)
         goto done;
-    size_t nterms = 0;
-    if (xc_query_terms(uq, count_term, &nterms) < 0) {
+    /* One pass over the terms: Xapian lists them afresh (sorted, unique) at each call. */
+    struct term_count count = {0, 0};
+    if (xc_query_terms(uq, count_term, &count) < 0) {
         search_out_of_memory(err);
         goto done;
     }
-    if (nterms > SEARCH_MAX_TERMS) {
+    if (count.terms > SEARCH_MAX_TERMS) {
         search_error_set(err, 400, "query_too_complex",
-                         "query has %zu distinct terms; the most allowed is %d", nterms,
+                         "query has %zu distinct terms; the most allowed is %d", count.terms,
                          SEARCH_MAX_TERMS);
         goto done;
     }
@@ -718,19 +717,19 @@ static int run_write(struct search_index *ix, const struct search_request *req,
         }
         xc_query_free(uq);
         uq = either;
+        count.terms = count.words = 0;
+        if (xc_query_terms(uq, count_term, &count) < 0) {
+            search_out_of_memory(err);
+            goto done;
+        }
     }
     /* Filters restrict the words' matches without changing their ranking. With no words
      * (q empty, or filters alone: they carry no weight), the answer is every article the
      * filters admit, newest first unless sort says otherwise. Over remote shards the
      * facets of such a query are counted apart (xc_match_opts.facets_apart). */
     enum search_sort sort = req->sort;
-    size_t nwords = 0;
-    if (xc_query_terms(uq, count_word, &nwords) < 0) {
-        search_out_of_memory(err);
-        goto done;
-    }
     int empty = xc_query_is_empty(uq);
-    int words = !empty && (nwords > 0 || nwild > 0);
+    int words = !empty && (count.words > 0 || nwild > 0);
     if (req->nfilters > 0) {
         fq = filter_query(req, err);
         if (!fq)
