@@ -369,7 +369,10 @@ static int hit_write(struct json_writer *w, struct search_index *ix, xc_mset *ms
         return -1;
     }
     size_t dlen = 0;
-    char *data = xc_mset_data(ms, i, &dlen, xe);
+    /* Over remote shards the data comes with the fetched documents; locally it is read
+     * without the existence check that loading the hit's document makes. */
+    char *data = ix->has_remote ? xc_mset_data(ms, i, &dlen, xe)
+                                : xc_db_hit_data(ix->db, hit.docid, &dlen, xe);
     if (!data) {
         *what = "cannot read a hit";
         return -1;

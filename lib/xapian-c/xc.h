@@ -102,6 +102,9 @@ unsigned xc_db_docid_for_term(xc_db *db, const char *term, xc_error **err);
  * xc_db_doc_value: for docids that came from a match or a term lookup; it skips the
  * existence check, so an unknown docid (like an unset slot) reads as "". */
 char *xc_db_doc_data(xc_db *db, unsigned docid, size_t *len, xc_error **err);
+/* The data of a document that a match on db just returned (a hit): xc_db_doc_data without
+ * the existence check, which costs a look-up in another table per hit. Caller frees. */
+char *xc_db_hit_data(xc_db *db, unsigned docid, size_t *len, xc_error **err);
 char *xc_db_doc_value(xc_db *db, unsigned docid, unsigned slot, size_t *len,
                       xc_error **err);
 /* xc_db_doc_value without the copy (a whole article's value is copied once more by it):

@@ -82,6 +82,16 @@ extern "C" char *xc_db_doc_data(xc_db *db, unsigned docid, size_t *len, xc_error
     XC_CATCH(err, NULL)
 }
 
+extern "C" char *xc_db_hit_data(xc_db *db, unsigned docid, size_t *len, xc_error **err)
+{
+    XC_TRY
+    std::string s = db->db.get_document(docid, Xapian::DOC_ASSUME_VALID).get_data();
+    if (len)
+        *len = s.size();
+    return xc_strdup(s);
+    XC_CATCH(err, NULL)
+}
+
 extern "C" char *xc_db_doc_value(xc_db *db, unsigned docid, unsigned slot, size_t *len,
                                  xc_error **err)
 {

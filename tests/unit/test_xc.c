@@ -387,6 +387,12 @@ static void test_round_trip(void **state)
     l.fail = 1;
     assert_null(xc_db_doc_value_lend(db, id, 2, lend_copy, &l, &err));
     assert_null(err);
+    /* A hit's data, read without the existence check, is the document's data. */
+    v = xc_db_hit_data(db, id, &len, &err);
+    assert_non_null(v);
+    assert_int_equal(len, 4);
+    assert_string_equal(v, "doc3");
+    free(v);
     assert_null(xc_db_doc_data(db, 999, &len, &err));
     assert_int_equal(err->code, XC_ERR_NOT_FOUND);
     xc_error_free(err);
