@@ -67,8 +67,39 @@ static const unsigned char plain[256] = {
 #undef R16
 };
 
+/* The length of the run of plain bytes that s starts with. */
+static size_t plain_run(const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < len && plain[s[i]])
+        i++;
+    return i;
+}
+
+/* Writes what (n bytes), then str (len plain bytes) quoted, then after (m bytes), making
+ * room once: the common case of a key or a value with nothing to escape. */
+static int put_quoted_plain(struct jw *w, const char *what, size_t n, const char *str, size_t len,
+                            const char *after, size_t m)
+{
+    if (room(w, n + len + 2 + m) < 0)
+        return -1;
+    char *p = w->sb->buf + w->sb->len;
+    memcpy(p, what, n);
+    p += n;
+    *p++ = '"';
+    memcpy(p, str, len);
+    p += len;
+    *p++ = '"';
+    memcpy(p, after, m);
+    w->sb->len += n + len + 2 + m;
+    return 0;
+}
+
 static int put_string(struct jw *w, const char *str, size_t len)
 {
+    if (plain_run(str, len) == len)
+        return put_quoted_plain(w, "", 0, str, len, "", 0);
     const unsigned char *s = (const unsigned char *)str, *end = s + len;
     if (put(w, "\"", 1) < 0)
         return -1;
@@ -340,6 +371,18 @@ void json_writer_close(struct json_writer *wr, char bracket)
 void json_writer_key(struct json_writer *wr, const char *key)
 {
     struct jw w = jw_of(wr);
+    size_t len = strlen(key);
+    if (wr->status == JSON_WRITE_OK && !wr->after_key && plain_run(key, len) == len) {
+        /* The comma, the key and the colon at once. */
+        int comma = !wr->first[wr->depth];
+        if (put_quoted_plain(&w, ",", (size_t)comma, key, len, ":", 1) < 0) {
+            wr->status = w.status;
+            return;
+        }
+        wr->first[wr->depth] = 0;
+        wr->after_key = 1;
+        return;
+    }
     if (before_value(wr, &w) < 0)
         return;
     if (put_string(&w, key, strlen(key)) < 0 || put(&w, ":", 1) < 0) {
