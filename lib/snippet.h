@@ -18,15 +18,17 @@
 
 #include "xapian-c/xc.h"
 
-/* Snippets come from the first 8 KB of an article, its lead (SNIPPET_LEAD_BYTES); only
+/* Snippets come from the first 4 KB of an article, its lead (SNIPPET_LEAD_BYTES); only
  * when the lead holds no query word at all is the window sought further, up to 16 KB
  * (SNIPPET_SCAN_BYTES). A bound on the cost of one hit: on wikipedia-en op=and, whose hits
  * are long articles, a top-10 query with snippets cost 2.4x the same query without when
  * scanning up to 256 KB, 2.1x at 32 KB, 1.9x at 16 KB (before the scan skipped words); in
- * December 2026, 2.22x at 16 KB and 2.04x with the 8 KB lead (1.95x once long texts were
- * stored as a head and the rest, schema.h). The lead holds the best 16 KB window for 93%
- * of those hits' snippets (1,681 of 1,802). */
-#define SNIPPET_LEAD_BYTES (8u << 10)
+ * December 2026, 2.22x at 16 KB and 2.04x with an 8 KB lead (1.95x once long texts were
+ * stored as a head and the rest, schema.h); once hits were written without a jansson tree
+ * (a cheaper search without snippets), 2.08x with the 8 KB lead, 2.01x with 6 KB, 1.94x
+ * with 4 KB. The 4 KB lead holds the best 16 KB window for 87% of those hits' snippets
+ * (1,571 of 1,802; 4,314 of 4,418 with op=or), and no snippet lost its last mark. */
+#define SNIPPET_LEAD_BYTES (4u << 10)
 #define SNIPPET_SCAN_BYTES (16u << 10)
 /* How far past the window's end a phrase, ADJ or NEAR is followed, for its matches that
  * start in the window and end after it (4 KB: a window of several hundred words). */
