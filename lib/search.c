@@ -555,6 +555,18 @@ static void totals_write(struct json_writer *w, const char *query, xc_mset *ms,
     json_writer_integer(w, req->limit);
 }
 
+/* What a search answers once its JSON is written (rc: a JSON_WRITE_ status): 0, or
+ * SEARCH_JSON_TOO_LARGE, or -1 with err filled. */
+static int written(int rc, struct search_error *err)
+{
+    if (rc == JSON_WRITE_OK)
+        return 0;
+    if (rc == JSON_WRITE_TOO_LARGE)
+        return SEARCH_JSON_TOO_LARGE;
+    search_build_failed(err);
+    return -1;
+}
+
 /* Writes took_ms and closes the result's object; then ends the writer. Returns 0, -1
  * with err filled (out of memory, a string that is not UTF-8) or SEARCH_JSON_TOO_LARGE;
  * on failure the writer's output is gone. */
@@ -564,13 +576,7 @@ static int finish(struct json_writer *w, double t0, struct search_error *err)
     json_writer_key(w, "took_ms");
     json_writer_real(w, (double)(long long)(took * 1000) / 1000.0);
     json_writer_close(w, '}');
-    int rc = json_writer_end(w);
-    if (rc == JSON_WRITE_OK)
-        return 0;
-    if (rc == JSON_WRITE_TOO_LARGE)
-        return SEARCH_JSON_TOO_LARGE;
-    search_build_failed(err);
-    return -1;
+    return written(json_writer_end(w), err);
 }
 
 /* Which facets a request counts: names, in the order of opts->facet_slots. */
@@ -889,12 +895,7 @@ int search_run_json(struct search_index *ix, const struct search_request *req,
         json_object_get(json_object_get(res, "total"), "estimated"));
     int rc = json_write(res, out, max, SEARCH_JSON_PRECISION);
     json_decref(res);
-    if (rc == JSON_WRITE_OK)
-        return 0;
-    if (rc == JSON_WRITE_TOO_LARGE)
-        return SEARCH_JSON_TOO_LARGE;
-    search_build_failed(err);
-    return -1;
+    return written(rc, err);
 }
 
 /* Terms worth expanding on: unprefixed words (not ids, filters or stems' duplicates), and
