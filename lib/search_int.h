@@ -113,6 +113,17 @@ xc_query *search_parse_text(struct search_index *ix, const struct search_request
  * (*modified as above) (search.c). */
 long search_match_count(struct search_index *ix, const xc_query *q, unsigned at_least,
                         double deadline, int *timed_out, struct search_error *err, int *modified);
+/* Writes "hits": the hits of ms, with snippets when terms (not NULL) and explanations when
+ * req->explain and q (search_hits.c). Returns 0, or -1 with err filled; *modified set when
+ * the caller should reopen and retry. Snippets and explanations stop at the deadline (a
+ * snippet scans the article's text, an explanation costs a match per query term): the hits
+ * after it have neither, and *timed_out is set. */
+struct json_writer;
+struct snippet_terms;
+int search_hits_write(struct json_writer *w, struct search_index *ix, xc_mset *ms,
+                      const struct search_request *req, const struct snippet_terms *terms,
+                      const xc_query *q, const xc_match_opts *opts, double deadline,
+                      int *timed_out, struct search_error *err, int *modified);
 
 /* How much the query as typed weighs beside its correction (correct.c): nothing, so the
  * correction's matches rank exactly as the correction alone ranks them, and articles
