@@ -138,6 +138,21 @@ static json_t *random_value(int depth, int *valid)
     }
 }
 
+/* A random answer-like tree: an object or an array of up to 7 random values; *valid set to
+ * 0 when one of its strings is not UTF-8. */
+static json_t *random_tree(int *valid)
+{
+    json_t *v = pick(4) ? json_object() : json_array();
+    for (unsigned i = pick(8); i > 0; i--) {
+        json_t *c = random_value(1, valid);
+        if (json_is_object(v))
+            json_object_set_new(v, pick(3) ? "hits" : "score", c);
+        else
+            json_array_append_new(v, c);
+    }
+    return v;
+}
+
 static void test_against_jansson(void **state)
 {
     (void)state;
@@ -148,14 +163,7 @@ static void test_against_jansson(void **state)
     sb_init(&sb);
     for (int t = 0; t < TREES; t++) {
         int valid = 1;
-        json_t *v = pick(4) ? json_object() : json_array();
-        for (unsigned i = pick(8); i > 0; i--) {
-            json_t *c = random_value(1, &valid);
-            if (json_is_object(v))
-                json_object_set_new(v, pick(3) ? "hits" : "score", c);
-            else
-                json_array_append_new(v, c);
-        }
+        json_t *v = random_tree(&valid);
         int p = precisions[pick(sizeof precisions / sizeof *precisions)];
         size_t flags = JSON_COMPACT | JSON_REAL_PRECISION(p);
         char *want = json_dumps(v, flags);
@@ -230,14 +238,7 @@ static void test_writer_against_json_write(void **state)
     sb_init(&got);
     for (int t = 0; t < TREES; t++) {
         int valid = 1;
-        json_t *v = pick(4) ? json_object() : json_array();
-        for (unsigned i = pick(8); i > 0; i--) {
-            json_t *c = random_value(1, &valid);
-            if (json_is_object(v))
-                json_object_set_new(v, pick(3) ? "hits" : "score", c);
-            else
-                json_array_append_new(v, c);
-        }
+        json_t *v = random_tree(&valid);
         int p = precisions[pick(sizeof precisions / sizeof *precisions)];
         want.len = 0;
         int rc = json_write(v, &want, SIZE_MAX, p);

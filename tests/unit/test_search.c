@@ -639,6 +639,28 @@ static void test_search_deadline(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* test_long_text's body of len bytes (NUL-terminated): words of 7 bytes; "zebra" near
+ * the head's end (past the lead, where the window reaches into the rest: "yak"), an "é"
+ * across the cut; "older" first for the copies stored as an older index stores them (so
+ * that they are not duplicates of the others). */
+static void long_body(char *body, size_t len, int older)
+{
+    const size_t head = SCHEMA_TEXT_HEAD_BYTES;
+    for (size_t i = 0; i < len; i++)
+        body[i] = "filler "[i % 7];
+    if (len > head - 100)
+        memcpy(body + head - 98, " zebra ", 7);
+    if (len > head) {
+        body[head - 1] = (char)0xC3;
+        body[head] = (char)0xA9;
+    }
+    if (len > head + 20)
+        memcpy(body + head + 14, " yak ", 5);
+    if (older)
+        memcpy(body, "older", 5);
+    body[len] = '\0';
+}
+
 /* A long body is stored as a head and the rest (SCHEMA_TEXT_HEAD_BYTES): /doc gives it
  * whole, at every length about the cut and with a UTF-8 character across it; a snippet
  * whose window crosses the cut has the rest's words; an index written before (the whole
@@ -659,24 +681,10 @@ static void test_long_text(void **state)
     assert_non_null(w);
     xc_termgen *tg = xc_termgen_new(SCHEMA_LANG, &xe);
     assert_non_null(tg);
-    /* Words of 7 bytes; "zebra" near the head's end (past the lead, where the window
-     * reaches into the rest: "yak"), an "é" across the cut; doc k + nd holds the whole
-     * body in SCHEMA_SLOT_TEXT, as an older index does. */
+    /* Doc k + nd holds the whole body in SCHEMA_SLOT_TEXT, as an older index does. */
     for (size_t k = 0; k < 2 * nd; k++) {
         size_t len = lens[k % nd];
-        for (size_t i = 0; i < len; i++)
-            body[i] = "filler "[i % 7];
-        if (len > head - 100)
-            memcpy(body + head - 98, " zebra ", 7);
-        if (len > head) {
-            body[head - 1] = (char)0xC3;
-            body[head] = (char)0xA9;
-        }
-        if (len > head + 20)
-            memcpy(body + head + 14, " yak ", 5);
-        if (k >= nd) /* not a duplicate of doc k - nd */
-            memcpy(body, "older", 5);
-        body[len] = '\0';
+        long_body(body, len, k >= nd);
         char id[32];
         snprintf(id, sizeof id, "t%zu", k);
         struct article a = {id, "long", body, len, NULL, NULL, NULL, NULL};
@@ -710,19 +718,7 @@ static void test_long_text(void **state)
         json_t *doc = search_doc(ix, id, &e);
         assert_non_null(doc);
         json_t *text = json_object_get(doc, "text");
-        /* The body again, as it was built. */
-        for (size_t i = 0; i < len; i++)
-            body[i] = "filler "[i % 7];
-        if (len > head - 100)
-            memcpy(body + head - 98, " zebra ", 7);
-        if (len > head) {
-            body[head - 1] = (char)0xC3;
-            body[head] = (char)0xA9;
-        }
-        if (len > head + 20)
-            memcpy(body + head + 14, " yak ", 5);
-        if (k >= nd) /* not a duplicate of doc k - nd */
-            memcpy(body, "older", 5);
+        long_body(body, len, k >= nd); /* the body again, as it was built */
         assert_int_equal(json_string_length(text), len);
         assert_memory_equal(json_string_value(text), body, len);
         json_decref(doc);
