@@ -13,7 +13,13 @@
 #      query file for SCALING_SECONDS at -t2 -c4 and again at -t1 -c1 (snippet=0, top 10,
 #      AND of all words, tests/bench/wrk-queries.lua), after one curl pass over the query
 #      file that checks every answer is 200, counts the queries without a hit and warms the
-#      page cache.
+#      page cache;
+#   3. each query alone, one after another (no queueing behind other requests): quired's
+#      time for it over one curl keep-alive connection, and raw Xapian's in-process on the
+#      same index (tests/bench/xapian-baseline each: the same words, AND, top 10), each the
+#      median of 3 passes after the warm-up; their p50, p99 and max, so a tail under wrk can
+#      be told apart as queueing, quired's own work or Xapian's matching. The slowest
+#      queries of the largest size are listed.
 # The largest size "all" is every document of the corpora: 112,409 in the corpora's
 # READMEs, less cranfield's two empty ones. Each size is measured once: this is a shape (how
 # the numbers grow), not a comparison, so there are no rounds; the load average of the
@@ -70,6 +76,7 @@ SIZE_LIST=$(printf '%s\n' "$SIZES" | awk '{ $1 = $1; gsub(" ", ","); print }')
 
 QUIRE_INDEX="$BUILD/indexer/quire-index"
 QUIRED="$BUILD/daemon/quired"
+BASELINE="$BUILD/tests/bench/xapian-baseline" # optional: the raw Xapian columns
 for p in "$QUIRE_INDEX" "$QUIRED"; do
     [ -x "$p" ] || { say "scaling: $p is not built (run 'make bench-scaling')"; exit 2; }
 done
@@ -188,6 +195,48 @@ check_answers() {
     [ "$ok" = "$NQUERIES" ] || note "size $1: quired answered only $ok of $NQUERIES check queries with 200; its row is suspect."
 }
 
+# pcts KEY NAME FILE: p50, p99 and max of FILE's numbers (µs, one per line), kept as
+# KEY.NAME.p50_us and so on; the same percentile rule as xapian-baseline's.
+pcts() {
+    sort -n "$3" | awk -v k="$1.$2" '{ v[NR] = $1 } END {
+        if (NR == 0) exit
+        i50 = int(0.50 * NR) + 1; i99 = int(0.99 * NR) + 1
+        if (i99 > NR) i99 = NR
+        printf "%s.p50_us %d\n%s.p99_us %d\n%s.max_us %d\n", k, v[i50], k, v[i99], k, v[NR] }' >>"$RES"
+}
+
+# each_quired KEY: every query alone over one keep-alive connection, 3 passes; keeps the
+# percentiles of each query's median time and the per-query list.
+each_quired() {
+    cfg="$WORK/each.cfg"
+    : >"$cfg"
+    while IFS= read -r q; do
+        [ -n "$q" ] || continue
+        printf 'url = "http://127.0.0.1:%s/search"\nget\ndata-urlencode = "q=%s"\ndata = "op=and&limit=10&snippet=0"\nmax-time = 5\noutput = "/dev/null"\nwrite-out = "%%{time_total}\\n"\nnext\n' \
+            "$QPORT" "$q" >>"$cfg"
+    done <"$QUERIES"
+    for p in 1 2 3; do timeout 300 curl -s -K "$cfg" >"$WORK/each.$p" 2>/dev/null; done
+    if [ "$(grep -c . "$WORK/each.3")" != "$NQUERIES" ]; then
+        note "size $1: the per-query curl passes did not time every query; no quired alone columns."
+        return
+    fi
+    paste "$WORK/each.1" "$WORK/each.2" "$WORK/each.3" |
+        awk '{ a = $1; b = $2; c = $3; if (a > b) { t = a; a = b; b = t } if (b > c) { b = c } if (a > b) b = a
+               printf "%d\n", b * 1e6 }' >"$WORK/each.us"
+    pcts "$1" alone "$WORK/each.us"
+    grep -v '^$' "$QUERIES" | paste "$WORK/each.us" - | sort -g -r >"$WORK/each-$1.list"
+}
+
+# each_raw KEY DB: raw Xapian's time for every query alone on the same index.
+each_raw() {
+    [ -x "$BASELINE" ] || return 0
+    if ! "$BASELINE" each "$2/current" "$QUERIES" --runs 3 --list "$WORK/raw-$1.list" >"$WORK/raw-$1.out" 2>&1; then
+        note "size $1: xapian-baseline each failed: $(tail -n1 "$WORK/raw-$1.out")"
+        return
+    fi
+    for field in p50_us p99_us max_us; do put "$1.raw.$field" "$(kv $field "$WORK/raw-$1.out")"; done
+}
+
 # run_wrk KEY NAME WRK-ARGS...: one wrk run; keeps queries/s, p50 and p99.
 run_wrk() {
     key=$1 name=$2
@@ -257,15 +306,19 @@ measure_size() {
             say "scaling: $docs documents: queries, ${SECS} s at 4 connections and ${SECS} s at 1 (load $(load))"
             run_wrk "$key" c4 -t2 -c4
             run_wrk "$key" c1 -t1 -c1
+            [ $HAVE_CURL = 1 ] && each_quired "$key"
             put "$key.quired_rss_mb" "$(awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$QPID/status" 2>/dev/null)"
             stop_quired
         fi
     fi
+    each_raw "$key" "$d/db"
+    LAST_KEY=$key
     put "$key.load" "$(load | tr ' ' '/')"
     rm -rf "$d"
 }
 
 LOAD_BEFORE=$(load)
+LAST_KEY=""
 for n in $SIZES; do
     measure_size "$n"
 done
@@ -336,6 +389,19 @@ END {
             ratio(k ".c1.p50_us", b ".c1.p50_us"), ratio(k ".c1.p99_us", b ".c1.p99_us"),
             ratio(k ".c4.qps", b ".c4.qps")
     }
+    print "\nEach query alone, one after another (median of 3 passes; µs): quired over one keep-alive"
+    print "connection (curl), and raw Xapian in-process on the same index (xapian-baseline each)."
+    print "The alone × column is quired p99 / raw p99.\n"
+    print "| docs | quired p50 | quired p99 | quired max | raw Xapian p50 | raw Xapian p99 | raw Xapian max | p99 × raw |"
+    print "|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for (i = 1; i <= n; i++) {
+        k = s[i]
+        if (!has(k ".docs")) continue
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", comma(v[k ".docs"]),
+            int_(k ".alone.p50_us"), int_(k ".alone.p99_us"), int_(k ".alone.max_us"),
+            int_(k ".raw.p50_us"), int_(k ".raw.p99_us"), int_(k ".raw.max_us"),
+            ratio(k ".alone.p99_us", k ".raw.p99_us")
+    }
     printf "\nLoad average (1, 5, 15 min) after each size:"
     for (i = 1; i <= n; i++) if (has(s[i] ".load")) { l = v[s[i] ".load"]; gsub("/", " ", l); printf " %s: %s;", comma(v[s[i] ".docs"]), l }
     print ""
@@ -356,6 +422,13 @@ END {
     echo "- index CPU s is quire-index's user + system time: other work on the machine slows the wall"
     echo "  time far more than it. Latency under such load is noisy, p99 most of all."
     echo "- Wall time of the whole scaling run (combining, indexing, queries): $WALL s."
+    if [ -n "$LAST_KEY" ] && [ -s "$WORK/each-$LAST_KEY.list" ]; then
+        echo "- The 8 slowest queries alone at the largest size, quired µs (raw Xapian µs, hits in its top 10):"
+        head -n 8 "$WORK/each-$LAST_KEY.list" | while IFS="$(printf '\t')" read -r us q; do
+            raw=$(awk -F '\t' -v q="$q" '$3 == q { printf "%s µs, %s hits", $1, $2; exit }' "$WORK/raw-$LAST_KEY.list" 2>/dev/null)
+            echo "  $us µs${raw:+ ($raw)}: \"$q\""
+        done
+    fi
     if [ -s "$NOTES" ]; then
         echo "- Skipped or failed:"
         sed 's/^/  /' "$NOTES"

@@ -2,6 +2,7 @@
 //
 //   xapian-baseline index DB CORPUS.jsonl[.gz]...
 //   xapian-baseline query DB QUERIES [--threads T] [--seconds S] [--data] [--or]
+//   xapian-baseline each DB QUERIES [--runs N] [--or] [--list FILE]
 //
 // "index" builds DB (overwriting it) the plain way: one thread, one WritableDatabase with
 // Xapian's default flush threshold, a TermGenerator with the English stemmer and
@@ -16,7 +17,13 @@
 // reading only the docids (--data also reads each hit's document data). It prints queries/s
 // and per-query latency percentiles in µs.
 //
-// Both modes print one line of key=value pairs on stdout for tests/bench/run.sh to read.
+// "each" times every query alone, one after the other on one thread (no queueing behind
+// other queries): one warm-up pass, then N passes (default 3); a query's time is its median
+// over the passes. It prints the percentiles of those times in µs, and with --list writes
+// one "µs<TAB>hits<TAB>query" line per query to FILE, slowest first: which queries make the
+// tail, whatever serves them (tests/bench/scaling.sh puts it beside quired's own times).
+//
+// Every mode prints one line of key=value pairs on stdout for tests/bench/run.sh to read.
 // This is the one program outside lib/xapian-c that includes a Xapian header: a baseline
 // must not go through the code it is measuring.
 
@@ -326,22 +333,40 @@ struct Searcher {
     }
 };
 
-int runQuery(const char *dbPath, const char *queryPath, int threads, double seconds, bool data,
-             bool orMode)
+// The percentile p of sorted values: the value below which p% of them lie (the same rule
+// for every table of the benchmarks).
+template <typename T> T percentile(const std::vector<T> &sorted, double p)
+{
+    if (sorted.empty())
+        return T();
+    size_t k = size_t(p / 100.0 * double(sorted.size()));
+    return sorted[std::min(k, sorted.size() - 1)];
+}
+
+// The non-empty lines of the query file; -1 (said on stderr) when there are none.
+int readQueries(const char *queryPath, std::vector<std::string> &queries)
 {
     std::ifstream in(queryPath);
     if (!in) {
         std::fprintf(stderr, "xapian-baseline: cannot open %s\n", queryPath);
-        return 1;
+        return -1;
     }
-    std::vector<std::string> queries;
     for (std::string line; std::getline(in, line);)
         if (!line.empty())
             queries.push_back(line);
     if (queries.empty()) {
         std::fprintf(stderr, "xapian-baseline: no queries in %s\n", queryPath);
-        return 1;
+        return -1;
     }
+    return 0;
+}
+
+int runQuery(const char *dbPath, const char *queryPath, int threads, double seconds, bool data,
+             bool orMode)
+{
+    std::vector<std::string> queries;
+    if (readQueries(queryPath, queries) < 0)
+        return 1;
 
     unsigned zeroHit = 0;
     {
@@ -389,21 +414,59 @@ int runQuery(const char *dbPath, const char *queryPath, int threads, double seco
     for (auto &v : lat)
         all.insert(all.end(), v.begin(), v.end());
     std::sort(all.begin(), all.end());
-    auto pct = [&](double p) -> unsigned long {
-        if (all.empty())
-            return 0;
-        size_t k = size_t(p / 100.0 * double(all.size()));
-        return all[std::min(k, all.size() - 1)];
-    };
-    std::printf("queries=%zu seconds=%.3f qps=%.1f p50_us=%lu p99_us=%lu zero_hit=%u threads=%d\n", all.size(), secs,
-                double(all.size()) / secs, pct(50), pct(99), zeroHit, threads);
+    std::printf("queries=%zu seconds=%.3f qps=%.1f p50_us=%u p99_us=%u zero_hit=%u threads=%d\n", all.size(), secs,
+                double(all.size()) / secs, percentile(all, 50), percentile(all, 99), zeroHit, threads);
+    return 0;
+}
+
+int runEach(const char *dbPath, const char *queryPath, int runs, bool orMode, const char *listPath)
+{
+    std::vector<std::string> queries;
+    if (readQueries(queryPath, queries) < 0)
+        return 1;
+    Searcher s(dbPath, false, orMode);
+    std::vector<unsigned> hits(queries.size());
+    for (size_t i = 0; i < queries.size(); i++)
+        hits[i] = s.run(queries[i]);
+    std::vector<std::vector<uint32_t>> times(queries.size());
+    for (int r = 0; r < runs; r++) {
+        for (size_t i = 0; i < queries.size(); i++) {
+            auto q0 = Clock::now();
+            s.run(queries[i]);
+            auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - q0).count();
+            times[i].push_back(uint32_t(us));
+        }
+    }
+    std::vector<std::pair<uint32_t, size_t>> med; // (median µs, query index)
+    for (size_t i = 0; i < queries.size(); i++) {
+        std::sort(times[i].begin(), times[i].end());
+        med.emplace_back(times[i][times[i].size() / 2], i);
+    }
+    std::sort(med.begin(), med.end());
+    std::vector<uint32_t> sorted;
+    for (const auto &m : med)
+        sorted.push_back(m.first);
+    if (listPath) {
+        FILE *f = std::fopen(listPath, "w");
+        if (!f) {
+            std::fprintf(stderr, "xapian-baseline: cannot write %s\n", listPath);
+            return 1;
+        }
+        for (auto it = med.rbegin(); it != med.rend(); ++it)
+            std::fprintf(f, "%u\t%u\t%s\n", it->first, hits[it->second], queries[it->second].c_str());
+        std::fclose(f);
+    }
+    unsigned zeroHit = unsigned(std::count(hits.begin(), hits.end(), 0u));
+    std::printf("queries=%zu runs=%d p50_us=%u p90_us=%u p99_us=%u max_us=%u zero_hit=%u\n", queries.size(), runs,
+                percentile(sorted, 50), percentile(sorted, 90), percentile(sorted, 99), sorted.back(), zeroHit);
     return 0;
 }
 
 void usage()
 {
     std::fprintf(stderr, "usage: xapian-baseline index DB CORPUS.jsonl[.gz]...\n"
-                         "       xapian-baseline query DB QUERIES [--threads T] [--seconds S] [--data] [--or]\n");
+                         "       xapian-baseline query DB QUERIES [--threads T] [--seconds S] [--data] [--or]\n"
+                         "       xapian-baseline each DB QUERIES [--runs N] [--or] [--list FILE]\n");
 }
 
 } // namespace
@@ -436,6 +499,28 @@ int main(int argc, char **argv)
                 return 2;
             }
             return runQuery(argv[2], argv[3], threads, seconds, data, orMode);
+        }
+        if (argc >= 4 && std::strcmp(argv[1], "each") == 0) {
+            int runs = 3;
+            bool orMode = false;
+            const char *list = nullptr;
+            for (int i = 4; i < argc; i++) {
+                if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
+                    runs = std::atoi(argv[++i]);
+                else if (std::strcmp(argv[i], "--or") == 0)
+                    orMode = true;
+                else if (std::strcmp(argv[i], "--list") == 0 && i + 1 < argc)
+                    list = argv[++i];
+                else {
+                    usage();
+                    return 2;
+                }
+            }
+            if (runs < 1 || runs > 1000) {
+                usage();
+                return 2;
+            }
+            return runEach(argv[2], argv[3], runs, orMode, list);
         }
         usage();
         return 2;
