@@ -222,7 +222,7 @@ extern "C" xc_termgen *xc_termgen_new(const char *lang, xc_error **err)
     XC_TRY
     xc_termgen *tg = new xc_termgen;
     try {
-        tg->stem = xc_memo_stem(lang);
+        tg->stem = Xapian::Stem(lang);
         tg->tg.set_stemmer(tg->stem);
         tg->tg.set_stemming_strategy(Xapian::TermGenerator::STEM_SOME);
         tg->tg.set_flags(Xapian::TermGenerator::FLAG_CJK_NGRAM);

@@ -76,10 +76,6 @@ struct xc_mset {
     bool timed_out = false;
 };
 
-/* The stemmer for lang that remembers the words it stemmed (xc_query.cc): for a term
- * generator, which stems every word it indexes. Throws as Xapian::Stem(lang) does. */
-Xapian::Stem xc_memo_stem(const char *lang);
-
 /* ---- errors (xc_error.cc) ---------------------------------------------------------- */
 
 /* Counts down towards an injected failure (xc_test_fail_after); 0 when injection is off. */

@@ -5,45 +5,6 @@
 
 /* ---- stemming -------------------------------------------------------------------- */
 
-/* A stemmer that remembers the words it stemmed, for the term generator. Snowball's
- * English stemmer was about a seventh of a build's instructions (callgrind, wikipedia-en,
- * one process), once for every word of every article; words follow Zipf's law, so a table
- * of the words met recently answers nearly all of them for the price of a hash. A stem is
- * a function of its word, so the table changes no term. It is cleared when it holds
- * STEM_MEMO_MAX words, which bounds its memory (some 10 MB). Not thread-safe: each term
- * generator has its own. */
-#define STEM_MEMO_MAX 100000
-namespace {
-class MemoStem : public Xapian::StemImplementation {
-  public:
-    explicit MemoStem(const Xapian::Stem &inner) : inner_(inner) {}
-    std::string operator()(const std::string &word) override
-    {
-        auto it = memo_.find(word);
-        if (it != memo_.end())
-            return it->second;
-        std::string stem = inner_(word);
-        if (memo_.size() >= STEM_MEMO_MAX)
-            memo_.clear();
-        memo_.emplace(word, stem);
-        return stem;
-    }
-    std::string get_description() const override { return inner_.get_description(); }
-
-  private:
-    Xapian::Stem inner_;
-    std::unordered_map<std::string, std::string> memo_;
-};
-} // namespace
-
-Xapian::Stem xc_memo_stem(const char *lang)
-{
-    Xapian::Stem inner(lang);
-    if (inner.is_none())
-        return inner;
-    return Xapian::Stem(new MemoStem(inner));
-}
-
 extern "C" xc_stem *xc_stem_new(const char *lang, xc_error **err)
 {
     XC_TRY

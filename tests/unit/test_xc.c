@@ -621,7 +621,7 @@ static void test_value_may_repeat(void **state)
     xc_wdb_free(w);
 }
 
-/* ---- the term generator's memo of stems ------------------------------------------------ */
+/* ---- the term generator's stems ------------------------------------------------ */
 
 struct zterms {
     char **v;
@@ -675,13 +675,13 @@ static void zterms_free(struct zterms *z)
     memset(z, 0, sizeof *z);
 }
 
-/* The term generator remembers the stems of the words it met (xc_query.cc, MemoStem), and
- * forgets them all when it holds 100,000. Property: whatever it remembers or forgets, every
- * stemmed term it writes is the plain stemmer's stem of a word of the text, and every word
- * gets its stem. Seeded words with English endings (so that stems differ from the words),
- * 150,000 draws from 120,000 words: repeats answered from the memo, and misses after it
- * was cleared. */
-static void test_memo_stem(void **state)
+/* Property: every stemmed term the term generator writes is the stem xc_stem_word (the
+ * query side's stemmer) gives a word of the text, and every word gets its stem, so what a
+ * query stems finds what the indexer stemmed. Seeded words with English endings (so that
+ * stems differ from the words), 150,000 draws from 120,000 words. (A memo of stems in the
+ * term generator was checked with this test; it cut instructions but cost CPU time, from
+ * cache misses, and is gone.) */
+static void test_termgen_stems(void **state)
 {
     (void)state;
     static const char *const ends[] = {"",   "s",    "ing",  "ed",      "ation", "ies",
@@ -689,7 +689,7 @@ static void test_memo_stem(void **state)
     enum { VOCAB = 120000, DOCS = 30, WORDS = 5000 };
     char(*vocab)[24] = malloc(VOCAB * sizeof *vocab);
     assert_non_null(vocab);
-    seeded_start("memo stemmer");
+    seeded_start("term generator stems");
     for (size_t i = 0; i < VOCAB; i++) {
         int n = 3 + (int)(seeded_next() % 6);
         char *w = vocab[i];
@@ -734,7 +734,7 @@ static void test_memo_stem(void **state)
         zterms_free(&got);
         xc_doc_free(doc);
     }
-    printf("# memo stemmer: %zu stemmed terms of %d documents equal the plain stemmer's\n",
+    printf("# term generator: %zu stemmed terms of %d documents equal the plain stemmer's\n",
            checked, DOCS);
     free(text);
     free(vocab);
@@ -751,7 +751,7 @@ int main(void)
         cmocka_unit_test(test_cooccur),
         cmocka_unit_test(test_deadline_transparent), cmocka_unit_test(test_deadline_remote),
         cmocka_unit_test(test_query_wildcards),     cmocka_unit_test(test_value_may_repeat),
-        cmocka_unit_test(test_memo_stem),
+        cmocka_unit_test(test_termgen_stems),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
