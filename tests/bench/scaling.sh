@@ -180,15 +180,22 @@ start_quired() {
     fi
 }
 
+# curl_config FILE OPTIONS: a curl configuration that asks quired (on $QPORT) every query
+# of $QUERIES in turn, AND, top 10, no snippet, with OPTIONS (curl configuration lines) for
+# each.
+curl_config() {
+    : >"$1"
+    while IFS= read -r q; do
+        [ -n "$q" ] || continue
+        printf 'url = "http://127.0.0.1:%s/search"\nget\ndata-urlencode = "q=%s"\ndata = "op=and&limit=10&snippet=0"\nmax-time = 5\n%s\nnext\n' \
+            "$QPORT" "$q" "$2" >>"$1"
+    done <"$QUERIES"
+}
+
 # check_answers KEY: asks every query once with curl; keeps the no-hit count.
 check_answers() {
     cfg="$WORK/curl.cfg"
-    : >"$cfg"
-    while IFS= read -r q; do
-        [ -n "$q" ] || continue
-        printf 'url = "http://127.0.0.1:%s/search"\nget\ndata-urlencode = "q=%s"\ndata = "op=and&limit=10&snippet=0"\nmax-time = 5\nwrite-out = "\\n%%{http_code}\\n"\nnext\n' \
-            "$QPORT" "$q" >>"$cfg"
-    done <"$QUERIES"
+    curl_config "$cfg" 'write-out = "\n%{http_code}\n"'
     timeout 120 curl -s -K "$cfg" >"$WORK/check.out" 2>/dev/null
     ok=$(grep -c '^200$' "$WORK/check.out")
     put "$1.zero_hit" "$(grep -c '"hits":\[\]' "$WORK/check.out")"
@@ -209,12 +216,8 @@ pcts() {
 # percentiles of each query's median time and the per-query list.
 each_quired() {
     cfg="$WORK/each.cfg"
-    : >"$cfg"
-    while IFS= read -r q; do
-        [ -n "$q" ] || continue
-        printf 'url = "http://127.0.0.1:%s/search"\nget\ndata-urlencode = "q=%s"\ndata = "op=and&limit=10&snippet=0"\nmax-time = 5\noutput = "/dev/null"\nwrite-out = "%%{time_total}\\n"\nnext\n' \
-            "$QPORT" "$q" >>"$cfg"
-    done <"$QUERIES"
+    curl_config "$cfg" 'output = "/dev/null"
+write-out = "%{time_total}\n"'
     for p in 1 2 3; do timeout 300 curl -s -K "$cfg" >"$WORK/each.$p" 2>/dev/null; done
     if [ "$(grep -c . "$WORK/each.3")" != "$NQUERIES" ]; then
         note "size $1: the per-query curl passes did not time every query; no quired alone columns."
