@@ -26,7 +26,6 @@
 /* The table's shape, as written in its header: a reader uses the entries only when they
  * were written with the rules it knows. */
 #define COMPLETE_SHAPE "v1 depth=3 terms=20 min=64"
-#define MODIFIED_RETRIES 3
 
 /* ---- ranking ------------------------------------------------------------------------------ */
 
@@ -452,7 +451,7 @@ json_t *complete_run(xc_db *db, const char *q, unsigned limit, struct search_err
             search_error_set(err, 500, "internal", "out of memory");
             return NULL;
         }
-        if (xe->code == XC_ERR_MODIFIED && attempt < MODIFIED_RETRIES) {
+        if (search_reopen_helps(xe) && attempt < SEARCH_MODIFIED_RETRIES) {
             xc_error_free(xe);
             xc_db_reopen(db, NULL);
             continue;

@@ -39,13 +39,13 @@ static long rare_word_meant(struct search_index *ix, const struct search_request
                             const char *unk, double deadline, int *timed_out,
                             struct search_error *err, int *modified)
 {
-    xc_query *typed = search_parse_text(ix, req, req->q, req->op_and, err);
+    xc_query *typed = search_parse_text(ix, req, req->q, req->op_and, err, modified);
     long n =
         typed ? search_match_count(ix, typed, CORRECT_FEW, deadline, timed_out, err, modified) : -1;
     xc_query_free(typed);
     if (n < 0 || n >= CORRECT_FEW || *timed_out)
         return n < 0 ? -1 : 1;
-    xc_query *all = search_parse_text(ix, req, unk ? unk : req->q, 1, err);
+    xc_query *all = search_parse_text(ix, req, unk ? unk : req->q, 1, err, modified);
     n = all ? search_match_count(ix, all, 1, deadline, timed_out, err, modified) : -1;
     xc_query_free(all);
     return n < 0 ? -1 : n > 0;
@@ -81,7 +81,7 @@ int search_correct(struct search_index *ix, const struct search_request *req, do
         }
     }
     if (text) {
-        *corrected = search_parse_text(ix, req, text, req->op_and, err);
+        *corrected = search_parse_text(ix, req, text, req->op_and, err, modified);
         if (!*corrected) {
             free(sug);
             free(unk);

@@ -577,7 +577,7 @@ json_t *search_health(struct search_index *ix, struct search_error *err)
             docs = xc_db_doccount(ix->db, &xe);
             if (!xe && read_updated(ix, &xe) == 0)
                 break;
-            if (!xe || xe->code != XC_ERR_MODIFIED || attempt >= SEARCH_MODIFIED_RETRIES) {
+            if (!search_reopen_helps(xe) || attempt >= SEARCH_MODIFIED_RETRIES) {
                 search_binding_error(err, xe, "cannot read index");
                 xc_error_free(xe);
                 return NULL;

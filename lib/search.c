@@ -4,8 +4,8 @@
  *
  * Matching: the query is parsed with Xapian's QueryParser (fields from schema.c); when
  * the text does not parse as syntax it is searched again as plain words rather than
- * failing. A reader that fell behind a busy writer (XC_ERR_MODIFIED) reopens and retries,
- * a bounded number of times.
+ * failing. A reader that fell behind a busy writer, or read a block the writer had reused,
+ * reopens and retries (search_reopen_helps), a bounded number of times.
  *
  * Time: structural limits (query bytes, terms, wildcards and their expansion) keep most
  * queries cheap, but some stay expensive within them (an OR of hundreds of common words
@@ -45,9 +45,10 @@
 #include "util.h"
 #include "xapian-c/xc.h"
 
-/* Parses req->q: as syntax first, then as plain words when the syntax does not parse. */
+/* Parses req->q: as syntax first, then as plain words when the syntax does not parse.
+ * NULL with err filled (*modified: reopen and retry, search_reopen_helps). */
 static xc_query *parse_query(struct search_index *ix, const struct search_request *req,
-                             struct search_error *err)
+                             struct search_error *err, int *modified)
 {
     xc_error *xe = NULL;
     xc_qp_set_default_and(ix->qp, req->op_and);
@@ -65,7 +66,7 @@ static xc_query *parse_query(struct search_index *ix, const struct search_reques
         return NULL;
     }
     if (!xe || xe->code != XC_ERR_QUERY) {
-        search_binding_error(err, xe, "query parser failed");
+        *modified = search_binding_error(err, xe, "query parser failed");
         xc_error_free(xe);
         return NULL;
     }
@@ -81,14 +82,15 @@ static xc_query *parse_query(struct search_index *ix, const struct search_reques
         else if (xe && xe->code == XC_ERR_FIELD)
             search_error_set(err, 400, "bad_filter", "%s", xe->message ? xe->message : "");
         else
-            search_binding_error(err, xe, "query parser failed");
+            *modified = search_binding_error(err, xe, "query parser failed");
         xc_error_free(xe);
     }
     return q;
 }
 
 xc_query *search_parse_text(struct search_index *ix, const struct search_request *req,
-                            const char *text, int op_and, struct search_error *err)
+                            const char *text, int op_and, struct search_error *err,
+                            int *modified)
 {
     /* Accents fold on both sides (schema.c folds indexed text the same way). */
     size_t flen = 0;
@@ -108,7 +110,7 @@ xc_query *search_parse_text(struct search_index *ix, const struct search_request
     struct search_request fr = *req;
     fr.q = ntext;
     fr.op_and = op_and;
-    xc_query *q = parse_query(ix, &fr, err);
+    xc_query *q = parse_query(ix, &fr, err, modified);
     free(ntext);
     return q;
 }
@@ -412,20 +414,20 @@ static int search_once(struct json_writer *w, struct search_index *ix,
     return 0;
 }
 
-/* One search (search_run_json) on an index, or on the shards that are up, written by w. */
-static int run_write(struct search_index *ix, const struct search_request *req,
-                     struct json_writer *w, struct search_summary *sum,
-                     struct search_error *err)
+/* One attempt at a search (run_write): parsed, corrected, matched and written, up to its
+ * "timed_out". Returns 0, or -1 with err filled (*modified: a read met a newer revision,
+ * so that run_write reopens and runs it again whole). */
+static int run_write_once(struct search_index *ix, const struct search_request *req,
+                          struct json_writer *w, double deadline, struct search_summary *sum,
+                          struct search_error *err, int *modified)
 {
-    double t0 = util_now_ms();
-    double deadline = deadline_of(ix, t0);
     int rc = -1;
     struct snippet_terms *sterms = NULL;
     xc_query *fq = NULL, *q = NULL, *cq = NULL;
     char *sug = NULL, *correction = NULL;
     int timed_out = 0;
     /* the words of q */
-    xc_query *uq = search_parse_text(ix, req, req->q ? req->q : "", req->op_and, err);
+    xc_query *uq = search_parse_text(ix, req, req->q ? req->q : "", req->op_and, err, modified);
     if (!uq)
         goto done;
     /* One pass over the terms: Xapian lists them afresh (sorted, unique) at each call. */
@@ -449,15 +451,8 @@ static int run_write(struct search_index *ix, const struct search_request *req,
     }
     /* "Did you mean", and typo tolerance (correct.c): the query as typed OR its correction.
      * The correction changes only words, so the checks above hold for it too. */
-    for (int attempt = 0;; attempt++) {
-        int modified = 0;
-        if (search_correct(ix, req, deadline, &sug, &correction, &cq, &timed_out, err,
-                           &modified) == 0)
-            break;
-        if (!modified || attempt >= SEARCH_MODIFIED_RETRIES)
-            goto done;
-        xc_db_reopen(ix->db, NULL);
-    }
+    if (search_correct(ix, req, deadline, &sug, &correction, &cq, &timed_out, err, modified) < 0)
+        goto done;
     if (cq) {
         xc_error *xe = NULL;
         xc_query *typed = xc_query_scale(uq, CORRECT_TYPED_WEIGHT, &xe);
@@ -466,7 +461,7 @@ static int run_write(struct search_index *ix, const struct search_request *req,
             typed ? xc_query_combine(XC_QOP_OR, (const xc_query *const *)both, 2, &xe) : NULL;
         xc_query_free(typed);
         if (!either) {
-            search_binding_error(err, xe, "cannot combine the query and its correction");
+            *modified = search_binding_error(err, xe, "cannot combine the query and its correction");
             xc_error_free(xe);
             goto done;
         }
@@ -500,7 +495,7 @@ static int run_write(struct search_index *ix, const struct search_request *req,
         if (flt && flt != fq && flt != uq)
             xc_query_free(flt);
         if (!q) {
-            search_binding_error(err, xe, "cannot combine the filters");
+            *modified = search_binding_error(err, xe, "cannot combine the filters");
             xc_error_free(xe);
             goto done;
         }
@@ -510,7 +505,7 @@ static int run_write(struct search_index *ix, const struct search_request *req,
         xc_error *xe = NULL;
         q = xc_query_filter(uq, fq, &xe);
         if (!q) {
-            search_binding_error(err, xe, "cannot combine the filters");
+            *modified = search_binding_error(err, xe, "cannot combine the filters");
             xc_error_free(xe);
             goto done;
         }
@@ -550,19 +545,8 @@ static int run_write(struct search_index *ix, const struct search_request *req,
             goto done;
         }
     }
-    for (int attempt = 0;; attempt++) {
-        int modified = 0;
-        rc = search_once(w, ix, req, q, &opts, facet_names, sterms, sug, correction, timed_out,
-                         deadline, sum, err, &modified);
-        if (rc == 0 || !modified || attempt >= SEARCH_MODIFIED_RETRIES)
-            break;
-        json_writer_reset(w);
-        xc_db_reopen(ix->db, NULL);
-    }
-    if (rc == 0)
-        rc = finish(w, t0, err);
-    else
-        json_writer_reset(w);
+    rc = search_once(w, ix, req, q, &opts, facet_names, sterms, sug, correction, timed_out,
+                     deadline, sum, err, modified);
 done:
     snippet_terms_free(sterms);
     xc_query_free(q);
@@ -572,6 +556,26 @@ done:
     free(sug);
     free(correction);
     return rc;
+}
+
+/* One search (search_run_json) on an index, or on the shards that are up, written by w. A
+ * read that met a newer revision runs the whole search again on the latest one (bounded):
+ * the parse and the correction read the index too (wildcards, spellings). */
+static int run_write(struct search_index *ix, const struct search_request *req,
+                     struct json_writer *w, struct search_summary *sum,
+                     struct search_error *err)
+{
+    double t0 = util_now_ms();
+    double deadline = deadline_of(ix, t0);
+    for (int attempt = 0;; attempt++) {
+        int modified = 0;
+        if (run_write_once(ix, req, w, deadline, sum, err, &modified) == 0)
+            return finish(w, t0, err);
+        json_writer_reset(w);
+        if (!modified || attempt >= SEARCH_MODIFIED_RETRIES)
+            return -1;
+        xc_db_reopen(ix->db, NULL);
+    }
 }
 
 /* The written result read back as a tree: how search_run and search_similar, whose
@@ -815,7 +819,7 @@ static json_t *doc_once(struct search_index *ix, const void *arg, struct search_
             if (!xe) /* the binding could not allocate an error: out of memory */
                 break;
         }
-        if (!xe || xe->code != XC_ERR_MODIFIED)
+        if (!search_reopen_helps(xe))
             break;
         xc_db_reopen(ix->db, NULL);
     }

@@ -50,5 +50,10 @@ int search_binding_error(struct search_error *err, const xc_error *xe, const cha
         search_error_set(err, 500, "internal", "%s: %s", what, msg);
     else
         search_error_set(err, 503, "unavailable", "%s: %s", what, msg);
-    return code == XC_ERR_MODIFIED || code == XC_ERR_IO;
+    return search_reopen_helps(xe);
+}
+
+int search_reopen_helps(const xc_error *xe)
+{
+    return xe && (xe->code == XC_ERR_MODIFIED || xe->code == XC_ERR_IO);
 }

@@ -75,9 +75,13 @@ void search_out_of_memory(struct search_error *err);
 void search_build_failed(struct search_error *err);
 /* Fills err for a failed binding call: what was being done and Xapian's message. xe may be
  * NULL (the binding reports some failures by return value alone, and could not allocate an
- * error when memory ran out): that is out of memory. Returns 1 when the reader fell behind
- * a writer, so that the caller reopens and retries. */
+ * error when memory ran out): that is out of memory. Returns search_reopen_helps(xe). */
 int search_binding_error(struct search_error *err, const xc_error *xe, const char *what);
+/* 1 when a failed read may succeed on the latest revision, so that the caller reopens and
+ * retries (at most SEARCH_MODIFIED_RETRIES times): the reader fell behind a writer
+ * (XC_ERR_MODIFIED), or a read failed (XC_ERR_IO; see search_binding_error). The one rule
+ * for every reader of the search path. */
+int search_reopen_helps(const xc_error *xe);
 
 /* An operation on the index's database (a search, similar, doc), run by
  * search_index_with_shards. */
@@ -105,9 +109,10 @@ int search_suggest(struct search_index *ix, const char *q, char **out_text, char
 /* Parses text (a query as a client typed it) as a search of req would, but with op_and as
  * the default operator: accents folded, case and pure negation made explicit
  * (querytext.c), syntax first and plain words when it does not parse (search.c). NULL
- * with err filled. */
+ * with err filled (*modified: reopen and retry, search_reopen_helps). */
 xc_query *search_parse_text(struct search_index *ix, const struct search_request *req,
-                            const char *text, int op_and, struct search_error *err);
+                            const char *text, int op_and, struct search_error *err,
+                            int *modified);
 /* How many articles q matches, counted exactly up to at_least (at least 1; past it, a lower
  * bound); 0 also when the deadline passed first (*timed_out). -1 with err filled
  * (*modified as above) (search.c). */

@@ -56,7 +56,8 @@ const char *xc_code_name(xc_code code);
  * (n >= 1); n = 0 turns injection off. Every function here that can fail counts, including
  * those that report failure only by their return value (xc_db_termfreq, xc_stem_word,
  * xc_query_terms, xc_mset_hit, ...). xc_test_fail_with: which failure is injected:
- * XC_ERR_IO (the default), XC_ERR_MODIFIED (a reader behind a writer) or XC_ERR_NOMEM.
+ * XC_ERR_IO (the default), XC_ERR_MODIFIED (a reader behind a writer) or XC_ERR_NOMEM;
+ * the first two only where they can happen, in functions that read a database.
  * xc_test_fault_fired: 1 when the failure armed by the last xc_test_fail_after happened. */
 void xc_test_fail_after(long n);
 void xc_test_fail_with(xc_code code);

@@ -22,7 +22,7 @@ extern "C" xc_db *xc_db_open_remote(const char *host, unsigned port, unsigned ti
 
 extern "C" xc_db *xc_db_combine(xc_db *const *dbs, size_t n, xc_error **err)
 {
-    XC_TRY
+    XC_TRY_PURE
     std::unique_ptr<xc_db> all(new xc_db);
     for (size_t i = 0; i < n; i++)
         all->db.add_database(dbs[i]->db);
@@ -179,7 +179,7 @@ extern "C" int xc_db_postlist(xc_db *db, const char *term, int (*cb)(unsigned do
 
 extern "C" xc_doc *xc_doc_new(xc_error **err)
 {
-    XC_TRY
+    XC_TRY_PURE
     return new xc_doc;
     XC_CATCH(err, NULL)
 }
@@ -194,7 +194,7 @@ extern "C" void xc_doc_free(xc_doc *doc)
 
 extern "C" int xc_doc_set_data(xc_doc *doc, const char *data, size_t len, xc_error **err)
 {
-    XC_TRY
+    XC_TRY_PURE
     doc->doc.set_data(std::string(data, len));
     return 0;
     XC_CATCH(err, -1)
@@ -203,7 +203,7 @@ extern "C" int xc_doc_set_data(xc_doc *doc, const char *data, size_t len, xc_err
 extern "C" int xc_doc_set_value(xc_doc *doc, unsigned slot, const char *data, size_t len,
                                 xc_error **err)
 {
-    XC_TRY
+    XC_TRY_PURE
     doc->doc.add_value(slot, std::string(data, len));
     return 0;
     XC_CATCH(err, -1)
@@ -211,7 +211,7 @@ extern "C" int xc_doc_set_value(xc_doc *doc, unsigned slot, const char *data, si
 
 extern "C" int xc_doc_add_boolean_term(xc_doc *doc, const char *term, xc_error **err)
 {
-    XC_TRY
+    XC_TRY_PURE
     doc->doc.add_boolean_term(term);
     return 0;
     XC_CATCH(err, -1)
@@ -219,7 +219,7 @@ extern "C" int xc_doc_add_boolean_term(xc_doc *doc, const char *term, xc_error *
 
 extern "C" xc_termgen *xc_termgen_new(const char *lang, xc_error **err)
 {
-    XC_TRY
+    XC_TRY_PURE
     xc_termgen *tg = new xc_termgen;
     try {
         tg->stem = Xapian::Stem(lang);

@@ -8,8 +8,10 @@ static std::atomic<int> fault_kind(XC_ERR_IO);
 static std::atomic<bool> fault_fired(false);
 
 /* The injected failure, when xc_fault_point's countdown reaches it. */
-void xc_fault_fire()
+void xc_fault_fire(bool reads)
 {
+    if (!reads && fault_kind.load() != XC_ERR_NOMEM)
+        return;
     if (xc_fault_countdown.fetch_sub(1) != 1)
         return;
     fault_fired.store(true);

@@ -80,14 +80,17 @@ struct xc_mset {
 
 /* Counts down towards an injected failure (xc_test_fail_after); 0 when injection is off. */
 extern std::atomic<long> xc_fault_countdown;
-void xc_fault_fire();
+void xc_fault_fire(bool reads);
 
 /* Every exported function that can fail passes through here first; when injection is off
- * this is one relaxed load, cheap enough for the per-word and per-hit calls. */
-inline void xc_fault_point()
+ * this is one relaxed load, cheap enough for the per-word and per-hit calls. reads: the
+ * function reads a database (or a remote one); one that works in memory alone (a query
+ * built, a term stemmed, an MSet's hit read) can run out of memory but never meets an I/O
+ * error or a newer revision, so only injected out-of-memory faults count it. */
+inline void xc_fault_point(bool reads = true)
 {
     if (xc_fault_countdown.load(std::memory_order_relaxed) > 0)
-        xc_fault_fire();
+        xc_fault_fire(reads);
 }
 
 /* A malloc'd copy of s (throws std::bad_alloc). */
@@ -105,6 +108,9 @@ void xc_set_error(xc_error **err);
 #define XC_TRY                                                                             \
     try {                                                                                  \
         xc_fault_point();
+#define XC_TRY_PURE                                                                        \
+    try {                                                                                  \
+        xc_fault_point(false);
 #define XC_CATCH(err, failval)                                                             \
     }                                                                                      \
     catch (...)                                                                            \

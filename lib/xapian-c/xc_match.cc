@@ -245,7 +245,7 @@ extern "C" void xc_mset_totals(const xc_mset *ms, unsigned *estimated, unsigned 
 extern "C" int xc_mset_hit(const xc_mset *ms, unsigned i, xc_hit *hit)
 {
     try {
-        xc_fault_point();
+        xc_fault_point(false);
         if (i >= ms->ms.size())
             return -1;
         Xapian::MSetIterator it = ms->ms[i];
@@ -265,7 +265,7 @@ extern "C" int xc_mset_facet(const xc_mset *ms, unsigned k, unsigned max,
                              void *ctx)
 {
     try {
-        xc_fault_point();
+        xc_fault_point(false);
         if (k >= ms->spies.size())
             return -1;
         const Xapian::ValueCountMatchSpy &spy = *ms->spies[k];

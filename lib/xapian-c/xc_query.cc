@@ -7,7 +7,7 @@
 
 extern "C" xc_stem *xc_stem_new(const char *lang, xc_error **err)
 {
-    XC_TRY
+    XC_TRY_PURE
     return new xc_stem{Xapian::Stem(lang)};
     XC_CATCH(err, NULL)
 }
@@ -25,7 +25,7 @@ extern "C" long xc_stem_word(xc_stem *st, const char *word, size_t len, char *ou
     if (outlen == 0)
         return 0;
     try {
-        xc_fault_point();
+        xc_fault_point(false);
         std::string s = st->stem(std::string(word, len));
         size_t n = s.size() < outlen - 1 ? s.size() : outlen - 1;
         std::memcpy(out, s.data(), n);
@@ -41,7 +41,7 @@ extern "C" long xc_stem_word(xc_stem *st, const char *word, size_t len, char *ou
 
 extern "C" xc_qp *xc_qp_new(const char *lang, xc_db *db, xc_error **err)
 {
-    XC_TRY
+    XC_TRY_PURE
     xc_qp *qp = new xc_qp;
     try {
         qp->stem = Xapian::Stem(lang);
@@ -68,8 +68,7 @@ extern "C" void xc_qp_free(xc_qp *qp)
 extern "C" int xc_qp_set_stopwords(xc_qp *qp, const char *const *words, size_t n,
                                    xc_error **err)
 {
-    XC_TRY
-    xc_fault_point();
+    XC_TRY_PURE
     std::unique_ptr<Xapian::SimpleStopper> st(new Xapian::SimpleStopper());
     for (size_t i = 0; i < n; i++)
         st->add(words[i]);
@@ -95,7 +94,7 @@ extern "C" void xc_qp_set_default_and(xc_qp *qp, int default_and)
 extern "C" int xc_qp_add_prefix(xc_qp *qp, const char *field, const char *prefix,
                                 xc_error **err)
 {
-    XC_TRY
+    XC_TRY_PURE
     qp->qp.add_prefix(field, prefix);
     return 0;
     XC_CATCH(err, -1)
@@ -104,7 +103,7 @@ extern "C" int xc_qp_add_prefix(xc_qp *qp, const char *field, const char *prefix
 extern "C" int xc_qp_add_boolean_prefix(xc_qp *qp, const char *field, const char *prefix,
                                         xc_error **err)
 {
-    XC_TRY
+    XC_TRY_PURE
     qp->qp.add_boolean_prefix(field, prefix);
     return 0;
     XC_CATCH(err, -1)
@@ -113,7 +112,7 @@ extern "C" int xc_qp_add_boolean_prefix(xc_qp *qp, const char *field, const char
 extern "C" int xc_qp_add_date_range(xc_qp *qp, const char *field, unsigned slot,
                                     xc_error **err)
 {
-    XC_TRY
+    XC_TRY_PURE
     std::string pfx = std::string(field) + ":";
     /* Day-first guessing off: dates are ISO 2026-04-10; epoch 1930 for 2-digit years. */
     Xapian::RangeProcessor *rp = new Xapian::DateRangeProcessor(
@@ -169,7 +168,7 @@ class FilterField : public Xapian::FieldProcessor {
 extern "C" int xc_qp_add_filter_field(xc_qp *qp, const char *field, xc_field_fn fn,
                                       xc_error **err)
 {
-    XC_TRY
+    XC_TRY_PURE
     qp->qp.add_boolean_prefix(field, (new FilterField(qp, field, fn))->release());
     return 0;
     XC_CATCH(err, -1)
@@ -212,7 +211,7 @@ extern "C" int xc_query_is_empty(const xc_query *q)
 
 extern "C" xc_query *xc_query_term(const char *term, xc_error **err)
 {
-    XC_TRY
+    XC_TRY_PURE
     return new xc_query{Xapian::Query(term)};
     XC_CATCH(err, NULL)
 }
@@ -220,7 +219,7 @@ extern "C" xc_query *xc_query_term(const char *term, xc_error **err)
 extern "C" xc_query *xc_query_value_range(unsigned slot, const char *lo, const char *hi,
                                           xc_error **err)
 {
-    XC_TRY
+    XC_TRY_PURE
     if (lo && hi)
         return new xc_query{Xapian::Query(Xapian::Query::OP_VALUE_RANGE, slot, lo, hi)};
     if (lo)
@@ -234,7 +233,7 @@ extern "C" xc_query *xc_query_value_range(unsigned slot, const char *lo, const c
 extern "C" xc_query *xc_query_combine(int op, const xc_query *const *qs, size_t n,
                                       xc_error **err)
 {
-    XC_TRY
+    XC_TRY_PURE
     std::vector<Xapian::Query> v;
     v.reserve(n);
     for (size_t i = 0; i < n; i++)
@@ -246,14 +245,14 @@ extern "C" xc_query *xc_query_combine(int op, const xc_query *const *qs, size_t 
 
 extern "C" xc_query *xc_query_scale(const xc_query *q, double factor, xc_error **err)
 {
-    XC_TRY
+    XC_TRY_PURE
     return new xc_query{Xapian::Query(Xapian::Query::OP_SCALE_WEIGHT, q->q, factor)};
     XC_CATCH(err, NULL)
 }
 
 extern "C" xc_query *xc_query_filter(const xc_query *q, const xc_query *filter, xc_error **err)
 {
-    XC_TRY
+    XC_TRY_PURE
     if (!q)
         return new xc_query{Xapian::Query(Xapian::Query::OP_SCALE_WEIGHT, filter->q, 0.0)};
     return new xc_query{Xapian::Query(Xapian::Query::OP_FILTER, q->q, filter->q)};
@@ -271,7 +270,7 @@ extern "C" void xc_query_free(xc_query *q)
 extern "C" char *xc_query_describe(const xc_query *q)
 {
     try {
-        xc_fault_point();
+        xc_fault_point(false);
         return xc_strdup(q->q.get_description());
     } catch (...) {
         return NULL;
@@ -282,7 +281,7 @@ extern "C" int xc_query_terms(const xc_query *q,
                               void (*cb)(const char *term, size_t len, void *ctx), void *ctx)
 {
     try {
-        xc_fault_point();
+        xc_fault_point(false);
         for (Xapian::TermIterator t = q->q.get_unique_terms_begin();
              t != q->q.get_unique_terms_end(); ++t) {
             std::string s = *t;
@@ -366,7 +365,7 @@ extern "C" int xc_query_walk(const xc_query *q, void (*cb)(const xc_qterm *t, vo
         bool near;
     };
     try {
-        xc_fault_point();
+        xc_fault_point(false);
         unsigned nphrases = 0;
         /* An explicit stack (a parsed query nests as deep as its parentheses); children are
          * pushed in reverse so that they come out left to right. */

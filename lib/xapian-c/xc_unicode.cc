@@ -27,7 +27,7 @@ extern "C" unsigned xc_unicode_class(unsigned cp, unsigned *lower)
 
 extern "C" char *xc_utf8_lower(const char *s, size_t len, size_t *outlen, xc_error **err)
 {
-    XC_TRY
+    XC_TRY_PURE
     std::string low = Xapian::Unicode::tolower(std::string(s, len));
     if (outlen)
         *outlen = low.size();

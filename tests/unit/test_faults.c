@@ -16,11 +16,13 @@
  * (the failure was "absorbed": a retry, or an error message nobody needed), or fail
  * cleanly: NULL/-1 with a 5xx status (a 4xx would blame the client) and a message. Nothing
  * it allocated may be left over, and the same handles must then answer as before (the
- * operation is run again without faults and compared). A reader told that it fell behind
- * a writer must retry somewhere rather than always fail. Allocation failures are swept
+ * operation is run again without faults and compared). A reader (search, similar, doc,
+ * health) must absorb every one-shot I/O fault and every "fell behind a writer": it reopens
+ * the index and tries again. Allocation failures are swept
  * twice: one-shot (later allocations succeed) and persistent (all later ones fail too).
  * The number of injection points each sweep reached is printed as a TAP diagnostic;
- * QUIRE_FAULT_OPS=search,doc limits the sweeps to some operations.
+ * QUIRE_FAULT_OPS=search,doc limits the sweeps to some operations; QUIRE_FAULT_SHOW=1 prints
+ * each failure that was not absorbed.
  *
  * Allocation failure is injected by the linker: this program is linked with
  * -Wl,--wrap=malloc (and calloc, realloc, strdup, strndup, free; see Makefile.am), which
@@ -873,7 +875,7 @@ static const struct op op_refresh = {"refresh", prepare_refresh, run_refresh, re
 static const struct op op_search = {"search", prepare_out, run_search, kept_text, NULL, 1};
 static const struct op op_similar = {"similar", prepare_out, run_similar, kept_text, NULL, 1};
 static const struct op op_doc = {"doc", prepare_out, run_doc, result_doc, NULL, 1};
-static const struct op op_health = {"health", prepare_out, run_health, kept_text, NULL, 0};
+static const struct op op_health = {"health", prepare_out, run_health, kept_text, NULL, 1};
 static const struct op op_index = {"index", NULL, run_index, result_index, cleanup_index, 0};
 static const struct op op_snippet = {"snippet", prepare_out, run_snippet, kept_text, NULL, 0};
 static const struct op op_decode = {"decode", NULL, run_decode, result_decode, NULL, 0};
@@ -999,6 +1001,8 @@ static long sweep(const struct op *op, enum inject kind, xc_code code)
         }
         if (rc == 0)
             absorbed++;
+        else if (getenv("QUIRE_FAULT_SHOW"))
+            printf("# %s: %s %ld: %d %s\n", kname, op->name, n, err.status, err.message);
         /* A 4xx would blame the client for the server's failure. */
         if (rc != 0) {
             if (err.status < 500 || err.status > 599 || !err.code || !err.message[0])
@@ -1023,9 +1027,12 @@ static long sweep(const struct op *op, enum inject kind, xc_code code)
     fflush(stdout);
     /* Every operation has something that can fail. */
     assert_true(points > 0);
-    /* Reads that met a newer revision are tried again, not failed. */
-    if (kind == INJECT_BINDING && code == XC_ERR_MODIFIED && op->retries)
-        assert_true(absorbed > 0);
+    /* A read that met a newer revision, or read nonsense from a block the writer had
+     * reused (an I/O error), is tried again on the latest revision, not failed: a one-shot
+     * fault of either kind is absorbed wherever it strikes a reader (the crasher's quired
+     * once answered 503 to /doc while quire-index committed). */
+    if (kind == INJECT_BINDING && (code == XC_ERR_MODIFIED || code == XC_ERR_IO) && op->retries)
+        assert_int_equal(absorbed, points);
     return points;
 }
 
@@ -1039,8 +1046,11 @@ static void test_binding_faults(void **state)
         long total = 0;
         for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
             /* A writer is never told it fell behind, and out of memory takes the writer's
-             * I/O error paths: indexing, the slowest operation, is swept for I/O errors. */
+             * I/O error paths: indexing, the slowest operation, is swept for I/O errors.
+             * The snippet maker reads no database (it stems words): out of memory alone. */
             if (ops[i] == &op_index && codes[c] != XC_ERR_IO)
+                continue;
+            if (ops[i] == &op_snippet && codes[c] != XC_ERR_NOMEM)
                 continue;
             total += sweep(ops[i], INJECT_BINDING, codes[c]);
         }

@@ -214,7 +214,9 @@ static void facet_cb(const char *value, size_t len, unsigned count, void *ctx)
 }
 
 /* Each kind of injected failure arrives with its own code; calls that report failure by
- * their return value alone are injection points too, and say so. */
+ * their return value alone are injection points too, and say so. A call that reads no
+ * database (a word stemmed, a query's terms listed, an MSet's hit read) is a point for
+ * out of memory only: it cannot meet an I/O error or a newer revision. */
 static void test_injected_fault_kinds(void **state)
 {
     (void)state;
@@ -250,6 +252,16 @@ static void test_injected_fault_kinds(void **state)
 
     xc_stem *st = xc_stem_new("english", &err);
     char out[32] = "x";
+    /* An I/O fault passes a call that reads nothing and strikes the next read. */
+    xc_test_fail_after(1);
+    assert_int_equal(xc_stem_word(st, "running", 7, out, sizeof out), 3);
+    assert_false(xc_test_fault_fired());
+    assert_int_equal(xc_db_doccount(db, &err), 0);
+    assert_true(xc_test_fault_fired());
+    assert_int_equal(err->code, XC_ERR_IO);
+    xc_error_free(err);
+    err = NULL;
+    xc_test_fail_with(XC_ERR_NOMEM);
     xc_test_fail_after(1);
     assert_int_equal(xc_stem_word(st, "running", 7, out, sizeof out), -1);
     assert_string_equal(out, "");
@@ -287,6 +299,7 @@ static void test_injected_fault_kinds(void **state)
     xc_query_free(q);
     xc_qp_free(qp);
 
+    xc_test_fail_with(XC_ERR_IO);
     xc_wdb *w = xc_wdb_open(path, 0, &err);
     assert_non_null(w);
     xc_test_fail_after(1);
