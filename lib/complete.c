@@ -456,8 +456,7 @@ json_t *complete_run(xc_db *db, const char *q, unsigned limit, struct search_err
             xc_db_reopen(db, NULL);
             continue;
         }
-        search_error_set(err, 503, "unavailable", "the index cannot be read: %.300s",
-                         xe->message ? xe->message : xc_code_name(xe->code));
+        search_binding_error(err, xe, "the index cannot be read");
         xc_error_free(xe);
         return NULL;
     }

@@ -3,8 +3,9 @@
  *
  * The operations: open an index, refresh it onto another generation, search (facets, date
  * sort, explanations, snippets, a suggestion, a query that is not syntax), similar, doc,
- * health, index a few articles with the schema code into a new index directory; and for
- * allocation failures also the snippet maker, the request decoders and the article parsers.
+ * health, completions, index a few articles with the schema code into a new index
+ * directory; and for allocation failures also the snippet maker, the request decoders and
+ * the article parsers.
  * Each is swept twice over:
  *
  *  - binding faults: xc_test_fail_after(n) makes the n-th binding call fail -- an I/O
@@ -674,6 +675,13 @@ static int run_health(struct search_error *err)
     return keep_or_fail(search_health(fx.ix, err));
 }
 
+static int run_complete(struct search_error *err)
+{
+    if (keep_or_fail(search_complete(fx.ix, "mu", 5, err)) < 0)
+        return -1;
+    return keep_or_fail(search_complete(fx.ix, "the sp", 5, err));
+}
+
 static int run_index(struct search_error *err)
 {
     char path[4096], why[256];
@@ -876,6 +884,8 @@ static const struct op op_search = {"search", prepare_out, run_search, kept_text
 static const struct op op_similar = {"similar", prepare_out, run_similar, kept_text, NULL, 1};
 static const struct op op_doc = {"doc", prepare_out, run_doc, result_doc, NULL, 1};
 static const struct op op_health = {"health", prepare_out, run_health, kept_text, NULL, 1};
+static const struct op op_complete = {"complete", prepare_out, run_complete, kept_text, NULL,
+                                      1};
 static const struct op op_index = {"index", NULL, run_index, result_index, cleanup_index, 0};
 static const struct op op_snippet = {"snippet", prepare_out, run_snippet, kept_text, NULL, 0};
 static const struct op op_decode = {"decode", NULL, run_decode, result_decode, NULL, 0};
@@ -1039,8 +1049,9 @@ static long sweep(const struct op *op, enum inject kind, xc_code code)
 static void test_binding_faults(void **state)
 {
     (void)state;
-    static const struct op *const ops[] = {&op_open, &op_refresh, &op_search, &op_similar,
-                                           &op_doc,  &op_health,  &op_index,  &op_snippet};
+    static const struct op *const ops[] = {&op_open,   &op_refresh,  &op_search,
+                                           &op_similar, &op_doc,     &op_health,
+                                           &op_complete, &op_index,  &op_snippet};
     static const xc_code codes[] = {XC_ERR_IO, XC_ERR_MODIFIED, XC_ERR_NOMEM};
     for (size_t c = 0; c < sizeof codes / sizeof codes[0]; c++) {
         long total = 0;
@@ -1059,9 +1070,10 @@ static void test_binding_faults(void **state)
     xc_test_fail_with(XC_ERR_IO);
 }
 
-static const struct op *const alloc_ops[] = {&op_open,   &op_refresh, &op_search, &op_similar,
-                                             &op_doc,    &op_health,  &op_index,  &op_snippet,
-                                             &op_decode, &op_article};
+static const struct op *const alloc_ops[] = {&op_open,    &op_refresh,  &op_search,
+                                             &op_similar, &op_doc,      &op_health,
+                                             &op_complete, &op_index,   &op_snippet,
+                                             &op_decode,  &op_article};
 
 static void test_allocation_failures(void **state)
 {
