@@ -345,11 +345,9 @@ static void set_facets(const struct search_request *req, xc_match_opts *opts,
     }
 }
 
-/* One attempt at a search whose query is parsed: the match, the hits, facets, the
- * suggestion and the explanation, written as the result's object up to its "timed_out"
- * (finish closes it). Everything that reads the database is in here, so that a reader
- * that fell behind a writer (*modified) can reopen and run it again whole. Returns 0, or
- * -1 with err filled. */
+/* A search whose query is parsed: the match, the hits, facets, the suggestion and the
+ * explanation, written as the result's object up to its "timed_out" (finish closes it).
+ * Returns 0, or -1 with err filled (*modified: see run_write). */
 static int search_once(struct json_writer *w, struct search_index *ix,
                        const struct search_request *req, const xc_query *q,
                        const xc_match_opts *opts, const char *const facet_names[],
@@ -461,7 +459,8 @@ static int run_write_once(struct search_index *ix, const struct search_request *
             typed ? xc_query_combine(XC_QOP_OR, (const xc_query *const *)both, 2, &xe) : NULL;
         xc_query_free(typed);
         if (!either) {
-            *modified = search_binding_error(err, xe, "cannot combine the query and its correction");
+            *modified =
+                search_binding_error(err, xe, "cannot combine the query and its correction");
             xc_error_free(xe);
             goto done;
         }
