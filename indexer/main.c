@@ -109,7 +109,10 @@ int run_commit(struct run *r)
     gmtime_r(&now, &tm);
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
     xc_error *err = NULL;
-    if (xc_wdb_set_metadata(r->wdb, "quire:updated", stamp, strlen(stamp), &err) < 0 ||
+    /* Articles changed since the duplicates were marked may share a text unmarked: searches
+     * collapse on the full hash until the run's last commit marks them again. */
+    if ((!r->marked && schema_unmark_duplicates(r->wdb, &err) < 0) ||
+        xc_wdb_set_metadata(r->wdb, "quire:updated", stamp, strlen(stamp), &err) < 0 ||
         xc_wdb_commit(r->wdb, &err) < 0) {
         report(r, "commit failed: %s", err && err->message ? err->message : "unknown error");
         xc_error_free(err);
@@ -117,6 +120,7 @@ int run_commit(struct run *r)
         return -1;
     }
     r->pending = 0;
+    r->marked = 0;
     return 0;
 }
 
@@ -126,10 +130,11 @@ int run_write_tables(struct run *r)
     if (complete_build_table(r->wdb, NULL, &err) < 0) {
         report(r, "cannot write the completion table: %s",
                err && err->message ? err->message : "out of memory");
-    } else if (schema_mark_unique_text(r->wdb, &err) < 0) {
-        report(r, "cannot mark whether articles repeat: %s",
+    } else if (schema_mark_duplicates(r->wdb, &err) < 0) {
+        report(r, "cannot mark the articles that share a text: %s",
                err && err->message ? err->message : "out of memory");
     } else {
+        r->marked = 1;
         return 0;
     }
     xc_error_free(err);
@@ -385,7 +390,7 @@ int index_one(const struct options *opts, int argc, char **argv)
         run_index_files(&r, &fl);
         if (!r.io_error && !o.dry_run &&
             (r.pending > 0 || r.added + r.updated + r.deleted > 0 || o.rebuild ||
-             complete_table_present(r.wdb, NULL) == 0))
+             complete_table_present(r.wdb, NULL) == 0 || !schema_duplicates_known(r.wdb)))
             if (run_write_tables(&r) == 0)
                 run_commit(&r);
         run_progress(&r, 1);

@@ -76,6 +76,7 @@ struct run {
     xc_termgen *tg;
     unsigned batch;
     unsigned pending; /* changes since the last commit */
+    int marked;       /* run_write_tables marked the duplicates for the next commit */
     int quiet;
     int progress;     /* draw a progress bar (stderr is a terminal) */
     unsigned long added, updated, deleted, unchanged, skipped;

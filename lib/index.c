@@ -510,19 +510,24 @@ static int read_updated(struct search_index *ix, xc_error **xe)
     }
     snprintf(ix->updated, sizeof ix->updated, "%s", u);
     free(u);
-    ix->unique_text = unique && strcmp(unique, "1") == 0;
+    ix->unique_text = !unique                                      ? 0
+                      : strcmp(unique, "1") == 0                   ? 1
+                      : strcmp(unique, SCHEMA_REPEATS_MARKED) == 0 ? 2
+                                                                   : 0;
     free(unique);
     ix->updated_rev = rev;
     ix->updated_ok = 1;
     return 0;
 }
 
-int search_index_unique_text(struct search_index *ix)
+int search_index_collapse_slot(struct search_index *ix)
 {
     xc_error *xe = NULL;
     int rc = read_updated(ix, &xe);
     xc_error_free(xe);
-    return rc == 0 && ix->updated_ok && !ix->shards && ix->unique_text;
+    if (rc < 0 || !ix->updated_ok || ix->shards || ix->unique_text == 0)
+        return SCHEMA_SLOT_HASH;
+    return ix->unique_text == 1 ? -1 : SCHEMA_SLOT_REPEAT;
 }
 
 const char *search_index_updated(struct search_index *ix)

@@ -530,13 +530,26 @@ fail:
 
 static const char *const filter_fields[] = {"source", "category", "year", "month", "date"};
 
-int schema_mark_unique_text(xc_wdb *wdb, xc_error **err)
+int schema_mark_duplicates(xc_wdb *wdb, xc_error **err)
 {
-    int repeat = xc_wdb_value_may_repeat(wdb, SCHEMA_SLOT_HASH, err);
+    int repeat = xc_wdb_mark_repeats(wdb, SCHEMA_SLOT_HASH, SCHEMA_SLOT_REPEAT, err);
     if (repeat < 0)
         return -1;
-    return xc_wdb_set_metadata(wdb, SCHEMA_META_UNIQUE_TEXT, repeat ? "" : "1", repeat ? 0 : 1,
-                               err);
+    const char *v = repeat ? SCHEMA_REPEATS_MARKED : "1";
+    return xc_wdb_set_metadata(wdb, SCHEMA_META_UNIQUE_TEXT, v, strlen(v), err);
+}
+
+int schema_duplicates_known(xc_wdb *wdb)
+{
+    char *v = xc_wdb_metadata(wdb, SCHEMA_META_UNIQUE_TEXT, NULL);
+    int known = v && (strcmp(v, "1") == 0 || strcmp(v, SCHEMA_REPEATS_MARKED) == 0);
+    free(v);
+    return known;
+}
+
+int schema_unmark_duplicates(xc_wdb *wdb, xc_error **err)
+{
+    return xc_wdb_set_metadata(wdb, SCHEMA_META_UNIQUE_TEXT, "", 0, err);
 }
 
 int schema_is_filter_term(const char *term, size_t len)

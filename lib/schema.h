@@ -29,7 +29,12 @@ enum schema_slot {
     SCHEMA_SLOT_CATEGORY = 4, /* category as written: facets */
     SCHEMA_SLOT_YEAR = 5,     /* "YYYY": facets */
     SCHEMA_SLOT_CLAIMS = 6,   /* the indexer's: every input that holds this id (below) */
-    SCHEMA_SLOT_TEXT_REST = 7 /* a long body's text past its head (SCHEMA_TEXT_HEAD_BYTES) */
+    SCHEMA_SLOT_TEXT_REST = 7, /* a long body's text past its head (SCHEMA_TEXT_HEAD_BYTES) */
+    SCHEMA_SLOT_REPEAT = 8     /* the content hash again, only on articles whose text another
+                                * article has too (schema_mark_duplicates): what a search
+                                * collapses on, a sparse slot that costs a match next to
+                                * nothing, where collapsing on SCHEMA_SLOT_HASH reads a value
+                                * for every candidate (a quarter of an AND match's time) */
 };
 
 #define SCHEMA_PREFIX_ID "Q"
@@ -48,11 +53,15 @@ enum schema_slot {
 #define SCHEMA_PREFIX_CLAIM "XK"
 #define SCHEMA_TERM_DUPLICATE "XDUP"
 
-/* Metadata: "1" when no two articles of the database have the same text (no two hold
- * one SCHEMA_SLOT_HASH), so collapsing duplicates would change nothing and a search can
- * skip it; absent or "" otherwise. Written by the indexer before each run's last commit
- * (schema_mark_unique_text). */
+/* Metadata: how a search collapses articles that have the same text (the same
+ * SCHEMA_SLOT_HASH). "1": no two articles share a text, there is nothing to collapse;
+ * SCHEMA_REPEATS_MARKED: some do, and exactly those carry SCHEMA_SLOT_REPEAT; absent or
+ * "": not known (an older index, or a run that committed changes and has not yet marked
+ * them), collapse on SCHEMA_SLOT_HASH. Written by the indexer before each run's last
+ * commit (schema_mark_duplicates); each earlier commit of a run sets it to ""
+ * (schema_unmark_duplicates). */
 #define SCHEMA_META_UNIQUE_TEXT "quire:unique-text"
+#define SCHEMA_REPEATS_MARKED "marked"
 
 /* Title words count this many times a body word (wdf), so title matches rank higher. */
 #define SCHEMA_TITLE_WDF 3
@@ -105,9 +114,15 @@ char *schema_value_key(const char *value, size_t len, xc_error **err);
  * either end open: 2004..2005, 2004-01-01..2004-03-31, 2004-06..). Values of one field
  * are ORed, fields ANDed. */
 #define SCHEMA_FILTER_FIELDS "source, category, year, month, date"
-/* Sets SCHEMA_META_UNIQUE_TEXT on wdb to what its documents say now (one pass over their
- * text hashes). Returns 0, or -1 with *err. */
-int schema_mark_unique_text(xc_wdb *wdb, xc_error **err);
+/* Marks the articles of wdb that share a text (SCHEMA_SLOT_REPEAT) and sets
+ * SCHEMA_META_UNIQUE_TEXT to what its documents say now: one pass over their text hashes;
+ * only articles whose mark changes are rewritten. Returns 0, or -1 with *err. */
+int schema_mark_duplicates(xc_wdb *wdb, xc_error **err);
+/* 1 when SCHEMA_META_UNIQUE_TEXT of wdb says what its documents are ("1" or marked); 0
+ * when not known, or on failure. */
+int schema_duplicates_known(xc_wdb *wdb);
+/* Sets SCHEMA_META_UNIQUE_TEXT to "" (not known), for a commit before the marks are. */
+int schema_unmark_duplicates(xc_wdb *wdb, xc_error **err);
 
 /* 1 when term (len bytes) is a filter or id term, which carries no weight: a query of
  * these alone has no words to rank by. */

@@ -520,7 +520,7 @@ static int run_write_once(struct search_index *ix, const struct search_request *
     opts.bm25_k1 = SEARCH_BM25_K1;
     opts.bm25_b = SEARCH_BM25_B;
     opts.bm25_min_normlen = SEARCH_BM25_MIN_NORMLEN;
-    opts.collapse_slot = req->dedup && !search_index_unique_text(ix) ? SCHEMA_SLOT_HASH : -1;
+    opts.collapse_slot = req->dedup ? search_index_collapse_slot(ix) : -1;
     /* exact=1: every match is counted (what facets do anyway). limit=0 still looks at
      * one match past the offset, so that "lower" says whether there is any. */
     if (req->exact)
@@ -712,7 +712,7 @@ static int similar_once(struct json_writer *w, struct search_index *ix, const ch
     opts.bm25_k1 = SEARCH_BM25_K1;
     opts.bm25_b = SEARCH_BM25_B;
     opts.bm25_min_normlen = SEARCH_BM25_MIN_NORMLEN;
-    opts.collapse_slot = req->dedup && !search_index_unique_text(ix) ? SCHEMA_SLOT_HASH : -1;
+    opts.collapse_slot = req->dedup ? search_index_collapse_slot(ix) : -1;
     opts.exclude_term = idterm;
     if (hlen > 0) {
         opts.exclude_slot = SCHEMA_SLOT_HASH;

@@ -49,7 +49,9 @@ struct search_index {
     char updated[64];        /* time of the last commit, read once per revision */
     unsigned long updated_rev;
     int updated_ok; /* updated is what revision updated_rev says */
-    int unique_text; /* revision updated_rev says no two articles share a text */
+    /* What revision updated_rev says of articles that share a text: 1 none do, 2 those that
+     * do are marked (SCHEMA_META_UNIQUE_TEXT), 0 not known. */
+    int unique_text;
     struct search_options opts;
     xc_db *db;               /* sharded: all the shards that are up, as one (NULL: none) */
     xc_qp *qp;
@@ -64,10 +66,12 @@ struct search_index {
     int has_remote;        /* a remote shard is up: fetch hits' documents together */
 };
 
-/* 1 when no two articles of ix's one database share their text (SCHEMA_META_UNIQUE_TEXT at
- * its current revision), so that collapsing duplicates can be skipped; 0 when they may, or
- * for a sharded index (two shards can hold one text), or when it cannot be read. */
-int search_index_unique_text(struct search_index *ix);
+/* The slot a search collapses articles with the same text on (SCHEMA_META_UNIQUE_TEXT at
+ * ix's current revision): -1 when no two articles of its one database share a text, so
+ * that collapsing can be skipped; SCHEMA_SLOT_REPEAT when those that do are marked;
+ * SCHEMA_SLOT_HASH otherwise, for a sharded index (two shards can hold one text), or when
+ * it cannot be read. */
+int search_index_collapse_slot(struct search_index *ix);
 
 /* Fills err: 500, out of memory. */
 void search_out_of_memory(struct search_error *err);

@@ -189,11 +189,14 @@ int xc_wdb_postlist(xc_wdb *wdb, const char *term, int (*cb)(unsigned docid, voi
                     void *ctx, xc_error **err);
 int xc_wdb_set_metadata(xc_wdb *wdb, const char *key, const char *value, size_t len,
                         xc_error **err);
+/* Marks the documents of wdb whose value in slot another document holds too: each gets
+ * that value in mark_slot, and every other document has none there (marks left by an
+ * earlier call are taken off when the value no longer repeats). Only documents whose mark
+ * changes are rewritten, their values alone. Returns 1 when some value repeats, 0 when
+ * none does, -1 with *err. One pass over each slot's value stream, 16 bytes of memory per
+ * document. */
+int xc_wdb_mark_repeats(xc_wdb *wdb, unsigned slot, unsigned mark_slot, xc_error **err);
 /* Metadata by key; empty string when unset. Caller frees. */
-/* 1 when two documents of wdb may hold the same value in slot, 0 when no two do, -1 with
- * *err. Values are compared by a hash: 1 can be a collision, 0 is exact. One pass over the
- * slot's value stream, 8 bytes of memory per document. */
-int xc_wdb_value_may_repeat(xc_wdb *wdb, unsigned slot, xc_error **err);
 char *xc_wdb_metadata(xc_wdb *wdb, const char *key, xc_error **err);
 /* Calls cb for every metadata key starting with prefix; stops early when cb returns
  * non-zero. The key is borrowed for the duration of the call. */

@@ -348,17 +348,63 @@ extern "C" unsigned xc_wdb_termfreq(xc_wdb *wdb, const char *term, xc_error **er
     XC_CATCH(err, 0)
 }
 
-extern "C" int xc_wdb_value_may_repeat(xc_wdb *wdb, unsigned slot, xc_error **err)
+extern "C" int xc_wdb_mark_repeats(xc_wdb *wdb, unsigned slot, unsigned mark_slot,
+                                   xc_error **err)
 {
     XC_TRY
-    std::vector<size_t> seen;
+    /* Documents by the hash of their value; runs of one hash are then compared by value. */
+    std::vector<std::pair<size_t, Xapian::docid>> seen;
     seen.reserve(wdb->db.get_value_freq(slot));
     std::hash<std::string> hash;
     for (Xapian::ValueIterator v = wdb->db.valuestream_begin(slot);
          v != wdb->db.valuestream_end(slot); ++v)
-        seen.push_back(hash(*v));
+        seen.emplace_back(hash(*v), v.get_docid());
     std::sort(seen.begin(), seen.end());
-    return std::adjacent_find(seen.begin(), seen.end()) != seen.end() ? 1 : 0;
+    std::unordered_map<Xapian::docid, std::string> repeats; /* docid -> its value */
+    for (size_t i = 0; i < seen.size();) {
+        size_t j = i + 1;
+        while (j < seen.size() && seen[j].first == seen[i].first)
+            j++;
+        if (j - i > 1) {
+            std::unordered_map<std::string, std::vector<Xapian::docid>> byvalue;
+            for (size_t k = i; k < j; k++)
+                byvalue[wdb->db.get_document(seen[k].second).get_value(slot)].push_back(
+                    seen[k].second);
+            for (auto &group : byvalue)
+                if (group.second.size() > 1)
+                    for (Xapian::docid did : group.second)
+                        repeats.emplace(did, group.first);
+        }
+        i = j;
+    }
+    /* Marks that stay, go or change; then the new ones. */
+    std::vector<Xapian::docid> stale;
+    int any = !repeats.empty();
+    for (Xapian::ValueIterator v = wdb->db.valuestream_begin(mark_slot);
+         v != wdb->db.valuestream_end(mark_slot); ++v) {
+        auto it = repeats.find(v.get_docid());
+        if (it != repeats.end() && it->second == *v)
+            repeats.erase(it);
+        else
+            stale.push_back(v.get_docid());
+    }
+    for (Xapian::docid did : stale) {
+        Xapian::Document doc = wdb->db.get_document(did);
+        auto it = repeats.find(did);
+        if (it != repeats.end()) {
+            doc.add_value(mark_slot, it->second);
+            repeats.erase(it);
+        } else {
+            doc.remove_value(mark_slot);
+        }
+        wdb->db.replace_document(did, doc);
+    }
+    for (auto &r : repeats) {
+        Xapian::Document doc = wdb->db.get_document(r.first);
+        doc.add_value(mark_slot, r.second);
+        wdb->db.replace_document(r.first, doc);
+    }
+    return any;
     XC_CATCH(err, -1)
 }
 
