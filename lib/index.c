@@ -510,10 +510,10 @@ static int read_updated(struct search_index *ix, xc_error **xe)
     }
     snprintf(ix->updated, sizeof ix->updated, "%s", u);
     free(u);
-    ix->unique_text = !unique                                      ? 0
-                      : strcmp(unique, "1") == 0                   ? 1
-                      : strcmp(unique, SCHEMA_REPEATS_MARKED) == 0 ? 2
-                                                                   : 0;
+    ix->collapse_slot = !unique                                      ? SCHEMA_SLOT_HASH
+                        : strcmp(unique, "1") == 0                   ? -1
+                        : strcmp(unique, SCHEMA_REPEATS_MARKED) == 0 ? SCHEMA_SLOT_REPEAT
+                                                                     : SCHEMA_SLOT_HASH;
     free(unique);
     ix->updated_rev = rev;
     ix->updated_ok = 1;
@@ -525,9 +525,7 @@ int search_index_collapse_slot(struct search_index *ix)
     xc_error *xe = NULL;
     int rc = read_updated(ix, &xe);
     xc_error_free(xe);
-    if (rc < 0 || !ix->updated_ok || ix->shards || ix->unique_text == 0)
-        return SCHEMA_SLOT_HASH;
-    return ix->unique_text == 1 ? -1 : SCHEMA_SLOT_REPEAT;
+    return rc < 0 || !ix->updated_ok || ix->shards ? SCHEMA_SLOT_HASH : ix->collapse_slot;
 }
 
 const char *search_index_updated(struct search_index *ix)

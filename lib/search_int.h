@@ -49,9 +49,9 @@ struct search_index {
     char updated[64];        /* time of the last commit, read once per revision */
     unsigned long updated_rev;
     int updated_ok; /* updated is what revision updated_rev says */
-    /* What revision updated_rev says of articles that share a text: 1 none do, 2 those that
-     * do are marked (SCHEMA_META_UNIQUE_TEXT), 0 not known. */
-    int unique_text;
+    /* The slot a search collapses on, as revision updated_rev's SCHEMA_META_UNIQUE_TEXT
+     * says (search_index_collapse_slot). */
+    int collapse_slot;
     struct search_options opts;
     xc_db *db;               /* sharded: all the shards that are up, as one (NULL: none) */
     xc_qp *qp;
