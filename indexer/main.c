@@ -124,13 +124,14 @@ int run_commit(struct run *r)
     return 0;
 }
 
-int run_write_tables(struct run *r)
+int run_write_tables(struct run *r, int repeats)
 {
     xc_error *err = NULL;
     if (complete_build_table(r->wdb, NULL, &err) < 0) {
         report(r, "cannot write the completion table: %s",
                err && err->message ? err->message : "out of memory");
-    } else if (schema_mark_duplicates(r->wdb, &err) < 0) {
+    } else if ((repeats < 0 ? schema_mark_duplicates(r->wdb, &err)
+                            : schema_duplicates_marked(r->wdb, repeats, &err)) < 0) {
         report(r, "cannot mark the articles that share a text: %s",
                err && err->message ? err->message : "out of memory");
     } else {
@@ -391,7 +392,7 @@ int index_one(const struct options *opts, int argc, char **argv)
         if (!r.io_error && !o.dry_run &&
             (r.pending > 0 || r.added + r.updated + r.deleted > 0 || o.rebuild ||
              complete_table_present(r.wdb, NULL) == 0 || !schema_duplicates_known(r.wdb)))
-            if (run_write_tables(&r) == 0)
+            if (run_write_tables(&r, -1) == 0)
                 run_commit(&r);
         run_progress(&r, 1);
         if (r.progress)

@@ -251,6 +251,14 @@ static int merge_parts(struct run *r, const struct options *o, unsigned n)
         return -1;
     }
     xc_error *err = NULL;
+    /* Marked before the merge, which then writes them into full blocks. */
+    int repeats = schema_mark_duplicates_across(srcs, n, &err);
+    if (repeats < 0) {
+        report(r, "cannot mark the articles that share a text: %s",
+               err && err->message ? err->message : "out of memory");
+        xc_error_free(err);
+        return -1;
+    }
     if (xc_db_compact(srcs, n, out, &err) < 0 || !(r->wdb = xc_wdb_open(out, 0, &err))) {
         report(r, "cannot merge the build's parts into %s: %s", out,
                err && err->message ? err->message : "unknown error");
@@ -264,7 +272,7 @@ static int merge_parts(struct run *r, const struct options *o, unsigned n)
                err && err->message ? err->message : "out of memory");
         xc_error_free(err);
         rc = -1;
-    } else if (run_write_tables(r) < 0) {
+    } else if (run_write_tables(r, repeats) < 0) {
         rc = -1;
     } else {
         rc = run_commit(r);

@@ -126,10 +126,11 @@ void report(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2
  * the duplicate ids. */
 void run_index_files(struct run *r, struct file_list *fl);
 /* Rewrites what is derived from all the documents before a run's last commit: the
- * completion table (lib/complete.h) and whether any two articles share their text
- * (schema_mark_unique_text). A failure is reported, sets r->io_error and returns -1; the
- * documents are not committed without them. */
-int run_write_tables(struct run *r);
+ * completion table (lib/complete.h) and the marks on articles that share their text
+ * (schema_mark_duplicates), or, when repeats >= 0, only whether any text repeats: a
+ * build's parts were marked before they were merged (parts.c). A failure is reported, sets
+ * r->io_error and returns -1; the documents are not committed without them. */
+int run_write_tables(struct run *r, int repeats);
 /* Commits (and stamps quire:updated). Returns 0, or -1 (reported, r->io_error set). */
 int run_commit(struct run *r);
 /* Counts one change; commits when a batch is full. */

@@ -533,8 +533,16 @@ static const char *const filter_fields[] = {"source", "category", "year", "month
 int schema_mark_duplicates(xc_wdb *wdb, xc_error **err)
 {
     int repeat = xc_wdb_mark_repeats(wdb, SCHEMA_SLOT_HASH, SCHEMA_SLOT_REPEAT, err);
-    if (repeat < 0)
-        return -1;
+    return repeat < 0 ? -1 : schema_duplicates_marked(wdb, repeat, err);
+}
+
+int schema_mark_duplicates_across(const char *const *paths, size_t n, xc_error **err)
+{
+    return xc_mark_repeats_across(paths, n, SCHEMA_SLOT_HASH, SCHEMA_SLOT_REPEAT, err);
+}
+
+int schema_duplicates_marked(xc_wdb *wdb, int repeat, xc_error **err)
+{
     const char *v = repeat ? SCHEMA_REPEATS_MARKED : "1";
     return xc_wdb_set_metadata(wdb, SCHEMA_META_UNIQUE_TEXT, v, strlen(v), err);
 }

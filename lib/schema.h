@@ -118,6 +118,14 @@ char *schema_value_key(const char *value, size_t len, xc_error **err);
  * SCHEMA_META_UNIQUE_TEXT to what its documents say now: one pass over their text hashes;
  * only articles whose mark changes are rewritten. Returns 0, or -1 with *err. */
 int schema_mark_duplicates(xc_wdb *wdb, xc_error **err);
+/* Marks the articles of the n databases at paths, taken together, that share a text (for a
+ * build's parts before they are merged: see xc_mark_repeats_across). Returns 1 when some
+ * text repeats, 0 when none does, -1 with *err. The merged database then records the
+ * answer with schema_duplicates_marked. */
+int schema_mark_duplicates_across(const char *const *paths, size_t n, xc_error **err);
+/* Sets SCHEMA_META_UNIQUE_TEXT of wdb, whose marks are written, to what they say: some
+ * text repeats (repeat != 0) or none does. Returns 0, or -1 with *err. */
+int schema_duplicates_marked(xc_wdb *wdb, int repeat, xc_error **err);
 /* 1 when SCHEMA_META_UNIQUE_TEXT of wdb says what its documents are ("1" or marked); 0
  * when not known, or on failure. */
 int schema_duplicates_known(xc_wdb *wdb);

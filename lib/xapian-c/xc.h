@@ -196,6 +196,12 @@ int xc_wdb_set_metadata(xc_wdb *wdb, const char *key, const char *value, size_t 
  * none does, -1 with *err. One pass over each slot's value stream, 16 bytes of memory per
  * document. */
 int xc_wdb_mark_repeats(xc_wdb *wdb, unsigned slot, unsigned mark_slot, xc_error **err);
+/* The same for the n databases at paths taken together (a value repeats when any two of
+ * their documents hold it); each database is written and committed on its own. For a
+ * build's parts before they are compacted: marks written into a compacted database split
+ * the full blocks they land in (a quarter more index on reuters-21578). */
+int xc_mark_repeats_across(const char *const *paths, size_t n, unsigned slot,
+                           unsigned mark_slot, xc_error **err);
 /* Metadata by key; empty string when unset. Caller frees. */
 char *xc_wdb_metadata(xc_wdb *wdb, const char *key, xc_error **err);
 /* Calls cb for every metadata key starting with prefix; stops early when cb returns

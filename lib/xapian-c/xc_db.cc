@@ -348,19 +348,20 @@ extern "C" unsigned xc_wdb_termfreq(xc_wdb *wdb, const char *term, xc_error **er
     XC_CATCH(err, 0)
 }
 
-extern "C" int xc_wdb_mark_repeats(xc_wdb *wdb, unsigned slot, unsigned mark_slot,
-                                   xc_error **err)
+/* Repeated values: each document of db whose value in slot another document holds too,
+ * with that value. One pass over the slot's value stream; values of one hash compared. */
+typedef std::unordered_map<Xapian::docid, std::string> repeat_map;
+
+static repeat_map find_repeats(const Xapian::Database &db, unsigned slot)
 {
-    XC_TRY
-    /* Documents by the hash of their value; runs of one hash are then compared by value. */
     std::vector<std::pair<size_t, Xapian::docid>> seen;
-    seen.reserve(wdb->db.get_value_freq(slot));
+    seen.reserve(db.get_value_freq(slot));
     std::hash<std::string> hash;
-    for (Xapian::ValueIterator v = wdb->db.valuestream_begin(slot);
-         v != wdb->db.valuestream_end(slot); ++v)
+    for (Xapian::ValueIterator v = db.valuestream_begin(slot); v != db.valuestream_end(slot);
+         ++v)
         seen.emplace_back(hash(*v), v.get_docid());
     std::sort(seen.begin(), seen.end());
-    std::unordered_map<Xapian::docid, std::string> repeats; /* docid -> its value */
+    repeat_map repeats;
     for (size_t i = 0; i < seen.size();) {
         size_t j = i + 1;
         while (j < seen.size() && seen[j].first == seen[i].first)
@@ -368,7 +369,7 @@ extern "C" int xc_wdb_mark_repeats(xc_wdb *wdb, unsigned slot, unsigned mark_slo
         if (j - i > 1) {
             std::unordered_map<std::string, std::vector<Xapian::docid>> byvalue;
             for (size_t k = i; k < j; k++)
-                byvalue[wdb->db.get_document(seen[k].second).get_value(slot)].push_back(
+                byvalue[db.get_document(seen[k].second).get_value(slot)].push_back(
                     seen[k].second);
             for (auto &group : byvalue)
                 if (group.second.size() > 1)
@@ -377,11 +378,16 @@ extern "C" int xc_wdb_mark_repeats(xc_wdb *wdb, unsigned slot, unsigned mark_slo
         }
         i = j;
     }
-    /* Marks that stay, go or change; then the new ones. */
+    return repeats;
+}
+
+/* Makes mark_slot of db hold exactly repeats: marks that stay, go or change, then the new
+ * ones. Only documents whose mark changes are rewritten. Consumes repeats. */
+static void write_marks(Xapian::WritableDatabase &db, unsigned mark_slot, repeat_map &repeats)
+{
     std::vector<Xapian::docid> stale;
-    int any = !repeats.empty();
-    for (Xapian::ValueIterator v = wdb->db.valuestream_begin(mark_slot);
-         v != wdb->db.valuestream_end(mark_slot); ++v) {
+    for (Xapian::ValueIterator v = db.valuestream_begin(mark_slot);
+         v != db.valuestream_end(mark_slot); ++v) {
         auto it = repeats.find(v.get_docid());
         if (it != repeats.end() && it->second == *v)
             repeats.erase(it);
@@ -389,7 +395,7 @@ extern "C" int xc_wdb_mark_repeats(xc_wdb *wdb, unsigned slot, unsigned mark_slo
             stale.push_back(v.get_docid());
     }
     for (Xapian::docid did : stale) {
-        Xapian::Document doc = wdb->db.get_document(did);
+        Xapian::Document doc = db.get_document(did);
         auto it = repeats.find(did);
         if (it != repeats.end()) {
             doc.add_value(mark_slot, it->second);
@@ -397,12 +403,47 @@ extern "C" int xc_wdb_mark_repeats(xc_wdb *wdb, unsigned slot, unsigned mark_slo
         } else {
             doc.remove_value(mark_slot);
         }
-        wdb->db.replace_document(did, doc);
+        db.replace_document(did, doc);
     }
     for (auto &r : repeats) {
-        Xapian::Document doc = wdb->db.get_document(r.first);
+        Xapian::Document doc = db.get_document(r.first);
         doc.add_value(mark_slot, r.second);
-        wdb->db.replace_document(r.first, doc);
+        db.replace_document(r.first, doc);
+    }
+}
+
+extern "C" int xc_wdb_mark_repeats(xc_wdb *wdb, unsigned slot, unsigned mark_slot,
+                                   xc_error **err)
+{
+    XC_TRY
+    repeat_map repeats = find_repeats(wdb->db, slot);
+    int any = !repeats.empty();
+    write_marks(wdb->db, mark_slot, repeats);
+    return any;
+    XC_CATCH(err, -1)
+}
+
+extern "C" int xc_mark_repeats_across(const char *const *paths, size_t n, unsigned slot,
+                                      unsigned mark_slot, xc_error **err)
+{
+    XC_TRY
+    assert(n >= 1);
+    /* Read together, the databases number their documents in turn: document did of the
+     * whole is document (did - 1) / n + 1 of database (did - 1) % n. */
+    Xapian::Database all;
+    for (size_t k = 0; k < n; k++)
+        all.add_database(Xapian::Database(paths[k]));
+    repeat_map repeats = find_repeats(all, slot);
+    int any = !repeats.empty();
+    std::vector<repeat_map> each(n);
+    for (auto &r : repeats)
+        each[(r.first - 1) % n].emplace((r.first - 1) / n + 1, std::move(r.second));
+    repeats.clear();
+    all.close();
+    for (size_t k = 0; k < n; k++) {
+        Xapian::WritableDatabase db(paths[k], Xapian::DB_OPEN);
+        write_marks(db, mark_slot, each[k]);
+        db.commit();
     }
     return any;
     XC_CATCH(err, -1)

@@ -4,8 +4,10 @@
  *     id <TAB> title <TAB> date <TAB> hash of the full text
  *
  * For tests that compare an index with a model of its inputs, or two indexes with each
- * other (tests/model/index-model.py). Usage: quire-dump DIR (an index directory or a
- * Xapian database). Exit 0, or 1 when the index does not open.
+ * other (tests/model/index-model.py). Usage: quire-dump [--marks] DIR (an index directory
+ * or a Xapian database). --marks adds two columns: the content hash that duplicates
+ * collapse on (SCHEMA_SLOT_HASH), and the article's duplicate mark (SCHEMA_SLOT_REPEAT):
+ * "dup" when it holds that hash, "-" when it is empty, "wrong" otherwise. Exit 0, or 1 when the index does not open.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,12 +25,13 @@ static int cmp_lines(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: quire-dump DIR\n");
+    int marks = argc == 3 && strcmp(argv[1], "--marks") == 0;
+    if (argc != 2 + marks) {
+        fprintf(stderr, "usage: quire-dump [--marks] DIR\n");
         return 2;
     }
     char path[4096];
-    dbdir_reader_path(argv[1], path, sizeof path);
+    dbdir_reader_path(argv[argc - 1], path, sizeof path);
     xc_error *err = NULL;
     xc_db *db = xc_db_open(path, &err);
     if (!db) {
@@ -56,6 +59,21 @@ int main(int argc, char **argv)
         struct strbuf sb;
         sb_init(&sb);
         sb_printf(&sb, "%s\t%s\t%s\t%s", disp.id, disp.title, disp.date, hex);
+        if (marks) {
+            size_t hlen = 0, mlen = 0;
+            char *hash = xc_db_doc_value(db, d.v[i], SCHEMA_SLOT_HASH, &hlen, NULL);
+            char *mark = xc_db_doc_value(db, d.v[i], SCHEMA_SLOT_REPEAT, &mlen, NULL);
+            if (!hash || !mark) {
+                fprintf(stderr, "quire-dump: document %u does not read\n", d.v[i]);
+                return 1;
+            }
+            const char *state = mlen == 0 ? "-"
+                                : mlen == hlen && memcmp(hash, mark, mlen) == 0 ? "dup"
+                                                                                : "wrong";
+            sb_printf(&sb, "\t%.*s\t%s", (int)hlen, hash, state);
+            free(hash);
+            free(mark);
+        }
         lines[i] = strdup(sb_cstr(&sb));
         sb_free(&sb);
         schema_display_free(&disp);

@@ -585,28 +585,40 @@ static void test_query_wildcards(void **state)
  * common but not certain; some documents without the value), after adds, replacements
  * (which drop a mark) and deletions, with and without commits in between, and marks left
  * by earlier calls. */
-static void test_mark_repeats(void **state)
+/* The model: IDS ids spread over `parts` databases (id % parts), each holding a value
+ * ("v<n>"), none, or no document; random writes, commits, and marks checked against which
+ * values repeat over all the databases. One database is marked in place
+ * (xc_wdb_mark_repeats); several are closed and marked together (xc_mark_repeats_across),
+ * as a build marks its parts. */
+static void check_mark_repeats(const char *name, unsigned parts)
 {
-    (void)state;
-    seeded_start("mark repeats");
-    char path[512];
-    snprintf(path, sizeof path, "%s/repeat", tmpdir);
+    enum { IDS = 12, PARTS = 3 };
+    assert_true(parts >= 1 && parts <= PARTS);
+    seeded_start(name);
+    char paths[PARTS][512];
+    const char *srcs[PARTS];
+    xc_wdb *w[PARTS];
     xc_error *err = NULL;
-    xc_wdb *w = xc_wdb_open(path, 1, &err);
-    assert_non_null(w);
-    assert_int_equal(xc_wdb_mark_repeats(w, 1, 8, &err), 0); /* empty */
-    enum { IDS = 12 };
+    for (unsigned k = 0; k < parts; k++) {
+        snprintf(paths[k], sizeof paths[k], "%s/repeat-%u-%u", tmpdir, parts, k);
+        srcs[k] = paths[k];
+        w[k] = xc_wdb_open(paths[k], 1, &err);
+        assert_non_null(w[k]);
+    }
+    if (parts == 1)
+        assert_int_equal(xc_wdb_mark_repeats(w[0], 1, 8, &err), 0); /* empty */
     int value[IDS];      /* the value ("v<n>") each id holds, -1: none, -2: no document */
-    unsigned did[IDS];   /* its docid */
+    unsigned did[IDS];   /* its docid in its database */
     for (int i = 0; i < IDS; i++)
         value[i] = -2;
     size_t marked = 0;
     for (int step = 0; step < 400; step++) {
         int id = (int)(seeded_next() % IDS), op = (int)(seeded_next() % 4);
+        xc_wdb *db = w[id % parts];
         char idterm[32];
         snprintf(idterm, sizeof idterm, "Qdoc%d", id);
         if (op == 0) {
-            assert_int_equal(xc_wdb_delete_term(w, idterm, &err), 0);
+            assert_int_equal(xc_wdb_delete_term(db, idterm, &err), 0);
             value[id] = -2;
         } else {
             xc_doc *d = xc_doc_new(&err);
@@ -618,19 +630,29 @@ static void test_mark_repeats(void **state)
                 snprintf(v, sizeof v, "v%d", value[id]);
                 assert_int_equal(xc_doc_set_value(d, 1, v, strlen(v), &err), 0);
             }
-            did[id] = xc_wdb_replace(w, idterm, d, &err);
+            did[id] = xc_wdb_replace(db, idterm, d, &err);
             assert_true(did[id] > 0);
             xc_doc_free(d);
         }
         if (step % 7 == 0)
-            assert_int_equal(xc_wdb_commit(w, &err), 0);
+            assert_int_equal(xc_wdb_commit(db, &err), 0);
         if (seeded_next() % 3 != 0)
             continue; /* marks go stale; the next call mends them */
         int expect = 0;
         for (int i = 0; i < IDS; i++)
             for (int j = i + 1; j < IDS; j++)
                 expect |= value[i] >= 0 && value[i] == value[j];
-        assert_int_equal(xc_wdb_mark_repeats(w, 1, 8, &err), expect);
+        if (parts == 1) {
+            assert_int_equal(xc_wdb_mark_repeats(w[0], 1, 8, &err), expect);
+        } else {
+            for (unsigned k = 0; k < parts; k++)
+                xc_wdb_free(w[k]); /* commits */
+            assert_int_equal(xc_mark_repeats_across(srcs, parts, 1, 8, &err), expect);
+            for (unsigned k = 0; k < parts; k++) {
+                w[k] = xc_wdb_open(paths[k], 0, &err);
+                assert_non_null(w[k]);
+            }
+        }
         for (int i = 0; i < IDS; i++) {
             if (value[i] == -2)
                 continue;
@@ -641,16 +663,29 @@ static void test_mark_repeats(void **state)
             if (repeats)
                 snprintf(want, sizeof want, "v%d", value[i]);
             size_t len = 0;
-            char *mark = xc_wdb_doc_value(w, did[i], 8, &len, &err);
+            char *mark = xc_wdb_doc_value(w[i % parts], did[i], 8, &len, &err);
             assert_non_null(mark);
             assert_string_equal(mark, want);
             marked += repeats;
             free(mark);
         }
     }
-    printf("# mark repeats: %zu marks checked\n", marked);
+    printf("# %s: %zu marks checked\n", name, marked);
     assert_true(marked > 0);
-    xc_wdb_free(w);
+    for (unsigned k = 0; k < parts; k++)
+        xc_wdb_free(w[k]);
+}
+
+static void test_mark_repeats(void **state)
+{
+    (void)state;
+    check_mark_repeats("mark repeats", 1);
+}
+
+static void test_mark_repeats_across(void **state)
+{
+    (void)state;
+    check_mark_repeats("mark repeats across", 3);
 }
 
 /* ---- the term generator's stems ------------------------------------------------ */
@@ -783,6 +818,7 @@ int main(void)
         cmocka_unit_test(test_cooccur),
         cmocka_unit_test(test_deadline_transparent), cmocka_unit_test(test_deadline_remote),
         cmocka_unit_test(test_query_wildcards),     cmocka_unit_test(test_mark_repeats),
+        cmocka_unit_test(test_mark_repeats_across),
         cmocka_unit_test(test_termgen_stems),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
