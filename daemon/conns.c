@@ -9,6 +9,14 @@
  * The count of open connections is one atomic shared by the workers: a worker reserves a
  * place with one fetch-add before it serves a connection, so the cap holds whichever
  * worker accepts.
+ *
+ * Every worker accepts on the same listening sockets, and the first awake takes what is
+ * waiting: four clients connecting at once could all land on one worker while the other
+ * core idles (half the throughput, in one run of three). So the connections are kept
+ * even: a worker accepts only while no other serves fewer (conn_balance_holds_back). It
+ * looks again whenever a count changes: its own (an accept, a close) at once, another
+ * worker's when that worker makes this one's balance event active. The worker with the
+ * fewest always accepts, so some worker always does.
  */
 #include "conns_int.h"
 
@@ -23,6 +31,8 @@
 #include "util.h"
 
 struct conns_globals conns_g;
+
+_Static_assert(CONNS_MAX_WORKERS >= SERVER_MAX_THREADS, "a count for every worker");
 
 /* ---- a connection's end -------------------------------------------------------------- */
 
@@ -48,7 +58,11 @@ static void conn_forget(struct conn *c)
     if (t->current == c)
         t->current = NULL;
     atomic_fetch_sub_explicit(&conns_g.open, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&t->nconns, 1, memory_order_relaxed);
     free(c);
+    /* This worker may accept again, and another may now hold back for it. */
+    conn_listeners_update(t);
+    conn_balance_tell_others(t);
 }
 
 /* evhttp's close callback: runs once, just before it closes c's socket (evglue.h, 3).
@@ -88,6 +102,36 @@ void conn_kill(struct conn *c)
 }
 
 /* ---- accepting ----------------------------------------------------------------------- */
+
+int conn_balance_holds_back(struct conn_table *t)
+{
+    struct server *s = t->w->srv;
+    unsigned mine = atomic_load_explicit(&t->nconns, memory_order_relaxed);
+    for (int i = 0; i < s->nworkers && mine > 0; i++) {
+        struct conn_table *o = s->workers[i].conns;
+        if (o && o != t && atomic_load_explicit(&o->able, memory_order_relaxed) &&
+            atomic_load_explicit(&o->nconns, memory_order_relaxed) < mine)
+            return 1;
+    }
+    return 0;
+}
+
+void conn_balance_tell_others(struct conn_table *t)
+{
+    struct server *s = t->w->srv;
+    for (int i = 0; i < s->nworkers; i++) {
+        struct conn_table *o = s->workers[i].conns;
+        if (o && o != t && o->balance)
+            event_active(o->balance, EV_TIMEOUT, 0);
+    }
+}
+
+static void balance_look_again(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    conn_listeners_update(arg);
+}
 
 /* evhttp's bufferevent callback: the bufferevent for the connection being handed over.
  * Like evhttp's own, without an fd (evhttp sets it) and not closing it (evhttp does). */
@@ -142,6 +186,7 @@ static void conns_accept(struct evconnlistener *lev, evutil_socket_t fd, struct 
         conn_refuse(t, fd);
         return;
     }
+    atomic_fetch_add_explicit(&t->nconns, 1, memory_order_relaxed);
     c->t = t;
     c->fd = fd;
     c->timer = timer;
@@ -172,6 +217,8 @@ static void conns_accept(struct evconnlistener *lev, evutil_socket_t fd, struct 
     bufferevent_decref(bev);
     atomic_fetch_add_explicit(&conns_g.accepted, 1, memory_order_relaxed);
     conn_arm(c);
+    conn_listeners_update(t); /* holding back now, perhaps */
+    conn_balance_tell_others(t);
 }
 
 /* Listener error (EMFILE, ENFILE, ENOBUFS...): stop accepting for a moment instead of
@@ -218,7 +265,8 @@ int conns_init(struct worker *w)
     w->conns = t;
     evhttp_set_bevcb(w->http, conn_bev, t);
     t->resume = event_new(w->base, -1, 0, accept_resume, t);
-    return t->resume ? 0 : -1;
+    t->balance = event_new(w->base, -1, 0, balance_look_again, t);
+    return t->resume && t->balance ? 0 : -1;
 }
 
 int conns_listen(struct worker *w, int fd)
@@ -268,6 +316,8 @@ void conns_free(struct worker *w)
     if (!t)
         return;
     w->conns = NULL;
+    t->stopped = 1;
+    t->nls = 0; /* evhttp_free has freed the listeners */
     /* evhttp_free has closed every connection and told us; a connection it did not tell
      * us about has its bufferevent freed: forget it without touching that. */
     while (t->head) {
@@ -278,6 +328,8 @@ void conns_free(struct worker *w)
         conn_refusal_close(t->refusals);
     if (t->resume)
         event_free(t->resume);
+    if (t->balance)
+        event_free(t->balance);
     hashmap_free(&t->index);
     free(t);
 }
@@ -310,8 +362,14 @@ void conns_request_end(struct worker *w)
     conn_arm(c);
 }
 
-void conns_get_stats(struct conns_stats *out)
+void conns_get_stats(struct worker *w, struct conns_stats *out)
 {
+    struct server *s = w->srv;
+    out->nworkers = s->nworkers;
+    for (int i = 0; i < s->nworkers; i++) {
+        struct conn_table *t = s->workers[i].conns;
+        out->worker_open[i] = t ? atomic_load_explicit(&t->nconns, memory_order_relaxed) : 0;
+    }
     out->open = atomic_load(&conns_g.open);
     out->high_water = atomic_load(&conns_g.high_water);
     out->closing = atomic_load(&conns_g.refusing);

@@ -32,6 +32,9 @@
 #include <stddef.h>
 
 struct worker;
+
+/* As many workers as a server has at most (SERVER_MAX_THREADS, checked in conns.c). */
+#define CONNS_MAX_WORKERS 64
 struct evhttp_request;
 
 struct conn_limits {
@@ -86,7 +89,10 @@ struct conns_stats {
     unsigned long accepted;  /* connections served since start */
     unsigned long refused;   /* connections refused with a 503 since start */
     unsigned long timed_out; /* connections closed at a deadline since start */
+    int nworkers;
+    unsigned worker_open[CONNS_MAX_WORKERS]; /* connections each worker serves now */
 };
-void conns_get_stats(struct conns_stats *out);
+/* The counts of every worker of w's server. */
+void conns_get_stats(struct worker *w, struct conns_stats *out);
 
 #endif

@@ -89,10 +89,20 @@ struct conn_table {
     struct conn *killing; /* being closed by conn_expire */
     int killed;
     struct conn *current; /* its request is being handled (conns_request..._end) */
+    /* Balance (conns.c): the connections this worker serves, read by the others; an
+     * event the others make active when this worker should look again at accepting. */
+    atomic_uint nconns;
+    atomic_int able; /* accepting, balance aside: not stopped, paused, refusing too many */
+    struct event *balance;
 };
 
 /* conns.c: has evhttp close c's socket now, and forgets c. */
 void conn_kill(struct conn *c);
+/* conns.c: 1 when t's worker should not accept now, to keep the connections even: another
+ * worker that can accept serves fewer. */
+int conn_balance_holds_back(struct conn_table *t);
+/* conns.c: every other worker looks again at accepting (conn_listeners_update). */
+void conn_balance_tell_others(struct conn_table *t);
 
 /* conns_request.c */
 void conn_arm(struct conn *c);

@@ -29,10 +29,14 @@ static const char refusal_text[] = "HTTP/1.1 503 Service Unavailable\r\n"
                                    "\r\n" REFUSAL_BODY;
 _Static_assert(sizeof REFUSAL_BODY - 1 == REFUSAL_BODY_LEN, "Content-Length of the 503");
 
-/* Listeners on unless stopping, backing off from an accept error, or refusing too many. */
+/* Listeners on unless stopping, backing off from an accept error, refusing too many, or
+ * holding back for another worker. */
 void conn_listeners_update(struct conn_table *t)
 {
-    int on = !t->stopped && !t->paused_error && t->nrefusing < CONNS_REFUSING_MAX;
+    int able = !t->stopped && !t->paused_error && t->nrefusing < CONNS_REFUSING_MAX;
+    if (able != atomic_exchange_explicit(&t->able, able, memory_order_relaxed))
+        conn_balance_tell_others(t); /* they may hold back for this worker, or not */
+    int on = able && !conn_balance_holds_back(t);
     for (int i = 0; i < t->nls; i++) {
         if (on)
             evconnlistener_enable(t->ls[i].lev);

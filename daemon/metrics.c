@@ -89,6 +89,11 @@ void metrics_render(struct strbuf *out, struct metrics *const *all, int n, unsig
     sb_printf(out, "# HELP quire_connections_open Client connections being served (all workers).\n"
                    "# TYPE quire_connections_open gauge\nquire_connections_open %u\n",
               conns->open);
+    sb_puts(out, "# HELP quire_worker_connections Client connections each worker thread "
+                 "serves (kept even: a worker accepts only while no other serves fewer).\n"
+                 "# TYPE quire_worker_connections gauge\n");
+    for (int w = 0; w < conns->nworkers; w++)
+        sb_printf(out, "quire_worker_connections{worker=\"%d\"} %u\n", w, conns->worker_open[w]);
     sb_printf(out, "# HELP quire_connections_high_water Most connections served at once since "
                    "start.\n# TYPE quire_connections_high_water gauge\n"
                    "quire_connections_high_water %u\n", conns->high_water);

@@ -358,7 +358,7 @@ static void handle_metrics(struct evhttp_request *req, struct worker *w)
     for (int i = 0; i < s->nworkers; i++)
         all[i] = &s->workers[i].metrics;
     struct conns_stats cs;
-    conns_get_stats(&cs);
+    conns_get_stats(w, &cs);
     struct strbuf sb;
     sb_init(&sb);
     metrics_render(&sb, all, s->nworkers, search_index_doccount(w->ix),
