@@ -61,6 +61,7 @@ static int set_database(struct search_index *ix, xc_db *db, struct search_error 
     xc_db_free(ix->db);
     ix->db = db;
     ix->qp = qp;
+    termfreq_cache_clear(&ix->termfreqs); /* another database: revisions start anew */
     return 0;
 }
 
@@ -430,6 +431,7 @@ void search_index_close(struct search_index *ix)
     xc_db_free(ix->spelling);
     shards_free(ix);
     xc_stem_free(ix->stem);
+    termfreq_cache_clear(&ix->termfreqs);
     free(ix);
 }
 

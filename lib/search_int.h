@@ -9,6 +9,7 @@
  *   search.c    one request -> one result (search, similar, doc)
  *   suggest.c   "did you mean": spelling suggestions
  *   correct.c   typo tolerance: when a query is searched as itself or its correction
+ *   termfreq.c  term frequencies remembered for the current revision
  */
 #ifndef QUIRE_SEARCH_INT_H
 #define QUIRE_SEARCH_INT_H
@@ -41,6 +42,13 @@ struct shard {
     char error[256];          /* why it is down */
 };
 
+/* A worker's term frequencies at one revision of its index (termfreq.c). */
+struct termfreq_cache {
+    struct hashmap map;  /* util_hash64(term) -> offset of the term in terms << 32 | frequency */
+    struct strbuf terms; /* the terms remembered, each with its NUL */
+    unsigned long rev;   /* the revision they are of */
+};
+
 struct search_index {
     char dir[4096];
     char path[4096]; /* what was opened: DIR/current, the shard map, or the database */
@@ -64,7 +72,14 @@ struct search_index {
     unsigned timeout_ms;   /* budget of one search; 0: none */
     int no_match_deadline; /* this view cannot run the match deadline (a remote part) */
     int has_remote;        /* a remote shard is up: fetch hits' documents together */
+    struct termfreq_cache termfreqs;
 };
+
+/* The number of articles that hold term, at ix's current revision: remembered from an
+ * earlier search at that revision when it can be (termfreq.c). 0 with *xe on failure. */
+unsigned search_termfreq(struct search_index *ix, const char *term, xc_error **xe);
+/* Forgets every term (and frees their memory): ix opened another database. */
+void termfreq_cache_clear(struct termfreq_cache *c);
 
 /* The slot a search collapses articles with the same text on (SCHEMA_META_UNIQUE_TEXT at
  * ix's current revision): -1 when no two articles of its one database share a text, so

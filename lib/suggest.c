@@ -339,7 +339,7 @@ int search_suggest(struct search_index *ix, const char *q, char **out_text, char
      * asked for every word), so it is asked about unknown and rare words only; a word in
      * more articles is taken as meant. */
     for (size_t i = 0; i < w.n; i++) {
-        w.v[i].tf = xc_db_termfreq(ix->db, w.v[i].term, &xe);
+        w.v[i].tf = search_termfreq(ix, w.v[i].term, &xe);
         if (xe)
             goto fail;
     }
