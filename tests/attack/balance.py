@@ -73,15 +73,16 @@ def counts():
     return [got.get(w, -1) for w in range(args.workers)]
 
 
-def settled(expect_total):
+def settled(expect_total, pause=0.05):
     """The counts once quired has seen every open and close (bounded wait), then a pause
-    for the workers to look again at accepting."""
+    for the workers to look again at accepting: after a close, the others learn of it
+    through their balance events, which their threads run when they next wake."""
     deadline = time.time() + 5 * args.slow
     c = counts()
     while sum(c) != expect_total and time.time() < deadline:
         time.sleep(0.01)
         c = counts()
-    time.sleep(0.05 * args.slow)
+    time.sleep(pause * args.slow)
     return counts()
 
 
@@ -106,7 +107,7 @@ for step in range(args.steps):
     if open_conns and (len(open_conns) >= MAX_OPEN or rng.random() < 0.45):
         victim = open_conns.pop(rng.randrange(len(open_conns)))
         victim.close()
-        settled(len(open_conns) + 1)
+        settled(len(open_conns) + 1, pause=0.25)
         continue
     before = settled(len(open_conns) + 1)
     s = connect()
