@@ -151,7 +151,20 @@ median() { sed -n "s/^.*\\b$2=\\([^ ]*\\).*$/\\1/p" "$WORK/runs/$1.lines" 2>/dev
     awk '{ v[NR] = $1 } END { if (NR) printf "%s", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b != "" && b > 0) printf "%.2f", a / b; else printf "—" }'; }
 errs() { sed -n 's/.*errors=\([0-9]*\) non2xx=\([0-9]*\).*/\1 \2/p' "$WORK/runs/$1.lines" 2>/dev/null |
-    awk '{ e += $1 + $2 } END { print e + 0 }'; }
+    awk '{ e += $1; n += $2 } END { printf "%d / %d", e, n }'; }
+# probe KEY: the queries asked again one at a time (at most 200); the first answers that
+# are not 200, with their bodies, so that failed requests in a row can be told apart.
+probe() {
+    shown=0
+    head -n 200 "$QUERIES" | while IFS= read -r q && [ $shown -lt 5 ]; do
+        enc=$(printf '%s' "$q" | od -An -tx1 | tr -d ' \n' | sed 's/../%&/g')
+        code=$(curl -s -m 30 -o "$WORK/runs/probe.body" -w '%{http_code}' \
+            "http://127.0.0.1:$(get "port.$1")/search?q=$enc&op=and&limit=10&snippet=0")
+        [ "$code" = 200 ] && continue
+        shown=$((shown + 1))
+        echo "    $code for \"$q\": $(head -c 300 "$WORK/runs/probe.body")"
+    done
+}
 {
     echo "# Sharding benchmark"
     echo
@@ -183,7 +196,7 @@ errs() { sed -n 's/.*errors=\([0-9]*\) non2xx=\([0-9]*\).*/\1 \2/p' "$WORK/runs/
         echo
         echo "## Queries on $(get corpus.1) (wrk -t2 -c4, ${SECS} s x $ROUNDS rounds, AND, top 10, no snippets; medians)"
         echo
-        echo "| index | queries/s | p50 µs | p99 µs | × one database | errors |"
+        echo "| index | queries/s | p50 µs | p99 µs | × one database | errors (socket / non-2xx) |"
         echo "|---|---:|---:|---:|---:|---:|"
         base=$(median one qps)
         for c in $CONFIGS; do
@@ -202,6 +215,14 @@ errs() { sed -n 's/.*errors=\([0-9]*\) non2xx=\([0-9]*\).*/\1 \2/p' "$WORK/runs/
         done
         echo
         echo "quired, wrk and (for the remote rows) the shard servers share the same $(nproc) cores."
+        for c in $CONFIGS; do
+            [ "$(errs "$c")" = "0 / 0" ] && continue
+            echo
+            echo "$c: failed requests ($(errs "$c")). The end of its quired's log:"
+            tail -n 5 "$WORK/runs/quired-$c.log" | sed 's/^/    /'
+            echo "The first 200 queries asked again one at a time, the answers that were not 200:"
+            probe "$c"
+        done
     fi
 } >"$REPORT"
 cat "$REPORT"
