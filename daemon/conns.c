@@ -36,6 +36,14 @@ _Static_assert(CONNS_MAX_WORKERS >= SERVER_MAX_THREADS, "a count for every worke
 
 /* ---- a connection's end -------------------------------------------------------------- */
 
+/* t's worker serves one more or one fewer connection: it looks again at accepting (it may
+ * hold back now, or accept again), and so does every other worker. */
+static void count_changed(struct conn_table *t)
+{
+    conn_listeners_update(t);
+    conn_balance_tell_others(t);
+}
+
 /* Forgets c: evhttp has closed (or is closing) its socket. */
 static void conn_forget(struct conn *c)
 {
@@ -60,9 +68,7 @@ static void conn_forget(struct conn *c)
     atomic_fetch_sub_explicit(&conns_g.open, 1, memory_order_relaxed);
     atomic_fetch_sub_explicit(&t->nconns, 1, memory_order_relaxed);
     free(c);
-    /* This worker may accept again, and another may now hold back for it. */
-    conn_listeners_update(t);
-    conn_balance_tell_others(t);
+    count_changed(t);
 }
 
 /* evhttp's close callback: runs once, just before it closes c's socket (evglue.h, 3).
@@ -217,8 +223,7 @@ static void conns_accept(struct evconnlistener *lev, evutil_socket_t fd, struct 
     bufferevent_decref(bev);
     atomic_fetch_add_explicit(&conns_g.accepted, 1, memory_order_relaxed);
     conn_arm(c);
-    conn_listeners_update(t); /* holding back now, perhaps */
-    conn_balance_tell_others(t);
+    count_changed(t);
 }
 
 /* Listener error (EMFILE, ENFILE, ENOBUFS...): stop accepting for a moment instead of
