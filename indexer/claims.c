@@ -263,7 +263,7 @@ static int claims_store(struct run *r, unsigned docid, const struct claims *c,
         return -1;
     }
     sb_free(&sb);
-    return run_changed(r);
+    return run_changed(r, 0);
 }
 
 /* ---- reading one file ------------------------------------------------------------------ */
@@ -358,7 +358,7 @@ static int apply_record(struct run *r, struct file_read *fr, struct article *a,
             else
                 r->added++;
             docid = got;
-            rc = run_changed(r);
+            rc = run_changed(r, strlen(a->title) + a->body_len);
         }
     } else if (changed) {
         rc = claims_store(r, docid, &c, fr->abspath, NULL);
@@ -482,7 +482,7 @@ static int finish_read(struct run *r, struct file_read *fr)
                 rc = -1;
             } else {
                 r->deleted++;
-                rc = run_changed(r);
+                rc = run_changed(r, 0);
             }
         } else if (k >= 0) {
             int was_first = (size_t)k == claims_owner(&c);
@@ -853,7 +853,7 @@ int claims_index_file(struct run *r, struct file_entry *f)
             rc = -1;
             break;
         }
-        rc = run_changed(r);
+        rc = run_changed(r, 0);
         break;
     }
     }
@@ -944,7 +944,7 @@ int claims_vanished(struct run *r)
                 rc = -1;
             }
             if (rc == 0)
-                rc = run_changed(r);
+                rc = run_changed(r, 0);
         }
         free(path);
     }

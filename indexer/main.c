@@ -8,7 +8,7 @@
  *      compares (mtime, size) with the signature stored by the last run: unchanged files
  *      cost one stat(); changed ones are read and their records applied (claims.c: which
  *      input holds an id, and why nothing is deleted on doubt);
- *   4. commits every --batch changes and at the end. A file's signature is written in the
+ *   4. commits every --batch changes (or BATCH_TEXT_BYTES of text) and at the end. A file's signature is written in the
  *      same commit as its last change, so a run killed at any point leaves the index at
  *      its last commit and the next run redoes exactly the unfinished files.
  * --rebuild builds a new generation beside the live one and --rollback goes back one
@@ -120,6 +120,7 @@ int run_commit(struct run *r)
         return -1;
     }
     r->pending = 0;
+    r->pending_text = 0;
     r->marked = 0;
     return 0;
 }
@@ -143,9 +144,10 @@ int run_write_tables(struct run *r, int repeats)
     return -1;
 }
 
-int run_changed(struct run *r)
+int run_changed(struct run *r, size_t text_bytes)
 {
-    if (++r->pending >= r->batch)
+    r->pending_text += text_bytes;
+    if (++r->pending >= r->batch || r->pending_text >= BATCH_TEXT_BYTES)
         return run_commit(r);
     return 0;
 }

@@ -23,6 +23,10 @@ enum {
 };
 
 #define DEFAULT_BATCH 2000
+/* A batch also ends after this much article text (title and body), whatever --batch
+ * says: Xapian holds a batch's postings in memory, so this bounds the indexer's memory
+ * for any size of article, and smaller in-memory posting maps are cheaper to add to. */
+#define BATCH_TEXT_BYTES (3u << 20)
 
 struct options {
     const char *dbdir;
@@ -76,6 +80,7 @@ struct run {
     xc_termgen *tg;
     unsigned batch;
     unsigned pending; /* changes since the last commit */
+    size_t pending_text; /* bytes of article text written since the last commit */
     int marked;       /* run_write_tables marked the duplicates for the next commit */
     int quiet;
     int progress;     /* draw a progress bar (stderr is a terminal) */
@@ -133,8 +138,9 @@ void run_index_files(struct run *r, struct file_list *fl);
 int run_write_tables(struct run *r, int repeats);
 /* Commits (and stamps quire:updated). Returns 0, or -1 (reported, r->io_error set). */
 int run_commit(struct run *r);
-/* Counts one change; commits when a batch is full. */
-int run_changed(struct run *r);
+/* Counts one change that wrote text_bytes of article text; commits when a batch is full
+ * (r->batch changes or BATCH_TEXT_BYTES of text). */
+int run_changed(struct run *r, size_t text_bytes);
 /* Redraws the progress bar (at most every 200 ms unless final). */
 void run_progress(struct run *r, int final);
 /* Prints the run's summary: one line for people, or one JSON object with --json (to
