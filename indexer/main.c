@@ -147,7 +147,7 @@ int run_write_tables(struct run *r, int repeats)
 int run_changed(struct run *r, size_t text_bytes)
 {
     r->pending_text += text_bytes;
-    if (++r->pending >= r->batch || r->pending_text >= BATCH_TEXT_BYTES)
+    if (++r->pending >= r->batch || r->pending_text >= r->batch_text)
         return run_commit(r);
     return 0;
 }
@@ -279,6 +279,7 @@ int index_one(const struct options *opts, int argc, char **argv)
     r.dbdir = o.dbdir;
     r.quiet = o.quiet;
     r.batch = o.dry_run ? UINT_MAX : (unsigned)o.batch;
+    r.batch_text = o.dry_run ? SIZE_MAX : BATCH_TEXT_BYTES; /* a dry run is one transaction */
     r.progress = !o.quiet && !o.json && !o.child && isatty(STDERR_FILENO);
     r.shard_k = o.shard_k;
     r.shard_n = o.child ? o.shards : 1;

@@ -80,6 +80,7 @@ struct run {
     xc_termgen *tg;
     unsigned batch;
     unsigned pending; /* changes since the last commit */
+    size_t batch_text;   /* ...or after this much article text (BATCH_TEXT_BYTES) */
     size_t pending_text; /* bytes of article text written since the last commit */
     int marked;       /* run_write_tables marked the duplicates for the next commit */
     int quiet;
@@ -139,7 +140,7 @@ int run_write_tables(struct run *r, int repeats);
 /* Commits (and stamps quire:updated). Returns 0, or -1 (reported, r->io_error set). */
 int run_commit(struct run *r);
 /* Counts one change that wrote text_bytes of article text; commits when a batch is full
- * (r->batch changes or BATCH_TEXT_BYTES of text). */
+ * (r->batch changes or r->batch_text bytes of text). */
 int run_changed(struct run *r, size_t text_bytes);
 /* Redraws the progress bar (at most every 200 ms unless final). */
 void run_progress(struct run *r, int final);

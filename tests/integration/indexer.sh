@@ -272,6 +272,11 @@ if [ "$UNDER_VALGRIND" != 1 ]; then
     live="$T/bigdb/$(tail -n1 "$T/bigdb/generations")"
     rev() { xapian-delve "$live" | sed -n 's/^revision = //p'; }
     before=$(rev)
+    # A dry run is one transaction, never committed, whatever the amount of text.
+    "$QUIRE_INDEX" --dry-run --db "$T/bigdb" "$T/big" >"$T/out" 2>&1; rc=$?
+    check_eq "a dry run over 12 MB of large articles exits 0" 0 "$rc"
+    check_match "...and counts them" "would have added 10," "$(cat "$T/out")"
+    check_eq "...and writes nothing" "$before" "$(rev)"
     "$QUIRE_INDEX" -q --batch 100000 --db "$T/bigdb" "$T/big"; rc=$?
     check_eq "12 MB of large articles in one run exits 0" 0 "$rc"
     after=$(rev)
