@@ -329,7 +329,8 @@ int index_one(const struct options *opts, int argc, char **argv)
         goto out;
     }
     if (o.dry_run && !dbpath[0]) {
-        /* A scratch database that is never committed, for a new index's dry run. */
+        /* A scratch database that is never committed, for a new index's dry run (no
+         * directory, or one that holds no index yet). */
         snprintf(dbpath, sizeof dbpath, "%s", "/tmp/quire-dry-XXXXXX");
         if (!mkdtemp(dbpath)) {
             fprintf(stderr, "%s: cannot make a scratch directory: %s\n", progname, strerror(errno));
@@ -349,8 +350,9 @@ int index_one(const struct options *opts, int argc, char **argv)
         code = locked ? EXIT_LOCKED : EXIT_IO;
         goto out;
     }
-    r.tg = xc_termgen_new(SCHEMA_LANG, &err);
-    if (!r.tg) {
+    /* A dry run indexes no words: the articles' identities alone decide what would change
+     * (schema_build), and its transaction stays small whatever the size of the text. */
+    if (!o.dry_run && !(r.tg = xc_termgen_new(SCHEMA_LANG, &err))) {
         fprintf(stderr, "%s: %s\n", progname, err && err->message ? err->message : "termgen");
         xc_error_free(err);
         code = EXIT_IO;
@@ -380,7 +382,7 @@ int index_one(const struct options *opts, int argc, char **argv)
             fputc('\n', stderr);
     } else {
         /* Spelling data for "did you mean" suggestions. */
-        if (!o.no_spelling)
+        if (!o.no_spelling && r.tg)
             xc_termgen_set_spelling(r.tg, r.wdb);
         /* A dry run does all the work inside a transaction that is then thrown away:
          * Xapian would otherwise commit it when the writer is closed. */

@@ -206,8 +206,8 @@ int dbdir_writer_path(const char *dir, int create, char *out, size_t outlen, cha
         return 0;
     }
     if (!create) {
-        snprintf(why, whylen, "no index at %s", dir);
-        return -1;
+        out[0] = '\0';
+        return 0;
     }
     if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
         snprintf(why, whylen, "cannot create %s: %s", dir, strerror(errno));

@@ -64,8 +64,9 @@ int dbdir_lock(const char *dir, int wait_seconds, char *why, size_t whylen);
 void dbdir_unlock(int fd);
 
 /* The database path a writer opens: the live generation's directory. When dir holds no
- * index yet and create is set, makes gen-000001 and points `current` at it. A plain
- * Xapian database directory is written in place. Returns 0, or -1 with a reason. */
+ * index yet, makes gen-000001 and points `current` at it if create is set, else gives ""
+ * (nothing to open). A plain Xapian database directory is written in place. Returns 0, or
+ * -1 with a reason. */
 int dbdir_writer_path(const char *dir, int create, char *out, size_t outlen, char *why,
                       size_t whylen);
 

@@ -419,22 +419,11 @@ static uint64_t content_hash(const char *body, size_t len)
     return h;
 }
 
-xc_doc *schema_build(const struct article *a, const char *file_key, xc_termgen *tg,
-                     xc_error **err)
+/* The article's words: title (prefixed, then unprefixed with a higher wdf), the body's
+ * lead (which feeds the spelling table) and the rest of the body. */
+static int index_words(xc_termgen *tg, xc_doc *doc, const char *title, size_t title_len,
+                       const char *body, size_t body_len, xc_error **err)
 {
-    xc_doc *doc = xc_doc_new(err);
-    if (!doc)
-        return NULL;
-    struct strbuf data;
-    sb_init(&data);
-    char term[SCHEMA_MAX_TERM + 1];
-    const char *title = a->title ? a->title : "";
-    const char *body = a->body ? a->body : "";
-    size_t body_len = a->body ? a->body_len : 0;
-
-    /* Words are indexed as lib/tokenize reads them (accents folded: the query side folds
-     * too), while the stored text keeps them. */
-    size_t title_len = strlen(title);
     xc_termgen_set_document(tg, doc);
     /* Title: prefixed for title: searches, and unprefixed with a higher wdf so a title
      * match outranks the same word in the body. A position gap keeps phrases from
@@ -457,6 +446,26 @@ xc_doc *schema_build(const struct article *a, const char *file_key, xc_termgen *
     xc_termgen_spelling(tg, 0);
     if (rc == 0 && lead < body_len)
         rc = tokenize_index(tg, body + lead, body_len - lead, 1, "", err);
+    return rc;
+}
+
+xc_doc *schema_build(const struct article *a, const char *file_key, xc_termgen *tg,
+                     xc_error **err)
+{
+    xc_doc *doc = xc_doc_new(err);
+    if (!doc)
+        return NULL;
+    struct strbuf data;
+    sb_init(&data);
+    char term[SCHEMA_MAX_TERM + 1];
+    const char *title = a->title ? a->title : "";
+    const char *body = a->body ? a->body : "";
+    size_t body_len = a->body ? a->body_len : 0;
+
+    /* Words are indexed as lib/tokenize reads them (accents folded: the query side folds
+     * too), while the stored text keeps them. */
+    size_t title_len = strlen(title);
+    int rc = tg ? index_words(tg, doc, title, title_len, body, body_len, err) : 0;
     if (rc < 0)
         goto fail;
 
@@ -502,7 +511,7 @@ xc_doc *schema_build(const struct article *a, const char *file_key, xc_termgen *
     char hex[17];
     util_hex64(content_hash(body, body_len), hex);
     if (xc_doc_set_value(doc, SCHEMA_SLOT_HASH, hex, 16, err) < 0 ||
-        store_text(doc, body, body_len, err) < 0)
+        (tg && store_text(doc, body, body_len, err) < 0))
         goto fail;
 
     put_field(&data, a->id, 0);

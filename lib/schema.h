@@ -87,7 +87,10 @@ long schema_title_key(const char *text, size_t len, int keep_trailing, char *out
                       size_t outlen, xc_error **err);
 
 /* Builds the Xapian document for an article. file_key names its source file (for
- * incremental runs). tg is the caller's term generator. Caller frees the document.
+ * incremental runs). tg is the caller's term generator; NULL builds the article's identity
+ * only (its id, file, filter terms, values and display data, but no words and no stored
+ * text), which is all a dry run needs to decide what would change. Caller frees the
+ * document.
  * NULL on failure, with *err set by the binding, or NULL in *err when out of memory. */
 xc_doc *schema_build(const struct article *a, const char *file_key, xc_termgen *tg,
                      xc_error **err);

@@ -155,6 +155,11 @@ check_eq "...it updates the shards (exit 0)" 0 "$rc"
 check_eq "--dry-run on a new index exits 0" 0 "$rc"
 check_match "...and reports what would be added" 'would have added 1,' "$(cat "$T/out")"
 check "...and writes nothing, not even a lock" test ! -e "$T/newdry"
+mkdir "$T/emptydry"
+"$QUIRE_INDEX" --db "$T/emptydry" --dry-run "$T/j" >"$T/out" 2>"$T/err"; rc=$?
+check_eq "--dry-run on a directory that holds no index yet exits 0" 0 "$rc"
+check_match "...and reports what would be added" 'would have added 1,' "$(cat "$T/out")"
+check "...and makes no index there" test ! -e "$T/emptydry/current" -a ! -e "$T/emptydry/gen-000001"
 
 # --- readers ------------------------------------------------------------------------------
 mkdir -p "$T/r/sub"

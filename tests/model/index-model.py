@@ -7,7 +7,8 @@ BOM; JSON ids shared between files and repeated inside one; JSON ids equal to a 
 file's id) and random operations on it: add, edit, rename, move between roots, delete,
 duplicate an id, compress a file with gzip (its id stays), make a file unreadable (and
 readable again), truncate a .gz of any format; interleaved with incremental runs (random
---batch, --jobs), runs killed with SIGKILL at a random moment, --rebuild (--keep 2 or 3)
+--batch, --jobs; some after a dry run, whose counts and exit code must be the run's, and
+which must write nothing), runs killed with SIGKILL at a random moment, --rebuild (--keep 2 or 3)
 and --rollback.
 
 After every complete run the index (tests/model/quire-dump: id, title, date, text hash)
@@ -28,6 +29,7 @@ Prints TAP. The seed is printed first; rerun with --seed to reproduce.
 """
 import argparse
 import gzip
+import json
 import os
 import random
 import shutil
@@ -450,7 +452,7 @@ parse_dump = checks.parse_dump
 
 
 stats = {"ops": 0, "runs": 0, "kills": 0, "killed_mid_run": 0, "rebuilds": 0, "refused": 0,
-         "rollbacks": 0, "checks": 0, "clean_compares": 0}
+         "rollbacks": 0, "checks": 0, "clean_compares": 0, "dry_runs": 0}
 pending_after_kill = [False]
 
 
@@ -508,11 +510,34 @@ def step_run():
         after_complete_run()
         check_state("run %d, after a run killed at a random moment" % stats["runs"], rc, err)
         return "run --batch %s, killed; run" % batch
-    rc, out, err = run_index(["--batch", batch])
+    dry = None
+    if rng.random() < 0.3:
+        # A dry run first: it writes nothing, and says what the real run then does.
+        before = dump(DB)
+        drc, dout, _ = run_index(["--batch", batch, "--dry-run", "--json"])
+        stats["dry_runs"] += 1
+        ok(dump(DB) == before, "run %d: a dry run writes nothing" % (stats["runs"] + 1))
+        dry = (drc, summary_counts(dout))
+    rc, out, err = run_index(["--batch", batch] + (["--json"] if dry else []))
     stats["runs"] += 1
+    if dry:
+        ok(dry == (rc, summary_counts(out)),
+           "run %d: the dry run before it said what it did (exit code and counts)" % stats["runs"],
+           "dry run %r, run %r" % (dry, (rc, summary_counts(out))))
     after_complete_run()
     check_state("run %d" % stats["runs"], rc, err)
-    return "run --batch %s" % batch
+    return "run --batch %s%s" % (batch, ", after a dry run" if dry else "")
+
+
+def summary_counts(out):
+    """The counts of a --json summary: what a dry run and the real run must agree on."""
+    try:
+        j = json.loads(out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return None
+    keys = ("status", "added", "updated", "deleted", "unchanged", "skipped", "unreadable",
+            "duplicates", "converted", "ignored", "ignored_by_extension")
+    return {k: j.get(k) for k in keys}
 
 
 # The generations' model states, parallel to stack (kept apart for clarity).
@@ -623,10 +648,11 @@ def main():
     stats["ops"] = ops
     secs = time.time() - t0
     print("# seed %d: %d operations, %d complete runs checked (%d against a clean build), "
-          "%d runs killed (%d mid-run), %d rebuilds (%d refused), %d rollbacks, %d files at "
-          "the end, %.1f s" % (seed, ops, stats["checks"], stats["clean_compares"], stats["kills"],
-                               stats["killed_mid_run"], stats["rebuilds"], stats["refused"],
-                               stats["rollbacks"], len(files), secs))
+          "%d runs killed (%d mid-run), %d rebuilds (%d refused), %d rollbacks, %d dry runs "
+          "compared, %d files at the end, %.1f s"
+          % (seed, ops, stats["checks"], stats["clean_compares"], stats["kills"],
+             stats["killed_mid_run"], stats["rebuilds"], stats["refused"], stats["rollbacks"],
+             stats["dry_runs"], len(files), secs))
     return tap.end(args.no_plan)
 
 
