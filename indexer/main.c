@@ -8,9 +8,10 @@
  *      compares (mtime, size) with the signature stored by the last run: unchanged files
  *      cost one stat(); changed ones are read and their records applied (claims.c: which
  *      input holds an id, and why nothing is deleted on doubt);
- *   4. commits every --batch changes (or BATCH_TEXT_BYTES of text) and at the end. A file's signature is written in the
- *      same commit as its last change, so a run killed at any point leaves the index at
- *      its last commit and the next run redoes exactly the unfinished files.
+ *   4. commits every --batch changes (sooner after BATCH_TEXT_BYTES of text) and at the
+ *      end. A file's signature is written in the same commit as its last change, so a run
+ *      killed at any point leaves the index at its last commit and the next run redoes
+ *      exactly the unfinished files.
  * --rebuild builds a new generation beside the live one and --rollback goes back one
  * (generations.c); --shards N writes a sharded index (shards.c); options.c has the flags.
  *

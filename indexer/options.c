@@ -39,7 +39,7 @@ void options_usage(FILE *out)
             "Options:\n"
             "  --db DIR         index directory (default: $QUIRE_DB or ./quire.db)\n"
             "  --batch N        commit every N changed documents (default %d), or sooner\n"
-            "                   once 3 MiB of article text is waiting\n"
+            "                   once %u MiB of article text is waiting\n"
             "  --wait[=SECS]    wait for another writer's lock (default: fail at once;\n"
             "                   --wait alone waits up to 3600 s)\n"
             "  --rebuild        build a new generation beside the live one, check it and\n"
@@ -81,7 +81,7 @@ void options_usage(FILE *out)
             "  4  I/O or index error (the index stays at its last commit)\n"
             "  5  --rebuild refused by its checks (the live index is untouched), or nothing\n"
             "     to --rollback to\n",
-            DEFAULT_BATCH);
+            DEFAULT_BATCH, BATCH_TEXT_BYTES >> 20);
 }
 
 /* Parses the command line into o; returns -1 to exit with *code. */
