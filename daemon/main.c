@@ -40,6 +40,7 @@ static const struct option longopts[] = {
     {"search-timeout-ms", required_argument, NULL, 0},
     {"access-log", required_argument, NULL, 0}, {"slow-ms", required_argument, NULL, 0},
     {"shard-timeout-ms", required_argument, NULL, 0},
+    {"split-postings", required_argument, NULL, 0},
     {"allow-partial", optional_argument, NULL, 0},
     {"admin-token-file", required_argument, NULL, 0},
     {"admin-uid", required_argument, NULL, 0},
@@ -79,6 +80,8 @@ static void usage(FILE *out)
             "                       header timeout per BYTES bytes (4096; 0: no more)\n"
             "  --search-timeout-ms MS  time budget of one search (%d; 0: none); past it the\n"
             "                       hits found so far are returned with \"timed_out\": true\n"
+            "  --split-postings N   a search whose words index N postings or more runs on\n"
+            "                       two cores at once when one is idle (%d; 0: never)\n"
             "  --quiet              no per-request log lines\n"
             "  --access-log FMT     per-request log lines as 'text' (default) or 'json'\n"
             "  --slow-ms MS         log searches slower than MS milliseconds (0: off)\n"
@@ -98,7 +101,7 @@ static void usage(FILE *out)
             "POST /admin/reload (the admin token, or a Unix-socket peer with an allowed uid).\n"
             "Signals: SIGHUP re-reads the configuration and reopens the index; SIGTERM and\n"
             "SIGINT finish in-flight requests and exit 0.\n",
-            SEARCH_DEFAULT_TIMEOUT_MS);
+            SEARCH_DEFAULT_TIMEOUT_MS, SEARCH_SPLIT_POSTINGS);
 }
 
 /* Settings from defaults, then the file (when --config is given), then the flags. Returns
@@ -232,6 +235,7 @@ static int reconfigure(struct server *srv, void *arg, struct reload_report *rep)
     LIVE(refresh_ms, "refresh_ms");
     LIVE(search.shard_timeout_ms, "shard_timeout_ms");
     LIVE(search.allow_partial, "allow_partial");
+    LIVE(search.split_postings, "split_postings");
     LIVE(search_timeout_ms, "search_timeout_ms");
     LIVE(slow_ms, "slow_ms");
     LIVE(quiet, "quiet");

@@ -206,6 +206,7 @@ static void worker_apply(struct worker *w)
     search_options_init(&o);
     o.shard_timeout_ms = atomic_load(&s->live_shard_timeout_ms);
     o.allow_partial = atomic_load(&s->live_allow_partial);
+    o.split_postings = atomic_load(&s->live_split_postings);
     search_index_set_options(w->ix, &o);
     conns_rearm(w);
 }
@@ -411,6 +412,7 @@ void server_set_live(struct server *s, const struct server_config *cfg)
     atomic_store(&s->live_refresh_ms, cfg->refresh_ms);
     atomic_store(&s->live_shard_timeout_ms, cfg->search.shard_timeout_ms);
     atomic_store(&s->live_allow_partial, cfg->search.allow_partial);
+    atomic_store(&s->live_split_postings, cfg->search.split_postings);
     atomic_store(&s->live_quiet, cfg->quiet);
     atomic_store(&s->live_access_json, cfg->access_json);
     atomic_store(&s->live_slow_us, (long)(cfg->slow_ms * 1000));

@@ -106,6 +106,7 @@ struct server {
     atomic_size_t live_max_response;
     atomic_uint live_refresh_ms;
     atomic_uint live_shard_timeout_ms;
+    atomic_ulong live_split_postings;
     atomic_int live_allow_partial;
     /* What people search for (analytics.h): one table for every worker, behind its own
      * mutex, since start or the last POST /admin/queries/reset. */

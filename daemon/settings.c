@@ -244,6 +244,10 @@ int config_apply(struct server_config *cfg, const char *name_in, const char *val
         if (parse_long(name, value, 10, 600000, &v, why, whylen) < 0)
             return -1;
         cfg->search.shard_timeout_ms = (unsigned)v;
+    } else if (!strcmp(name, "split-postings")) {
+        if (parse_long(name, value, 0, 1L << 40, &v, why, whylen) < 0)
+            return -1;
+        cfg->search.split_postings = (unsigned long)v;
     } else if (!strcmp(name, "allow-partial")) {
         return parse_flag(name, value, &cfg->search.allow_partial, why, whylen);
     } else if (!strcmp(name, "search-timeout-ms")) {

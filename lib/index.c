@@ -36,6 +36,7 @@ void search_options_init(struct search_options *o)
     memset(o, 0, sizeof *o);
     o->shard_timeout_ms = SEARCH_SHARD_TIMEOUT_MS;
     o->allow_partial = 0;
+    o->split_postings = SEARCH_SPLIT_POSTINGS;
 }
 
 /* Makes db (owned from here on, NULL for none) the one searched, with a parser for it
@@ -59,6 +60,8 @@ static int set_database(struct search_index *ix, xc_db *db, struct search_error 
     }
     xc_qp_free(ix->qp);
     xc_db_free(ix->db);
+    xc_db_free(ix->twin); /* a twin of the old database */
+    ix->twin = NULL;
     ix->db = db;
     ix->qp = qp;
     termfreq_cache_clear(&ix->termfreqs); /* another database: revisions start anew */
@@ -428,6 +431,7 @@ void search_index_close(struct search_index *ix)
         return;
     xc_qp_free(ix->qp);
     xc_db_free(ix->db);
+    xc_db_free(ix->twin);
     xc_db_free(ix->spelling);
     shards_free(ix);
     xc_stem_free(ix->stem);
@@ -474,6 +478,11 @@ void search_index_set_timeout(struct search_index *ix, unsigned ms)
 void search_index_set_options(struct search_index *ix, const struct search_options *o)
 {
     ix->opts = *o;
+}
+
+unsigned long search_index_splits(const struct search_index *ix)
+{
+    return ix->splits;
 }
 
 unsigned search_index_doccount(struct search_index *ix)

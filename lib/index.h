@@ -20,7 +20,13 @@ struct search_options {
     unsigned shard_timeout_ms; /* remote shards: connect and per-read timeout */
     int allow_partial;         /* with a shard down, answer from the others (marked
                                 * "shards": {"failed": K}) unless a request says no */
+    /* A match whose query's terms index at least this many postings in all runs as two
+     * halves of the index side by side while a core is idle (search_split.c); 0: never.
+     * The answer is the same either way. */
+    unsigned long split_postings;
+    int split_busy; /* split even when no core is idle (tests) */
 };
+#define SEARCH_SPLIT_POSTINGS 100000
 #define SEARCH_SHARD_TIMEOUT_MS 2000
 void search_options_init(struct search_options *o);
 
@@ -46,6 +52,8 @@ void search_index_set_options(struct search_index *ix, const struct search_optio
  * Returns 1 when the view changed, 0 when not, -1 on error (the old view stays). */
 int search_index_refresh(struct search_index *ix, struct search_error *err);
 unsigned search_index_doccount(struct search_index *ix);
+/* The matches of ix that ran split in two halves (search_options.split_postings). */
+unsigned long search_index_splits(const struct search_index *ix);
 unsigned long search_index_revision(struct search_index *ix);
 /* The generation being served ("gen-000003"), or "" for a plain database. Borrowed until
  * the next refresh. */

@@ -207,7 +207,9 @@ static xc_mset *enquire_within(struct search_index *ix, const xc_query *q,
     xc_match_opts opts = *opts_in;
     opts.deadline_ms = match_budget(ix, deadline);
     opts.fetch = ix->has_remote;
+    int split = search_split_begin(ix, q, &opts);
     xc_mset *ms = xc_enquire(ix->db, q, &opts, xe);
+    search_split_end(split);
     if (!ms && *xe && (*xe)->code == XC_ERR_UNSUPPORTED && opts.deadline_ms > 0) {
         xc_error_free(*xe);
         *xe = NULL;

@@ -73,7 +73,17 @@ struct search_index {
     int no_match_deadline; /* this view cannot run the match deadline (a remote part) */
     int has_remote;        /* a remote shard is up: fetch hits' documents together */
     struct termfreq_cache termfreqs;
+    /* A second handle on db, for the second half of a split match (search_split.c); NULL
+     * until one is wanted, and again whenever db is replaced. */
+    xc_db *twin;
+    unsigned long splits; /* matches run split */
 };
+
+/* Decides whether the match of q with opts runs split (search_split.c): if so sets
+ * opts->split_twin and returns 1, else 0. Every match is bracketed by it and
+ * search_split_end(what it returned): the two count the matches running. */
+int search_split_begin(struct search_index *ix, const xc_query *q, xc_match_opts *opts);
+void search_split_end(int split);
 
 /* The number of articles that hold term, at ix's current revision: remembered from an
  * earlier search at that revision when it can be (termfreq.c). 0 with *xe on failure. */

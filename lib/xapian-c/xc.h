@@ -91,6 +91,9 @@ const char *xc_network_last_error(void);
 /* Picks up the latest commit. Returns 1 if the database may have changed, 0 if not,
  * -1 on error. Does not re-read a stub file: a swapped generation needs a new open. */
 int xc_db_reopen(xc_db *db, xc_error **err);
+/* 1 when a and b are handles on one single database (a directory, or a stub naming one) at
+ * one revision, so that any read gives the same answer on either; else 0. */
+int xc_db_same(xc_db *a, xc_db *b);
 /* Number of documents; 0 with err set on failure. */
 unsigned xc_db_doccount(xc_db *db, xc_error **err);
 /* The revision committed last; 0 when there is no single one (a stub over several
@@ -356,9 +359,23 @@ typedef struct xc_match_opts {
      * which spares the match the weighting scheme's statistics and per-document
      * arithmetic. The counts are the same: weights only order the hits. */
     int count_only;
+    /* NULL: one match. Else a second handle on the same database at the same revision
+     * (xc_db_same; borrowed, and not used by any other thread during the call): the match
+     * runs as two halves of the docid range side by side, the first on db in the calling
+     * thread and the second on split_twin in a thread of its own, and their hits are
+     * merged. Weights come from the whole database's statistics whichever half weighs a
+     * document, so the hits (docids, weights, order) are those of one match, and so are
+     * exact totals; estimated ones come from the halves' estimates. Collapsed, a key that
+     * both halves hold keeps its better document, whose collapse count adds the other's
+     * (a lower bound, as Xapian's own is). Only a ranked match splits: with facets, a sort
+     * by value, count_only, fetch, no hits asked for, or exact totals of a collapsed
+     * match, split_twin is ignored. */
+    xc_db *split_twin;
 } xc_match_opts;
 
 void xc_match_opts_init(xc_match_opts *o);
+/* 1 when a match with opts would split given a twin (see xc_match_opts.split_twin). */
+int xc_match_can_split(const xc_match_opts *opts);
 
 typedef struct xc_mset xc_mset;
 
@@ -380,7 +397,8 @@ unsigned xc_mset_size(const xc_mset *ms);
 void xc_mset_totals(const xc_mset *ms, unsigned *estimated, unsigned *lower, unsigned *upper);
 /* Fills hit i. Returns 0, or -1 when i is out of range or on failure. */
 int xc_mset_hit(const xc_mset *ms, unsigned i, xc_hit *hit);
-/* Document data of hit i. Caller frees. */
+/* Document data of hit i. Caller frees. Not for a split match (xc_match_opts.split_twin),
+ * which holds no documents: read its hits by docid. */
 char *xc_mset_data(xc_mset *ms, unsigned i, size_t *len, xc_error **err);
 /* Value slot of hit i's document, read with the document (fetched with it over a remote
  * shard; see xc_match_opts.fetch). Caller frees. */

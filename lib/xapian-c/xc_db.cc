@@ -62,6 +62,19 @@ extern "C" unsigned long xc_db_revision(xc_db *db)
     }
 }
 
+extern "C" int xc_db_same(xc_db *a, xc_db *b)
+{
+    try {
+        if (a->db.size() != 1 || b->db.size() != 1)
+            return 0;
+        Xapian::rev r = a->db.get_revision();
+        return r != 0 && r == b->db.get_revision() && a->db.get_uuid() == b->db.get_uuid();
+    } catch (...) {
+        xc_swallow();
+        return 0;
+    }
+}
+
 extern "C" unsigned xc_db_docid_for_term(xc_db *db, const char *term, xc_error **err)
 {
     XC_TRY

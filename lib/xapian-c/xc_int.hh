@@ -12,6 +12,7 @@
  *   xc_db.cc        databases (read-only and writable), documents, term lists
  *   xc_query.cc     stemming, query parsing, walking a parsed query's terms
  *   xc_match.cc     matching: enquire, deadlines, facets, msets
+ *   xc_split.cc     a heavy match split in two halves of the docid range, run side by side
  *   xc_spelling.cc  spelling candidates (edit distance over the spelling table)
  *   xc_unicode.cc   Xapian's Unicode tables, for lib/tokenize
  */
@@ -74,7 +75,28 @@ struct xc_mset {
     Xapian::MSet ms;
     std::vector<std::unique_ptr<Xapian::ValueCountMatchSpy>> spies;
     bool timed_out = false;
+    /* A split match (xc_split.cc) holds its merged hits and totals here, not in ms. */
+    bool merged = false;
+    std::vector<xc_hit> hits;
+    unsigned estimated = 0, lower = 0, upper = 0;
 };
+
+/* ---- matching (xc_match.cc, xc_split.cc) -------------------------------------------- */
+
+struct xc_deadline;
+/* query restricted to part `part` of `nparts` of each sub-database's docid range, and cut
+ * at the deadline (NULL: none); query itself when neither applies. */
+Xapian::Query xc_match_part_query(const Xapian::Query &query,
+                                  const std::shared_ptr<xc_deadline> &deadline, unsigned part,
+                                  unsigned nparts);
+/* True when a source of the match ended at the deadline. */
+bool xc_deadline_hit(const std::shared_ptr<xc_deadline> &deadline);
+/* The weighting, collapsing and sorting opts ask for. */
+void xc_enquire_configure(Xapian::Enquire &enq, const xc_match_opts *opts);
+/* query matched on db and twin as two halves, merged (see xc_match_opts.split_twin). */
+xc_mset *xc_enquire_split(xc_db *db, xc_db *twin, const Xapian::Query &query,
+                          const xc_match_opts *opts,
+                          const std::shared_ptr<xc_deadline> &deadline);
 
 /* ---- errors (xc_error.cc) ---------------------------------------------------------- */
 

@@ -5,33 +5,40 @@
 
 /* ---- matching -------------------------------------------------------------------- */
 
-/* A match deadline, shared by a DeadlineSource and its clones (one per sub-database). */
+/* A match deadline, shared by the sources of one match (a clone per sub-database, and the
+ * two halves of a split match, which run in two threads). */
 struct xc_deadline {
-    struct timespec at; /* CLOCK_MONOTONIC */
-    bool hit = false;   /* a source ended because the clock passed `at` */
+    struct timespec at;            /* CLOCK_MONOTONIC */
+    std::atomic<bool> hit{false};  /* a source ended because the clock passed `at` */
 };
 
-/* Every document of a sub-database, with weight 0, until a deadline passes; then at_end().
+/* The documents of one part of the docid range, with weight 0, until a deadline passes;
+ * then at_end(). Part `part` of `nparts` of a sub-database whose last docid is L holds the
+ * docids L*part/nparts+1 .. L*(part+1)/nparts; one part (nparts 1) holds them all.
  *
  * Xapian's Enquire::set_time_limit() only stops the matcher from checking more candidates
  * for the *top* documents; it does not end a match. A posting source that ends does: as
  * the right side of OP_FILTER it is asked about each candidate, and once it is at its end
  * the AND is too, so the matcher stops there and ranks what it has seen, with sorting,
- * collapsing and match spies all inside that loop.
+ * collapsing and match spies all inside that loop. The same AND makes the left side skip
+ * to the part's first docid and end after its last: that is how a split match
+ * (xc_split.cc) gives each half its own documents.
  *
- * The source claims every docid in 1..lastdocid, deleted ones included: it is only ever
- * ANDed with the real query, which yields existing documents. Its term frequencies are the
- * document count, so the AND's estimates equal the query's while the deadline holds.
- * Reading CLOCK_MONOTONIC costs ~20 ns (vDSO), a candidate a few hundred; it is read on
- * the first call (a deadline spent before the match shows at once) and every 64th after.
+ * The source claims every docid of its part, deleted ones included: it is only ever ANDed
+ * with the real query, which yields existing documents. Whole (nparts 1), its term
+ * frequencies are the document count, so the AND's estimates equal the query's while the
+ * deadline holds; a part claims its share of them. Reading CLOCK_MONOTONIC costs ~20 ns
+ * (vDSO), a candidate a few hundred; it is read on the first call (a deadline spent before
+ * the match shows at once) and every 64th after.
  *
  * It has no name() and so cannot be serialised: a remote backend refuses the query with
  * Xapian::UnimplementedError (XC_ERR_UNSUPPORTED). */
-class DeadlineSource : public Xapian::PostingSource
+class PartSource : public Xapian::PostingSource
 {
-    std::shared_ptr<xc_deadline> deadline;
+    std::shared_ptr<xc_deadline> deadline; /* NULL: none */
+    unsigned part, nparts;
     Xapian::doccount ndocs = 0;
-    Xapian::docid last = 0, current = 0;
+    Xapian::docid first = 1, last = 0, current = 0;
     unsigned countdown = 0;
     bool ended = false;
 
@@ -40,6 +47,8 @@ class DeadlineSource : public Xapian::PostingSource
     /* Called on every move; ends the source when the deadline has passed. */
     void tick()
     {
+        if (!deadline)
+            return;
         if (countdown > 0) {
             countdown--;
             return;
@@ -54,40 +63,58 @@ class DeadlineSource : public Xapian::PostingSource
         }
     }
 
-    /* Moves to did (or past the last docid: the natural end). */
+    /* Moves to did, or to the part's first docid, or past its last (the natural end). */
     void move_to(Xapian::docid did)
     {
         tick();
         if (ended)
             return;
+        if (did < first)
+            did = first;
         if (did > last)
             ended = true;
         else if (did > current)
             current = did;
     }
 
-  public:
-    explicit DeadlineSource(std::shared_ptr<xc_deadline> d) : deadline(std::move(d))
+    /* The part's share of n: n * (docids in the part) / (all docids). */
+    Xapian::doccount share(Xapian::doccount n, Xapian::docid lastdocid) const
     {
+        if (nparts == 1 || lastdocid == 0)
+            return n;
+        return static_cast<Xapian::doccount>(static_cast<unsigned long long>(n) *
+                                             (last - first + 1) / lastdocid);
+    }
+
+  public:
+    PartSource(std::shared_ptr<xc_deadline> d, unsigned part_, unsigned nparts_)
+        : deadline(std::move(d)), part(part_), nparts(nparts_)
+    {
+        assert(nparts >= 1 && part < nparts);
     }
 
     /* One per sub-database, all sharing the deadline and its flag. */
     Xapian::PostingSource *clone() const override
     {
-        return new DeadlineSource(deadline);
+        return new PartSource(deadline, part, nparts);
     }
 
     void init(const Xapian::Database &db) override
     {
-        ndocs = db.get_doccount();
-        last = db.get_lastdocid();
-        current = 0;
+        Xapian::docid lastdocid = db.get_lastdocid();
+        first = static_cast<Xapian::docid>(static_cast<unsigned long long>(lastdocid) * part /
+                                           nparts) + 1;
+        last = static_cast<Xapian::docid>(static_cast<unsigned long long>(lastdocid) *
+                                          (part + 1) / nparts);
+        ndocs = share(db.get_doccount(), lastdocid);
+        current = first - 1;
         countdown = 0;
-        ended = false;
+        ended = last < first;
     }
+    /* Whole, every document is claimed; a part may hold only deleted ones. */
     Xapian::doccount get_termfreq_min() const override
     {
-        return ndocs;
+        return nparts == 1 ? ndocs : 0;
     }
     Xapian::doccount get_termfreq_est() const override
     {
@@ -95,7 +122,7 @@ class DeadlineSource : public Xapian::PostingSource
     }
     Xapian::doccount get_termfreq_max() const override
     {
-        return ndocs;
+        return nparts == 1 ? ndocs : last - first + 1;
     }
     Xapian::docid get_docid() const override
     {
@@ -113,6 +140,7 @@ class DeadlineSource : public Xapian::PostingSource
     {
         move_to(did);
     }
+    /* Acts as skip_to, as a source may: the caller then reads where it stopped. */
     bool check(Xapian::docid did, double) override
     {
         move_to(did);
@@ -120,7 +148,7 @@ class DeadlineSource : public Xapian::PostingSource
     }
     std::string get_description() const override
     {
-        return "DeadlineSource()";
+        return "PartSource()";
     }
 };
 
@@ -136,6 +164,39 @@ static std::shared_ptr<xc_deadline> xc_deadline_in(unsigned ms)
         d->at.tv_nsec -= 1000000000L;
     }
     return d;
+}
+
+Xapian::Query xc_match_part_query(const Xapian::Query &query,
+                                  const std::shared_ptr<xc_deadline> &deadline, unsigned part,
+                                  unsigned nparts)
+{
+    if (!deadline && nparts == 1)
+        return query;
+    /* OP_FILTER: the source adds no weight, so ranking is unchanged. */
+    return Xapian::Query(Xapian::Query::OP_FILTER, query,
+                         Xapian::Query((new PartSource(deadline, part, nparts))->release()));
+}
+
+bool xc_deadline_hit(const std::shared_ptr<xc_deadline> &deadline)
+{
+    return deadline && deadline->hit;
+}
+
+void xc_enquire_configure(Xapian::Enquire &enq, const xc_match_opts *opts)
+{
+    if (opts->count_only && opts->limit == 0) {
+        enq.set_weighting_scheme(Xapian::BoolWeight());
+    } else if (opts->bm25_k1 > 0 || opts->bm25_b > 0) {
+        double k1 = opts->bm25_k1 > 0 ? opts->bm25_k1 : 1.2;
+        double b = opts->bm25_b > 0 ? opts->bm25_b : 0.75;
+        double mn = opts->bm25_min_normlen >= 0 ? opts->bm25_min_normlen : 0.5;
+        enq.set_weighting_scheme(Xapian::BM25Weight(k1, 0, 1, b, mn));
+    }
+    if (opts->collapse_slot >= 0)
+        enq.set_collapse_key(static_cast<Xapian::valueno>(opts->collapse_slot));
+    if (opts->sort_slot >= 0)
+        enq.set_sort_by_value_then_relevance(static_cast<Xapian::valueno>(opts->sort_slot),
+                                             opts->sort_descending != 0);
 }
 
 extern "C" void xc_match_opts_init(xc_match_opts *o)
@@ -172,25 +233,10 @@ extern "C" xc_mset *xc_enquire(xc_db *db, const xc_query *q, const xc_match_opts
             Xapian::Query(Xapian::Query::OP_VALUE_RANGE,
                           static_cast<Xapian::valueno>(opts->exclude_slot), v, v));
     }
-    if (deadline) {
-        /* OP_FILTER: the source adds no weight, so ranking is unchanged. */
-        query = Xapian::Query(Xapian::Query::OP_FILTER, query,
-                              Xapian::Query((new DeadlineSource(deadline))->release()));
-    }
-    enq.set_query(query);
-    if (opts->count_only && opts->limit == 0) {
-        enq.set_weighting_scheme(Xapian::BoolWeight());
-    } else if (opts->bm25_k1 > 0 || opts->bm25_b > 0) {
-        double k1 = opts->bm25_k1 > 0 ? opts->bm25_k1 : 1.2;
-        double b = opts->bm25_b > 0 ? opts->bm25_b : 0.75;
-        double mn = opts->bm25_min_normlen >= 0 ? opts->bm25_min_normlen : 0.5;
-        enq.set_weighting_scheme(Xapian::BM25Weight(k1, 0, 1, b, mn));
-    }
-    if (opts->collapse_slot >= 0)
-        enq.set_collapse_key(static_cast<Xapian::valueno>(opts->collapse_slot));
-    if (opts->sort_slot >= 0)
-        enq.set_sort_by_value_then_relevance(static_cast<Xapian::valueno>(opts->sort_slot),
-                                             opts->sort_descending != 0);
+    if (opts->split_twin && xc_match_can_split(opts))
+        return xc_enquire_split(db, opts->split_twin, query, opts, deadline);
+    enq.set_query(xc_match_part_query(query, deadline, 0, 1));
+    xc_enquire_configure(enq, opts);
     std::unique_ptr<xc_mset> ms(new xc_mset);
     unsigned check = opts->check_at_least;
     for (unsigned k = 0; k < opts->nfacets && k < XC_MAX_FACETS; k++) {
@@ -208,7 +254,7 @@ extern "C" xc_mset *xc_enquire(xc_db *db, const xc_query *q, const xc_match_opts
     ms->ms = enq.get_mset(opts->offset, opts->limit, check);
     if (opts->fetch)
         ms->ms.fetch();
-    ms->timed_out = deadline && deadline->hit;
+    ms->timed_out = xc_deadline_hit(deadline);
     return ms.release();
     XC_CATCH(err, NULL)
 }
@@ -228,12 +274,21 @@ extern "C" int xc_mset_timed_out(const xc_mset *ms)
 
 extern "C" unsigned xc_mset_size(const xc_mset *ms)
 {
-    return ms->ms.size();
+    return ms->merged ? static_cast<unsigned>(ms->hits.size()) : ms->ms.size();
 }
 
 extern "C" void xc_mset_totals(const xc_mset *ms, unsigned *estimated, unsigned *lower,
                                unsigned *upper)
 {
+    if (ms->merged) {
+        if (estimated)
+            *estimated = ms->estimated;
+        if (lower)
+            *lower = ms->lower;
+        if (upper)
+            *upper = ms->upper;
+        return;
+    }
     if (estimated)
         *estimated = ms->ms.get_matches_estimated();
     if (lower)
@@ -246,6 +301,12 @@ extern "C" int xc_mset_hit(const xc_mset *ms, unsigned i, xc_hit *hit)
 {
     try {
         xc_fault_point(false);
+        if (ms->merged) {
+            if (i >= ms->hits.size())
+                return -1;
+            *hit = ms->hits[i];
+            return 0;
+        }
         if (i >= ms->ms.size())
             return -1;
         Xapian::MSetIterator it = ms->ms[i];
