@@ -568,15 +568,22 @@ static int run_write(struct search_index *ix, const struct search_request *req,
 {
     double t0 = util_now_ms();
     double deadline = deadline_of(ix, t0);
+    search_busy(1);
+    int rc;
     for (int attempt = 0;; attempt++) {
         int modified = 0;
-        if (run_write_once(ix, req, w, deadline, sum, err, &modified) == 0)
-            return finish(w, t0, err);
+        if (run_write_once(ix, req, w, deadline, sum, err, &modified) == 0) {
+            rc = finish(w, t0, err);
+            break;
+        }
         json_writer_reset(w);
+        rc = -1;
         if (!modified || attempt >= SEARCH_MODIFIED_RETRIES)
-            return -1;
+            break;
         xc_db_reopen(ix->db, NULL);
     }
+    search_busy(-1);
+    return rc;
 }
 
 /* The written result read back as a tree: how search_run and search_similar, whose
@@ -763,6 +770,7 @@ static json_t *similar_run(struct search_index *ix, const void *arg, struct sear
     sb_init(&sb);
     json_writer_init(&w, &sb, (size_t)-1, SEARCH_JSON_PRECISION);
     int rc = -1;
+    search_busy(1);
     for (int attempt = 0;; attempt++) {
         int modified = 0;
         rc = similar_once(&w, ix, a->id, idterm, a->req, deadline, err, &modified);
@@ -771,6 +779,7 @@ static json_t *similar_run(struct search_index *ix, const void *arg, struct sear
         json_writer_reset(&w);
         xc_db_reopen(ix->db, NULL);
     }
+    search_busy(-1);
     json_t *res = rc == 0 && finish(&w, t0, err) == 0 ? read_back(&sb, err) : NULL;
     sb_free(&sb);
     return res;

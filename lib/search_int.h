@@ -81,9 +81,12 @@ struct search_index {
 
 /* Decides whether the match of q with opts runs split (search_split.c): if so sets
  * opts->split_twin and returns 1, else 0. Every match is bracketed by it and
- * search_split_end(what it returned): the two count the matches running. */
+ * search_split_end(what it returned). */
 int search_split_begin(struct search_index *ix, const xc_query *q, xc_match_opts *opts);
 void search_split_end(int split);
+/* A search starts (+1) or ends (-1) in this process: what search_split_begin counts to
+ * learn whether a core is idle. */
+void search_busy(int delta);
 
 /* The number of articles that hold term, at ix's current revision: remembered from an
  * earlier search at that revision when it can be (termfreq.c). 0 with *xe on failure. */
