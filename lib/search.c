@@ -578,7 +578,7 @@ static int run_write(struct search_index *ix, const struct search_request *req,
         }
         json_writer_reset(w);
         rc = -1;
-        if (!modified || attempt >= SEARCH_MODIFIED_RETRIES)
+        if (!modified || !search_retry_again(attempt, deadline))
             break;
         xc_db_reopen(ix->db, NULL);
     }
@@ -774,7 +774,7 @@ static json_t *similar_run(struct search_index *ix, const void *arg, struct sear
     for (int attempt = 0;; attempt++) {
         int modified = 0;
         rc = similar_once(&w, ix, a->id, idterm, a->req, deadline, err, &modified);
-        if (rc == 0 || !modified || attempt >= SEARCH_MODIFIED_RETRIES)
+        if (rc == 0 || !modified || !search_retry_again(attempt, deadline))
             break;
         json_writer_reset(&w);
         xc_db_reopen(ix->db, NULL);

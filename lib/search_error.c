@@ -53,6 +53,13 @@ int search_binding_error(struct search_error *err, const xc_error *xe, const cha
     return search_reopen_helps(xe);
 }
 
+int search_retry_again(int attempt, double deadline)
+{
+    if (attempt < SEARCH_MODIFIED_RETRIES)
+        return 1;
+    return deadline > 0 && attempt < SEARCH_MODIFIED_MAX_RETRIES && util_now_ms() < deadline;
+}
+
 int search_reopen_helps(const xc_error *xe)
 {
     return xe && (xe->code == XC_ERR_MODIFIED || xe->code == XC_ERR_IO);

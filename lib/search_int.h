@@ -29,6 +29,16 @@
  * times running about once in a few thousand (tests/model/crasher.py). A search past its
  * time budget stops early, so the retries stay bounded in time too. */
 #define SEARCH_MODIFIED_RETRIES 8
+/* A search goes on retrying past SEARCH_MODIFIED_RETRIES while its time budget lasts, up
+ * to this many times: eight were not always enough either. Under AddressSanitizer (every
+ * step several times slower) the same expensive search fell behind nine times running in
+ * about one crasher run of three; the budget, not a count, is what its client waits for. */
+#define SEARCH_MODIFIED_MAX_RETRIES 64
+
+/* 1 when a search that fell behind a writer on attempt `attempt` (0 the first) runs once
+ * more: up to SEARCH_MODIFIED_RETRIES times, and beyond that while its deadline (util_now_ms;
+ * 0: none) is ahead, up to SEARCH_MODIFIED_MAX_RETRIES. */
+int search_retry_again(int attempt, double deadline);
 
 /* One database of a sharded index. */
 struct shard {
