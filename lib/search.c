@@ -572,13 +572,14 @@ static int run_write(struct search_index *ix, const struct search_request *req,
     int rc;
     for (int attempt = 0;; attempt++) {
         int modified = 0;
+        double started = util_now_ms();
         if (run_write_once(ix, req, w, deadline, sum, err, &modified) == 0) {
             rc = finish(w, t0, err);
             break;
         }
         json_writer_reset(w);
         rc = -1;
-        if (!modified || !search_retry_again(attempt, deadline))
+        if (!modified || !search_retry_again(attempt, started, deadline))
             break;
         xc_db_reopen(ix->db, NULL);
     }
@@ -773,8 +774,9 @@ static json_t *similar_run(struct search_index *ix, const void *arg, struct sear
     search_busy(1);
     for (int attempt = 0;; attempt++) {
         int modified = 0;
+        double started = util_now_ms();
         rc = similar_once(&w, ix, a->id, idterm, a->req, deadline, err, &modified);
-        if (rc == 0 || !modified || !search_retry_again(attempt, deadline))
+        if (rc == 0 || !modified || !search_retry_again(attempt, started, deadline))
             break;
         json_writer_reset(&w);
         xc_db_reopen(ix->db, NULL);

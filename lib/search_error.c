@@ -53,11 +53,11 @@ int search_binding_error(struct search_error *err, const xc_error *xe, const cha
     return search_reopen_helps(xe);
 }
 
-int search_retry_again(int attempt, double deadline)
+int search_retry_again(int attempt, double started, double deadline)
 {
     if (attempt < SEARCH_MODIFIED_RETRIES)
         return 1;
-    return deadline > 0 && attempt < SEARCH_MODIFIED_MAX_RETRIES && util_now_ms() < deadline;
+    return deadline > 0 && attempt < SEARCH_MODIFIED_MAX_RETRIES && started < deadline;
 }
 
 int search_reopen_helps(const xc_error *xe)

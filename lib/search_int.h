@@ -32,13 +32,18 @@
 /* A search goes on retrying past SEARCH_MODIFIED_RETRIES while its time budget lasts, up
  * to this many times: eight were not always enough either. Under AddressSanitizer (every
  * step several times slower) the same expensive search fell behind nine times running in
- * about one crasher run of three; the budget, not a count, is what its client waits for. */
+ * about one crasher run of three, and still in one of four with retries for as long as the
+ * budget lasted: the budget, not a count, is what its client waits for, and past it a
+ * short attempt answers (search_retry_again). */
 #define SEARCH_MODIFIED_MAX_RETRIES 64
 
-/* 1 when a search that fell behind a writer on attempt `attempt` (0 the first) runs once
- * more: up to SEARCH_MODIFIED_RETRIES times, and beyond that while its deadline (util_now_ms;
- * 0: none) is ahead, up to SEARCH_MODIFIED_MAX_RETRIES. */
-int search_retry_again(int attempt, double deadline);
+/* 1 when a search that fell behind a writer on attempt `attempt` (0 the first), begun at
+ * `started` (util_now_ms), runs once more: up to SEARCH_MODIFIED_RETRIES times, and beyond
+ * that, up to SEARCH_MODIFIED_MAX_RETRIES, while the failed attempt began within the
+ * search's deadline (0: none). So the last attempt may begin past the deadline: it is a
+ * short one (the match stops at once, no snippet is made) that answers with what it
+ * found, marked timed out, where a slow search overtaken again and again would fail. */
+int search_retry_again(int attempt, double started, double deadline);
 
 /* One database of a sharded index. */
 struct shard {
