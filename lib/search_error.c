@@ -57,7 +57,8 @@ int search_retry_again(int attempt, double started, double deadline)
 {
     if (attempt < SEARCH_MODIFIED_RETRIES)
         return 1;
-    return deadline > 0 && attempt < SEARCH_MODIFIED_MAX_RETRIES && started < deadline;
+    return deadline > 0 && attempt < SEARCH_MODIFIED_MAX_RETRIES &&
+           started < deadline + SEARCH_MODIFIED_LATE_MS;
 }
 
 int search_reopen_helps(const xc_error *xe)

@@ -36,13 +36,17 @@
  * budget lasted: the budget, not a count, is what its client waits for, and past it a
  * short attempt answers (search_retry_again). */
 #define SEARCH_MODIFIED_MAX_RETRIES 64
+/* How long past its deadline a search overtaken by a writer may still begin an attempt
+ * (search_retry_again): each such attempt is short, but one may be overtaken too. */
+#define SEARCH_MODIFIED_LATE_MS 1000.0
 
 /* 1 when a search that fell behind a writer on attempt `attempt` (0 the first), begun at
  * `started` (util_now_ms), runs once more: up to SEARCH_MODIFIED_RETRIES times, and beyond
- * that, up to SEARCH_MODIFIED_MAX_RETRIES, while the failed attempt began within the
- * search's deadline (0: none). So the last attempt may begin past the deadline: it is a
- * short one (the match stops at once, no snippet is made) that answers with what it
- * found, marked timed out, where a slow search overtaken again and again would fail. */
+ * that, up to SEARCH_MODIFIED_MAX_RETRIES, while the failed attempt began before the
+ * search's deadline (0: none) or less than SEARCH_MODIFIED_LATE_MS after it. An attempt
+ * begun past the deadline is a short one (the match stops at once, no snippet is made)
+ * that answers with what it found, marked timed out, where a slow search overtaken again
+ * and again would fail. */
 int search_retry_again(int attempt, double started, double deadline);
 
 /* One database of a sharded index. */
