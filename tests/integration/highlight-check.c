@@ -38,17 +38,9 @@
 #include "util.h"
 #include "xapian-c/xc.h"
 
-#define MAX_QWORDS 3
+#include "corpus-texts.h"
 
-static uint64_t rng_state;
-static uint64_t rng(void)
-{
-    /* xorshift64* */
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 2685821657736338717ULL;
-}
+#define MAX_QWORDS 3
 
 /* Words with their positions (and, for a snippet's words, whether they are marked). */
 struct terms {
@@ -543,7 +535,7 @@ int main(int argc, char **argv)
                         "NPROX one from 0 to 1000000\n");
         return 2;
     }
-    rng_state = (unsigned long long)seed * 0x9E3779B97F4A7C15ULL + 1;
+    rng_seed(seed);
     unsigned long want = (unsigned long)count;
     unsigned long want_prox = (unsigned long)nprox;
     tg = xc_termgen_new(SCHEMA_LANG, NULL);
@@ -557,30 +549,11 @@ int main(int argc, char **argv)
     search_index_set_timeout(ix, 0);
 
     /* Every title of the corpus. */
-    FILE *f = fopen(argv[2], "r");
-    if (!f) {
-        perror(argv[2]);
+    static const char *const title_field[] = {"title"};
+    size_t ntitles;
+    char **titles = corpus_texts(argv[2], title_field, 1, &ntitles);
+    if (!titles)
         return 2;
-    }
-    char **titles = NULL;
-    size_t ntitles = 0, cap = 0;
-    char *line = NULL;
-    size_t lcap = 0;
-    ssize_t n;
-    while ((n = getline(&line, &lcap, f)) > 0) {
-        json_t *doc = json_loadb(line, (size_t)n, 0, NULL);
-        const char *t = doc ? json_string_value(json_object_get(doc, "title")) : NULL;
-        if (t && *t) {
-            if (ntitles == cap) {
-                cap = cap ? cap * 2 : 1024;
-                titles = realloc(titles, cap * sizeof *titles);
-            }
-            titles[ntitles++] = strdup(t);
-        }
-        json_decref(doc);
-    }
-    free(line);
-    fclose(f);
 
     struct counts c = {0}, cp = {0};
     for (unsigned long k = 0; k < want && ntitles > 0; k++) {
@@ -608,9 +581,7 @@ int main(int argc, char **argv)
          * starting inside a very long word), not many. */
         failed |= cp.errors || cp.queries == 0 || cp.marked == 0 || cp.unplaced * 100 > cp.snippets;
     }
-    for (size_t i = 0; i < ntitles; i++)
-        free(titles[i]);
-    free(titles);
+    corpus_texts_free(titles, ntitles);
     search_index_close(ix);
     xc_termgen_free(tg);
     xc_stem_free(stemmer);

@@ -37,15 +37,7 @@
 #include "number.h"
 #include "search.h"
 
-static uint64_t rng_state;
-static uint64_t rng(void)
-{
-    /* xorshift64* */
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 2685821657736338717ULL;
-}
+#include "corpus-texts.h"
 
 #define MAX_WORDS 4
 
@@ -180,7 +172,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "split-check: SEED must be a whole number, N one from 1 to 1000000\n");
         return 2;
     }
-    rng_state = (unsigned long long)seed * 0x9E3779B97F4A7C15ULL + 1;
+    rng_seed(seed);
     struct search_options whole_opts, split_opts;
     search_options_init(&whole_opts);
     whole_opts.split_postings = 0;
@@ -197,35 +189,11 @@ int main(int argc, char **argv)
     search_index_set_timeout(whole, 0);
     search_index_set_timeout(split, 0);
 
-    FILE *f = fopen(argv[2], "r");
-    if (!f) {
-        perror(argv[2]);
+    static const char *const fields[] = {"title", "body"};
+    size_t ntexts = 0;
+    char **texts = corpus_texts(argv[2], fields, 2, &ntexts);
+    if (!texts)
         return 2;
-    }
-    char **texts = NULL;
-    size_t ntexts = 0, cap = 0;
-    char *line = NULL;
-    size_t lcap = 0;
-    ssize_t n;
-    while ((n = getline(&line, &lcap, f)) > 0) {
-        json_t *doc = json_loadb(line, (size_t)n, 0, NULL);
-        for (int k = 0; k < 2; k++) {
-            const char *t = doc ? json_string_value(json_object_get(doc, k ? "body" : "title"))
-                                : NULL;
-            if (!t || !*t)
-                continue;
-            if (ntexts == cap) {
-                cap = cap ? cap * 2 : 1024;
-                texts = realloc(texts, cap * sizeof *texts);
-                if (!texts)
-                    return 2;
-            }
-            texts[ntexts++] = strdup(t);
-        }
-        json_decref(doc);
-    }
-    free(line);
-    fclose(f);
     if (ntexts == 0) {
         fprintf(stderr, "split-check: no text in %s\n", argv[2]);
         return 2;
@@ -280,9 +248,7 @@ int main(int argc, char **argv)
     printf("# %s: seed %s: %lu searches (%lu hits; %lu with exact totals, %lu with bounds "
            "checked), %lu matches split, %lu violations\n",
            argv[2], argv[3], searches, hits, exact, bounded, splits, errors);
-    for (size_t i = 0; i < ntexts; i++)
-        free(texts[i]);
-    free(texts);
+    corpus_texts_free(texts, ntexts);
     search_index_close(whole);
     search_index_close(split);
     if (unsplit != 0) {
