@@ -182,16 +182,23 @@ bool xc_deadline_hit(const std::shared_ptr<xc_deadline> &deadline)
     return deadline && deadline->hit;
 }
 
-void xc_enquire_configure(Xapian::Enquire &enq, const xc_match_opts *opts)
+/* The BM25 parameters opts asks for (Xapian's defaults where it gives none). */
+static void set_bm25(Xapian::Enquire &enq, const xc_match_opts *opts)
 {
-    if (opts->count_only && opts->limit == 0) {
-        enq.set_weighting_scheme(Xapian::BoolWeight());
-    } else if (opts->bm25_k1 > 0 || opts->bm25_b > 0) {
+    if (opts->bm25_k1 > 0 || opts->bm25_b > 0) {
         double k1 = opts->bm25_k1 > 0 ? opts->bm25_k1 : 1.2;
         double b = opts->bm25_b > 0 ? opts->bm25_b : 0.75;
         double mn = opts->bm25_min_normlen >= 0 ? opts->bm25_min_normlen : 0.5;
         enq.set_weighting_scheme(Xapian::BM25Weight(k1, 0, 1, b, mn));
     }
+}
+
+void xc_enquire_configure(Xapian::Enquire &enq, const xc_match_opts *opts)
+{
+    if (opts->count_only && opts->limit == 0)
+        enq.set_weighting_scheme(Xapian::BoolWeight());
+    else
+        set_bm25(enq, opts);
     if (opts->collapse_slot >= 0)
         enq.set_collapse_key(static_cast<Xapian::valueno>(opts->collapse_slot));
     if (opts->sort_slot >= 0)
@@ -217,7 +224,6 @@ extern "C" xc_mset *xc_enquire(xc_db *db, const xc_query *q, const xc_match_opts
     std::shared_ptr<xc_deadline> deadline;
     if (opts->deadline_ms > 0)
         deadline = xc_deadline_in(opts->deadline_ms);
-    Xapian::Enquire enq(db->db);
     Xapian::Query query = q->q;
     if (opts->exclude_term) {
         /* Leave one document out by its id term: unlike a match decider, a query also
@@ -235,6 +241,7 @@ extern "C" xc_mset *xc_enquire(xc_db *db, const xc_query *q, const xc_match_opts
     }
     if (opts->split_twin && xc_match_can_split(opts))
         return xc_enquire_split(db, opts->split_twin, query, opts, deadline);
+    Xapian::Enquire enq(db->db);
     enq.set_query(xc_match_part_query(query, deadline, 0, 1));
     xc_enquire_configure(enq, opts);
     std::unique_ptr<xc_mset> ms(new xc_mset);
@@ -354,12 +361,8 @@ extern "C" double xc_term_weight(xc_db *db, const char *term, const char *idterm
 {
     XC_TRY
     Xapian::Enquire enq(db->db);
-    if (opts && (opts->bm25_k1 > 0 || opts->bm25_b > 0)) {
-        double k1 = opts->bm25_k1 > 0 ? opts->bm25_k1 : 1.2;
-        double b = opts->bm25_b > 0 ? opts->bm25_b : 0.75;
-        double mn = opts->bm25_min_normlen >= 0 ? opts->bm25_min_normlen : 0.5;
-        enq.set_weighting_scheme(Xapian::BM25Weight(k1, 0, 1, b, mn));
-    }
+    if (opts)
+        set_bm25(enq, opts);
     /* OP_FILTER weighs by its left side only, with the whole database's statistics. */
     enq.set_query(Xapian::Query(Xapian::Query::OP_FILTER, Xapian::Query(term),
                                 Xapian::Query(idterm)));
