@@ -201,11 +201,16 @@ async function evaluate(expr) {
   if (r.exceptionDetails) throw new Error('evaluate: ' + (r.exceptionDetails.exception?.description || r.exceptionDetails.text));
   return r.result.value;
 }
-async function waitFor(expr, what, ms = 5000) {
+// Whether expr becomes true within ms.
+async function until(expr, ms = 5000) {
   for (const t0 = Date.now(); Date.now() - t0 < ms;) {
     try { if (await evaluate(expr)) return true; } catch (e) { /* page changing */ }
     await sleep(50);
   }
+  return false;
+}
+async function waitFor(expr, what, ms = 5000) {
+  if (await until(expr, ms)) return true;
   ok(false, `waiting for ${what}`);
   return false;
 }
@@ -229,7 +234,10 @@ async function key(k, extra = {}) {
   await send('Input.dispatchKeyEvent', { type: 'keyDown', ...base, ...(k === 'Enter' ? { text: '\r' } : {}) });
   await send('Input.dispatchKeyEvent', { type: 'keyUp', ...base });
 }
+// Types text into the search box. The keys go to whatever has focus: the box's autofocus
+// is applied at a rendering step that may come after the load event, so wait for it.
 async function type(text) {
+  await waitFor('document.activeElement === document.getElementById("q")', 'the search box to have focus');
   for (const c of text) {
     await send('Input.dispatchKeyEvent', { type: 'keyDown', key: c, text: c, unmodifiedText: c });
     await send('Input.dispatchKeyEvent', { type: 'keyUp', key: c });
@@ -279,7 +287,7 @@ async function inert(what) {
 try {
   // ---- the empty page ----------------------------------------------------------------------
   await go('/');
-  ok(await evaluate('document.activeElement && document.activeElement.id === "q"'), 'the empty page focuses the search box');
+  ok(await until('document.activeElement && document.activeElement.id === "q"'), 'the empty page focuses the search box');
   await shot('home-1280.png');
 
   // ---- type a query --------------------------------------------------------------------------

@@ -514,7 +514,7 @@ def step_run():
     if rng.random() < 0.3:
         # A dry run first: it writes nothing, and says what the real run then does.
         before = dump(DB)
-        drc, dout, _ = run_index(["--batch", batch, "--dry-run", "--json"])
+        drc, dout, derr = run_index(["--batch", batch, "--dry-run", "--json"])
         stats["dry_runs"] += 1
         ok(dump(DB) == before, "run %d: a dry run writes nothing" % (stats["runs"] + 1))
         dry = (drc, summary_counts(dout))
@@ -523,7 +523,7 @@ def step_run():
     if dry:
         ok(dry == (rc, summary_counts(out)),
            "run %d: the dry run before it said what it did (exit code and counts)" % stats["runs"],
-           "dry run %r, run %r" % (dry, (rc, summary_counts(out))))
+           "dry run %r, run %r\ndry run's stderr: %s" % (dry, (rc, summary_counts(out)), derr))
     after_complete_run()
     check_state("run %d" % stats["runs"], rc, err)
     return "run --batch %s%s" % (batch, ", after a dry run" if dry else "")
