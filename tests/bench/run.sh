@@ -214,6 +214,13 @@ EOF
 
 # ---- indexing ---------------------------------------------------------------------------------
 
+# settle: writes what earlier runs left in the page cache to disk, so that their writeback
+# does not fall on the next build's time (the builds run back to back, and raw Xapian's
+# leaves 400 to 650 MB to write).
+settle() {
+    sync
+}
+
 # index_corpus LABEL CORPUS: one full build per system, then quire-index's unchanged rerun.
 index_corpus() {
     label=$1 corpus=$2
@@ -222,6 +229,7 @@ index_corpus() {
     cat "$corpus" >/dev/null # every system reads it from the page cache
 
     say "bench: indexing $label with raw Xapian"
+    settle
     timed "$label-xapian" "$BASELINE" index "$d/xapian" "$corpus"
     if [ $T_RC = 0 ]; then
         put "idx.$label.xapian.secs" "$(kv seconds "$WORK/runs/$label-xapian.out")"
@@ -234,6 +242,7 @@ index_corpus() {
     fi
 
     say "bench: indexing $label with quire-index"
+    settle
     timed "$label-quire" "$QUIRE_INDEX" --db "$d/quire" "$corpus"
     if [ $T_RC -le 1 ]; then
         put "idx.$label.quire.secs" "$T_SECS"
@@ -251,6 +260,7 @@ index_corpus() {
         say "bench: indexing $label with Sphinx"
         mkdir -p "$d/sphinx"
         sphinx_conf "$d/sphinx" "$corpus" 0
+        settle
         timed "$label-sphinx" indexer --config "$d/sphinx/sphinx.conf" bench
         if [ $T_RC = 0 ]; then
             put "idx.$label.sphinx.secs" "$T_SECS"
@@ -264,6 +274,7 @@ index_corpus() {
 
     if [ $HAVE_FTS5 = 1 ]; then
         say "bench: indexing $label with SQLite FTS5"
+        settle
         timed "$label-fts5" "$FTS5_BENCH" index "$d/fts5.db" "$corpus"
         if [ $T_RC = 0 ]; then
             put "idx.$label.fts5.secs" "$(kv seconds "$WORK/runs/$label-fts5.out")"

@@ -53,9 +53,11 @@ RES="$WORK/results"
 put() { printf '%s %s\n' "$1" "$2" >>"$RES"; }
 get() { awk -v k="$1" '$1 == k { v = $2 } END { print v }' "$RES"; }
 
-# timed KEY CMD...: wall seconds and peak RSS (MB, the largest process) of one build.
+# timed KEY CMD...: wall seconds and peak RSS (MB, the largest process) of one build. The
+# builds before it are first written out (sync), so their writeback is not on its time.
 timed() {
     key=$1; shift
+    sync
     t0=$(date +%s.%N)
     /usr/bin/time -f '%M' -o "$WORK/runs/$key.time" "$@" >"$WORK/runs/$key.out" 2>"$WORK/runs/$key.err"
     rc=$?
