@@ -562,10 +562,30 @@ static enum read_result read_jsonl(struct run *r, struct file_read *fr, char *wh
         }
         if (len == 0 || strspn(line, " \t\r") == len)
             continue;
+        /* In a part or a shard, another's record is passed over unread when its id shows at
+         * a glance, and the run that owns it reports it if it cannot be read. */
+        int owner = 0;
+        if (r->shard_n > 1) {
+            const char *pid;
+            size_t pidlen;
+            char id[ARTICLE_MAX_ID_BYTES + 1];
+            if (article_json_peek_id(line, len, &pid, &pidlen)) {
+                memcpy(id, pid, pidlen);
+                id[pidlen] = '\0';
+                if (!in_shard(r, id))
+                    continue;
+                owner = 1;
+            }
+        }
         struct article a = {0};
         char reason[256];
         if (article_parse_json(line, len, &a, reason, sizeof reason) < 0) {
-            input_problem(r, skipped, "%s:%lu: %s, skipped", f->path, lineno, reason);
+            if (owner) {
+                report(r, "%s:%lu: %s, skipped", f->path, lineno, reason);
+                r->skipped++;
+            } else {
+                input_problem(r, skipped, "%s:%lu: %s, skipped", f->path, lineno, reason);
+            }
             article_clear(&a);
             continue;
         }

@@ -90,6 +90,14 @@ int article_parse_html_isolated(const char *buf, size_t len, struct article *out
 int article_parse_json(const char *line, size_t len, struct article *out, char *why,
                        size_t whylen);
 
+/* The "id" of a JSON Lines record at a glance, without reading it whole: 1 with *id and
+ * *idlen (borrowed from line) when line is one object whose members hold exactly one "id",
+ * written as a plain string of printable ASCII (no escapes, at most ARTICLE_MAX_ID_BYTES);
+ * 0 when it cannot be told so cheaply (then only article_parse_json can say). Nested
+ * values are skipped unchecked, so when it says 1 the record may still be unreadable, but
+ * when article_parse_json reads it, it reads this id. */
+int article_json_peek_id(const char *line, size_t len, const char **id, size_t *idlen);
+
 /* A .json file: one JSON object, or an array of objects, each read as a JSON Lines record
  * is (article_parse_json). Parsed whole (a file is at most ARTICLE_MAX_FILE_BYTES). */
 typedef struct article_json_doc article_json_doc;

@@ -185,6 +185,110 @@ int article_parse_json(const char *line, size_t len, struct article *out, char *
 }
 
 
+/* ---- the id at a glance ----------------------------------------------------------------- */
+
+static const char *peek_space(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* Past the string whose opening quote is at p, or NULL when it does not end. */
+static const char *peek_string(const char *p, const char *end)
+{
+    for (p++; p < end; p++) {
+        if (*p == '\\')
+            p++;
+        else if (*p == '"')
+            return p + 1;
+    }
+    return NULL;
+}
+
+/* Past the value that starts at p (not checked, only skipped), or NULL when it does not
+ * end. */
+static const char *peek_value(const char *p, const char *end)
+{
+    if (p < end && *p == '"')
+        return peek_string(p, end);
+    if (p < end && (*p == '{' || *p == '[')) {
+        size_t depth = 0;
+        while (p < end) {
+            if (*p == '"') {
+                if (!(p = peek_string(p, end)))
+                    return NULL;
+                continue;
+            }
+            if (*p == '{' || *p == '[') {
+                depth++;
+            } else if (*p == '}' || *p == ']') {
+                if (--depth == 0)
+                    return p + 1;
+            }
+            p++;
+        }
+        return NULL;
+    }
+    /* A number, true, false or null. */
+    while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\t' &&
+           *p != '\n' && *p != '\r')
+        p++;
+    return p;
+}
+
+int article_json_peek_id(const char *line, size_t len, const char **id, size_t *idlen)
+{
+    const char *p = line, *end = line + len, *found = NULL;
+    size_t found_len = 0;
+
+    p = peek_space(p, end);
+    if (p == end || *p != '{')
+        return 0;
+    p = peek_space(p + 1, end);
+    while (p < end && *p != '}') {
+        if (*p != '"')
+            return 0;
+        const char *key = p + 1, *key_end = peek_string(p, end);
+        if (!key_end || memchr(key, '\\', (size_t)(key_end - 1 - key)))
+            return 0; /* an escaped key may spell "id" */
+        int is_id = key_end - 1 - key == 2 && key[0] == 'i' && key[1] == 'd';
+        p = peek_space(key_end, end);
+        if (p == end || *p != ':')
+            return 0;
+        p = peek_space(p + 1, end);
+        if (is_id) {
+            if (found || p == end || *p != '"')
+                return 0; /* a second "id" (the last one counts), or not a string */
+            const char *v = ++p;
+            while (p < end && *p != '"') {
+                unsigned char c = (unsigned char)*p;
+                if (c < 0x20 || c > 0x7E || c == '\\')
+                    return 0;
+                p++;
+            }
+            if (p == end || p == v || (size_t)(p - v) > ARTICLE_MAX_ID_BYTES)
+                return 0;
+            found = v;
+            found_len = (size_t)(p - v);
+            p++;
+        } else if (!(p = peek_value(p, end))) {
+            return 0;
+        }
+        p = peek_space(p, end);
+        if (p < end && *p == ',')
+            p = peek_space(p + 1, end);
+        else if (p == end || *p != '}')
+            return 0;
+    }
+    if (p == end || peek_space(p + 1, end) != end || !found)
+        return 0;
+    *id = found;
+    *idlen = found_len;
+    return 1;
+}
+
+
 /* ---- .json files ---------------------------------------------------------------------- */
 
 struct article_json_doc {

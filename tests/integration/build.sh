@@ -79,6 +79,30 @@ for spec in bbc-news:3:1200 reuters-21578:2:3000; do
     check_eq "$corpus: 25 title queries give the same matches and scores" 0 "$diffs"
 done
 
+# Unreadable records in a parallel build: each is reported once, by one part, with the
+# words one process uses, and the summary counts each once. Some show their id at a glance
+# (their owner reads them), the others every part must read.
+head -n 300 "$SHARED/corpora/bbc-news/docs.jsonl" >"$T/bad.jsonl"
+for i in 1 2 3 4 5 6 7 8; do
+    echo "{\"id\":\"bad-$i\",\"body\":$i}"
+    echo "{\"id\":\"nobody-$i\",\"title\":\"t\"}"
+    echo "{\"id\":\"cut-$i\",\"body\":\"x"
+    echo "{\"id\":$i,\"body\":[]}"
+done >>"$T/bad.jsonl"
+echo "not json" >>"$T/bad.jsonl"
+for j in 1 2 3; do
+    "$QUIRE_INDEX" --jobs "$j" --db "$T/bad-$j" "$T/bad.jsonl" >"$T/bad-$j.out" 2>"$T/bad-$j.err"
+    echo "$?" >"$T/bad-$j.rc"
+    sort "$T/bad-$j.err" >"$T/bad-$j.sorted"
+done
+check_eq "33 unreadable records: one process reports 33 lines" 33 "$(grep -c ', skipped$' "$T/bad-1.err")"
+check_match "one process: its summary counts them" "skipped 33" "$(cat "$T/bad-1.out")"
+for j in 2 3; do
+    check "$j processes report exactly what one reports, each once" cmp "$T/bad-1.sorted" "$T/bad-$j.sorted"
+    check_match "$j processes: the summary counts each once" "^added 300, .*skipped 33" "$(cat "$T/bad-$j.out")"
+    check_eq "$j processes: exit 1, as one" "$(cat "$T/bad-1.rc")" "$(cat "$T/bad-$j.rc")"
+done
+
 # A parallel build killed at a random moment: no part is left running, and the next run
 # (continuing the parts a first build left) ends with the same index.
 head -n $([ "$UNDER_VALGRIND" = 1 ] && echo 100 || echo 600) "$SHARED/corpora/bbc-news/docs.jsonl" >"$T/kill.jsonl"

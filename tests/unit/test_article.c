@@ -14,6 +14,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,12 +23,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <zlib.h>
 
 #include "article.h"
+#include "number.h"
+#include "util.h"
 
 /* ---- allocation failure injection ------------------------------------------------------ */
 
@@ -992,6 +996,293 @@ static void test_json_bad(void **state)
     free(line);
 }
 
+/* ---- the id at a glance ----------------------------------------------------------------- */
+
+/* The property of article_json_peek_id on one line: when it names an id, the full reader
+ * either rejects the line or reads that same id. Returns 1 when the peek named one (and
+ * *parsed says whether the reader took the line). */
+static int peek_agrees(const char *line, size_t len, int *parsed)
+{
+    const char *pid = NULL;
+    size_t plen = 0;
+    int peeked = article_json_peek_id(line, len, &pid, &plen);
+    struct article a = {0};
+    char why[256];
+    *parsed = article_parse_json(line, len, &a, why, sizeof why) == 0;
+    if (peeked) {
+        assert_true(pid >= line && pid + plen <= line + len);
+        if (*parsed && (strlen(a.id) != plen || memcmp(a.id, pid, plen) != 0))
+            fail_msg("peeked id \"%.*s\", read \"%s\" in: %.*s", (int)plen, pid, a.id,
+                     (int)(len < 300 ? len : 300), line);
+    }
+    article_clear(&a);
+    return peeked;
+}
+
+/* The peek at line names want (or nothing, for NULL). */
+static void check_peek(const char *line, const char *want)
+{
+    const char *pid;
+    size_t plen;
+    int got = article_json_peek_id(line, strlen(line), &pid, &plen);
+    if (!want && got)
+        fail_msg("peek of %s named \"%.*s\"", line, (int)plen, pid);
+    if (want && (!got || plen != strlen(want) || memcmp(pid, want, plen) != 0))
+        fail_msg("peek of %s: want \"%s\"", line, want);
+}
+
+#define PEEK(line, want) check_peek((line), (want))
+
+static void test_json_peek_examples(void **state)
+{
+    (void)state;
+    PEEK("{\"id\":\"a1\",\"body\":\"b\"}", "a1");
+    PEEK(" \t{ \"body\" : \"x\\\"id\\\":\\\"no\" , \"id\" : \"yes\" }\r", "yes");
+    PEEK("{\"meta\":{\"id\":\"inner\"},\"id\":\"outer\",\"body\":\"b\"}", "outer");
+    PEEK("{\"a\":[\"]\",{\"id\":\"x\"},\"}\"],\"id\":\"k\",\"n\":-1.5e3,\"t\":true}", "k");
+    PEEK("{\"id\":\"train/pos/0_9\",\"title\":\"tt0453418\",\"body\":\"b\"}", "train/pos/0_9");
+    /* What only the full reader can tell. */
+    PEEK("{\"id\":7,\"body\":\"b\"}", NULL);                       /* an integer id */
+    PEEK("{\"id\":\"a\\u0062\",\"body\":\"b\"}", NULL);            /* an escape */
+    PEEK("{\"\\u0069d\":\"x\",\"body\":\"b\"}", NULL);             /* an escaped key */
+    PEEK("{\"id\":\"x\",\"id\":\"y\",\"body\":\"b\"}", NULL);      /* the last id counts */
+    PEEK("{\"id\":\"caf\xc3\xa9\",\"body\":\"b\"}", NULL);         /* not ASCII */
+    PEEK("{\"id\":\"\",\"body\":\"b\"}", NULL);                    /* empty */
+    PEEK("{\"body\":\"b\"}", NULL);                                /* none */
+    PEEK("[{\"id\":\"x\"}]", NULL);
+    PEEK("{\"id\":\"x\"} trailing", NULL);
+    PEEK("{\"id\":\"x\",\"body\":\"trunc", NULL);
+    PEEK("\xEF\xBB\xBF{\"id\":\"x\",\"body\":\"b\"}", NULL);
+}
+
+/* A random JSON value, nested at most depth deep, its strings full of what confuses a
+ * scanner: quotes, backslashes, braces, "id" itself. */
+static void gen_value(struct strbuf *sb, uint64_t *x, int depth);
+
+static uint64_t peek_rng(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static const char *const peek_pieces[] = {
+    "id", "\\\"", "\\\\", "\\u0069", "\\u0000", "{", "}", "[", "]", ":", ",", " ",
+    "\\n", "a", "Z", "0", "/", "\xc3\xa9", "\\\"id\\\":\\\"x\\\"", "\\/",
+};
+
+static void gen_string(struct strbuf *sb, uint64_t *x)
+{
+    sb_putc(sb, '"');
+    for (int n = (int)(peek_rng(x) % 6); n > 0; n--)
+        sb_puts(sb, peek_pieces[peek_rng(x) % (sizeof peek_pieces / sizeof peek_pieces[0])]);
+    sb_putc(sb, '"');
+}
+
+static void gen_space(struct strbuf *sb, uint64_t *x)
+{
+    static const char *const sp[] = {"", "", "", " ", "\t", "\r\n ", "  "};
+    sb_puts(sb, sp[peek_rng(x) % 7]);
+}
+
+static void gen_value(struct strbuf *sb, uint64_t *x, int depth)
+{
+    unsigned kind = (unsigned)(peek_rng(x) % (depth > 0 ? 7 : 5));
+    static const char *const scalars[] = {"0", "-12.5e3", "true", "false", "null", "1e400"};
+    switch (kind) {
+    case 0: case 1: gen_string(sb, x); break;
+    case 2: sb_puts(sb, scalars[peek_rng(x) % 6]); break;
+    case 3: sb_puts(sb, "\"plain\""); break;
+    case 4: sb_puts(sb, "\"id\""); break;
+    case 5: /* an object */
+    case 6: { /* an array */
+        int obj = kind == 5;
+        sb_putc(sb, obj ? '{' : '[');
+        for (int n = (int)(peek_rng(x) % 4), i = 0; i < n; i++) {
+            if (i)
+                sb_putc(sb, ',');
+            gen_space(sb, x);
+            if (obj) {
+                if (peek_rng(x) % 3 == 0)
+                    sb_puts(sb, "\"id\"");
+                else
+                    gen_string(sb, x);
+                gen_space(sb, x);
+                sb_putc(sb, ':');
+                gen_space(sb, x);
+            }
+            gen_value(sb, x, depth - 1);
+            gen_space(sb, x);
+        }
+        sb_putc(sb, obj ? '}' : ']');
+        break;
+    }
+    }
+}
+
+/* A record: members in random order, among them (usually) one id, plain or not; then, one
+ * time in three, broken: cut short or one byte changed. Sets *plain_id when the record is
+ * whole, no key of it is escaped and its one "id" is a plain printable string (the peek
+ * must then name it). */
+static void gen_record(struct strbuf *sb, uint64_t *x, int *plain_id)
+{
+    static const char *const ids[] = {
+        "\"a1\"", "\"train/pos/0_9\"", "\"x y\"", "\"}\"", "\"{\"", /* plain */
+        "\"\"", "7", "\"a\\u0062\"", "\"caf\xc3\xa9\"", "{\"id\":\"n\"}",
+    };
+    static const char *const keys[] = {"\"id\"", "\"\\u0069d\"", "\"i\\u0064\"", "\"idd\""};
+    /* The members: 'i' an id (under one of keys), 'b' the body, 'o' any other. */
+    char kinds[8];
+    int n = 0, ids_written = 0, plain = 0, escaped_key = 0;
+    if (peek_rng(x) % 8)
+        kinds[n++] = 'i';
+    if (peek_rng(x) % 8)
+        kinds[n++] = 'b';
+    if (peek_rng(x) % 8 == 0)
+        kinds[n++] = 'i';
+    for (int k = (int)(peek_rng(x) % 4); k > 0; k--)
+        kinds[n++] = 'o';
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)(peek_rng(x) % (unsigned)(i + 1));
+        char t = kinds[i];
+        kinds[i] = kinds[j];
+        kinds[j] = t;
+    }
+    sb_putc(sb, '{');
+    gen_space(sb, x);
+    for (int i = 0; i < n; i++) {
+        if (i) {
+            sb_putc(sb, ',');
+            gen_space(sb, x);
+        }
+        if (kinds[i] == 'i') {
+            const char *key = keys[peek_rng(x) % 2 ? 0 : 1 + peek_rng(x) % 3];
+            unsigned v = (unsigned)(peek_rng(x) % 10);
+            sb_puts(sb, key);
+            gen_space(sb, x);
+            sb_putc(sb, ':');
+            gen_space(sb, x);
+            sb_puts(sb, ids[v]);
+            escaped_key |= strchr(key, '\\') != NULL;
+            if (key != keys[3]) {
+                ids_written++;
+                plain = v < 5 && key == keys[0];
+            }
+        } else if (kinds[i] == 'b') {
+            sb_puts(sb, "\"body\":\"words ");
+            sb_puts(sb, peek_pieces[peek_rng(x) % (sizeof peek_pieces / sizeof peek_pieces[0])]);
+            sb_puts(sb, "\"");
+        } else {
+            static const char *const names[] = {"\"title\"", "\"date\"", "\"ID\"",
+                                                "\"i\"", "\"d\"", "\"\""};
+            size_t at = sb->len;
+            if (peek_rng(x) % 4)
+                sb_puts(sb, names[peek_rng(x) % 6]);
+            else
+                gen_string(sb, x);
+            if (sb->len - at == 4 && memcmp(sb->buf + at, "\"id\"", 4) == 0)
+                sb->buf[at + 1] = 'k'; /* no stray ids */
+            escaped_key |= memchr(sb->buf + at, '\\', sb->len - at) != NULL;
+            gen_space(sb, x);
+            sb_putc(sb, ':');
+            gen_space(sb, x);
+            gen_value(sb, x, 3);
+        }
+        gen_space(sb, x);
+    }
+    sb_puts(sb, "}");
+    gen_space(sb, x);
+    /* (An escaped key might spell "id": the peek leaves such records to the reader.) */
+    *plain_id = ids_written == 1 && plain && !escaped_key;
+    if (peek_rng(x) % 4 == 0 && sb->len > 0) {
+        size_t at = (size_t)(peek_rng(x) % sb->len);
+        if (peek_rng(x) % 2)
+            sb->len = at;
+        else
+            sb->buf[at] = "\"\\{}[],:x \x80"[peek_rng(x) % 11];
+        *plain_id = 0;
+    }
+}
+
+static void test_json_peek_random(void **state)
+{
+    (void)state;
+    const char *env = getenv("QUIRE_TEST_SEED");
+    long given;
+    unsigned seed = env && num_parse_long(env, 0, UINT_MAX, &given) == NUM_OK
+                        ? (unsigned)given
+                        : (unsigned)time(NULL);
+    printf("# peek at ids: seed %u (QUIRE_TEST_SEED=%u replays)\n", seed, seed);
+    uint64_t x = 0x9E3779B97F4A7C15ULL ^ seed;
+    unsigned long peeked = 0, parsed = 0, both = 0;
+    struct strbuf sb;
+    sb_init(&sb);
+    for (int i = 0; i < 40000; i++) {
+        int plain, ok;
+        sb.len = 0;
+        gen_record(&sb, &x, &plain);
+        assert_false(sb.failed);
+        int p = peek_agrees(sb.buf, sb.len, &ok);
+        /* Read, with one plain id: the peek names it (the fast path is taken). */
+        if (plain && ok && !p)
+            fail_msg("no peek at a plain id in: %.*s", (int)sb.len, sb.buf);
+        peeked += p;
+        parsed += ok;
+        both += p && ok;
+    }
+    sb_free(&sb);
+    printf("# peek at ids: 40000 records, %lu peeked, %lu read, %lu both\n", peeked, parsed,
+           both);
+    /* Both sides of the property were met, many times. */
+    assert_true(both > 3000 && peeked > both && parsed > both);
+}
+
+/* Every record of the shared corpora: the peek agrees with the reader, and names the id of
+ * every record whose id is plain printable ASCII. */
+static void test_json_peek_corpora(void **state)
+{
+    (void)state;
+    const char *shared = getenv("QUIRE_SHARED");
+    static const char *const names[] = {"bbc-news", "reuters-21578", "scifact", "cranfield",
+                                        "wikipedia-en", "imdb-reviews"};
+    unsigned long lines = 0, peeked = 0;
+    for (size_t c = 0; shared && c < sizeof names / sizeof names[0]; c++) {
+        char path[4096], why[256];
+        snprintf(path, sizeof path, "%s/corpora/%s/docs.jsonl", shared, names[c]);
+        if (access(path, R_OK) != 0)
+            snprintf(path, sizeof path, "%s/corpora/%s/docs.jsonl.gz", shared, names[c]);
+        if (access(path, R_OK) != 0)
+            continue;
+        article_lines *r = article_lines_open(path, why, sizeof why);
+        if (!r)
+            fail_msg("open %s: %s", path, why);
+        const char *line;
+        size_t len;
+        unsigned long lineno;
+        int rc;
+        while ((rc = article_lines_next(r, &line, &len, &lineno, why, sizeof why)) == 1) {
+            int ok;
+            int p = peek_agrees(line, len, &ok);
+            lines++;
+            peeked += p;
+            if (ok && !p) {
+                struct article a = {0};
+                assert_int_equal(article_parse_json(line, len, &a, why, sizeof why), 0);
+                int plain = 1;
+                for (const char *q = a.id; *q; q++)
+                    plain &= *q >= 0x20 && *q <= 0x7E && *q != '"' && *q != '\\';
+                if (plain)
+                    fail_msg("%s:%lu: no peek at the plain id \"%s\"", path, lineno, a.id);
+                article_clear(&a);
+            }
+        }
+        assert_int_equal(rc, 0);
+        article_lines_close(r);
+    }
+    printf("# peek at ids: %lu corpus records, %lu peeked\n", lines, peeked);
+}
+
 /* ---- reading JSON Lines ---------------------------------------------------------------- */
 
 /* Reads every line of path into a newline-joined string of "<status>:<lineno>:<text>"
@@ -1564,6 +1855,9 @@ int main(void)
         cmocka_unit_test(test_html_bad_input),
         cmocka_unit_test(test_json_good),
         cmocka_unit_test(test_json_bad),
+        cmocka_unit_test(test_json_peek_examples),
+        cmocka_unit_test(test_json_peek_random),
+        cmocka_unit_test(test_json_peek_corpora),
         cmocka_unit_test(test_lines_plain),
         cmocka_unit_test(test_lines_gzip),
         cmocka_unit_test(test_lines_long),
