@@ -14,7 +14,6 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
-#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,14 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <zlib.h>
 
 #include "article.h"
-#include "number.h"
+#include "seeded.h"
 #include "util.h"
 
 /* ---- allocation failure injection ------------------------------------------------------ */
@@ -1057,63 +1055,55 @@ static void test_json_peek_examples(void **state)
 
 /* A random JSON value, nested at most depth deep, its strings full of what confuses a
  * scanner: quotes, backslashes, braces, "id" itself. */
-static void gen_value(struct strbuf *sb, uint64_t *x, int depth);
-
-static uint64_t peek_rng(uint64_t *x)
-{
-    *x ^= *x << 13;
-    *x ^= *x >> 7;
-    *x ^= *x << 17;
-    return *x;
-}
+static void gen_value(struct strbuf *sb, int depth);
 
 static const char *const peek_pieces[] = {
     "id", "\\\"", "\\\\", "\\u0069", "\\u0000", "{", "}", "[", "]", ":", ",", " ",
     "\\n", "a", "Z", "0", "/", "\xc3\xa9", "\\\"id\\\":\\\"x\\\"", "\\/",
 };
 
-static void gen_string(struct strbuf *sb, uint64_t *x)
+static void gen_string(struct strbuf *sb)
 {
     sb_putc(sb, '"');
-    for (int n = (int)(peek_rng(x) % 6); n > 0; n--)
-        sb_puts(sb, peek_pieces[peek_rng(x) % (sizeof peek_pieces / sizeof peek_pieces[0])]);
+    for (int n = (int)(seeded_next() % 6); n > 0; n--)
+        sb_puts(sb, peek_pieces[seeded_next() % (sizeof peek_pieces / sizeof peek_pieces[0])]);
     sb_putc(sb, '"');
 }
 
-static void gen_space(struct strbuf *sb, uint64_t *x)
+static void gen_space(struct strbuf *sb)
 {
     static const char *const sp[] = {"", "", "", " ", "\t", "\r\n ", "  "};
-    sb_puts(sb, sp[peek_rng(x) % 7]);
+    sb_puts(sb, sp[seeded_next() % 7]);
 }
 
-static void gen_value(struct strbuf *sb, uint64_t *x, int depth)
+static void gen_value(struct strbuf *sb, int depth)
 {
-    unsigned kind = (unsigned)(peek_rng(x) % (depth > 0 ? 7 : 5));
+    unsigned kind = (unsigned)(seeded_next() % (depth > 0 ? 7 : 5));
     static const char *const scalars[] = {"0", "-12.5e3", "true", "false", "null", "1e400"};
     switch (kind) {
-    case 0: case 1: gen_string(sb, x); break;
-    case 2: sb_puts(sb, scalars[peek_rng(x) % 6]); break;
+    case 0: case 1: gen_string(sb); break;
+    case 2: sb_puts(sb, scalars[seeded_next() % 6]); break;
     case 3: sb_puts(sb, "\"plain\""); break;
     case 4: sb_puts(sb, "\"id\""); break;
     case 5: /* an object */
     case 6: { /* an array */
         int obj = kind == 5;
         sb_putc(sb, obj ? '{' : '[');
-        for (int n = (int)(peek_rng(x) % 4), i = 0; i < n; i++) {
+        for (int n = (int)(seeded_next() % 4), i = 0; i < n; i++) {
             if (i)
                 sb_putc(sb, ',');
-            gen_space(sb, x);
+            gen_space(sb);
             if (obj) {
-                if (peek_rng(x) % 3 == 0)
+                if (seeded_next() % 3 == 0)
                     sb_puts(sb, "\"id\"");
                 else
-                    gen_string(sb, x);
-                gen_space(sb, x);
+                    gen_string(sb);
+                gen_space(sb);
                 sb_putc(sb, ':');
-                gen_space(sb, x);
+                gen_space(sb);
             }
-            gen_value(sb, x, depth - 1);
-            gen_space(sb, x);
+            gen_value(sb, depth - 1);
+            gen_space(sb);
         }
         sb_putc(sb, obj ? '}' : ']');
         break;
@@ -1125,7 +1115,7 @@ static void gen_value(struct strbuf *sb, uint64_t *x, int depth)
  * time in three, broken: cut short or one byte changed. Sets *plain_id when the record is
  * whole, no key of it is escaped and its one "id" is a plain printable string (the peek
  * must then name it). */
-static void gen_record(struct strbuf *sb, uint64_t *x, int *plain_id)
+static void gen_record(struct strbuf *sb, int *plain_id)
 {
     static const char *const ids[] = {
         "\"a1\"", "\"train/pos/0_9\"", "\"x y\"", "\"}\"", "\"{\"", /* plain */
@@ -1135,34 +1125,34 @@ static void gen_record(struct strbuf *sb, uint64_t *x, int *plain_id)
     /* The members: 'i' an id (under one of keys), 'b' the body, 'o' any other. */
     char kinds[8];
     int n = 0, ids_written = 0, plain = 0, escaped_key = 0;
-    if (peek_rng(x) % 8)
+    if (seeded_next() % 8)
         kinds[n++] = 'i';
-    if (peek_rng(x) % 8)
+    if (seeded_next() % 8)
         kinds[n++] = 'b';
-    if (peek_rng(x) % 8 == 0)
+    if (seeded_next() % 8 == 0)
         kinds[n++] = 'i';
-    for (int k = (int)(peek_rng(x) % 4); k > 0; k--)
+    for (int k = (int)(seeded_next() % 4); k > 0; k--)
         kinds[n++] = 'o';
     for (int i = n - 1; i > 0; i--) {
-        int j = (int)(peek_rng(x) % (unsigned)(i + 1));
+        int j = (int)(seeded_next() % (unsigned)(i + 1));
         char t = kinds[i];
         kinds[i] = kinds[j];
         kinds[j] = t;
     }
     sb_putc(sb, '{');
-    gen_space(sb, x);
+    gen_space(sb);
     for (int i = 0; i < n; i++) {
         if (i) {
             sb_putc(sb, ',');
-            gen_space(sb, x);
+            gen_space(sb);
         }
         if (kinds[i] == 'i') {
-            const char *key = keys[peek_rng(x) % 2 ? 0 : 1 + peek_rng(x) % 3];
-            unsigned v = (unsigned)(peek_rng(x) % 10);
+            const char *key = keys[seeded_next() % 2 ? 0 : 1 + seeded_next() % 3];
+            unsigned v = (unsigned)(seeded_next() % 10);
             sb_puts(sb, key);
-            gen_space(sb, x);
+            gen_space(sb);
             sb_putc(sb, ':');
-            gen_space(sb, x);
+            gen_space(sb);
             sb_puts(sb, ids[v]);
             escaped_key |= strchr(key, '\\') != NULL;
             if (key != keys[3]) {
@@ -1171,36 +1161,36 @@ static void gen_record(struct strbuf *sb, uint64_t *x, int *plain_id)
             }
         } else if (kinds[i] == 'b') {
             sb_puts(sb, "\"body\":\"words ");
-            sb_puts(sb, peek_pieces[peek_rng(x) % (sizeof peek_pieces / sizeof peek_pieces[0])]);
+            sb_puts(sb, peek_pieces[seeded_next() % (sizeof peek_pieces / sizeof peek_pieces[0])]);
             sb_puts(sb, "\"");
         } else {
             static const char *const names[] = {"\"title\"", "\"date\"", "\"ID\"",
                                                 "\"i\"", "\"d\"", "\"\""};
             size_t at = sb->len;
-            if (peek_rng(x) % 4)
-                sb_puts(sb, names[peek_rng(x) % 6]);
+            if (seeded_next() % 4)
+                sb_puts(sb, names[seeded_next() % 6]);
             else
-                gen_string(sb, x);
+                gen_string(sb);
             if (sb->len - at == 4 && memcmp(sb->buf + at, "\"id\"", 4) == 0)
                 sb->buf[at + 1] = 'k'; /* no stray ids */
             escaped_key |= memchr(sb->buf + at, '\\', sb->len - at) != NULL;
-            gen_space(sb, x);
+            gen_space(sb);
             sb_putc(sb, ':');
-            gen_space(sb, x);
-            gen_value(sb, x, 3);
+            gen_space(sb);
+            gen_value(sb, 3);
         }
-        gen_space(sb, x);
+        gen_space(sb);
     }
     sb_puts(sb, "}");
-    gen_space(sb, x);
+    gen_space(sb);
     /* (An escaped key might spell "id": the peek leaves such records to the reader.) */
     *plain_id = ids_written == 1 && plain && !escaped_key;
-    if (peek_rng(x) % 4 == 0 && sb->len > 0) {
-        size_t at = (size_t)(peek_rng(x) % sb->len);
-        if (peek_rng(x) % 2)
+    if (seeded_next() % 4 == 0 && sb->len > 0) {
+        size_t at = (size_t)(seeded_next() % sb->len);
+        if (seeded_next() % 2)
             sb->len = at;
         else
-            sb->buf[at] = "\"\\{}[],:x \x80"[peek_rng(x) % 11];
+            sb->buf[at] = "\"\\{}[],:x \x80"[seeded_next() % 11];
         *plain_id = 0;
     }
 }
@@ -1208,20 +1198,14 @@ static void gen_record(struct strbuf *sb, uint64_t *x, int *plain_id)
 static void test_json_peek_random(void **state)
 {
     (void)state;
-    const char *env = getenv("QUIRE_TEST_SEED");
-    long given;
-    unsigned seed = env && num_parse_long(env, 0, UINT_MAX, &given) == NUM_OK
-                        ? (unsigned)given
-                        : (unsigned)time(NULL);
-    printf("# peek at ids: seed %u (QUIRE_TEST_SEED=%u replays)\n", seed, seed);
-    uint64_t x = 0x9E3779B97F4A7C15ULL ^ seed;
+    seeded_start("peek at ids");
     unsigned long peeked = 0, parsed = 0, both = 0;
     struct strbuf sb;
     sb_init(&sb);
     for (int i = 0; i < 40000; i++) {
         int plain, ok;
         sb.len = 0;
-        gen_record(&sb, &x, &plain);
+        gen_record(&sb, &plain);
         assert_false(sb.failed);
         int p = peek_agrees(sb.buf, sb.len, &ok);
         /* Read, with one plain id: the peek names it (the fast path is taken). */
