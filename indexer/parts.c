@@ -81,7 +81,7 @@ static int part_run(struct run *r, const struct options *o, struct file_list *fl
     snprintf(path, sizeof path, "%s/%s", o->dbdir, name);
     r->shard_k = k;
     r->shard_n = n;
-    r->mute_inputs = k != 0;      /* part 0 reports what every part meets */
+    r->mute_inputs = k != 0;      /* part 0 reports what every part meets (run.h) */
     r->progress = r->progress && k == 0;
     r->added = r->updated = r->deleted = r->unchanged = r->skipped = 0;
     r->unreadable = r->duplicates = r->recoded = 0;

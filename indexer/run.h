@@ -111,7 +111,8 @@ void report(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2
 /* Reports a problem with an input that every shard's (or part's) run of the same inputs
  * meets -- a directory, a JSON Lines or .json file or one of its records -- and counts it
  * in the named counter, unless another run reports it: so the runs' counts add up. A
- * text, Markdown or HTML file is read only by the run its id belongs to, which reports it
+ * text, Markdown or HTML file, and a JSON Lines record whose id shows at a glance
+ * (article_json_peek_id), is read only by the run its id belongs to, which reports it
  * with report(). A muted run still notes what it met (muted_*): a shard's --rebuild must
  * be refused for an unreadable input whichever shard's run reported it. */
 #define input_problem(r, counter, ...)                                                     \
