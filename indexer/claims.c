@@ -358,12 +358,7 @@ static enum read_result read_jsonl(struct run *r, struct file_read *fr, char *wh
         struct article a = {0};
         char reason[256];
         if (article_parse_json(line, len, &a, reason, sizeof reason) < 0) {
-            if (owner) {
-                report(r, "%s:%lu: %s, skipped", f->path, lineno, reason);
-                r->skipped++;
-            } else {
-                input_problem(r, skipped, "%s:%lu: %s, skipped", f->path, lineno, reason);
-            }
+            input_problem_of(r, owner, skipped, "%s:%lu: %s, skipped", f->path, lineno, reason);
             article_clear(&a);
             continue;
         }

@@ -111,13 +111,17 @@ void report(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2
 /* Reports a problem with an input that every shard's (or part's) run of the same inputs
  * meets -- a directory, a JSON Lines or .json file or one of its records -- and counts it
  * in the named counter, unless another run reports it: so the runs' counts add up. A
- * text, Markdown or HTML file, and a JSON Lines record whose id shows at a glance
- * (article_json_peek_id), is read only by the run its id belongs to, which reports it
- * with report(). A muted run still notes what it met (muted_*): a shard's --rebuild must
- * be refused for an unreadable input whichever shard's run reported it. */
-#define input_problem(r, counter, ...)                                                     \
+ * text, Markdown or HTML file is read only by the run its id belongs to, which reports it
+ * with report(); so is a JSON Lines record whose id shows at a glance
+ * (article_json_peek_id), which that run reports with input_problem_of. A muted run
+ * still notes what it met (muted_*): a shard's --rebuild must be refused for an
+ * unreadable input whichever shard's run reported it. */
+#define input_problem(r, counter, ...) input_problem_of((r), 0, counter, __VA_ARGS__)
+/* The same, for an input that only the run owning it meets when owned is true: that run
+ * reports it, muted or not. */
+#define input_problem_of(r, owned, counter, ...)                                           \
     do {                                                                                   \
-        if (!(r)->mute_inputs) {                                                           \
+        if ((owned) || !(r)->mute_inputs) {                                                \
             report((r), __VA_ARGS__);                                                      \
             (r)->counter++;                                                                \
         } else {                                                                           \

@@ -1029,28 +1029,27 @@ static void check_peek(const char *line, const char *want)
         fail_msg("peek of %s: want \"%s\"", line, want);
 }
 
-#define PEEK(line, want) check_peek((line), (want))
-
 static void test_json_peek_examples(void **state)
 {
     (void)state;
-    PEEK("{\"id\":\"a1\",\"body\":\"b\"}", "a1");
-    PEEK(" \t{ \"body\" : \"x\\\"id\\\":\\\"no\" , \"id\" : \"yes\" }\r", "yes");
-    PEEK("{\"meta\":{\"id\":\"inner\"},\"id\":\"outer\",\"body\":\"b\"}", "outer");
-    PEEK("{\"a\":[\"]\",{\"id\":\"x\"},\"}\"],\"id\":\"k\",\"n\":-1.5e3,\"t\":true}", "k");
-    PEEK("{\"id\":\"train/pos/0_9\",\"title\":\"tt0453418\",\"body\":\"b\"}", "train/pos/0_9");
+    check_peek("{\"id\":\"a1\",\"body\":\"b\"}", "a1");
+    check_peek(" \t{ \"body\" : \"x\\\"id\\\":\\\"no\" , \"id\" : \"yes\" }\r", "yes");
+    check_peek("{\"meta\":{\"id\":\"inner\"},\"id\":\"outer\",\"body\":\"b\"}", "outer");
+    check_peek("{\"a\":[\"]\",{\"id\":\"x\"},\"}\"],\"id\":\"k\",\"n\":-1.5e3,\"t\":true}", "k");
+    check_peek("{\"id\":\"train/pos/0_9\",\"title\":\"tt0453418\",\"body\":\"b\"}",
+               "train/pos/0_9");
     /* What only the full reader can tell. */
-    PEEK("{\"id\":7,\"body\":\"b\"}", NULL);                       /* an integer id */
-    PEEK("{\"id\":\"a\\u0062\",\"body\":\"b\"}", NULL);            /* an escape */
-    PEEK("{\"\\u0069d\":\"x\",\"body\":\"b\"}", NULL);             /* an escaped key */
-    PEEK("{\"id\":\"x\",\"id\":\"y\",\"body\":\"b\"}", NULL);      /* the last id counts */
-    PEEK("{\"id\":\"caf\xc3\xa9\",\"body\":\"b\"}", NULL);         /* not ASCII */
-    PEEK("{\"id\":\"\",\"body\":\"b\"}", NULL);                    /* empty */
-    PEEK("{\"body\":\"b\"}", NULL);                                /* none */
-    PEEK("[{\"id\":\"x\"}]", NULL);
-    PEEK("{\"id\":\"x\"} trailing", NULL);
-    PEEK("{\"id\":\"x\",\"body\":\"trunc", NULL);
-    PEEK("\xEF\xBB\xBF{\"id\":\"x\",\"body\":\"b\"}", NULL);
+    check_peek("{\"id\":7,\"body\":\"b\"}", NULL);                       /* an integer id */
+    check_peek("{\"id\":\"a\\u0062\",\"body\":\"b\"}", NULL);            /* an escape */
+    check_peek("{\"\\u0069d\":\"x\",\"body\":\"b\"}", NULL);             /* an escaped key */
+    check_peek("{\"id\":\"x\",\"id\":\"y\",\"body\":\"b\"}", NULL);      /* the last id counts */
+    check_peek("{\"id\":\"caf\xc3\xa9\",\"body\":\"b\"}", NULL);         /* not ASCII */
+    check_peek("{\"id\":\"\",\"body\":\"b\"}", NULL);                    /* empty */
+    check_peek("{\"body\":\"b\"}", NULL);                                /* none */
+    check_peek("[{\"id\":\"x\"}]", NULL);
+    check_peek("{\"id\":\"x\"} trailing", NULL);
+    check_peek("{\"id\":\"x\",\"body\":\"trunc", NULL);
+    check_peek("\xEF\xBB\xBF{\"id\":\"x\",\"body\":\"b\"}", NULL);
 }
 
 /* A random JSON value, nested at most depth deep, its strings full of what confuses a
