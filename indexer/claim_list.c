@@ -149,20 +149,11 @@ int claims_load(struct run *r, unsigned docid, struct claims *c)
     xc_error *err = NULL;
     size_t len = 0;
     char *val = xc_wdb_doc_value(r->wdb, docid, SCHEMA_SLOT_CLAIMS, &len, &err);
-    if (!val) {
-        report(r, "cannot read document %u: %s", docid,
-               err && err->message ? err->message : "out of memory");
-        xc_error_free(err);
-        r->io_error = 1;
-        return -1;
-    }
+    if (!val)
+        return run_failed(r, &err, "cannot read document %u", docid);
     int rc = claims_decode(val, len, c);
     free(val);
-    if (rc < 0) {
-        report(r, "out of memory");
-        r->io_error = 1;
-    }
-    return rc;
+    return rc < 0 ? run_failed(r, NULL, "out of memory") : rc;
 }
 
 /* Adds the claims' terms and slot to a document being built. */
@@ -210,12 +201,8 @@ int claims_store(struct run *r, unsigned docid, const struct claims *c,
     if (claims_encode(c, &sb) < 0 ||
         xc_wdb_doc_edit(r->wdb, docid, SCHEMA_SLOT_CLAIMS, sb.buf ? sb.buf : "", sb.len, add,
                         nadd, del, ndel, &err) < 0) {
-        report(r, "cannot update document %u: %s", docid,
-               err && err->message ? err->message : "out of memory");
-        xc_error_free(err);
         sb_free(&sb);
-        r->io_error = 1;
-        return -1;
+        return run_failed(r, &err, "cannot update document %u", docid);
     }
     sb_free(&sb);
     return run_changed(r, 0);

@@ -72,12 +72,8 @@ static long docid_of(struct run *r, const char *term)
 {
     unsigned docid = 0;
     xc_error *err = NULL;
-    if (xc_wdb_postlist(r->wdb, term, first_docid, &docid, &err) < 0) {
-        report(r, "cannot read the index: %s", err && err->message ? err->message : "?");
-        xc_error_free(err);
-        r->io_error = 1;
-        return -1;
-    }
+    if (xc_wdb_postlist(r->wdb, term, first_docid, &docid, &err) < 0)
+        return run_failed(r, &err, "cannot read the index");
     return docid;
 }
 
@@ -125,11 +121,7 @@ static int apply_record(struct run *r, struct file_read *fr, struct article *a,
             got = xc_wdb_replace(r->wdb, idterm, doc, &err);
         xc_doc_free(doc);
         if (!got) {
-            report(r, "cannot write document %s: %s", a->id,
-                   err && err->message ? err->message : "out of memory");
-            xc_error_free(err);
-            r->io_error = 1;
-            rc = -1;
+            rc = run_failed(r, &err, "cannot write document %s", a->id);
         } else {
             if (docid)
                 r->updated++;
@@ -148,9 +140,7 @@ static int apply_record(struct run *r, struct file_read *fr, struct article *a,
         fr->records++;
     return rc;
 oom:
-    report(r, "out of memory");
-    r->io_error = 1;
-    return -1;
+    return run_failed(r, NULL, "out of memory");
 }
 
 /* Writes a signature that matches no file, so the file is read again by the next run that
@@ -162,12 +152,8 @@ static int signature_clear(struct run *r, const char *key, const char *path)
     sb_printf(&sb, "-1 -1 0\t%s\t", path);
     xc_error *err = NULL;
     if (sb.failed || xc_wdb_set_metadata(r->wdb, key, sb.buf, sb.len, &err) < 0) {
-        report(r, "cannot write index metadata: %s",
-               err && err->message ? err->message : "out of memory");
-        xc_error_free(err);
         sb_free(&sb);
-        r->io_error = 1;
-        return -1;
+        return run_failed(r, &err, "cannot write index metadata");
     }
     sb_free(&sb);
     return 0;
@@ -194,11 +180,7 @@ static int postings(struct run *r, const char *term, struct docids *d)
     xc_error *err = NULL;
     if (xc_wdb_postlist(r->wdb, term, docids_collect, d, &err) == 0 && !d->oom)
         return 0;
-    report(r, "cannot read the index: %s",
-           err && err->message ? err->message : "out of memory");
-    xc_error_free(err);
-    r->io_error = 1;
-    return -1;
+    return run_failed(r, &err, "cannot read the index");
 }
 
 /* Ends a complete read: records later lines of repeated ids, and lets go of every id the
@@ -215,9 +197,7 @@ static int finish_read(struct run *r, struct file_read *fr)
             char lines[4096];
             snprintf(lines, sizeof lines, "%s,%lu", c.v[k].lines, fr->extras[i].line);
             if (claims_set(&c, fr->abspath, lines) < 0) {
-                report(r, "out of memory");
-                r->io_error = 1;
-                rc = -1;
+                rc = run_failed(r, NULL, "out of memory");
             } else {
                 rc = claims_store(r, fr->extras[i].docid, &c, NULL, NULL);
             }
@@ -253,11 +233,7 @@ static int finish_read(struct run *r, struct file_read *fr)
         if (!c.id || (k >= 0 && c.n == 1)) {
             /* Nothing else holds the id: the document goes. */
             if (xc_wdb_delete_docid(r->wdb, docid, &err) < 0) {
-                report(r, "cannot delete a document: %s", err && err->message ? err->message : "?");
-                xc_error_free(err);
-                err = NULL;
-                r->io_error = 1;
-                rc = -1;
+                rc = run_failed(r, &err, "cannot delete a document");
             } else {
                 r->deleted++;
                 rc = run_changed(r, 0);
@@ -462,8 +438,7 @@ static enum read_result read_single(struct run *r, struct file_read *fr, char *w
     a.id = strdup(f->relid);
     if (!a.id) {
         article_clear(&a);
-        report(r, "out of memory");
-        r->io_error = 1;
+        run_failed(r, NULL, "out of memory");
         return READ_ERROR;
     }
     rc = apply_record(r, fr, &a, 0);
@@ -507,9 +482,7 @@ static int doubt_read(struct run *r, struct file_read *fr, const char *key)
             snprintf(lines, sizeof lines, "?%s", c.v[k].lines);
             size_t next;
             if (claims_set(&c, fr->abspath, lines) < 0) {
-                report(r, "out of memory");
-                r->io_error = 1;
-                rc = -1;
+                rc = run_failed(r, NULL, "out of memory");
             } else if ((next = claims_owner(&c)) != (size_t)k) {
                 rc = invalidate(r, c.v[next].path);
             }
@@ -569,12 +542,8 @@ int claims_index_file(struct run *r, struct file_entry *f)
     f->redo = 0;
     xc_error *err = NULL;
     char *sig = xc_wdb_metadata(r->wdb, key, &err);
-    if (!sig) {
-        report(r, "cannot read index metadata: %s", err && err->message ? err->message : "?");
-        xc_error_free(err);
-        r->io_error = 1;
-        return -1;
-    }
+    if (!sig)
+        return run_failed(r, &err, "cannot read index metadata");
     long ndocs = 0;
     int same = signature_matches(sig, f, &ndocs);
     free(sig);
@@ -639,11 +608,7 @@ int claims_index_file(struct run *r, struct file_entry *f)
             break;
         }
         if (xc_wdb_set_metadata(r->wdb, key, val, (size_t)n, &err) < 0) {
-            report(r, "cannot write index metadata: %s",
-                   err && err->message ? err->message : "?");
-            xc_error_free(err);
-            r->io_error = 1;
-            rc = -1;
+            rc = run_failed(r, &err, "cannot write index metadata");
             break;
         }
         rc = run_changed(r, 0);
@@ -699,22 +664,12 @@ int claims_vanished(struct run *r)
     struct vanished_ctx c = {r, {0}, 0};
     xc_error *err = NULL;
     int rc = xc_wdb_metadata_keys(r->wdb, RUN_META_FILE_PREFIX, collect_vanished, &c, &err);
-    if (rc < 0 || c.oom) {
-        report(r, "cannot list the indexed files: %s",
-               err && err->message ? err->message : "out of memory");
-        xc_error_free(err);
-        err = NULL;
-        r->io_error = 1;
-        rc = -1;
-    }
+    if (rc < 0 || c.oom)
+        rc = run_failed(r, &err, "cannot list the indexed files");
     for (size_t i = 0; rc == 0 && i < c.keys.n; i++) {
         char *val = xc_wdb_metadata(r->wdb, c.keys.v[i], &err);
         if (!val) {
-            report(r, "cannot read index metadata: %s", err && err->message ? err->message : "?");
-            xc_error_free(err);
-            err = NULL;
-            r->io_error = 1;
-            rc = -1;
+            rc = run_failed(r, &err, "cannot read index metadata");
             break;
         }
         const char *tab = strchr(val, '\t');
@@ -728,14 +683,8 @@ int claims_vanished(struct run *r)
             fr.abspath = path;
             rc = finish_read(r, &fr);
             file_read_free(&fr);
-            if (rc == 0 && xc_wdb_set_metadata(r->wdb, c.keys.v[i], "", 0, &err) < 0) {
-                report(r, "cannot write index metadata: %s",
-                       err && err->message ? err->message : "?");
-                xc_error_free(err);
-                err = NULL;
-                r->io_error = 1;
-                rc = -1;
-            }
+            if (rc == 0 && xc_wdb_set_metadata(r->wdb, c.keys.v[i], "", 0, &err) < 0)
+                rc = run_failed(r, &err, "cannot write index metadata");
             if (rc == 0)
                 rc = run_changed(r, 0);
         }

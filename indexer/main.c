@@ -61,6 +61,24 @@ void report(struct run *r, const char *fmt, ...)
     util_write_all(STDERR_FILENO, msg, (size_t)n);
 }
 
+int run_failed(struct run *r, xc_error **err, const char *fmt, ...)
+{
+    char what[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (err) {
+        report(r, "%s: %s", what, *err && (*err)->message ? (*err)->message : "out of memory");
+        xc_error_free(*err);
+        *err = NULL;
+    } else {
+        report(r, "%s", what);
+    }
+    r->io_error = 1;
+    return -1;
+}
+
 /* ---- compacting a full build ---------------------------------------------------------- */
 
 /* A full build comes out compacted (every table rewritten with full blocks: about half the
@@ -114,12 +132,8 @@ int run_commit(struct run *r)
      * collapse on the full hash until the run's last commit marks them again. */
     if ((!r->marked && schema_unmark_duplicates(r->wdb, &err) < 0) ||
         xc_wdb_set_metadata(r->wdb, "quire:updated", stamp, strlen(stamp), &err) < 0 ||
-        xc_wdb_commit(r->wdb, &err) < 0) {
-        report(r, "commit failed: %s", err && err->message ? err->message : "unknown error");
-        xc_error_free(err);
-        r->io_error = 1;
-        return -1;
-    }
+        xc_wdb_commit(r->wdb, &err) < 0)
+        return run_failed(r, &err, "commit failed");
     r->pending = 0;
     r->pending_text = 0;
     r->marked = 0;
@@ -129,20 +143,13 @@ int run_commit(struct run *r)
 int run_write_tables(struct run *r, int repeats)
 {
     xc_error *err = NULL;
-    if (complete_build_table(r->wdb, NULL, &err) < 0) {
-        report(r, "cannot write the completion table: %s",
-               err && err->message ? err->message : "out of memory");
-    } else if ((repeats < 0 ? schema_mark_duplicates(r->wdb, &err)
-                            : schema_duplicates_marked(r->wdb, repeats, &err)) < 0) {
-        report(r, "cannot mark the articles that share a text: %s",
-               err && err->message ? err->message : "out of memory");
-    } else {
-        r->marked = 1;
-        return 0;
-    }
-    xc_error_free(err);
-    r->io_error = 1;
-    return -1;
+    if (complete_build_table(r->wdb, NULL, &err) < 0)
+        return run_failed(r, &err, "cannot write the completion table");
+    if ((repeats < 0 ? schema_mark_duplicates(r->wdb, &err)
+                     : schema_duplicates_marked(r->wdb, repeats, &err)) < 0)
+        return run_failed(r, &err, "cannot mark the articles that share a text");
+    r->marked = 1;
+    return 0;
 }
 
 int run_changed(struct run *r, size_t text_bytes)

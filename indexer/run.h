@@ -107,6 +107,11 @@ extern const char *progname;
 
 /* Prints a message to stderr, clearing the progress line first. */
 void report(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A failure that ends the run's writing: reports fmt's message, followed by ": " and the
+ * binding's error (or "out of memory" when the binding could not make one) when err is
+ * not NULL; frees and clears *err; marks the run failed (io_error). Returns -1. */
+int run_failed(struct run *r, xc_error **err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Reports a problem with an input that every shard's (or part's) run of the same inputs
  * meets -- a directory, a JSON Lines or .json file or one of its records -- and counts it
