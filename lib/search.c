@@ -273,11 +273,22 @@ static void totals_write(struct json_writer *w, const char *query, xc_mset *ms,
      * shards. */
     if (exact)
         est = upper = lower;
-    /* An estimate below what was already returned would read as nonsense ("12 of about
-     * 9"): Xapian's can be, after collapsing. */
-    unsigned seen = req->offset + xc_mset_size(ms);
-    if (est < seen)
-        est = seen;
+    /* Hits returned past the offset prove that many matches: an estimate below them
+     * would read as nonsense ("12 of about 9"), and Xapian's can be, after collapsing. A
+     * page past the last match proves the opposite: there are no more than the offset. */
+    unsigned size = xc_mset_size(ms);
+    if (size > 0) {
+        unsigned seen = req->offset + size;
+        if (est < seen)
+            est = seen;
+        if (lower < seen)
+            lower = seen;
+    } else if (req->offset > 0 && req->limit > 0) {
+        if (upper > req->offset)
+            upper = req->offset;
+        if (est > upper)
+            est = upper;
+    }
     if (upper < est)
         upper = est;
     if (lower > est)

@@ -17,6 +17,7 @@
 SEED=${SEMANTICS_SEED:-$(date +%s)}
 NQ=${SEMANTICS_QUERIES:-30}
 echo "# seed $SEED, $NQ titles per corpus (rerun with SEMANTICS_SEED=$SEED)"
+RANDOM=$SEED # seeds the offsets drawn below
 
 BBC="$SHARED/corpora/bbc-news/docs.jsonl"
 REUTERS="$SHARED/corpora/reuters-21578/docs.jsonl"
@@ -112,6 +113,17 @@ for corpus in bbc reu; do
             [ "$k" -eq 1000 ] || break
         done
         [ "$seen" -eq "$total" ] || bad="$bad[$q] exact total $total, $seen ids; "
+        # A page past the last match: no hits, the same exact total, and without exact=1
+        # no more than the offset (a page that is empty proves no more).
+        off=$((total + 1 + RANDOM % 5000))
+        r=$(search "$q" "limit=10&offset=$off&snippet=0&exact=1")
+        jq -e --argjson t "$total" '(.hits | length) == 0 and .total.estimated == $t and
+            .total.lower == $t and .total.upper == $t' <<<"$r" >/dev/null ||
+            bad="$bad[$q] exact=1 at offset $off past $total: $(jq -c .total <<<"$r"); "
+        r=$(search "$q" "limit=10&offset=$off&snippet=0")
+        jq -e --argjson o "$off" '(.hits | length) == 0 and .total.upper <= $o and
+            .total.estimated <= .total.upper and .total.lower <= .total.estimated' <<<"$r" >/dev/null ||
+            bad="$bad[$q] offset $off past the end: $(jq -c .total <<<"$r"); "
         # Without exact=1: never fewer than what was returned, and said to be estimated.
         r=$(search "$q" 'limit=7&offset=3&snippet=0')
         jq -e '(.total.estimated >= 3 + (.hits | length)) and (.total.exact == false)' <<<"$r" >/dev/null ||
