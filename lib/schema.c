@@ -398,11 +398,14 @@ char *schema_text_read(xc_db *db, unsigned docid, size_t *len, xc_error **err)
     return head;
 }
 
-/* Hash of the body with whitespace runs folded, so re-wrapped copies collapse too. */
-static uint64_t content_hash(const char *body, size_t len)
+/* Hash of the body with whitespace runs folded, so re-wrapped copies collapse too. *empty
+ * is set when the body has no text at all: such articles (headlines alone) are not copies
+ * of one another. */
+static uint64_t content_hash(const char *body, size_t len, int *empty)
 {
     uint64_t h = 1469598103934665603ULL;
     int space = 1;
+    *empty = 1;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)body[i];
         if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
@@ -412,6 +415,7 @@ static uint64_t content_hash(const char *body, size_t len)
             c = ' ';
         } else {
             space = 0;
+            *empty = 0;
         }
         h ^= c;
         h *= 1099511628211ULL;
@@ -508,9 +512,11 @@ xc_doc *schema_build(const struct article *a, const char *file_key, xc_termgen *
         xc_doc_set_value(doc, SCHEMA_SLOT_CATEGORY, a->category, strlen(a->category), err) < 0)
         goto fail;
 
+    /* An article without text has no hash: it is never collapsed with another. */
     char hex[17];
-    util_hex64(content_hash(body, body_len), hex);
-    if (xc_doc_set_value(doc, SCHEMA_SLOT_HASH, hex, 16, err) < 0 ||
+    int empty;
+    util_hex64(content_hash(body, body_len, &empty), hex);
+    if ((!empty && xc_doc_set_value(doc, SCHEMA_SLOT_HASH, hex, 16, err) < 0) ||
         (tg && store_text(doc, body, body_len, err) < 0))
         goto fail;
 
