@@ -306,6 +306,13 @@ int index_one(const struct options *opts, int argc, char **argv)
     }
 
     dbpath[0] = '\0';
+    if (o.rollback && access(o.dbdir, F_OK) < 0) {
+        /* Nothing to go back to or list; a mistyped --db must not create a directory. */
+        fprintf(stderr, "%s: %s: %s: %s\n", progname, o.dbdir, strerror(errno),
+                o.list ? "no generations to list" : "nothing to roll back");
+        code = o.list ? EXIT_IO : EXIT_REFUSED;
+        goto out;
+    }
     if (o.dry_run && access(o.dbdir, F_OK) < 0) {
         /* A dry run on a new index writes nothing, not even the directory or a lock: it
          * runs on a scratch database and reports everything as added. */

@@ -93,6 +93,14 @@ check "the load generator was really served (>100 responses)" test "$okn" -gt 10
 echo "# load: $okn responses, $badn failed"
 [ "$badn" = 0 ] || sed 's/^/# /' "$T/load.bad.log" | head -20
 
+# --- --rollback on a --db that does not exist: refused, and nothing is created -------------------
+"$QUIRE_INDEX" --rollback --db "$T/typo/db" >"$T/out" 2>"$T/err"; rc=$?
+check_eq "--rollback on a missing --db exits 5 (nothing to roll back)" 5 "$rc"
+check_match "and says so" "nothing to roll back" "$(cat "$T/err")"
+"$QUIRE_INDEX" --rollback --list --db "$T/typo/db" >"$T/out" 2>"$T/err"; rc=$?
+check_eq "--rollback --list on a missing --db exits 4" 4 "$rc"
+check "neither created the directory" test ! -e "$T/typo"
+
 # --- a rebuild that would drop most documents is refused --------------------------------------
 mkdir -p "$T/empty"
 echo '{"id": "only", "title": "Lonely record", "body": "just one"}' >"$T/empty/one.jsonl"
