@@ -519,13 +519,21 @@ static int read_updated(struct search_index *ix, xc_error **xe)
         free(u);
         return -1;
     }
+    int slot = !unique                                      ? SCHEMA_SLOT_HASH
+               : strcmp(unique, "1") == 0                   ? -1
+               : strcmp(unique, SCHEMA_REPEATS_MARKED) == 0 ? SCHEMA_SLOT_REPEAT
+                                                            : SCHEMA_SLOT_HASH;
+    free(unique);
+    /* The marks are few (one per article whose text another has): counted once. */
+    long hides = slot == SCHEMA_SLOT_REPEAT ? xc_db_value_repeats(ix->db, slot, xe) : -1;
+    if (slot == SCHEMA_SLOT_REPEAT && hides < 0) {
+        free(u);
+        return -1;
+    }
     snprintf(ix->updated, sizeof ix->updated, "%s", u);
     free(u);
-    ix->collapse_slot = !unique                                      ? SCHEMA_SLOT_HASH
-                        : strcmp(unique, "1") == 0                   ? -1
-                        : strcmp(unique, SCHEMA_REPEATS_MARKED) == 0 ? SCHEMA_SLOT_REPEAT
-                                                                     : SCHEMA_SLOT_HASH;
-    free(unique);
+    ix->collapse_slot = slot;
+    ix->collapse_hides = hides;
     ix->updated_rev = rev;
     ix->updated_ok = 1;
     return 0;
@@ -537,6 +545,13 @@ int search_index_collapse_slot(struct search_index *ix)
     int rc = read_updated(ix, &xe);
     xc_error_free(xe);
     return rc < 0 || !ix->updated_ok || ix->shards ? SCHEMA_SLOT_HASH : ix->collapse_slot;
+}
+
+long search_index_collapse_hides(struct search_index *ix, int slot)
+{
+    if (slot < 0)
+        return 0;
+    return ix->updated_ok && !ix->shards && slot == ix->collapse_slot ? ix->collapse_hides : -1;
 }
 
 const char *search_index_updated(struct search_index *ix)

@@ -79,6 +79,9 @@ struct search_index {
     /* The slot a search collapses on, as revision updated_rev's SCHEMA_META_UNIQUE_TEXT
      * says (search_index_collapse_slot). */
     int collapse_slot;
+    /* How many articles collapsing on it can hide at most (marked articles less one per
+     * text they share); -1 when not known (collapsing on the full hash). */
+    long collapse_hides;
     struct search_options opts;
     xc_db *db;               /* sharded: all the shards that are up, as one (NULL: none) */
     xc_qp *qp;
@@ -119,6 +122,9 @@ void termfreq_cache_clear(struct termfreq_cache *c);
  * SCHEMA_SLOT_HASH otherwise, for a sharded index (two shards can hold one text), or when
  * it cannot be read. */
 int search_index_collapse_slot(struct search_index *ix);
+/* How many articles collapsing on slot (what search_index_collapse_slot gave; -1: none)
+ * can hide at most, -1 when not known. */
+long search_index_collapse_hides(struct search_index *ix, int slot);
 
 /* Fills err: 500, out of memory. */
 void search_out_of_memory(struct search_error *err);

@@ -120,6 +120,10 @@ void *xc_db_doc_value_lend(xc_db *db, unsigned docid, unsigned slot,
                            xc_error **err);
 /* Metadata by key; empty string when unset. Caller frees. */
 char *xc_db_metadata(xc_db *db, const char *key, xc_error **err);
+/* Documents whose value in slot another document holds too, less one per such value: how
+ * many collapsing on slot can hide at most. One pass over the slot's value stream (meant
+ * for a sparse slot). -1 on failure. */
+long xc_db_value_repeats(xc_db *db, unsigned slot, xc_error **err);
 /* Number of documents indexed by term (0 when none; err set only on failure). */
 unsigned xc_db_termfreq(xc_db *db, const char *term, xc_error **err);
 /* 1 when some document is indexed by all n (>= 1) terms, 0 when none is; -1 on failure.
@@ -395,6 +399,9 @@ void xc_mset_free(xc_mset *ms);
 int xc_mset_timed_out(const xc_mset *ms);
 unsigned xc_mset_size(const xc_mset *ms);
 void xc_mset_totals(const xc_mset *ms, unsigned *estimated, unsigned *lower, unsigned *upper);
+/* The totals before collapsing (the same as xc_mset_totals when nothing was collapsed). */
+void xc_mset_uncollapsed_totals(const xc_mset *ms, unsigned *estimated, unsigned *lower,
+                                unsigned *upper);
 /* Fills hit i. Returns 0, or -1 when i is out of range or on failure. */
 int xc_mset_hit(const xc_mset *ms, unsigned i, xc_hit *hit);
 /* Document data of hit i. Caller frees. Not for a split match (xc_match_opts.split_twin),

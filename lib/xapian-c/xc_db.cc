@@ -135,6 +135,18 @@ extern "C" char *xc_db_metadata(xc_db *db, const char *key, xc_error **err)
     XC_CATCH(err, NULL)
 }
 
+extern "C" long xc_db_value_repeats(xc_db *db, unsigned slot, xc_error **err)
+{
+    XC_TRY
+    std::unordered_set<std::string> values;
+    long docs = 0;
+    for (Xapian::ValueIterator v = db->db.valuestream_begin(slot);
+         v != db->db.valuestream_end(slot); ++v, ++docs)
+        values.insert(*v);
+    return docs - static_cast<long>(values.size());
+    XC_CATCH(err, -1)
+}
+
 extern "C" unsigned xc_db_termfreq(xc_db *db, const char *term, xc_error **err)
 {
     XC_TRY

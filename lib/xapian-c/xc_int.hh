@@ -36,6 +36,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 struct xc_db {
@@ -79,6 +80,7 @@ struct xc_mset {
     bool merged = false;
     std::vector<xc_hit> hits;
     unsigned estimated = 0, lower = 0, upper = 0;
+    unsigned u_estimated = 0, u_lower = 0, u_upper = 0; /* before collapsing */
 };
 
 /* ---- matching (xc_match.cc, xc_split.cc) -------------------------------------------- */

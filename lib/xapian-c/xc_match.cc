@@ -304,6 +304,20 @@ extern "C" void xc_mset_totals(const xc_mset *ms, unsigned *estimated, unsigned 
         *upper = ms->ms.get_matches_upper_bound();
 }
 
+extern "C" void xc_mset_uncollapsed_totals(const xc_mset *ms, unsigned *estimated,
+                                           unsigned *lower, unsigned *upper)
+{
+    if (ms->merged) {
+        *estimated = ms->u_estimated;
+        *lower = ms->u_lower;
+        *upper = ms->u_upper;
+        return;
+    }
+    *estimated = ms->ms.get_uncollapsed_matches_estimated();
+    *lower = ms->ms.get_uncollapsed_matches_lower_bound();
+    *upper = ms->ms.get_uncollapsed_matches_upper_bound();
+}
+
 extern "C" int xc_mset_hit(const xc_mset *ms, unsigned i, xc_hit *hit)
 {
     try {

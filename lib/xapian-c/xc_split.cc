@@ -198,6 +198,16 @@ xc_mset *xc_enquire_split(xc_db *db, xc_db *twin, const Xapian::Query &query,
     }
     est = std::min(std::max(est, lo), hi);
     const unsigned long cap = ~0u;
+    /* Before collapsing, the halves' documents are apart: their counts add up. */
+    auto sum = [cap](Xapian::doccount a, Xapian::doccount b) {
+        return static_cast<unsigned>(std::min<unsigned long>(static_cast<unsigned long>(a) + b, cap));
+    };
+    ms->u_estimated = sum(lower.get_uncollapsed_matches_estimated(),
+                          upper.get_uncollapsed_matches_estimated());
+    ms->u_lower = sum(lower.get_uncollapsed_matches_lower_bound(),
+                      upper.get_uncollapsed_matches_lower_bound());
+    ms->u_upper = sum(lower.get_uncollapsed_matches_upper_bound(),
+                      upper.get_uncollapsed_matches_upper_bound());
     ms->estimated = static_cast<unsigned>(std::min(est, cap));
     ms->lower = static_cast<unsigned>(std::min(lo, cap));
     ms->upper = static_cast<unsigned>(std::min(hi, cap));

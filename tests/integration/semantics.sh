@@ -211,9 +211,11 @@ stop_quired
 # --- collapsing on the marks is collapsing on the text ------------------------------------
 # The indexer marks the articles that share a text (a sparse value a search collapses on,
 # far cheaper than the full hash of every article). Property: every drawn query, as typed
-# and with AND, gives the same hits, duplicate counts and totals on the marked index as
-# on a copy whose marks are declared unknown (so that it collapses on every article's
-# hash). bbc-news has 98 pairs of identical bodies, Reuters a few repeated ones.
+# and with AND, gives the same hits and duplicate counts on the marked index as on a copy
+# whose marks are declared unknown (so that it collapses on every article's hash), and an
+# estimate no lower: the marks also tell how many articles collapsing can hide at most,
+# which bounds the count from below. bbc-news has 98 pairs of identical bodies, Reuters a
+# few repeated ones.
 for corpus in bbc reu; do
     file=$BBC; [ $corpus = reu ] && file=$REUTERS
     gen="$T/$corpus/$(awk '{ print $2 }' "$T/$corpus/current")"
@@ -233,7 +235,8 @@ for corpus in bbc reu; do
             b=$("$QUIRE" --db "$T/$corpus-hash" --json search --op $op -n 30 --no-snippet "$w" |
                 jq -c '[.total.estimated, [.hits[] | [.id, .duplicates // 0]]]')
             n=$((n + 1))
-            [ "$a" = "$b" ] && [ "$a" != "null" ] || bad="$bad [$op $w]"
+            jq -en --argjson a "$a" --argjson b "$b" '$a[1] == $b[1] and $a[0] >= $b[0]' \
+                >/dev/null 2>&1 || bad="$bad [$op $w: $a against $b]"
             [ "$(jq '[.[1][][1]] | add > 0' <<<"$a")" = true ] && collapsed=$((collapsed + 1))
         done
     done < <(draw "$file" "$NQ" 7)
