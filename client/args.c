@@ -139,6 +139,14 @@ int args_usage_error(const char *fmt, ...)
 /* Adds a search parameter (both strings borrowed from argv or static). */
 static int add_param(struct options *o, const char *key, const char *value)
 {
+    /* A flag given again overrides (-n 3 -n 5 asks for 5): the daemon refuses a parameter
+     * sent twice. Filters add up. */
+    for (size_t i = 0; strcmp(key, "filter") != 0 && i < o->nparams; i++) {
+        if (strcmp(o->params[i].key, key) == 0) {
+            o->params[i].value = value;
+            return 0;
+        }
+    }
     if (o->nparams == MAX_PARAMS)
         return args_usage_error("too many search options (the limit is %d)", MAX_PARAMS);
     o->params[o->nparams].key = key;

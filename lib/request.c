@@ -417,7 +417,15 @@ int search_request_from_similar_query(struct search_request *req, const char *qs
     return from_query(req, qs, similar_set, err);
 }
 
-/* Decodes a query string parameter by parameter through set. */
+/* The parameters a query string may give more than once (each adds one more). */
+static int repeatable(const char *key)
+{
+    return strcmp(key, "filter") == 0;
+}
+
+/* Decodes a query string parameter by parameter through set. A parameter given twice,
+ * other than a repeatable one, is refused, as a JSON body's duplicate key is: which of the
+ * two was meant cannot be told. */
 static int from_query(struct search_request *req, const char *qs,
                       int (*set)(struct search_request *, const char *, const char *,
                                  struct search_error *),
@@ -440,6 +448,9 @@ static int from_query(struct search_request *req, const char *qs,
         return -1;
     }
     int rc = 0;
+    /* Keys already set: set refuses unknown ones, so there are few. */
+    char seen[32][32];
+    size_t nseen = 0;
     const char *p = qs;
     while (rc == 0 && *p) {
         size_t n = strcspn(p, "&");
@@ -455,7 +466,20 @@ static int from_query(struct search_request *req, const char *qs,
                                  "query string has a bad %%-escape or an encoded NUL byte");
                 rc = -1;
             } else if (kd > 0) {
-                rc = set(req, key, value, err);
+                size_t i = 0;
+                while (i < nseen && strcmp(seen[i], key) != 0)
+                    i++;
+                if (i < nseen && !repeatable(key)) {
+                    search_error_set(err, 400, "bad_parameter",
+                                     "parameter '%s' is given twice; only filter may repeat",
+                                     key);
+                    rc = -1;
+                } else {
+                    rc = set(req, key, value, err);
+                    if (rc == 0 && i == nseen && nseen < sizeof seen / sizeof seen[0] &&
+                        strlen(key) < sizeof seen[0])
+                        strcpy(seen[nseen++], key);
+                }
             }
         }
         p += n;

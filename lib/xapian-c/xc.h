@@ -422,8 +422,9 @@ double xc_term_weight(xc_db *db, const char *term, const char *idterm,
                       const xc_match_opts *opts, xc_error **err);
 
 /* A query for documents like docid: the nterms terms that best describe it (Xapian's
- * relevance-feedback expansion over the document's own terms), ORed. Terms that do not
- * pass accept (when given) are skipped. Caller owns. */
+ * relevance-feedback expansion over the document's own terms) among those another
+ * document holds too, ORed. Terms that do not pass accept (when given) are skipped.
+ * Caller owns. */
 xc_query *xc_query_similar(xc_db *db, unsigned docid, unsigned nterms,
                            int (*accept)(const char *term, size_t len), xc_error **err);
 

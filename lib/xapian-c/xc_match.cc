@@ -401,10 +401,15 @@ extern "C" xc_query *xc_query_similar(xc_db *db, unsigned docid, unsigned nterms
         }
     } decider;
     decider.accept = accept;
-    Xapian::ESet es = enq.get_eset(nterms, rs, &decider);
+    /* A term no other document holds matches nothing but the document itself, yet ranks
+     * first (the rarer, the higher): on a small collection every one of the best nterms
+     * can be such a term. So more are ranked and only shared ones kept. */
+    Xapian::ESet es = enq.get_eset(nterms * 3, rs, &decider);
     std::vector<std::string> terms;
-    for (Xapian::ESetIterator e = es.begin(); e != es.end(); ++e)
-        terms.push_back(*e);
+    for (Xapian::ESetIterator e = es.begin(); e != es.end() && terms.size() < nterms; ++e) {
+        if (db->db.get_termfreq(*e) > 1)
+            terms.push_back(*e);
+    }
     return new xc_query{Xapian::Query(Xapian::Query::OP_OR, terms.begin(), terms.end())};
     XC_CATCH(err, NULL)
 }

@@ -287,6 +287,14 @@ collapse() { # DEDUP: "<hits> <duplicates of the first hit>" for the first artic
 }
 "$QUIRE_INDEX" -q --db "$T/uniq.db" "$T/uniq" || not_ok "index the seed corpus"
 check_eq "distinct texts: the article once, no duplicates" "1 0" "$(collapse 1)"
+# Five articles on one subject: each has similar ones (the words it shares with the others
+# describe it, not those only it holds, which match nothing else).
+none=""
+for f in $(ls "$T/uniq"); do
+    n=$("$QUIRE" --db "$T/uniq.db" --json similar -n 10 --no-snippet "$f" | jq '.hits | length')
+    [ "${n:-0}" -gt 0 ] || none="$none $f"
+done
+check_eq "every seed article has similar articles" "" "$none"
 cp "$T/uniq/$one" "$T/uniq/copy-$one"
 "$QUIRE_INDEX" -q --db "$T/uniq.db" "$T/uniq" || not_ok "index a copy"
 check_eq "a copy added by an incremental run is collapsed" "1 1" "$(collapse 1)"
