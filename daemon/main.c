@@ -97,8 +97,10 @@ static void usage(FILE *out)
             "  -h, --help           this help\n"
             "  -V, --version        version\n"
             "\n"
-            "Endpoints: GET/POST /search, GET /doc/{id}, GET /health, GET /metrics, and\n"
-            "POST /admin/reload (the admin token, or a Unix-socket peer with an allowed uid).\n"
+            "Endpoints: GET / (the search page), GET/POST /search, GET /complete,\n"
+            "GET /doc/{id}, GET /doc/{id}/similar, GET /health, GET /metrics; and, with the\n"
+            "admin token or from a Unix-socket peer with an allowed uid, POST /admin/reload,\n"
+            "GET /admin/queries and POST /admin/queries/reset.\n"
             "Signals: SIGHUP re-reads the configuration and reopens the index; SIGTERM and\n"
             "SIGINT finish in-flight requests and exit 0.\n",
             SEARCH_DEFAULT_TIMEOUT_MS, SEARCH_SPLIT_POSTINGS);
