@@ -26,6 +26,7 @@
 #include "querytext.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -177,6 +178,48 @@ static int as_not(const char *item, size_t n, void *ctx)
     sb_puts(sb, "NOT ");
     sb_append(sb, item + 1, n - 1);
     return 0;
+}
+
+struct content {
+    int (*is_stop)(const char *, size_t);
+    int after_not; /* the item before was the operator NOT */
+};
+
+/* Non-zero for an item that is a content word (querytext_has_content_word). */
+static int content_item(const char *item, size_t n, void *ctx)
+{
+    struct content *c = ctx;
+    int after_not = c->after_not;
+    c->after_not = n == 3 && memcmp(item, "NOT", 3) == 0;
+    if (after_not || is_operator(item, n) || (n > 1 && item[0] == '-' && item[1] != '-'))
+        return 0;
+    if (item[0] == '+') {
+        item++;
+        n--;
+    }
+    if (n > 0 && (item[0] == '"' || item[0] == '('))
+        return 1; /* a phrase keeps its stop words; a group is taken as it comes */
+    size_t sign, field = field_prefix(item, n, &sign);
+    if (field > 0) {
+        if (field - 1 != 5 || memcmp(item + sign, "title", 5) != 0)
+            return 0; /* a filter, not a word */
+        item += sign + field;
+        n -= sign + field;
+    }
+    /* The word without the punctuation around it, as the parser reads it. */
+    while (n > 0 && (unsigned char)item[0] < 0x80 && !isalnum((unsigned char)item[0])) {
+        item++;
+        n--;
+    }
+    while (n > 0 && (unsigned char)item[n - 1] < 0x80 && !isalnum((unsigned char)item[n - 1]))
+        n--;
+    return n > 0 && !c->is_stop(item, n);
+}
+
+int querytext_has_content_word(const char *q, int (*is_stop)(const char *word, size_t len))
+{
+    struct content c = {is_stop, 0};
+    return for_each_item(q, content_item, &c) != 0;
 }
 
 int querytext_normalise(const char *q, char **out)

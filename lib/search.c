@@ -53,8 +53,9 @@ static xc_query *parse_query(struct search_index *ix, const struct search_reques
     xc_error *xe = NULL;
     xc_qp_set_default_and(ix->qp, req->op_and);
     /* Stop words only for OR: there they match nearly everything and blur the ranking
-     * (README "Relevance"); an AND query that names them means them. */
-    xc_qp_stopping(ix->qp, !req->op_and);
+     * (README "Relevance"); an AND query that names them means them, and so does a query
+     * with no other word to search for (querytext_has_content_word). */
+    xc_qp_stopping(ix->qp, !req->op_and && querytext_has_content_word(req->q, schema_is_stopword));
     unsigned flags = XC_QP_DEFAULT | XC_QP_WILDCARD | XC_QP_PURE_NOT | XC_QP_CJK_NGRAM;
     xc_query *q = xc_qp_parse(ix->qp, req->q, flags, &xe);
     if (q)

@@ -379,6 +379,30 @@ static void test_querytext(void **state)
     }
 }
 
+/* Which queries have a word to search for besides stop words (querytext_has_content_word):
+ * exclusions, NOT's operand, filter values and punctuation do not count; phrases, groups
+ * and title: words do. */
+static void test_querytext_content(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *q;
+        int content;
+    } cases[] = {
+        {"the -microsoft", 0},     {"the of -microsoft", 0}, {"not category:tech", 0},
+        {"the NOT microsoft", 0},  {"-microsoft", 0},        {"", 0},
+        {"the, -microsoft", 0},    {"title:the -x", 0},      {"the microsoft", 1},
+        {"+microsoft", 1},         {"\"the who\"", 1},      {"(the OR of)", 1},
+        {"title:microsoft", 1},    {"the -x microsoft", 1},  {"microsoft's", 1},
+        {"category:tech bank", 1}, {"NOT the bank", 1},      {"--bank", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int got = querytext_has_content_word(cases[i].q, schema_is_stopword);
+        if (got != cases[i].content)
+            fail_msg("'%s': %d, want %d", cases[i].q, got, cases[i].content);
+    }
+}
+
 static void test_display_round_trip(void **state)
 {
     (void)state;
@@ -1023,6 +1047,7 @@ int main(void)
         cmocka_unit_test(test_request_json),
         cmocka_unit_test(test_request_shaping),
         cmocka_unit_test(test_querytext),
+        cmocka_unit_test(test_querytext_content),
         cmocka_unit_test(test_request_filters),
         cmocka_unit_test(test_filter_dates_property),
         cmocka_unit_test(test_value_key),
