@@ -57,7 +57,7 @@ if [ "${QUIRE_VALGRIND:-0}" != 0 ]; then
         fi
         cat >"$T/vg/$1" <<WRAP
 #!/bin/sh
-exec valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \\
+exec valgrind --tool=memcheck --error-exitcode=99 --leak-check=full --vgdb=no \\
     --errors-for-leak-kinds=definite --show-leak-kinds=definite --track-fds=no \\
     --num-callers=30 --suppressions='$SRC/tests/valgrind.supp' \\
     --log-file='$VG_LOGS/$1.%p.log' '$real' "\$@"

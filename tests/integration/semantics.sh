@@ -35,6 +35,15 @@ hits_of() { search "$1" 'limit=30&snippet=0' | jq -c '[.hits[].id]'; }
 # no typo correction: a word drawn from a title can be rare enough to be corrected, and
 # the count would then include its correction's articles).
 exact_total() { search "$1" 'limit=0&exact=1&dedup=0&fuzzy=0' | jq -r '.total.estimated'; }
+# shown_without QUERY EXPR: a complaint for each of QUERY's first hits that matches EXPR
+# (query syntax), nothing when none does.
+shown_without() {
+    local id
+    for id in $(search "$1" 'limit=3&snippet=0' | jq -r '.hits[].id'); do
+        [ "$(exact_total "id:\"$id\" AND ($2)")" = 0 ] ||
+            printf '[%s] returned %s, which has %s; ' "$1" "$id" "$2"
+    done
+}
 # draw FILE N SALT: N titles of FILE drawn at random (seeded), one per line.
 draw() {
     jq -r '.title' "$1" | awk -v n="$2" -v seed="$SEED" -v salt="$3" '
@@ -85,11 +94,7 @@ for corpus in bbc reu; do
         neg=$(exact_total "-$1 -$2")
         [ $((neg + both)) -eq "$docs" ] || bad="$bad[-$1 -$2] $neg + $both != $docs; "
         # The hits shown contain neither term.
-        ids=$(search "-$1 -$2" 'limit=3&snippet=0' | jq -r '.hits[].id')
-        for id in $ids; do
-            hit=$(exact_total "id:\"$id\" AND ($1 OR $2)")
-            [ "$hit" = 0 ] || bad="$bad[-$1 -$2] returned $id, which has one of them; "
-        done
+        bad="$bad$(shown_without "-$1 -$2" "$1 OR $2")"
     done < <(draw "$file" 8 2)
     check_eq "$corpus: $n pure-negative queries (-t, NOT t, -t -u): hits = every article without the terms" "" "$bad"
 
@@ -109,11 +114,7 @@ for corpus in bbc reu; do
         all=$(exact_total "$st"); neg=$(exact_total "$st -$1")
         both=$(search "$st $1" 'limit=0&exact=1&dedup=0&fuzzy=0&op=and' | jq -r .total.estimated)
         [ $((neg + both)) -eq "$all" ] || bad="$bad[$st -$1] $neg + $both != $all; "
-        ids=$(search "$st -$1" 'limit=3&snippet=0' | jq -r '.hits[].id')
-        for id in $ids; do
-            hit=$(exact_total "id:\"$id\" AND $1")
-            [ "$hit" = 0 ] || bad="$bad[$st -$1] returned $id, which has $1; "
-        done
+        bad="$bad$(shown_without "$st -$1" "$1")"
     done < <(draw "$file" 10 4)
     check_eq "$corpus: $n queries of a stop word and an exclusion: the exclusion excludes" "" "$bad"
 
