@@ -219,12 +219,17 @@ def free_port():
 
 
 def quired_log():
-    """The last lines quired wrote (of every run: the last run's are at the end)."""
+    """The last lines quired wrote (of every run: the last run's are at the end); when a
+    sanitizer reported an error, the head of its report (what and where) instead."""
     try:
         with open(os.path.join(WORK, "quired.log"), errors="replace") as f:
-            return "\n".join(f.read().splitlines()[-12:])
+            lines = f.read().splitlines()
     except OSError:
         return ""
+    for i, line in enumerate(lines):
+        if "ERROR: AddressSanitizer" in line or "runtime error:" in line:
+            return "\n".join(lines[i:i + 40])
+    return "\n".join(lines[-12:])
 
 
 def start_quired():
